@@ -1,0 +1,455 @@
+//! Asset types, file roles, and what one asset file says: its name and its references.
+//!
+//! Extraction works on one parsed JSON document at a time and keeps only a small summary, so
+//! a workspace of any size is read file by file.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+/// The type of an asset: the `<type>` in `<slug>.<type>.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AssetType {
+    /// `recipe`
+    Recipe,
+    /// `connection`
+    Connection,
+    /// `custom_adapter`: a custom connector (with its `.rb` and logo siblings)
+    CustomAdapter,
+    /// `lookup_table`
+    LookupTable,
+    /// `workato_template`: a message template
+    Template,
+    /// `workato_schema`: a shared schema
+    Schema,
+    /// `properties`: account properties (`account_properties.properties.json`)
+    Properties,
+    /// `project_properties`
+    ProjectProperties,
+    /// `api_group`: an API collection
+    ApiGroup,
+    /// `api_endpoint`
+    ApiEndpoint,
+    /// `agentic_skill`
+    AgenticSkill,
+    /// `workato_db_table`: a data table
+    DataTable,
+    /// `project` (`project.json`)
+    Project,
+    /// any other type, carried as an opaque asset
+    Other(String),
+}
+
+impl AssetType {
+    /// Parses the type part of a file name.
+    pub fn from_type(t: &str) -> AssetType {
+        match t {
+            "recipe" => AssetType::Recipe,
+            "connection" => AssetType::Connection,
+            "custom_adapter" => AssetType::CustomAdapter,
+            "lookup_table" => AssetType::LookupTable,
+            "workato_template" => AssetType::Template,
+            "workato_schema" => AssetType::Schema,
+            "properties" => AssetType::Properties,
+            "project_properties" => AssetType::ProjectProperties,
+            "api_group" => AssetType::ApiGroup,
+            "api_endpoint" => AssetType::ApiEndpoint,
+            "agentic_skill" => AssetType::AgenticSkill,
+            "workato_db_table" => AssetType::DataTable,
+            "project" => AssetType::Project,
+            other => AssetType::Other(other.to_string()),
+        }
+    }
+
+    /// The type as written in file names and reports.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AssetType::Recipe => "recipe",
+            AssetType::Connection => "connection",
+            AssetType::CustomAdapter => "custom_adapter",
+            AssetType::LookupTable => "lookup_table",
+            AssetType::Template => "workato_template",
+            AssetType::Schema => "workato_schema",
+            AssetType::Properties => "properties",
+            AssetType::ProjectProperties => "project_properties",
+            AssetType::ApiGroup => "api_group",
+            AssetType::ApiEndpoint => "api_endpoint",
+            AssetType::AgenticSkill => "agentic_skill",
+            AssetType::DataTable => "workato_db_table",
+            AssetType::Project => "project",
+            AssetType::Other(t) => t,
+        }
+    }
+
+    /// The type named by a path's file name (`x.recipe.json` → recipe); `None` when the file is
+    /// not an asset JSON file.
+    pub fn of_path(path: &str) -> Option<AssetType> {
+        match classify(path) {
+            FileRole::Asset(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for AssetType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a file in a tree or package is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRole {
+    /// An asset JSON file of this type.
+    Asset(AssetType),
+    /// The Ruby source of the connector whose JSON file is the given path.
+    ConnectorCode(String),
+    /// The logo of the connector whose JSON file is the given path.
+    ConnectorLogo(String),
+    /// Anything else (kept out of packages, listed by `inspect`).
+    Other,
+}
+
+/// Returns the file name part of a `/` path.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Returns the folder part of a `/` path (`""` at the root).
+pub fn folder_of(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// Says what a file is from its path.
+pub fn classify(path: &str) -> FileRole {
+    let name = file_name(path);
+    if name == "project.json" {
+        return FileRole::Asset(AssetType::Project);
+    }
+    if let Some(at) = name.find(".custom_adapter.") {
+        let ext = &name[at + ".custom_adapter.".len()..];
+        if at > 0 && !ext.is_empty() && !ext.contains('.') {
+            let json = format!(
+                "{}{}.custom_adapter.json",
+                &path[..path.len() - name.len()],
+                &name[..at]
+            );
+            return match ext {
+                "json" => FileRole::Asset(AssetType::CustomAdapter),
+                "rb" => FileRole::ConnectorCode(json),
+                _ => FileRole::ConnectorLogo(json),
+            };
+        }
+    }
+    let Some(stem) = name.strip_suffix(".json") else {
+        return FileRole::Other;
+    };
+    match stem.rsplit_once('.') {
+        Some((slug, t))
+            if !slug.is_empty()
+                && !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+        {
+            FileRole::Asset(AssetType::from_type(t))
+        }
+        _ => FileRole::Other,
+    }
+}
+
+/// A `{zip_name, name, folder}` reference found in an asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZipRef {
+    /// The JSON key the reference object sits under (`flow_id`, `account_id`, `provider`, ...).
+    pub key: String,
+    /// The referenced path, relative to the package root.
+    pub zip_name: String,
+    /// The referenced asset's name, when given.
+    pub name: Option<String>,
+}
+
+/// A recipe's binding of a provider name to a connection (`config[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The provider name (`salesforce`, `line_connector_1100000020_1666345834`, ...).
+    pub provider: String,
+    /// The connection's `zip_name`, when the config names one.
+    pub connection: Option<String>,
+    /// True when `account_id.custom` is set: the provider is a custom connector.
+    pub custom: bool,
+}
+
+/// Whether a step is a trigger or an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// The recipe's trigger.
+    Trigger,
+    /// An action step.
+    Action,
+}
+
+/// A recipe's use of a custom connector's action or trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepUse {
+    /// The provider name of the step.
+    pub provider: String,
+    /// Trigger or action.
+    pub kind: StepKind,
+    /// The action or trigger name.
+    pub name: String,
+    /// The step numbers that use it.
+    pub steps: Vec<u64>,
+}
+
+/// What one asset JSON file says, kept small.
+#[derive(Debug, Clone, Default)]
+pub struct AssetSummary {
+    /// The asset's name (`name`, or `title` for a connector); `None` when it has none.
+    pub name: Option<String>,
+    /// Every `{zip_name, ...}` reference.
+    pub refs: Vec<ZipRef>,
+    /// Recipe config bindings.
+    pub bindings: Vec<Binding>,
+    /// Uses of custom connector actions and triggers (recipes only).
+    pub uses: Vec<StepUse>,
+    /// Account property names used through datapills or formulas.
+    pub properties: Vec<String>,
+    /// A connection's built-in provider (`"salesforce"`), when not a custom connector.
+    pub provider: Option<String>,
+    /// A connector's `version_no`.
+    pub version_no: Option<u64>,
+    /// A connector's `note`.
+    pub note: Option<String>,
+    /// The keys of an account properties file.
+    pub keys: Vec<String>,
+}
+
+static DP_PROPERTY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""pill_type"\s*:\s*"account_property"\s*,\s*"property_name"\s*:\s*"((?:[^"\\]|\\.)*)""#)
+        .expect("valid regex")
+});
+static FORMULA_PROPERTY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"'account_property'\s*,\s*'((?:[^'\\]|\\.)*)'"#).expect("valid regex"));
+static PATH_PROPERTY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"account_properties\.([\p{L}\p{N}_]+)").expect("valid regex"));
+
+/// The key properties are matched under: spaces and underscores are the same.
+pub fn property_key(name: &str) -> String {
+    name.replace(' ', "_")
+}
+
+/// Reads what an asset says about itself and others.
+pub fn summarize(asset_type: &AssetType, value: &Value) -> AssetSummary {
+    let mut s = AssetSummary::default();
+    let obj = value.as_object();
+    let field = |k: &str| obj.and_then(|o| o.get(k));
+    s.name = match asset_type {
+        AssetType::CustomAdapter => field("title"),
+        _ => field("name"),
+    }
+    .and_then(Value::as_str)
+    .map(str::to_string);
+    match asset_type {
+        AssetType::CustomAdapter => {
+            s.version_no = field("version_no").and_then(Value::as_u64);
+            s.note = field("note").and_then(Value::as_str).map(str::to_string);
+        }
+        AssetType::Connection => {
+            s.provider = field("provider").and_then(Value::as_str).map(str::to_string);
+        }
+        AssetType::Properties => {
+            s.keys = obj.map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        }
+        _ => {}
+    }
+    collect_refs(value, None, &mut s.refs);
+    collect_properties(value, &mut s.properties);
+    if *asset_type == AssetType::Recipe {
+        if let Some(config) = field("config").and_then(Value::as_array) {
+            for entry in config {
+                let Some(provider) = entry.get("provider").and_then(Value::as_str) else {
+                    continue;
+                };
+                let account = entry.get("account_id");
+                s.bindings.push(Binding {
+                    provider: provider.to_string(),
+                    connection: account
+                        .and_then(|a| a.get("zip_name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    custom: account.and_then(|a| a.get("custom")).and_then(Value::as_bool) == Some(true),
+                });
+            }
+        }
+        if let Some(code) = field("code") {
+            let custom: Vec<&str> = s
+                .bindings
+                .iter()
+                .filter(|b| b.custom)
+                .map(|b| b.provider.as_str())
+                .collect();
+            collect_uses(code, &custom, &mut s.uses);
+        }
+    }
+    s
+}
+
+fn collect_refs(value: &Value, key: Option<&str>, out: &mut Vec<ZipRef>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(zip_name) = map.get("zip_name").and_then(Value::as_str) {
+                out.push(ZipRef {
+                    key: key.unwrap_or("").to_string(),
+                    zip_name: zip_name.to_string(),
+                    name: map.get("name").and_then(Value::as_str).map(str::to_string),
+                });
+            }
+            for (k, v) in map {
+                if v.is_object() || v.is_array() {
+                    collect_refs(v, Some(k), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                collect_refs(v, key, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_properties(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => {
+            if !text.contains("account_propert") {
+                return;
+            }
+            let mut push = |name: &str| {
+                let name = name.replace("\\\"", "\"").replace("\\'", "'");
+                if !out.iter().any(|n| property_key(n) == property_key(&name)) {
+                    out.push(name);
+                }
+            };
+            for c in DP_PROPERTY.captures_iter(text) {
+                push(&c[1]);
+            }
+            for c in FORMULA_PROPERTY.captures_iter(text) {
+                push(&c[1]);
+            }
+            for c in PATH_PROPERTY.captures_iter(text) {
+                push(&c[1]);
+            }
+        }
+        Value::Object(map) => map.values().for_each(|v| collect_properties(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| collect_properties(v, out)),
+        _ => {}
+    }
+}
+
+/// Collects steps whose provider is a custom connector (bound with `custom: true`, or of the
+/// `<slug>_connector_<id>_<ts>` form).
+fn collect_uses(value: &Value, custom: &[&str], out: &mut Vec<StepUse>) {
+    match value {
+        Value::Object(map) => {
+            let provider = map.get("provider").and_then(Value::as_str);
+            let name = map.get("name").and_then(Value::as_str);
+            let kind = match map.get("keyword").and_then(Value::as_str) {
+                Some("trigger") => Some(StepKind::Trigger),
+                Some("action") => Some(StepKind::Action),
+                _ => None,
+            };
+            if let (Some(provider), Some(name), Some(kind)) = (provider, name, kind)
+                && (custom.contains(&provider) || crate::slug::parse_provider_name(provider).is_some())
+            {
+                let number = map.get("number").and_then(Value::as_u64).unwrap_or(0);
+                match out
+                    .iter_mut()
+                    .find(|u| u.provider == provider && u.kind == kind && u.name == name)
+                {
+                    Some(u) => u.steps.push(number),
+                    None => out.push(StepUse {
+                        provider: provider.to_string(),
+                        kind,
+                        name: name.to_string(),
+                        steps: vec![number],
+                    }),
+                }
+            }
+            for v in map.values() {
+                if v.is_object() || v.is_array() {
+                    collect_uses(v, custom, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_uses(v, custom, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn classifies_files() {
+        assert_eq!(classify("a/b.recipe.json"), FileRole::Asset(AssetType::Recipe));
+        assert_eq!(
+            classify("x.custom_adapter.json"),
+            FileRole::Asset(AssetType::CustomAdapter)
+        );
+        assert_eq!(
+            classify("d/x.custom_adapter.rb"),
+            FileRole::ConnectorCode("d/x.custom_adapter.json".into())
+        );
+        assert_eq!(
+            classify("x.custom_adapter.jpeg"),
+            FileRole::ConnectorLogo("x.custom_adapter.json".into())
+        );
+        assert_eq!(
+            classify("account_properties.properties.json"),
+            FileRole::Asset(AssetType::Properties)
+        );
+        assert_eq!(
+            classify("x.future_thing.json"),
+            FileRole::Asset(AssetType::Other("future_thing".into()))
+        );
+        assert_eq!(classify("project.json"), FileRole::Asset(AssetType::Project));
+        assert_eq!(classify("README.md"), FileRole::Other);
+        assert_eq!(classify("plain.json"), FileRole::Other);
+        assert_eq!(classify(".recipe.json"), FileRole::Other);
+    }
+
+    #[test]
+    fn extracts_properties_in_every_form() {
+        let v = json!({"a": "#{_dp('{\"pill_type\":\"account_property\",\"property_name\":\"salesforce_base_url\"}')}",
+            "b": "x #{_('data.workato.job_context.account_properties.Spreadsheet_ID', 'account_property', 'Spreadsheet ID')}",
+            "c": ["=account_properties.Other_key + 1"]});
+        let s = summarize(&AssetType::Recipe, &v);
+        assert_eq!(
+            s.properties,
+            ["salesforce_base_url", "Spreadsheet ID", "Other_key"]
+        );
+    }
+
+    #[test]
+    fn extracts_bindings_and_custom_steps() {
+        let v = json!({"name": "R", "code": {"provider": "p_connector_1_2", "keyword": "trigger", "name": "t", "number": 0,
+            "block": [{"provider": "p_connector_1_2", "keyword": "action", "name": "a", "number": 1},
+                      {"provider": "p_connector_1_2", "keyword": "action", "name": "a", "number": 2},
+                      {"provider": "salesforce", "keyword": "action", "name": "s", "number": 3}]},
+            "config": [{"provider": "p_connector_1_2", "account_id": {"zip_name": "c.connection.json", "custom": true}},
+                       {"provider": "logger", "account_id": null}]});
+        let s = summarize(&AssetType::Recipe, &v);
+        assert_eq!(s.name.as_deref(), Some("R"));
+        assert_eq!(s.bindings.len(), 2);
+        assert!(s.bindings[0].custom);
+        assert_eq!(s.uses.len(), 2);
+        assert_eq!(s.uses[1].steps, [1, 2]);
+        assert_eq!(s.refs.len(), 1);
+        assert_eq!(s.refs[0].key, "account_id");
+    }
+}

@@ -1,0 +1,179 @@
+//! The dependency graph of a workspace, on petgraph: what an asset needs (closure), who needs
+//! an asset (reverse reachability with the chain), and call cycles.
+
+use std::collections::VecDeque;
+
+use petgraph::Direction;
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::workspace::{Target, Workspace};
+
+/// Asset-to-asset dependencies; node `i` is asset `i` of the workspace.
+#[derive(Debug)]
+pub struct DepGraph {
+    graph: DiGraph<(), String>,
+}
+
+/// An asset that depends on another, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependent {
+    /// The dependent asset (index).
+    pub asset: usize,
+    /// The chain from the dependent asset to the asset depended on, both included.
+    pub via: Vec<usize>,
+}
+
+impl DepGraph {
+    /// Builds the graph from the workspace's resolved references (dangling ones left out).
+    pub fn build(ws: &Workspace) -> DepGraph {
+        let mut graph = DiGraph::with_capacity(ws.assets.len(), ws.references.len());
+        for _ in &ws.assets {
+            graph.add_node(());
+        }
+        let mut last: Option<(usize, usize, &str)> = None;
+        let mut seen = std::collections::HashSet::new();
+        for r in &ws.references {
+            if let Target::Asset(to) = r.to {
+                let key = (r.from, to, r.kind.as_str());
+                if last == Some(key) || !seen.insert(key) {
+                    continue;
+                }
+                last = Some(key);
+                graph.add_edge(NodeIndex::new(r.from), NodeIndex::new(to), r.kind.clone());
+            }
+        }
+        DepGraph { graph }
+    }
+
+    /// Edges as `(from, to, kind)`, in insertion order.
+    pub fn edges(&self) -> impl Iterator<Item = (usize, usize, &str)> {
+        self.graph
+            .edge_references()
+            .map(|e| (e.source().index(), e.target().index(), e.weight().as_str()))
+    }
+
+    /// Everything the `roots` need, transitively, each with the root that first pulled it in
+    /// (roots are tried in order; roots themselves are not listed).
+    pub fn closure(&self, roots: &[usize]) -> Vec<(usize, usize)> {
+        let mut owner: Vec<Option<usize>> = vec![None; self.graph.node_count()];
+        for &r in roots {
+            owner[r] = Some(r);
+        }
+        let mut out = Vec::new();
+        for &root in roots {
+            let mut queue = VecDeque::from([root]);
+            while let Some(n) = queue.pop_front() {
+                for next in self
+                    .graph
+                    .neighbors_directed(NodeIndex::new(n), Direction::Outgoing)
+                {
+                    let i = next.index();
+                    if owner[i].is_none() {
+                        owner[i] = Some(root);
+                        out.push((i, root));
+                        queue.push_back(i);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Every asset that depends on any of `targets`, directly or through a chain, with the
+    /// shortest chain. Targets themselves are not listed.
+    pub fn dependents(&self, targets: &[usize]) -> Vec<Dependent> {
+        let n = self.graph.node_count();
+        let mut parent: Vec<Option<usize>> = vec![None; n];
+        let mut is_target = vec![false; n];
+        let mut queue = VecDeque::new();
+        for &t in targets {
+            if t < n && !is_target[t] {
+                is_target[t] = true;
+                queue.push_back(t);
+            }
+        }
+        let mut order = Vec::new();
+        while let Some(node) = queue.pop_front() {
+            for prev in self
+                .graph
+                .neighbors_directed(NodeIndex::new(node), Direction::Incoming)
+            {
+                let i = prev.index();
+                if !is_target[i] && parent[i].is_none() {
+                    parent[i] = Some(node);
+                    order.push(i);
+                    queue.push_back(i);
+                }
+            }
+        }
+        order
+            .into_iter()
+            .map(|asset| {
+                let mut via = vec![asset];
+                let mut cur = asset;
+                while let Some(p) = parent[cur] {
+                    via.push(p);
+                    if is_target[p] {
+                        break;
+                    }
+                    cur = p;
+                }
+                Dependent { asset, via }
+            })
+            .collect()
+    }
+
+    /// Dependency cycles, each as the path `a → b → ... → a` (first node repeated at the end),
+    /// starting at its smallest asset index; sorted.
+    pub fn cycles(&self) -> Vec<Vec<usize>> {
+        let mut out = Vec::new();
+        for scc in tarjan_scc(&self.graph) {
+            let start = match scc.iter().min() {
+                Some(s) => *s,
+                None => continue,
+            };
+            if scc.len() == 1 && !self.graph.contains_edge(start, start) {
+                continue;
+            }
+            let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
+            // Shortest path from start back to start inside the component.
+            let mut parent: std::collections::HashMap<NodeIndex, NodeIndex> = Default::default();
+            let mut queue = VecDeque::from([start]);
+            let mut end = None;
+            'bfs: while let Some(node) = queue.pop_front() {
+                let mut next: Vec<NodeIndex> = self
+                    .graph
+                    .neighbors(node)
+                    .filter(|x| members.contains(x))
+                    .collect();
+                next.sort();
+                for x in next {
+                    if x == start {
+                        end = Some(node);
+                        break 'bfs;
+                    }
+                    if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(x) {
+                        e.insert(node);
+                        queue.push_back(x);
+                    }
+                }
+            }
+            let Some(mut cur) = end else { continue };
+            let mut back = Vec::new();
+            while cur != start {
+                back.push(cur.index());
+                cur = parent[&cur];
+            }
+            back.reverse();
+            let mut path = Vec::with_capacity(back.len() + 2);
+            path.push(start.index());
+            path.extend(back);
+            path.push(start.index());
+            out.push(path);
+        }
+        out.sort();
+        out
+    }
+}

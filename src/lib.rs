@@ -1,0 +1,27 @@
+//! rlcm: recipe lifecycle management for Workato-style workspaces.
+//!
+//! - [`source`]: reading a directory tree or a package zip, defensively
+//! - [`json`]: Workato's JSON style (byte-identical round trip)
+//! - [`slug`]: asset slugs and connector provider names
+//! - [`asset`]: asset types and what one asset file says (names, references)
+//! - [`ruby`]: actions and triggers of a connector's Ruby source (tree-sitter)
+//! - [`workspace`]: a loaded tree or package with every reference resolved
+//! - [`graph`]: the dependency graph (closure, dependents, cycles)
+//! - [`report`]: the JSON report documents
+//! - [`ops`]: one entry point per command
+#![warn(missing_docs)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod asset;
+pub mod cli;
+pub mod error;
+pub mod graph;
+pub mod json;
+pub mod ops;
+pub mod report;
+pub mod ruby;
+pub mod slug;
+pub mod source;
+pub mod workspace;
+
+pub use error::{Error, Result};

@@ -1,0 +1,142 @@
+//! `rlcm inspect`: what a package or tree holds.
+
+use std::collections::BTreeMap;
+
+use crate::asset::AssetType;
+use crate::graph::DepGraph;
+use crate::report::*;
+use crate::workspace::{Target, Workspace};
+
+/// Builds the inspect report of a loaded workspace; `source` names it.
+pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
+    let graph = DepGraph::build(ws);
+    let mut depends_on = vec![0usize; ws.assets.len()];
+    let mut used_by = vec![0usize; ws.assets.len()];
+    for (from, to, _) in graph.edges() {
+        depends_on[from] += 1;
+        used_by[to] += 1;
+    }
+    let mut counts = BTreeMap::new();
+    let mut folders = BTreeMap::new();
+    for a in &ws.assets {
+        *counts.entry(a.asset_type.as_str().to_string()).or_insert(0) += 1;
+        *folders
+            .entry(crate::asset::folder_of(&a.path).to_string())
+            .or_insert(0) += 1;
+    }
+    let assets = ws
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| InspectAsset {
+            path: a.path.clone(),
+            asset_type: a.asset_type.as_str().to_string(),
+            name: a.name.clone(),
+            size: a.size,
+            depends_on: depends_on[i],
+            used_by: used_by[i],
+        })
+        .collect();
+    let mut findings = Vec::new();
+    let connectors = ws
+        .assets
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.asset_type == AssetType::CustomAdapter)
+        .map(|(i, a)| {
+            let c = a.connector.clone().unwrap_or_default();
+            if let Some(err) = &c.definition.parse_error {
+                findings.push(Finding {
+                    kind: "connector-parse-error".into(),
+                    path: c.code_path.clone().unwrap_or_else(|| a.path.clone()),
+                    message: format!("connector `{}`: the Ruby source does not parse: {err}", a.name),
+                });
+            }
+            InspectConnector {
+                title: a.name.clone(),
+                path: a.path.clone(),
+                version: a.summary.version_no,
+                note: a.summary.note.clone(),
+                actions: c.definition.actions.clone(),
+                triggers: c.definition.triggers.clone(),
+                code: c.code_path.clone(),
+                logo: c.logo_path.clone(),
+                providers: ws
+                    .providers
+                    .iter()
+                    .filter(|(_, t)| **t == i)
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+                parse_error: c.definition.parse_error.clone(),
+            }
+        })
+        .collect();
+    let references: Vec<ReferenceEntry> = ws.references.iter().map(|r| reference_entry(ws, r)).collect();
+    let dangling: Vec<DanglingEntry> = references
+        .iter()
+        .filter(|r| r.dangling)
+        .map(|r| DanglingEntry {
+            from: r.from.clone(),
+            to: r.to.clone(),
+            kind: r.kind.clone(),
+        })
+        .collect();
+    for d in &dangling {
+        findings.push(Finding {
+            kind: "dangling-reference".into(),
+            path: d.from.clone(),
+            message: format!(
+                "`{}` references `{}` ({}), which is not here",
+                d.from, d.to, d.kind
+            ),
+        });
+    }
+    for p in &ws.orphan_files {
+        findings.push(Finding {
+            kind: "orphan-connector-file".into(),
+            path: p.clone(),
+            message: format!("`{p}` has no `.custom_adapter.json` beside it and is ignored"),
+        });
+    }
+    let cycles: Vec<Vec<String>> = graph
+        .cycles()
+        .into_iter()
+        .map(|c| c.into_iter().map(|i| ws.assets[i].path.clone()).collect())
+        .collect();
+    for c in &cycles {
+        findings.push(Finding {
+            kind: "call-cycle".into(),
+            path: c[0].clone(),
+            message: format!("dependency cycle: {}", c.join(" → ")),
+        });
+    }
+    InspectReport {
+        format_version: FORMAT_VERSION,
+        source: source.to_string(),
+        assets,
+        counts,
+        folders,
+        connectors,
+        references,
+        dangling,
+        cycles,
+        other_files: ws.other_files.clone(),
+        findings,
+    }
+}
+
+/// The report form of a reference.
+pub fn reference_entry(ws: &Workspace, r: &crate::workspace::Reference) -> ReferenceEntry {
+    let (to, dangling) = match &r.to {
+        Target::Asset(t) => (ws.assets[*t].path.clone(), false),
+        Target::Dangling(p) => (p.clone(), true),
+    };
+    ReferenceEntry {
+        from: ws.assets[r.from].path.clone(),
+        to,
+        kind: r.kind.clone(),
+        dangling,
+        property: r.property.clone(),
+        provider: r.provider.clone(),
+    }
+}

@@ -1,0 +1,567 @@
+//! Reading assets from a directory tree or a package zip, defensively.
+//!
+//! A [`Source`] lists its files once (sorted by path, `/`-separated, relative to its root) and
+//! reads them one at a time, so memory never holds more than the entries being worked on.
+//! Zips are checked before anything is read: entry count, names (absolute, `..`, backslashes,
+//! NUL, invalid UTF-8), symlinks, duplicates (also after case folding and Unicode
+//! normalisation), declared sizes and compression ratios; reads are bounded whatever the
+//! headers claim.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{Error, IoContext, Result};
+
+/// Bounds that keep reading a hostile package cheap.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most entries a package may have.
+    pub max_entries: u64,
+    /// Largest uncompressed size of one entry, in bytes.
+    pub max_entry_size: u64,
+    /// Largest uncompressed size of all entries together, in bytes.
+    pub max_total_size: u64,
+    /// Largest ratio of uncompressed to compressed size, for entries over 1 MiB.
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: 1_000_000,
+            max_entry_size: 256 << 20,
+            max_total_size: 32 << 30,
+            max_ratio: 1_000,
+        }
+    }
+}
+
+/// One file of a source.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Path relative to the source root, `/`-separated.
+    pub path: String,
+    /// Size in bytes (uncompressed).
+    pub size: u64,
+    index: usize,
+}
+
+/// Where assets are read from.
+#[derive(Debug)]
+pub enum Source {
+    /// A directory tree (an environment, an unzipped export).
+    Dir {
+        /// The root directory.
+        root: PathBuf,
+        /// Its files, sorted by path.
+        entries: Vec<Entry>,
+    },
+    /// A package zip.
+    Zip {
+        /// The zip file.
+        path: PathBuf,
+        /// A top-level folder the whole package is wrapped in, stripped from paths (`"x/"`).
+        wrapper: String,
+        /// Its files (not directory entries), sorted by path.
+        entries: Vec<Entry>,
+        /// Names of the directory entries it carries, in archive order.
+        directories: Vec<String>,
+    },
+}
+
+/// Names that an environment keeps for itself or that tools leave behind; never assets.
+fn is_private_name(name: &str) -> bool {
+    matches!(
+        name,
+        ".rlcm" | ".git" | ".DS_Store" | "__MACOSX" | ".gitignore" | ".gitattributes"
+    )
+}
+
+impl Source {
+    /// Opens a directory or a zip file.
+    pub fn open(path: &Path) -> Result<Source> {
+        Self::open_with(path, Limits::default())
+    }
+
+    /// Opens a directory or a zip file with explicit limits.
+    pub fn open_with(path: &Path, limits: Limits) -> Result<Source> {
+        let meta = std::fs::metadata(path).with_path("read", path)?;
+        if meta.is_dir() {
+            Self::open_dir(path)
+        } else {
+            Self::open_zip(path, limits)
+        }
+    }
+
+    /// Human name of the source for messages.
+    pub fn display(&self) -> String {
+        match self {
+            Source::Dir { root, .. } => root.display().to_string(),
+            Source::Zip { path, .. } => path.display().to_string(),
+        }
+    }
+
+    /// The files, sorted by path.
+    pub fn entries(&self) -> &[Entry] {
+        match self {
+            Source::Dir { entries, .. } | Source::Zip { entries, .. } => entries,
+        }
+    }
+
+    /// True for a zip source.
+    pub fn is_zip(&self) -> bool {
+        matches!(self, Source::Zip { .. })
+    }
+
+    fn open_dir(root: &Path) -> Result<Source> {
+        let mut entries = Vec::new();
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !is_private_name(&e.file_name().to_string_lossy()));
+        for item in walker {
+            let item = item.map_err(|e| {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                let io = e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("directory loop"));
+                Error::io("read", path, io)
+            })?;
+            if item.depth() == 0 {
+                continue;
+            }
+            let ft = item.file_type();
+            let rel = item.path().strip_prefix(root).unwrap_or(item.path());
+            let Some(rel_str) = rel.to_str() else {
+                return Err(Error::BadAsset {
+                    path: rel.to_string_lossy().into_owned(),
+                    reason: "file name is not valid UTF-8; rename it".into(),
+                });
+            };
+            let rel_str = rel_str.replace(std::path::MAIN_SEPARATOR, "/");
+            if ft.is_symlink() {
+                return Err(Error::BadAsset {
+                    path: rel_str,
+                    reason:
+                        "is a symbolic link; rlcm reads only regular files (replace the link with the file)"
+                            .into(),
+                });
+            }
+            if ft.is_dir() {
+                continue;
+            }
+            let meta = item.metadata().map_err(|e| {
+                let io = e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("metadata"));
+                Error::io("read", item.path(), io)
+            })?;
+            let index = entries.len();
+            entries.push(Entry {
+                path: rel_str,
+                size: meta.len(),
+                index,
+            });
+        }
+        // walkdir sorts per directory by OsStr; a global sort by the `/` path keeps one order
+        // for directories and zips alike.
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Source::Dir {
+            root: root.to_path_buf(),
+            entries,
+        })
+    }
+
+    fn open_zip(path: &Path, limits: Limits) -> Result<Source> {
+        let package = path.display().to_string();
+        let bad = |reason: String| Error::BadPackage {
+            package: package.clone(),
+            reason,
+        };
+        let mut file = File::open(path).with_path("open", path)?;
+        let Some(eocd) = read_eocd(&mut file).with_path("read", path)? else {
+            return Err(bad("is not a zip file (no end of central directory record); is it truncated?".into()));
+        };
+        if eocd.entries > limits.max_entries {
+            return Err(bad(format!(
+                "declares {} entries, more than the limit of {}",
+                eocd.entries, limits.max_entries
+            )));
+        }
+        // The zip crate keys entries by name, so a duplicate would silently hide its twin:
+        // look at the raw central directory first.
+        if let Some(names) = central_directory_names(&mut file, &eocd).with_path("read", path)? {
+            let mut seen = std::collections::HashSet::with_capacity(names.len());
+            for raw in names {
+                if !seen.insert(raw.clone()) {
+                    return Err(Error::BadEntry {
+                        package: package.clone(),
+                        entry: String::from_utf8_lossy(&raw).into_owned(),
+                        reason: "appears twice in the package".into(),
+                    });
+                }
+            }
+        }
+        file.seek(SeekFrom::Start(0)).with_path("read", path)?;
+        let mut archive = zip::ZipArchive::new(BufReader::new(file))
+            .map_err(|e| bad(format!("is not a readable zip: {e}")))?;
+        if archive.len() as u64 > limits.max_entries {
+            return Err(bad(format!(
+                "has {} entries, more than the limit of {}",
+                archive.len(),
+                limits.max_entries
+            )));
+        }
+        let mut names: Vec<(String, u64, usize, bool)> = Vec::with_capacity(archive.len());
+        let mut seen: HashMap<String, String> = HashMap::with_capacity(archive.len());
+        let mut total: u64 = 0;
+        for i in 0..archive.len() {
+            let zf = archive
+                .by_index_raw(i)
+                .map_err(|e| bad(format!("entry #{i} cannot be read: {e}")))?;
+            let raw = zf.name_raw().to_vec();
+            let entry_err = |reason: String| Error::BadEntry {
+                package: package.clone(),
+                entry: String::from_utf8_lossy(&raw).into_owned(),
+                reason,
+            };
+            let name = std::str::from_utf8(&raw)
+                .map_err(|_| entry_err("name is not valid UTF-8".into()))?
+                .to_string();
+            validate_entry_name(&name).map_err(&entry_err)?;
+            if zf.is_symlink() {
+                return Err(entry_err(
+                    "is a symbolic link; packages may hold only files and folders".into(),
+                ));
+            }
+            if zf.encrypted() {
+                return Err(entry_err(
+                    "is encrypted; rlcm cannot read encrypted packages".into(),
+                ));
+            }
+            let is_dir = name.ends_with('/');
+            let key = fold_name(name.trim_end_matches('/'));
+            if let Some(first) = seen.insert(key, name.clone()) {
+                let reason = if first == name {
+                    "appears twice in the package".to_string()
+                } else {
+                    format!("collides with `{first}` (names differ only in case or Unicode normalisation)")
+                };
+                return Err(entry_err(reason));
+            }
+            if is_dir {
+                names.push((name, 0, i, true));
+                continue;
+            }
+            let size = zf.size();
+            if size > limits.max_entry_size {
+                return Err(entry_err(format!(
+                    "expands to {size} bytes, more than the limit of {} bytes",
+                    limits.max_entry_size
+                )));
+            }
+            let compressed = zf.compressed_size().max(1);
+            if size > (1 << 20) && size / compressed > limits.max_ratio {
+                return Err(entry_err(format!(
+                    "compression ratio {}:1 exceeds the limit of {}:1 (zip bomb?)",
+                    size / compressed,
+                    limits.max_ratio
+                )));
+            }
+            total = total.saturating_add(size);
+            if total > limits.max_total_size {
+                return Err(entry_err(format!(
+                    "the package expands past the limit of {} bytes in all",
+                    limits.max_total_size
+                )));
+            }
+            names.push((name, size, i, false));
+        }
+        let directories: Vec<String> = names.iter().filter(|n| n.3).map(|n| n.0.clone()).collect();
+        let files: Vec<&(String, u64, usize, bool)> = names.iter().filter(|n| !n.3).collect();
+        let wrapper = detect_wrapper(path, &files.iter().map(|n| n.0.as_str()).collect::<Vec<_>>());
+        let mut entries: Vec<Entry> = files
+            .iter()
+            .map(|(name, size, index, _)| Entry {
+                path: name[wrapper.len()..].to_string(),
+                size: *size,
+                index: *index,
+            })
+            .collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Source::Zip {
+            path: path.to_path_buf(),
+            wrapper,
+            entries,
+            directories,
+        })
+    }
+
+    /// Opens a reader for this source; a zip reader keeps the archive open between reads.
+    pub fn reader(&self) -> Result<SourceReader<'_>> {
+        match self {
+            Source::Dir { root, .. } => Ok(SourceReader {
+                source: self,
+                zip: None,
+                root: Some(root.clone()),
+            }),
+            Source::Zip { path, .. } => {
+                let file = File::open(path).with_path("open", path)?;
+                let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| Error::BadPackage {
+                    package: path.display().to_string(),
+                    reason: format!("is not a readable zip: {e}"),
+                })?;
+                Ok(SourceReader {
+                    source: self,
+                    zip: Some(archive),
+                    root: None,
+                })
+            }
+        }
+    }
+
+    /// Reads one entry whole (bounded by its size and the limits).
+    pub fn read(&self, entry: &Entry) -> Result<Vec<u8>> {
+        self.reader()?.read(entry)
+    }
+
+    /// Finds an entry by path.
+    pub fn find(&self, path: &str) -> Option<&Entry> {
+        let entries = self.entries();
+        entries
+            .binary_search_by(|e| e.path.as_str().cmp(path))
+            .ok()
+            .map(|i| &entries[i])
+    }
+}
+
+/// Reads entries of one source; not shared between threads (open one per thread).
+pub struct SourceReader<'a> {
+    source: &'a Source,
+    zip: Option<zip::ZipArchive<BufReader<File>>>,
+    root: Option<PathBuf>,
+}
+
+impl SourceReader<'_> {
+    /// Reads one entry whole. Reads stop one byte past the declared size, so a lying header
+    /// cannot make rlcm read more than the limits allow.
+    pub fn read(&mut self, entry: &Entry) -> Result<Vec<u8>> {
+        if let Some(root) = &self.root {
+            let path = root.join(&entry.path);
+            let file = File::open(&path).with_path("read", &path)?;
+            let mut buf = Vec::with_capacity(entry.size as usize);
+            file.take(entry.size.saturating_add(1 << 20))
+                .read_to_end(&mut buf)
+                .with_path("read", &path)?;
+            return Ok(buf);
+        }
+        let package = self.source.display();
+        let archive = self.zip.as_mut().expect("zip reader for zip source");
+        let zf = archive.by_index(entry.index).map_err(|e| Error::BadEntry {
+            package: package.clone(),
+            entry: entry.path.clone(),
+            reason: format!("cannot be read: {e}"),
+        })?;
+        let mut buf = Vec::with_capacity(entry.size.min(64 << 20) as usize);
+        let read = zf
+            .take(entry.size.saturating_add(1))
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::BadEntry {
+                package: package.clone(),
+                entry: entry.path.clone(),
+                reason: format!("is corrupt: {e}"),
+            })?;
+        if read as u64 != entry.size {
+            return Err(Error::BadEntry {
+                package,
+                entry: entry.path.clone(),
+                reason: format!("holds {read} bytes but its header says {}", entry.size),
+            });
+        }
+        Ok(buf)
+    }
+}
+
+/// Checks a zip entry name is a safe relative path; returns why not.
+pub fn validate_entry_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() || name == "/" {
+        return Err("has an empty name".into());
+    }
+    if name.contains('\0') {
+        return Err("name contains a NUL byte".into());
+    }
+    if name.contains('\\') {
+        return Err("name contains a backslash; package paths use `/`".into());
+    }
+    if name.starts_with('/') {
+        return Err("is an absolute path".into());
+    }
+    let bytes = name.as_bytes();
+    if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        return Err("is an absolute (drive letter) path".into());
+    }
+    let body = name.strip_suffix('/').unwrap_or(name);
+    for part in body.split('/') {
+        match part {
+            "" => return Err("has an empty path component (`//`)".into()),
+            "." | ".." => {
+                return Err(format!(
+                    "has a `{part}` path component that could escape the package"
+                ));
+            }
+            _ if part.chars().any(char::is_control) => return Err("name contains a control character".into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The key two names collide under: Unicode NFC, then lowercase.
+fn fold_name(name: &str) -> String {
+    name.nfc().flat_map(char::to_lowercase).collect()
+}
+
+/// Returns `"T/"` when every file lives under one top-level folder `T` that is a wrapper added
+/// by re-zipping (named like the zip file, or not used by the package's own references), else "".
+fn detect_wrapper(zip_path: &Path, files: &[&str]) -> String {
+    let Some(first) = files.first() else {
+        return String::new();
+    };
+    let Some((top, _)) = first.split_once('/') else {
+        return String::new();
+    };
+    let prefix = format!("{top}/");
+    if !files.iter().all(|f| f.starts_with(&prefix)) {
+        return String::new();
+    }
+    let stem = zip_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().nfc().collect::<String>())
+        .unwrap_or_default();
+    if stem == top.nfc().collect::<String>() {
+        return prefix;
+    }
+    // A Workato export of a single folder also has every file under one folder, but its
+    // references then name that folder (`T/x.connection.json`). A wrapper is never named.
+    String::new()
+}
+
+/// What the end-of-central-directory record says.
+struct Eocd {
+    entries: u64,
+    cd_offset: u64,
+    cd_size: u64,
+}
+
+/// Reads the end-of-central-directory record (zip64 aware) without trusting or allocating
+/// anything else; `None` when there is no such record.
+fn read_eocd(file: &mut File) -> std::io::Result<Option<Eocd>> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let tail_len = len.min(22 + 65_535 + 20);
+    file.seek(SeekFrom::Start(len - tail_len))?;
+    let mut tail = vec![0u8; tail_len as usize];
+    file.read_exact(&mut tail)?;
+    let Some(pos) = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
+    else {
+        return Ok(None);
+    };
+    let u16_at = |i: usize| u16::from_le_bytes([tail[i], tail[i + 1]]) as u64;
+    let u32_at = |i: usize| u32::from_le_bytes([tail[i], tail[i + 1], tail[i + 2], tail[i + 3]]) as u64;
+    let mut eocd = Eocd {
+        entries: u16_at(pos + 10),
+        cd_size: u32_at(pos + 12),
+        cd_offset: u32_at(pos + 16),
+    };
+    let zip64 = eocd.entries == 0xFFFF || eocd.cd_size == 0xFFFF_FFFF || eocd.cd_offset == 0xFFFF_FFFF;
+    // zip64: the locator sits just before the EOCD record and points at the zip64 EOCD.
+    if zip64 && pos >= 20 && tail[pos - 20..pos - 16] == [0x50, 0x4b, 0x06, 0x07] {
+        let off = u64::from_le_bytes(tail[pos - 12..pos - 4].try_into().unwrap_or([0; 8]));
+        if off.checked_add(56).is_some_and(|end| end <= len) {
+            file.seek(SeekFrom::Start(off))?;
+            let mut rec = [0u8; 56];
+            file.read_exact(&mut rec)?;
+            if rec[0..4] == [0x50, 0x4b, 0x06, 0x06] {
+                let u64_at = |i: usize| u64::from_le_bytes(rec[i..i + 8].try_into().unwrap_or([0; 8]));
+                eocd = Eocd {
+                    entries: u64_at(32),
+                    cd_size: u64_at(40),
+                    cd_offset: u64_at(48),
+                };
+            }
+        }
+    }
+    Ok(Some(eocd))
+}
+
+/// The raw names in the central directory, or `None` when it is not where the EOCD says
+/// (the zip crate then reports the damage).
+fn central_directory_names(file: &mut File, eocd: &Eocd) -> std::io::Result<Option<Vec<Vec<u8>>>> {
+    let len = file.seek(SeekFrom::End(0))?;
+    if eocd.cd_offset.checked_add(eocd.cd_size).is_none_or(|end| end > len) {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(eocd.cd_offset))?;
+    let mut reader = BufReader::new(Read::by_ref(file).take(eocd.cd_size));
+    let mut names = Vec::with_capacity(eocd.entries.min(1 << 16) as usize);
+    let mut header = [0u8; 46];
+    for _ in 0..eocd.entries {
+        if reader.read_exact(&mut header).is_err() || header[0..4] != [0x50, 0x4b, 0x01, 0x02] {
+            return Ok(None);
+        }
+        let n = u16::from_le_bytes([header[28], header[29]]) as usize;
+        let rest = u16::from_le_bytes([header[30], header[31]]) as u64 + u16::from_le_bytes([header[32], header[33]]) as u64;
+        let mut name = vec![0u8; n];
+        if reader.read_exact(&mut name).is_err() {
+            return Ok(None);
+        }
+        if std::io::copy(&mut Read::by_ref(&mut reader).take(rest), &mut std::io::sink())? != rest {
+            return Ok(None);
+        }
+        names.push(name);
+    }
+    Ok(Some(names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_unsafe_names() {
+        for name in [
+            "/etc/passwd",
+            "../x.json",
+            "a/../../x",
+            "a\\b.json",
+            "C:/x",
+            "a//b",
+            "a/./b",
+            "",
+        ] {
+            assert!(validate_entry_name(name).is_err(), "{name}");
+        }
+        for name in [
+            "a.recipe.json",
+            "取引先登録/",
+            "Personal use/コネクション/x.connection.json",
+        ] {
+            assert!(validate_entry_name(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn folds_case_and_normalisation() {
+        assert_eq!(fold_name("A.json"), fold_name("a.json"));
+        assert_eq!(fold_name("\u{30DB}\u{3099}"), fold_name("\u{30DC}"));
+    }
+}

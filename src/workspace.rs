@@ -1,0 +1,472 @@
+//! A loaded tree or package: every asset with its summary, and every reference resolved.
+//!
+//! Loading reads each file once, in parallel, keeping only summaries (names, references,
+//! hashes, connector actions and triggers), so memory grows with the number of assets, not
+//! with their size.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+
+use crate::asset::{self, AssetSummary, AssetType, FileRole, StepKind};
+use crate::error::{Error, Result};
+use crate::ruby::{self, ConnectorDefinition};
+use crate::slug;
+use crate::source::{Entry, Source};
+
+/// One asset of a workspace.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// Path of its JSON file relative to the root, `/`-separated.
+    pub path: String,
+    /// Its type.
+    pub asset_type: AssetType,
+    /// Its name (`name`, or `title` for a connector; the file stem when it has none).
+    pub name: String,
+    /// Size of its JSON file in bytes.
+    pub size: u64,
+    /// blake3 of its JSON file, hex.
+    pub hash: String,
+    /// What it says.
+    pub summary: AssetSummary,
+    /// For a custom connector: its sibling files and definition.
+    pub connector: Option<ConnectorFiles>,
+}
+
+/// The files and definition of a custom connector.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorFiles {
+    /// Path of the `.custom_adapter.rb`, if present.
+    pub code_path: Option<String>,
+    /// blake3 of the code, hex.
+    pub code_hash: Option<String>,
+    /// Size of the code in bytes.
+    pub code_size: u64,
+    /// Path of the logo, if present.
+    pub logo_path: Option<String>,
+    /// Size of the logo in bytes.
+    pub logo_size: u64,
+    /// blake3 of the logo, hex.
+    pub logo_hash: Option<String>,
+    /// Actions and triggers the code defines.
+    pub definition: ConnectorDefinition,
+}
+
+/// Where a reference points.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// An asset of the workspace (index into [`Workspace::assets`]).
+    Asset(usize),
+    /// Nothing here: the path it names.
+    Dangling(String),
+}
+
+/// A resolved reference between assets.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// The referring asset (index).
+    pub from: usize,
+    /// What it points at.
+    pub to: Target,
+    /// How: the JSON key (`flow_id`, `account_id`, `provider`, `lookup_table_id`, ...),
+    /// `provider_name` (recipe to custom connector), or `account_property`.
+    pub kind: String,
+    /// The account property named, for `account_property` references.
+    pub property: Option<String>,
+    /// The provider name, for `provider_name` references.
+    pub provider: Option<String>,
+}
+
+/// Everything read from one tree or package.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Assets sorted by path.
+    pub assets: Vec<Asset>,
+    /// Files that are not assets nor connector siblings.
+    pub other_files: Vec<String>,
+    /// Connector code or logos with no `.custom_adapter.json` beside them.
+    pub orphan_files: Vec<String>,
+    /// Resolved references, in asset order.
+    pub references: Vec<Reference>,
+    /// Provider name → connector asset index, for every provider name seen in recipes.
+    pub providers: BTreeMap<String, usize>,
+    by_path: HashMap<String, usize>,
+}
+
+enum Loaded {
+    Asset(Box<Asset>),
+    Code {
+        json: String,
+        path: String,
+        size: u64,
+        hash: String,
+        definition: ConnectorDefinition,
+    },
+    Logo {
+        json: String,
+        path: String,
+        size: u64,
+        hash: String,
+    },
+    Other(String),
+}
+
+impl Workspace {
+    /// Reads every file of `source` and resolves references.
+    pub fn load(source: &Source) -> Result<Workspace> {
+        let entries = source.entries();
+        let threads = rayon::current_num_threads().max(1);
+        let chunk = entries.len().div_ceil(threads).max(1);
+        let loaded: Vec<Result<Vec<Loaded>>> = entries
+            .par_chunks(chunk)
+            .map(|part| {
+                let mut reader = source.reader()?;
+                part.iter()
+                    .map(|e| load_entry(e, &mut reader, source))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect();
+        let mut assets = Vec::new();
+        let mut other_files = Vec::new();
+        let mut codes = Vec::new();
+        let mut logos = Vec::new();
+        for part in loaded {
+            for item in part? {
+                match item {
+                    Loaded::Asset(a) => assets.push(*a),
+                    Loaded::Other(p) => other_files.push(p),
+                    Loaded::Code { .. } => codes.push(item),
+                    Loaded::Logo { .. } => logos.push(item),
+                }
+            }
+        }
+        assets.sort_by(|a, b| a.path.cmp(&b.path));
+        let by_path: HashMap<String, usize> = assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.path.clone(), i))
+            .collect();
+        let mut orphan_files = Vec::new();
+        for item in codes.into_iter().chain(logos) {
+            match item {
+                Loaded::Code {
+                    json,
+                    path,
+                    size,
+                    hash,
+                    definition,
+                } => match by_path.get(&json) {
+                    Some(&i) => {
+                        let c = assets[i].connector.get_or_insert_with(Default::default);
+                        c.code_path = Some(path);
+                        c.code_size = size;
+                        c.code_hash = Some(hash);
+                        c.definition = definition;
+                    }
+                    None => orphan_files.push(path),
+                },
+                Loaded::Logo {
+                    json,
+                    path,
+                    size,
+                    hash,
+                } => match by_path.get(&json) {
+                    Some(&i) => {
+                        let c = assets[i].connector.get_or_insert_with(Default::default);
+                        c.logo_path = Some(path);
+                        c.logo_size = size;
+                        c.logo_hash = Some(hash);
+                    }
+                    None => orphan_files.push(path),
+                },
+                _ => {}
+            }
+        }
+        for a in &mut assets {
+            if a.asset_type == AssetType::CustomAdapter && a.connector.is_none() {
+                a.connector = Some(ConnectorFiles {
+                    definition: ConnectorDefinition {
+                        parse_error: Some("the connector has no `.custom_adapter.rb` beside it".into()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                });
+            }
+        }
+        orphan_files.sort();
+        other_files.sort();
+        let mut ws = Workspace {
+            assets,
+            other_files,
+            orphan_files,
+            references: Vec::new(),
+            providers: BTreeMap::new(),
+            by_path,
+        };
+        ws.resolve();
+        Ok(ws)
+    }
+
+    /// Finds an asset by path.
+    pub fn get(&self, path: &str) -> Option<&Asset> {
+        self.index_of(path).map(|i| &self.assets[i])
+    }
+
+    /// Finds an asset's index by path.
+    pub fn index_of(&self, path: &str) -> Option<usize> {
+        self.by_path.get(path).copied()
+    }
+
+    /// Resolves a user's asset argument: a path, or a connector title or slug, or an asset name
+    /// when it is unique.
+    pub fn find_asset(&self, query: &str) -> Result<usize> {
+        let query_path = query.trim_start_matches("./");
+        if let Some(i) = self.index_of(query_path) {
+            return Ok(i);
+        }
+        let mut hits: Vec<usize> = self
+            .assets
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                a.asset_type == AssetType::CustomAdapter && (a.name == query || slug::slug(&a.name) == query)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if hits.is_empty() {
+            hits = self
+                .assets
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.name == query)
+                .map(|(i, _)| i)
+                .collect();
+        }
+        match hits.len() {
+            1 => Ok(hits[0]),
+            0 => Err(Error::NotFound {
+                what: "asset",
+                name: query.to_string(),
+                hint: "; give its path relative to the root (see `rlcm inspect`), or a connector title"
+                    .into(),
+            }),
+            _ => Err(Error::Invalid(format!(
+                "`{query}` names {} assets ({}); give the path instead",
+                hits.len(),
+                hits.iter()
+                    .map(|&i| self.assets[i].path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Resolves a `zip_name` written in the asset at `from`: relative to the root first, then
+    /// relative to each folder above the referring asset (project-by-project exports such as
+    /// `workato pull` trees write references relative to their project folder).
+    pub fn resolve_path(&self, from: &str, zip_name: &str) -> Option<usize> {
+        if let Some(i) = self.index_of(zip_name) {
+            return Some(i);
+        }
+        let mut folder = asset::folder_of(from);
+        while !folder.is_empty() {
+            if let Some(i) = self.index_of(&format!("{folder}/{zip_name}")) {
+                return Some(i);
+            }
+            folder = asset::folder_of(folder);
+        }
+        None
+    }
+
+    /// The connectors a provider name belongs to, by its `<prefix>_connector_...` form.
+    fn connector_by_prefix(&self, provider: &str) -> Option<usize> {
+        let (prefix, _, _) = slug::parse_provider_name(provider)?;
+        let mut hits = self.assets.iter().enumerate().filter(|(_, a)| {
+            a.asset_type == AssetType::CustomAdapter
+                && slug::provider_prefix(&a.name).trim_end_matches('_') == prefix.trim_end_matches('_')
+        });
+        match (hits.next(), hits.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The account properties file that serves the asset at `from`.
+    fn properties_for(&self, from: &str) -> Option<usize> {
+        self.resolve_path(from, "account_properties.properties.json")
+    }
+
+    fn resolve(&mut self) {
+        let mut references = Vec::new();
+        let mut providers = BTreeMap::new();
+        for (i, a) in self.assets.iter().enumerate() {
+            for r in &a.summary.refs {
+                let to = match self.resolve_path(&a.path, &r.zip_name) {
+                    Some(t) => Target::Asset(t),
+                    None => Target::Dangling(r.zip_name.clone()),
+                };
+                references.push(Reference {
+                    from: i,
+                    to,
+                    kind: r.key.clone(),
+                    property: None,
+                    provider: None,
+                });
+            }
+            // recipe → custom connector, through the connection bound to its provider name
+            let mut seen = Vec::new();
+            let custom_providers = a
+                .summary
+                .bindings
+                .iter()
+                .filter(|b| b.custom || slug::parse_provider_name(&b.provider).is_some())
+                .map(|b| (b.provider.as_str(), b.connection.as_deref()))
+                .chain(a.summary.uses.iter().map(|u| (u.provider.as_str(), None)));
+            for (provider, connection) in custom_providers {
+                if seen.contains(&provider) {
+                    continue;
+                }
+                seen.push(provider);
+                let via_connection = connection
+                    .and_then(|c| self.resolve_path(&a.path, c))
+                    .and_then(|c| self.connector_of_connection(c));
+                let Some(target) = via_connection.or_else(|| self.connector_by_prefix(provider)) else {
+                    continue;
+                };
+                providers.entry(provider.to_string()).or_insert(target);
+                references.push(Reference {
+                    from: i,
+                    to: Target::Asset(target),
+                    kind: "provider_name".into(),
+                    property: None,
+                    provider: Some(provider.to_string()),
+                });
+            }
+            if !a.summary.properties.is_empty() {
+                let file = self.properties_for(&a.path);
+                for name in &a.summary.properties {
+                    let key = asset::property_key(name);
+                    let to = match file {
+                        Some(f)
+                            if self.assets[f]
+                                .summary
+                                .keys
+                                .iter()
+                                .any(|k| asset::property_key(k) == key) =>
+                        {
+                            Target::Asset(f)
+                        }
+                        Some(f) => Target::Dangling(format!("{}#{name}", self.assets[f].path)),
+                        None => Target::Dangling(format!("account_properties.properties.json#{name}")),
+                    };
+                    references.push(Reference {
+                        from: i,
+                        to,
+                        kind: "account_property".into(),
+                        property: Some(name.clone()),
+                        provider: None,
+                    });
+                }
+            }
+        }
+        // One reference per (from, to, kind, property): a recipe calling the same function
+        // from three steps depends on it once.
+        let mut seen = std::collections::HashSet::new();
+        references.retain(|r| seen.insert((r.from, r.to.clone(), r.kind.clone(), r.property.clone())));
+        self.references = references;
+        self.providers = providers;
+    }
+
+    /// The connector a connection runs on, when it is a custom connector.
+    pub fn connector_of_connection(&self, connection: usize) -> Option<usize> {
+        let c = &self.assets[connection];
+        let r = c.summary.refs.iter().find(|r| r.key == "provider")?;
+        let t = self.resolve_path(&c.path, &r.zip_name)?;
+        (self.assets[t].asset_type == AssetType::CustomAdapter).then_some(t)
+    }
+
+    /// Dangling references.
+    pub fn dangling(&self) -> impl Iterator<Item = &Reference> {
+        self.references
+            .iter()
+            .filter(|r| matches!(r.to, Target::Dangling(_)))
+    }
+
+    /// The recipes that use an action or trigger of the connector at `connector`, with what
+    /// they use: `(recipe index, kind, name, step numbers)`.
+    pub fn connector_uses(&self, connector: usize) -> Vec<(usize, StepKind, &str, &[u64])> {
+        let mut out = Vec::new();
+        for (i, a) in self.assets.iter().enumerate() {
+            for u in &a.summary.uses {
+                if self.providers.get(&u.provider) == Some(&connector) {
+                    out.push((i, u.kind, u.name.as_str(), u.steps.as_slice()));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn load_entry(
+    entry: &Entry,
+    reader: &mut crate::source::SourceReader<'_>,
+    source: &Source,
+) -> Result<Loaded> {
+    let origin = || {
+        if source.is_zip() {
+            format!("{}: {}", source.display(), entry.path)
+        } else {
+            entry.path.clone()
+        }
+    };
+    match asset::classify(&entry.path) {
+        FileRole::Asset(asset_type) => {
+            let bytes = reader.read(entry)?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            let value = crate::json::parse(&origin(), &bytes)?;
+            drop(bytes);
+            let summary = asset::summarize(&asset_type, &value);
+            drop(value);
+            let name = summary.name.clone().unwrap_or_else(|| default_name(&entry.path));
+            Ok(Loaded::Asset(Box::new(Asset {
+                path: entry.path.clone(),
+                asset_type,
+                name,
+                size: entry.size,
+                hash,
+                summary,
+                connector: None,
+            })))
+        }
+        FileRole::ConnectorCode(json) => {
+            let bytes = reader.read(entry)?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            let definition = ruby::parse_connector(&bytes);
+            Ok(Loaded::Code {
+                json,
+                path: entry.path.clone(),
+                size: entry.size,
+                hash,
+                definition,
+            })
+        }
+        FileRole::ConnectorLogo(json) => {
+            let bytes = reader.read(entry)?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            Ok(Loaded::Logo {
+                json,
+                path: entry.path.clone(),
+                size: entry.size,
+                hash,
+            })
+        }
+        FileRole::Other => Ok(Loaded::Other(entry.path.clone())),
+    }
+}
+
+/// The name of an asset that has none: its slug (file name without `.<type>.json`).
+fn default_name(path: &str) -> String {
+    let file = asset::file_name(path);
+    let stem = file.strip_suffix(".json").unwrap_or(file);
+    stem.rsplit_once('.').map_or(stem, |(s, _)| s).to_string()
+}
