@@ -14,7 +14,9 @@
 
 pub mod asset;
 pub mod cli;
+pub mod env;
 pub mod error;
+pub mod fsutil;
 pub mod graph;
 pub mod json;
 pub mod ops;

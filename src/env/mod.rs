@@ -1,0 +1,431 @@
+//! Environments: a directory of assets plus rlcm's state in `.rlcm/`.
+//!
+//! `.rlcm/` holds (all pretty JSON, stable key order, safe to keep in git):
+//! - `env.json`: name, numeric id, created at/by;
+//! - `connectors/<slug>.json`: a connector's version history, released and shared version,
+//!   provider name; `connectors/<slug>/v<N>.rb`: the code of each version;
+//! - `recipes.json`: running recipes;
+//! - `baseline.json`: the asset hashes as the last import left them;
+//! - `history/`: import records (with what is needed to roll back);
+//! - `lock`, `journal.json`, `tmp/`: the writer lock and an interrupted write, if any.
+//!
+//! A directory without `.rlcm/` reads as if each connector's files were its one released
+//! version.
+
+pub mod lock;
+pub mod state;
+pub mod txn;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::asset::AssetType;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::ruby;
+use crate::slug;
+use crate::source::Source;
+use crate::workspace::Workspace;
+
+pub use lock::EnvLock;
+pub use state::{Baseline, ConnectorState, EnvInfo, RecipeStates, RunInfo, VersionRecord};
+pub use txn::Transaction;
+
+/// The current time as RFC 3339 UTC (seconds); `RLCM_NOW` (RFC 3339 or Unix seconds)
+/// overrides it, for reproducible tests.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(now()).to_string()
+}
+
+/// The current time; `RLCM_NOW` overrides it.
+pub fn now() -> std::time::SystemTime {
+    if let Ok(v) = std::env::var("RLCM_NOW") {
+        if let Ok(secs) = v.parse::<u64>() {
+            return std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        }
+        if let Ok(t) = humantime::parse_rfc3339(&v) {
+            return t;
+        }
+    }
+    std::time::SystemTime::now()
+}
+
+/// Unix seconds of [`now`].
+pub fn now_unix() -> u64 {
+    now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Who is acting: `--user`, else `RLCM_USER`, else the OS user.
+pub fn resolve_user(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("RLCM_USER").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("USERNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// rlcm's state of an initialised environment.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// `env.json`.
+    pub info: EnvInfo,
+    /// Connector histories by title.
+    pub connectors: BTreeMap<String, ConnectorState>,
+    /// `recipes.json`.
+    pub recipes: RecipeStates,
+    /// `baseline.json`.
+    pub baseline: Baseline,
+}
+
+/// An environment directory and its state.
+#[derive(Debug)]
+pub struct Environment {
+    /// The root directory.
+    pub root: PathBuf,
+    /// The state, when `rlcm init` has run.
+    pub state: Option<State>,
+    /// The label of an interrupted write that opening this environment finished.
+    pub recovered: Option<String>,
+}
+
+/// Relative path of a file inside `.rlcm/`.
+pub fn state_path(rel: &str) -> String {
+    format!(".rlcm/{rel}")
+}
+
+/// The state file of a connector.
+pub fn connector_state_path(title: &str) -> String {
+    state_path(&format!("connectors/{}.json", connector_key(title)))
+}
+
+/// The code file of a connector version, relative to `.rlcm/connectors/`.
+pub fn version_code_file(title: &str, version: u64) -> String {
+    format!("{}/v{version}.rb", connector_key(title))
+}
+
+/// The file-name key of a connector: the slug of its title (or a hash for titles without
+/// word characters).
+pub fn connector_key(title: &str) -> String {
+    let s = slug::slug(title);
+    if s.is_empty() {
+        format!("connector_{}", &blake3::hash(title.as_bytes()).to_hex()[..12])
+    } else {
+        s
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = fsutil::read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Json {
+        path: path.display().to_string(),
+        message: format!("{e}; this rlcm state file is damaged: restore it from git or a backup"),
+    })
+}
+
+impl Environment {
+    /// Opens the environment at `root`, finishing any interrupted write first.
+    pub fn open(root: &Path) -> Result<Environment> {
+        let meta = std::fs::metadata(root).map_err(|e| Error::io("open environment", root, e))?;
+        if !meta.is_dir() {
+            return Err(Error::Invalid(format!(
+                "`{}` is not a directory; an environment is a directory (use a package zip with `inspect` or `plan`)",
+                root.display()
+            )));
+        }
+        let dot = root.join(".rlcm");
+        if !dot.join("env.json").exists() {
+            return Ok(Environment {
+                root: root.to_path_buf(),
+                state: None,
+                recovered: None,
+            });
+        }
+        let mut recovered = None;
+        if txn::pending(root) || dot.join("tmp").is_dir() {
+            let _lock = EnvLock::acquire(root, true, "recovering an interrupted write")?;
+            recovered = txn::recover(root)?;
+        }
+        let state = Self::read_state(root)?;
+        Ok(Environment {
+            root: root.to_path_buf(),
+            state: Some(state),
+            recovered,
+        })
+    }
+
+    fn read_state(root: &Path) -> Result<State> {
+        let dot = root.join(".rlcm");
+        let info: EnvInfo = read_json(&dot.join("env.json"))?;
+        let mut connectors = BTreeMap::new();
+        let cdir = dot.join("connectors");
+        if cdir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&cdir)
+                .map_err(|e| Error::io("read", &cdir, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            for f in files {
+                let c: ConnectorState = read_json(&f)?;
+                connectors.insert(c.title.clone(), c);
+            }
+        }
+        let recipes = match fsutil::read_optional(&dot.join("recipes.json"))? {
+            Some(_) => read_json(&dot.join("recipes.json"))?,
+            None => RecipeStates {
+                format_version: 1,
+                ..Default::default()
+            },
+        };
+        let baseline = match fsutil::read_optional(&dot.join("baseline.json"))? {
+            Some(_) => read_json(&dot.join("baseline.json"))?,
+            None => Baseline {
+                format_version: 1,
+                ..Default::default()
+            },
+        };
+        Ok(State {
+            info,
+            connectors,
+            recipes,
+            baseline,
+        })
+    }
+
+    /// The state, or an error telling the user to run `rlcm init`.
+    pub fn state(&self) -> Result<&State> {
+        self.state.as_ref().ok_or_else(|| {
+            Error::Invalid(format!(
+                "`{}` is not an rlcm environment yet; run `rlcm init {}` first",
+                self.root.display(),
+                self.root.display()
+            ))
+        })
+    }
+
+    /// Takes the writer lock, finishes any interrupted write, and re-reads the state.
+    pub fn lock(&mut self, wait: bool, what: &str) -> Result<EnvLock> {
+        self.state()?;
+        let lock = EnvLock::acquire(&self.root, wait, what)?;
+        if let Some(label) = txn::recover(&self.root)? {
+            self.recovered = Some(label);
+        }
+        self.state = Some(Self::read_state(&self.root)?);
+        Ok(lock)
+    }
+
+    /// Loads the tree's assets.
+    pub fn load_workspace(&self) -> Result<Workspace> {
+        Workspace::load(&Source::open(&self.root)?)
+    }
+
+    /// True when the recipe at `path` is running.
+    pub fn is_running(&self, path: &str) -> bool {
+        self.state
+            .as_ref()
+            .is_some_and(|s| s.recipes.running.contains_key(path))
+    }
+
+    /// Finds a connector's state by title or slug.
+    pub fn connector(&self, name: &str) -> Result<&ConnectorState> {
+        let state = self.state()?;
+        if let Some(c) = state.connectors.get(name) {
+            return Ok(c);
+        }
+        state
+            .connectors
+            .values()
+            .find(|c| slug::slug(&c.title) == name || c.title.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Error::NotFound {
+                what: "connector",
+                name: name.to_string(),
+                hint: format!(
+                    "; connectors with a history here: {} (a connector added to the tree starts its history with `rlcm connector commit`)",
+                    if state.connectors.is_empty() {
+                        "none".to_string()
+                    } else {
+                        state.connectors.keys().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                    }
+                ),
+            })
+    }
+
+    /// Reads the code of a connector version.
+    pub fn version_code(&self, c: &ConnectorState, version: u64) -> Result<Vec<u8>> {
+        let v = c.version(version).ok_or_else(|| Error::NotFound {
+            what: "version",
+            name: format!("{} of connector `{}`", version, c.title),
+            hint: format!(
+                "; versions: {}",
+                c.versions
+                    .iter()
+                    .map(|v| v.version.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+        let path = self.root.join(".rlcm/connectors").join(&v.code);
+        let code = fsutil::read(&path)?;
+        let hash = blake3::hash(&code).to_hex().to_string();
+        if hash != v.code_blake3 {
+            return Err(Error::BadAsset {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the code of version {version} of `{}` has changed on disk (blake3 {hash}, recorded {}); restore it from git",
+                    c.title, v.code_blake3
+                ),
+            });
+        }
+        Ok(code)
+    }
+}
+
+/// A content hash for an asset: its JSON file, plus code and logo for a connector.
+pub fn asset_content_hash(a: &crate::workspace::Asset) -> String {
+    match &a.connector {
+        Some(c) if a.asset_type == AssetType::CustomAdapter => {
+            let mut h = blake3::Hasher::new();
+            h.update(a.hash.as_bytes());
+            h.update(c.code_hash.as_deref().unwrap_or("").as_bytes());
+            h.update(c.logo_hash.as_deref().unwrap_or("").as_bytes());
+            h.finalize().to_hex().to_string()
+        }
+        _ => a.hash.clone(),
+    }
+}
+
+/// Builds the state an environment would have if `init` adopted `ws` now: each connector's
+/// history starts at the `version_no` its files carry, released, with its note. Returns the
+/// state and the code of each first version (title → code path in the tree).
+pub fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
+    let now = now_rfc3339();
+    let mut connectors = BTreeMap::new();
+    for (i, a) in ws.assets.iter().enumerate() {
+        if a.asset_type != AssetType::CustomAdapter {
+            continue;
+        }
+        if let Some(other) = connectors.get(&a.name).map(|c: &ConnectorState| c.path.clone()) {
+            return Err(Error::BadAsset {
+                path: a.path.clone(),
+                reason: format!(
+                    "has the same title `{}` as `{other}`; connectors are matched by title, so titles must be unique",
+                    a.name
+                ),
+            });
+        }
+        let files = a.connector.clone().unwrap_or_default();
+        let version = a.summary.version_no.unwrap_or(1).max(1);
+        let provider = ws
+            .providers
+            .iter()
+            .find(|(_, t)| **t == i)
+            .map(|(p, _)| p.clone())
+            .unwrap_or_else(|| mint_provider(&a.name, id));
+        let record = VersionRecord {
+            version,
+            note: a.summary.note.clone(),
+            created_at: now.clone(),
+            created_by: user.to_string(),
+            released_at: Some(now.clone()),
+            released_by: Some(user.to_string()),
+            code: version_code_file(&a.name, version),
+            code_blake3: files
+                .code_hash
+                .clone()
+                .unwrap_or_else(|| blake3::hash(b"").to_hex().to_string()),
+            actions: files.definition.actions.clone(),
+            triggers: files.definition.triggers.clone(),
+            origin: "init".into(),
+            rolled_back: false,
+        };
+        connectors.insert(
+            a.name.clone(),
+            ConnectorState {
+                format_version: 1,
+                title: a.name.clone(),
+                path: a.path.clone(),
+                provider,
+                released: Some(version),
+                shared: None,
+                versions: vec![record],
+            },
+        );
+    }
+    let baseline = Baseline {
+        format_version: 1,
+        import: None,
+        at: Some(now.clone()),
+        assets: ws
+            .assets
+            .iter()
+            .map(|a| (a.path.clone(), asset_content_hash(a)))
+            .collect(),
+    };
+    Ok(State {
+        info: EnvInfo {
+            format_version: 1,
+            name: name.to_string(),
+            id,
+            created_at: now,
+            created_by: user.to_string(),
+        },
+        connectors,
+        recipes: RecipeStates {
+            format_version: 1,
+            running: BTreeMap::new(),
+        },
+        baseline,
+    })
+}
+
+/// Mints a provider name for a connector new to this environment:
+/// `<title prefix>_connector_<env id>_<unix time>`.
+pub fn mint_provider(title: &str, env_id: u64) -> String {
+    format!(
+        "{}_connector_{env_id}_{}",
+        slug::provider_prefix(title),
+        now_unix()
+    )
+}
+
+/// Derives a 10-digit environment id from its name and the time of `init`.
+pub fn new_env_id(name: &str) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(name.as_bytes());
+    h.update(&now_unix().to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    let bytes = h.finalize();
+    let n = u64::from_le_bytes(bytes.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    1_000_000_000 + n % 9_000_000_000
+}
+
+/// Stages the whole state into a transaction (only files whose bytes change).
+pub fn stage_state(root: &Path, state: &State, txn: &mut Transaction) -> Result<()> {
+    let mut stage = |rel: String, bytes: Vec<u8>| -> Result<()> {
+        if fsutil::read_optional(&root.join(&rel))?.as_deref() != Some(bytes.as_slice()) {
+            txn.write(&rel, &bytes)?;
+        }
+        Ok(())
+    };
+    stage(state_path("env.json"), crate::json::to_pretty_vec(&state.info))?;
+    for c in state.connectors.values() {
+        stage(connector_state_path(&c.title), crate::json::to_pretty_vec(c))?;
+    }
+    stage(
+        state_path("recipes.json"),
+        crate::json::to_pretty_vec(&state.recipes),
+    )?;
+    stage(
+        state_path("baseline.json"),
+        crate::json::to_pretty_vec(&state.baseline),
+    )?;
+    Ok(())
+}
+
+/// Parses connector code and returns its definition (for new versions).
+pub fn define(code: &[u8]) -> ruby::ConnectorDefinition {
+    ruby::parse_connector(code)
+}

@@ -1,0 +1,278 @@
+//! Atomic, crash-safe changes to an environment: a journal of staged file operations.
+//!
+//! A [`Transaction`] stages every new file under `.rlcm/tmp/<id>/` as it is added (so memory
+//! does not grow with the size of the change). [`Transaction::commit`] then:
+//!
+//! 1. flushes the staged files to disk;
+//! 2. writes `.rlcm/journal.json` atomically — **the commit point**;
+//! 3. renames each staged file onto its target and removes deleted files;
+//! 4. flushes, removes the journal, removes the staging folder.
+//!
+//! A crash before step 2 leaves the environment as before (the staging folder is discarded by
+//! the next command). A crash after it leaves a journal that the next command replays
+//! ([`recover`]): renames whose staged file is gone already happened, so replay is idempotent
+//! and the environment ends fully after. The lock must be held throughout.
+//!
+//! Test hook: `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
+//! commit (after staging, after the journal, after each file operation, ...), so tests can kill
+//! a write at every instant that matters.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+
+/// What happens to one path.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "op")]
+enum Op {
+    /// Replace or create the file with the staged file of this name.
+    Write { staged: String },
+    /// Remove the file.
+    Delete,
+}
+
+/// The journal on disk.
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    format_version: u32,
+    id: String,
+    label: String,
+    started_at: String,
+    ops: BTreeMap<String, Op>,
+}
+
+/// A set of file changes to apply all together or not at all.
+#[derive(Debug)]
+pub struct Transaction {
+    root: PathBuf,
+    id: String,
+    label: String,
+    ops: BTreeMap<String, Op>,
+    staged: u64,
+}
+
+static CRASH_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A crash point for the crash-injection tests (see the module documentation).
+pub fn crash_point(what: &str) {
+    let Some(target) = std::env::var("RLCM_CRASH_POINT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    let n = CRASH_COUNTER.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == target {
+        if let Ok(path) = std::env::var("RLCM_CRASH_LOG") {
+            let _ = std::fs::write(path, format!("{n} {what}"));
+        }
+        // SAFETY: kill(2) on our own pid with SIGKILL has no memory-safety preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+fn rlcm_dir(root: &Path) -> PathBuf {
+    root.join(".rlcm")
+}
+
+fn journal_path(root: &Path) -> PathBuf {
+    rlcm_dir(root).join("journal.json")
+}
+
+/// Makes sure every write so far is on disk: `syncfs` of the environment's file system on
+/// Linux (one call however many files), else an fsync of the given files and folders.
+fn barrier(root: &Path, files: &[PathBuf]) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        let dir = std::fs::File::open(root).with_path("open", root)?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs only reads the file descriptor, which `dir` keeps open.
+        let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
+        if rc != 0 {
+            return Err(Error::io("sync", root, std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for f in files {
+            if let Ok(file) = std::fs::File::open(f) {
+                file.sync_all().with_path("sync", f)?;
+            }
+        }
+        fsutil::sync_dir(root)
+    }
+}
+
+impl Transaction {
+    /// Starts a transaction on the environment at `root`; the caller holds its lock.
+    pub fn begin(root: &Path, label: &str) -> Result<Transaction> {
+        let id = format!(
+            "{}-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+            std::process::id()
+        );
+        let staging = rlcm_dir(root).join("tmp").join(&id);
+        fsutil::create_dir_all(&staging)?;
+        Ok(Transaction {
+            root: root.to_path_buf(),
+            id,
+            label: label.to_string(),
+            ops: BTreeMap::new(),
+            staged: 0,
+        })
+    }
+
+    fn staging(&self) -> PathBuf {
+        rlcm_dir(&self.root).join("tmp").join(&self.id)
+    }
+
+    /// Stages `bytes` to be written at `path` (relative to the environment root, `/`).
+    pub fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        check_relative(path)?;
+        self.staged += 1;
+        let name = format!("{:08}", self.staged);
+        let staged = self.staging().join(&name);
+        std::fs::write(&staged, bytes).with_path("write", &staged)?;
+        self.ops.insert(path.to_string(), Op::Write { staged: name });
+        Ok(())
+    }
+
+    /// Stages the removal of `path`.
+    pub fn delete(&mut self, path: &str) -> Result<()> {
+        check_relative(path)?;
+        self.ops.insert(path.to_string(), Op::Delete);
+        Ok(())
+    }
+
+    /// True when nothing is staged.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Number of staged operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Paths the transaction writes or deletes.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.ops.keys().map(String::as_str)
+    }
+
+    /// Applies everything atomically (see the module documentation).
+    pub fn commit(self) -> Result<()> {
+        let root = self.root.clone();
+        if self.ops.is_empty() {
+            let _ = std::fs::remove_dir_all(self.staging());
+            return Ok(());
+        }
+        barrier(&root, &[self.staging()])?;
+        crash_point("staged");
+        let journal = Journal {
+            format_version: 1,
+            id: self.id.clone(),
+            label: self.label.clone(),
+            started_at: crate::env::now_rfc3339(),
+            ops: self.ops,
+        };
+        fsutil::write_atomic(&journal_path(&root), &crate::json::to_pretty_vec(&journal))?;
+        crash_point("journal written");
+        replay(&root, &journal)
+    }
+
+    /// Abandons the transaction, removing what was staged.
+    pub fn abort(self) {
+        let _ = std::fs::remove_dir_all(self.staging());
+    }
+}
+
+fn check_relative(path: &str) -> Result<()> {
+    crate::source::validate_entry_name(path)
+        .map_err(|reason| Error::Invalid(format!("refusing to write `{path}`: it {reason}")))
+}
+
+/// Applies a committed journal's operations (idempotently), then clears it.
+fn replay(root: &Path, journal: &Journal) -> Result<()> {
+    let staging = rlcm_dir(root).join("tmp").join(&journal.id);
+    let mut touched_dirs: Vec<PathBuf> = Vec::new();
+    for (path, op) in &journal.ops {
+        let target = root.join(path);
+        match op {
+            Op::Write { staged } => {
+                let from = staging.join(staged);
+                if from.exists() {
+                    if let Some(dir) = target.parent() {
+                        fsutil::create_dir_all(dir)?;
+                    }
+                    std::fs::rename(&from, &target).with_path("move into place", &target)?;
+                }
+            }
+            Op::Delete => {
+                fsutil::remove_file_if_exists(&target)?;
+                if let Some(dir) = target.parent() {
+                    touched_dirs.push(dir.to_path_buf());
+                }
+            }
+        }
+        crash_point("file operation");
+    }
+    // Folders emptied by deletions go too (never the root or `.rlcm/` itself).
+    touched_dirs.sort();
+    touched_dirs.dedup();
+    for dir in touched_dirs.iter().rev() {
+        let mut d = dir.as_path();
+        while d != root && !d.ends_with(".rlcm") && std::fs::remove_dir(d).is_ok() {
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+    }
+    barrier(root, &[])?;
+    crash_point("applied");
+    fsutil::remove_file_if_exists(&journal_path(root))?;
+    fsutil::sync_dir(&rlcm_dir(root))?;
+    crash_point("journal removed");
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
+/// Finishes or discards an interrupted write; the caller holds the lock. Returns the label of
+/// the write that was finished, if any.
+pub fn recover(root: &Path) -> Result<Option<String>> {
+    let path = journal_path(root);
+    let mut finished = None;
+    if let Some(bytes) = fsutil::read_optional(&path)? {
+        let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| Error::Json {
+            path: path.display().to_string(),
+            message: format!("{e}; the interrupted write cannot be finished automatically: restore `.rlcm/` from backup or git"),
+        })?;
+        replay(root, &journal)?;
+        finished = Some(journal.label);
+    }
+    // Staging left by writes that crashed before their commit point: discard.
+    let tmp = rlcm_dir(root).join("tmp");
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    Ok(finished)
+}
+
+/// True when an interrupted write awaits recovery.
+pub fn pending(root: &Path) -> bool {
+    journal_path(root).exists()
+}

@@ -1,0 +1,105 @@
+//! File-system helpers that carry paths in their errors and write durably.
+//!
+//! Every write goes to a temporary file in the destination directory, is fsynced, renamed into
+//! place, and the directory is fsynced, so a crash leaves either the old or the new file.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+
+/// Fsyncs a directory so that renames and creations inside it are durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).with_path("open directory", dir)?;
+    d.sync_all().with_path("sync directory", dir)
+}
+
+/// Creates a directory and its parents, fsyncing each parent that gained an entry.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dir_all(parent)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
+        Err(e) => return Err(Error::io("create directory", dir, e)),
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rlcm-tmp-")
+        .tempfile_in(dir)
+        .with_path("create a temporary file in", dir)?;
+    tmp.write_all(bytes)
+        .with_path("write", tmp.path().to_path_buf())?;
+    tmp.as_file()
+        .sync_all()
+        .with_path("sync", tmp.path().to_path_buf())?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    sync_dir(dir)
+}
+
+/// Writes `bytes` to a new file at `path` and fsyncs it (no rename: for staging).
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        create_dir_all(dir)?;
+    }
+    let mut f = File::create(path).with_path("create", path)?;
+    f.write_all(bytes).with_path("write", path)?;
+    f.sync_all().with_path("sync", path)
+}
+
+/// Reads a whole file, naming it in errors.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).with_path("read", path)
+}
+
+/// Reads a file if it exists.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
+/// Removes a file if it exists.
+pub fn remove_file_if_exists(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_and_creates_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/c.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(read(&p).unwrap(), b"two");
+        let leftovers: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1);
+    }
+}
