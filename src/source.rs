@@ -188,7 +188,9 @@ impl Source {
         };
         let mut file = File::open(path).with_path("open", path)?;
         let Some(eocd) = read_eocd(&mut file).with_path("read", path)? else {
-            return Err(bad("is not a zip file (no end of central directory record); is it truncated?".into()));
+            return Err(bad(
+                "is not a zip file (no end of central directory record); is it truncated?".into(),
+            ));
         };
         if eocd.entries > limits.max_entries {
             return Err(bad(format!(
@@ -507,7 +509,11 @@ fn read_eocd(file: &mut File) -> std::io::Result<Option<Eocd>> {
 /// (the zip crate then reports the damage).
 fn central_directory_names(file: &mut File, eocd: &Eocd) -> std::io::Result<Option<Vec<Vec<u8>>>> {
     let len = file.seek(SeekFrom::End(0))?;
-    if eocd.cd_offset.checked_add(eocd.cd_size).is_none_or(|end| end > len) {
+    if eocd
+        .cd_offset
+        .checked_add(eocd.cd_size)
+        .is_none_or(|end| end > len)
+    {
         return Ok(None);
     }
     file.seek(SeekFrom::Start(eocd.cd_offset))?;
@@ -519,7 +525,8 @@ fn central_directory_names(file: &mut File, eocd: &Eocd) -> std::io::Result<Opti
             return Ok(None);
         }
         let n = u16::from_le_bytes([header[28], header[29]]) as usize;
-        let rest = u16::from_le_bytes([header[30], header[31]]) as u64 + u16::from_le_bytes([header[32], header[33]]) as u64;
+        let rest = u16::from_le_bytes([header[30], header[31]]) as u64
+            + u16::from_le_bytes([header[32], header[33]]) as u64;
         let mut name = vec![0u8; n];
         if reader.read_exact(&mut name).is_err() {
             return Ok(None);

@@ -58,11 +58,20 @@ fn open_err(path: &Path) -> String {
 #[test]
 fn refuses_names_that_escape() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, name) in ["../evil.recipe.json", "/abs.recipe.json", "a/../../x.recipe.json", "a\\b.recipe.json"]
-        .into_iter()
-        .enumerate()
+    for (i, name) in [
+        "../evil.recipe.json",
+        "/abs.recipe.json",
+        "a/../../x.recipe.json",
+        "a\\b.recipe.json",
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let zip = write_zip(dir.path(), &format!("z{i}.zip"), &[("ok.recipe.json", RECIPE), (name, RECIPE)]);
+        let zip = write_zip(
+            dir.path(),
+            &format!("z{i}.zip"),
+            &[("ok.recipe.json", RECIPE), (name, RECIPE)],
+        );
         let err = open_err(&zip);
         assert!(err.contains(name), "{name}: {err}");
     }
@@ -73,21 +82,33 @@ fn refuses_symlinks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("link.zip");
     let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    w.add_symlink("evil.recipe.json", "/etc/passwd", SimpleFileOptions::default()).unwrap();
+    w.add_symlink("evil.recipe.json", "/etc/passwd", SimpleFileOptions::default())
+        .unwrap();
     w.finish().unwrap();
     let err = open_err(&path);
-    assert!(err.contains("evil.recipe.json") && err.contains("symbolic link"), "{err}");
+    assert!(
+        err.contains("evil.recipe.json") && err.contains("symbolic link"),
+        "{err}"
+    );
 }
 
 #[test]
 fn refuses_duplicates_and_case_collisions() {
     let dir = tempfile::tempdir().unwrap();
-    let zip = write_zip(dir.path(), "dup.zip", &[("a.recipe.json", RECIPE), ("b.recipe.json", RECIPE)]);
+    let zip = write_zip(
+        dir.path(),
+        "dup.zip",
+        &[("a.recipe.json", RECIPE), ("b.recipe.json", RECIPE)],
+    );
     patch(&zip, b"b.recipe.json", b"a.recipe.json");
     let err = open_err(&zip);
     assert!(err.contains("a.recipe.json") && err.contains("twice"), "{err}");
 
-    let zip = write_zip(dir.path(), "case.zip", &[("a.recipe.json", RECIPE), ("A.recipe.json", RECIPE)]);
+    let zip = write_zip(
+        dir.path(),
+        "case.zip",
+        &[("a.recipe.json", RECIPE), ("A.recipe.json", RECIPE)],
+    );
     let err = open_err(&zip);
     assert!(err.contains("collides"), "{err}");
 }
@@ -112,9 +133,16 @@ fn refuses_oversized_entries_and_bombs() {
         max_entry_size: 1000,
         ..Limits::default()
     };
-    let zip = write_zip(dir.path(), "large.zip", &[("large.recipe.json", &vec![b'1'; 2000])]);
+    let zip = write_zip(
+        dir.path(),
+        "large.zip",
+        &[("large.recipe.json", &vec![b'1'; 2000])],
+    );
     let err = Source::open_with(&zip, limits).unwrap_err().to_string();
-    assert!(err.contains("large.recipe.json") && err.contains("limit"), "{err}");
+    assert!(
+        err.contains("large.recipe.json") && err.contains("limit"),
+        "{err}"
+    );
     let limits = Limits {
         max_entries: 3,
         ..Limits::default()
@@ -146,7 +174,10 @@ fn malformed_and_deep_json_name_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let zip = write_zip(dir.path(), "bad.zip", &[("broken.recipe.json", b"{\"name\": ")]);
     let err = open_err(&zip);
-    assert!(err.contains("broken.recipe.json") && err.contains("not valid JSON"), "{err}");
+    assert!(
+        err.contains("broken.recipe.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
     let deep = "[".repeat(10_000) + &"]".repeat(10_000);
     let zip = write_zip(dir.path(), "deep.zip", &[("deep.recipe.json", deep.as_bytes())]);
     let err = open_err(&zip);
@@ -161,6 +192,9 @@ fn cli_exits_1_with_the_entry_named() {
         let out = common::rlcm(&[cmd, zip.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         let err = common::stderr(&out);
-        assert!(err.contains("../../evil.recipe.json") && !err.contains("panicked"), "{err}");
+        assert!(
+            err.contains("../../evil.recipe.json") && !err.contains("panicked"),
+            "{err}"
+        );
     }
 }

@@ -11,8 +11,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::env::{Environment, resolve_user};
 use crate::error::Error;
 use crate::ops;
+use crate::ops::connector::Actor;
 use crate::source::Source;
 use crate::workspace::Workspace;
 
@@ -30,6 +32,12 @@ pub const EXIT_BLOCKED: i32 = 3;
 #[derive(Debug, Parser)]
 #[command(name = "rlcm", version, max_term_width = 100)]
 pub struct Cli {
+    /// Who is acting (recorded in histories); default `RLCM_USER`, else the OS user.
+    #[arg(long, global = true, value_name = "NAME")]
+    user: Option<String>,
+    /// Wait for another rlcm process writing the same environment instead of failing.
+    #[arg(long, global = true)]
+    wait: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +50,156 @@ enum Command {
     Graph(GraphArgs),
     /// Show which recipes depend on an asset, directly or through any chain.
     Impact(ImpactArgs),
+    /// Make a directory an environment, adopting what is there.
+    Init(InitArgs),
+    /// Custom connector versions: list, history, commit, release, restore, share, diff, check.
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+    /// Recipe running state.
+    #[command(subcommand)]
+    Recipe(RecipeCommand),
+    /// Check an environment: references resolve, tree matches state, no unfinished write.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// The directory (created with `--from`).
+    dir: PathBuf,
+    /// Unpack this package into DIR first (DIR must be new or empty).
+    #[arg(long, value_name = "PKG.zip")]
+    from: Option<PathBuf>,
+    /// The environment's name (default: the directory name).
+    #[arg(long)]
+    name: Option<String>,
+    /// The environment's numeric id (default: derived from name and time).
+    #[arg(long)]
+    id: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct EnvArg {
+    /// The environment (directory).
+    #[arg(long, value_name = "DIR")]
+    env: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectorCommand {
+    /// Connectors with their latest, released and shared version.
+    List(EnvArg),
+    /// A connector's history: versions, notes, who and when, actions and triggers.
+    Versions {
+        /// The connector's title (or slug).
+        name: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Make the tree's `.rb` a new latest version.
+    Commit {
+        /// The connector's title (or slug).
+        name: String,
+        /// The version's note.
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Release a version (default: the latest, after committing unsaved edits).
+    Release {
+        /// The connector's title (or slug).
+        name: String,
+        /// The version to release.
+        version: Option<u64>,
+        /// Release even if the code does not parse or breaks recipes here.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Copy an old version as the new latest and release it.
+    Restore {
+        /// The connector's title (or slug).
+        name: String,
+        /// The version to restore.
+        version: u64,
+        /// The new version's note (default: "Restored from version N").
+        #[arg(long)]
+        note: Option<String>,
+        /// Restore even if the code does not parse or breaks recipes here.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Set the shared version (default: the latest).
+    Share {
+        /// The connector's title (or slug).
+        name: String,
+        /// The version to share.
+        version: Option<u64>,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Code diff between two versions, with actions and triggers added and removed.
+    Diff {
+        /// The connector's title (or slug).
+        name: String,
+        /// Old side: a version number, `tree`, `latest`, `released` or `shared`.
+        from: String,
+        /// New side: a version number, `tree`, `latest`, `released` or `shared`.
+        to: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Would releasing this version break any recipe here? (exit 3 if it would)
+    Check {
+        /// The connector's title (or slug).
+        name: String,
+        /// A version number, or `tree` for the uncommitted code.
+        version: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RecipeCommand {
+    /// Start recipes.
+    Start(RecipeArgs),
+    /// Stop recipes.
+    Stop(RecipeArgs),
+    /// List recipes with their running state.
+    List {
+        /// Only running recipes.
+        #[arg(long)]
+        running: bool,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RecipeArgs {
+    /// Recipe paths relative to the environment root (or unique names).
+    recipes: Vec<String>,
+    /// Every recipe.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    env: EnvArg,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    env: EnvArg,
 }
 
 /// Output format for reports.
@@ -157,8 +315,63 @@ fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
     Ok((source, ws))
 }
 
+/// Prints a report as JSON or with the human renderer.
+fn output<T: serde::Serialize>(
+    format: ReportFormat,
+    report: &T,
+    human: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    match format {
+        ReportFormat::Json => emit_json(report),
+        _ => emit(&human(report)),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    let actor = Actor {
+        user: resolve_user(cli.user.as_deref()),
+        wait: cli.wait,
+    };
     match cli.command {
+        Command::Init(args) => {
+            let opts = ops::init::InitOptions {
+                name: args.name,
+                id: args.id,
+                from: args.from,
+                user: actor.user.clone(),
+            };
+            let report = ops::init::init(&args.dir, &opts)?;
+            output(args.format, &report, render::init)?;
+            Ok(EXIT_OK)
+        }
+        Command::Connector(cmd) => run_connector(cmd, &actor),
+        Command::Recipe(cmd) => {
+            let (env_arg, report) = match cmd {
+                RecipeCommand::List { running, env } => {
+                    let e = Environment::open(&env.env)?;
+                    let r = ops::recipe::list(&e, running)?;
+                    (env, r)
+                }
+                RecipeCommand::Start(a) => {
+                    let e = Environment::open(&a.env.env)?;
+                    let r = ops::recipe::set_running(e, &a.recipes, a.all, true, &actor)?;
+                    (a.env, r)
+                }
+                RecipeCommand::Stop(a) => {
+                    let e = Environment::open(&a.env.env)?;
+                    let r = ops::recipe::set_running(e, &a.recipes, a.all, false, &actor)?;
+                    (a.env, r)
+                }
+            };
+            output(env_arg.format, &report, render::recipes)?;
+            Ok(EXIT_OK)
+        }
+        Command::Check(args) => {
+            let env = Environment::open(&args.env.env)?;
+            let report = ops::check::check(&env)?;
+            output(args.env.format, &report, render::check)?;
+            Ok(if report.ok { EXIT_OK } else { EXIT_ERROR })
+        }
         Command::Inspect(args) => {
             let (source, ws) = load(&args.path)?;
             let report = ops::inspect::inspect(&ws, &source.display());
@@ -180,9 +393,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Impact(args) => {
-            let (_, ws) = load(&args.env)?;
+            let env = Environment::open(&args.env)?;
+            let ws = env.load_workspace()?;
             let target = ws.find_asset(&args.asset)?;
-            let report = ops::impact::impact(&ws, target, &|_| false);
+            let report = ops::impact::impact(&ws, target, &|p| env.is_running(p));
             match args.format {
                 ReportFormat::Json => emit_json(&report)?,
                 ReportFormat::Human => emit(&render::impact(&report))?,
@@ -191,4 +405,86 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
     }
+}
+
+fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
+    use ops::connector as c;
+    match cmd {
+        ConnectorCommand::List(e) => {
+            let env = Environment::open(&e.env)?;
+            output(e.format, &c::list(&env)?, render::connector_list)?;
+        }
+        ConnectorCommand::Versions { name, env: e } => {
+            let env = Environment::open(&e.env)?;
+            output(e.format, &c::versions(&env, &name)?, render::connector_versions)?;
+        }
+        ConnectorCommand::Commit { name, note, env: e } => {
+            let env = Environment::open(&e.env)?;
+            output(
+                e.format,
+                &c::commit(env, &name, &note, actor)?,
+                render::connector_change,
+            )?;
+        }
+        ConnectorCommand::Release {
+            name,
+            version,
+            force,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            output(
+                e.format,
+                &c::release(env, &name, version, force, actor)?,
+                render::connector_change,
+            )?;
+        }
+        ConnectorCommand::Restore {
+            name,
+            version,
+            note,
+            force,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            let report = c::restore(env, &name, version, note.as_deref(), force, actor)?;
+            output(e.format, &report, render::connector_change)?;
+        }
+        ConnectorCommand::Share {
+            name,
+            version,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            output(
+                e.format,
+                &c::share(env, &name, version, actor)?,
+                render::connector_change,
+            )?;
+        }
+        ConnectorCommand::Diff {
+            name,
+            from,
+            to,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            output(
+                e.format,
+                &c::diff(&env, &name, &from, &to)?,
+                render::connector_diff,
+            )?;
+        }
+        ConnectorCommand::Check {
+            name,
+            version,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            let report = c::check(&env, &name, &version)?;
+            output(e.format, &report, render::connector_check)?;
+            return Ok(if report.ok { EXIT_OK } else { EXIT_BLOCKED });
+        }
+    }
+    Ok(EXIT_OK)
 }

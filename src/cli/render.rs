@@ -124,10 +124,10 @@ pub fn impact(r: &ImpactReport) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{} ({}): {} depend on it",
+        "{} ({}): {} on it",
         r.asset,
         r.asset_type,
-        plural(r.dependents.len(), "recipe", "recipes")
+        plural(r.dependents.len(), "recipe depends", "recipes depend")
     );
     for d in &r.dependents {
         let state = if d.running { "running" } else { "stopped" };
@@ -173,5 +173,228 @@ pub fn impact_markdown(r: &ImpactReport) -> String {
             d.uses.join(", ")
         );
     }
+    o
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or("-".to_string(), |v| v.to_string())
+}
+
+/// Renders `init`.
+pub fn init(r: &InitReport) -> String {
+    let mut o = format!(
+        "Initialised environment `{}` (id {}) at {}: {}.\n",
+        r.name,
+        r.id,
+        r.root,
+        plural(r.assets, "asset", "assets")
+    );
+    for c in &r.connectors {
+        let _ = writeln!(
+            o,
+            "  connector `{}`: history starts at version {} (released), provider {}{}",
+            c.title,
+            c.version,
+            c.provider,
+            if c.minted { " (minted)" } else { "" }
+        );
+    }
+    o
+}
+
+/// Renders `connector list`.
+pub fn connector_list(r: &ConnectorListReport) -> String {
+    if r.connectors.is_empty() {
+        return "No custom connectors.\n".into();
+    }
+    let width = r
+        .connectors
+        .iter()
+        .map(|c| c.title.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(9);
+    let mut o = format!(
+        "{:<width$}  {:>6}  {:>8}  {:>6}\n",
+        "connector", "latest", "released", "shared"
+    );
+    for c in &r.connectors {
+        let _ = writeln!(
+            o,
+            "{:<width$}  {:>6}  {:>8}  {:>6}{}",
+            c.title,
+            opt(c.latest),
+            opt(c.released),
+            opt(c.shared),
+            if c.uncommitted {
+                "  (uncommitted edits in the tree)"
+            } else {
+                ""
+            }
+        );
+    }
+    o
+}
+
+/// Renders `connector versions`.
+pub fn connector_versions(r: &ConnectorVersionsReport) -> String {
+    let mut o = format!(
+        "{}: latest {}, released {}, shared {}\n",
+        r.title,
+        opt(r.latest),
+        opt(r.released),
+        opt(r.shared)
+    );
+    for v in r.versions.iter().rev() {
+        let mut flags = Vec::new();
+        if v.released {
+            flags.push("released");
+        }
+        if v.shared {
+            flags.push("shared");
+        }
+        if v.rolled_back {
+            flags.push("rolled back");
+        }
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", flags.join(", "))
+        };
+        let _ = writeln!(o, "\nversion {}{flags}", v.version);
+        let _ = writeln!(o, "  note:     {}", v.note.as_deref().unwrap_or("(none)"));
+        let _ = writeln!(
+            o,
+            "  created:  {} by {} ({})",
+            v.created_at, v.created_by, v.origin
+        );
+        if let (Some(at), Some(by)) = (&v.released_at, &v.released_by) {
+            let _ = writeln!(o, "  released: {at} by {by}");
+        }
+        let _ = writeln!(o, "  actions:  {}", list_or_none(&v.actions));
+        let _ = writeln!(o, "  triggers: {}", list_or_none(&v.triggers));
+    }
+    o
+}
+
+/// Renders a connector change.
+pub fn connector_change(r: &ConnectorChangeReport) -> String {
+    let mut o = String::new();
+    if let Some(v) = r.autosaved {
+        let _ = writeln!(o, "Saved the tree's unsaved edits as version {v} first.");
+    }
+    let _ = writeln!(o, "{}", r.message);
+    if !r.breaking.is_empty() {
+        let _ = writeln!(
+            o,
+            "Warning: forced past recipes that use what this version lacks:"
+        );
+        for b in &r.breaking {
+            let _ = writeln!(
+                o,
+                "  {} uses {} `{}` (steps {:?})",
+                b.recipe, b.kind, b.name, b.steps
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "Now: latest {}, released {}, shared {}.",
+        opt(r.latest),
+        opt(r.released),
+        opt(r.shared)
+    );
+    o
+}
+
+/// Renders `connector diff`.
+pub fn connector_diff(r: &ConnectorDiffReport) -> String {
+    let mut o = String::new();
+    let line = |o: &mut String, what: &str, items: &[String]| {
+        if !items.is_empty() {
+            let _ = writeln!(o, "{what}: {}", items.join(", "));
+        }
+    };
+    line(&mut o, "actions added", &r.actions_added);
+    line(&mut o, "actions removed", &r.actions_removed);
+    line(&mut o, "triggers added", &r.triggers_added);
+    line(&mut o, "triggers removed", &r.triggers_removed);
+    if o.is_empty() {
+        o.push_str("actions and triggers: unchanged\n");
+    }
+    o.push('\n');
+    o.push_str(if r.diff.is_empty() {
+        "code: identical\n"
+    } else {
+        &r.diff
+    });
+    o
+}
+
+/// Renders `connector check`.
+pub fn connector_check(r: &ConnectorCheckReport) -> String {
+    let mut o = String::new();
+    let version = if r.version == "tree" {
+        "The tree's code".to_string()
+    } else {
+        format!("Version {}", r.version)
+    };
+    if let Some(e) = &r.parse_error {
+        let _ = writeln!(o, "{version} of `{}` does not parse: {e}", r.title);
+    }
+    if r.breaking.is_empty() {
+        if r.parse_error.is_none() {
+            let _ = writeln!(o, "{version} of `{}` breaks no recipe here.", r.title);
+        }
+    } else {
+        let _ = writeln!(
+            o,
+            "Releasing {} of `{}` would break:",
+            version.to_lowercase(),
+            r.title
+        );
+        for b in &r.breaking {
+            let running = if b.running { " (running)" } else { "" };
+            let _ = writeln!(
+                o,
+                "  {}{running}: {} `{}` at steps {:?}",
+                b.recipe, b.kind, b.name, b.steps
+            );
+        }
+    }
+    o
+}
+
+/// Renders a recipe list.
+pub fn recipes(r: &RecipeListReport) -> String {
+    let mut o = String::new();
+    for x in &r.recipes {
+        let state = if x.running { "running" } else { "stopped" };
+        let _ = writeln!(o, "{state:<8} {}", x.path);
+    }
+    if r.recipes.is_empty() {
+        o.push_str("No recipes.\n");
+    }
+    o
+}
+
+/// Renders `check`.
+pub fn check(r: &CheckReport) -> String {
+    let mut o = String::new();
+    if let Some(l) = &r.recovered {
+        let _ = writeln!(o, "Finished an interrupted write ({l}).");
+    }
+    for f in &r.findings {
+        let _ = writeln!(o, "{}[{}] {}: {}", f.severity, f.kind, f.path, f.message);
+    }
+    let errors = r.findings.iter().filter(|f| f.severity == "error").count();
+    let warnings = r.findings.len() - errors;
+    let _ = writeln!(
+        o,
+        "{}: {}, {}",
+        if r.ok { "ok" } else { "problems found" },
+        plural(errors, "error", "errors"),
+        plural(warnings, "warning", "warnings")
+    );
     o
 }

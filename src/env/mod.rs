@@ -144,7 +144,7 @@ impl Environment {
             });
         }
         let mut recovered = None;
-        if txn::pending(root) || dot.join("tmp").is_dir() {
+        if txn::pending(root) {
             let _lock = EnvLock::acquire(root, true, "recovering an interrupted write")?;
             recovered = txn::recover(root)?;
         }

@@ -54,6 +54,16 @@ pub struct Transaction {
     label: String,
     ops: BTreeMap<String, Op>,
     staged: u64,
+    done: bool,
+}
+
+impl Drop for Transaction {
+    /// A transaction dropped without commit (an error on the way) leaves nothing behind.
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(self.staging());
+        }
+    }
 }
 
 static CRASH_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -131,6 +141,7 @@ impl Transaction {
             label: label.to_string(),
             ops: BTreeMap::new(),
             staged: 0,
+            done: false,
         })
     }
 
@@ -172,10 +183,9 @@ impl Transaction {
     }
 
     /// Applies everything atomically (see the module documentation).
-    pub fn commit(self) -> Result<()> {
+    pub fn commit(mut self) -> Result<()> {
         let root = self.root.clone();
         if self.ops.is_empty() {
-            let _ = std::fs::remove_dir_all(self.staging());
             return Ok(());
         }
         barrier(&root, &[self.staging()])?;
@@ -185,17 +195,17 @@ impl Transaction {
             id: self.id.clone(),
             label: self.label.clone(),
             started_at: crate::env::now_rfc3339(),
-            ops: self.ops,
+            ops: std::mem::take(&mut self.ops),
         };
+        // From here on the journal owns the staging folder.
+        self.done = true;
         fsutil::write_atomic(&journal_path(&root), &crate::json::to_pretty_vec(&journal))?;
         crash_point("journal written");
         replay(&root, &journal)
     }
 
     /// Abandons the transaction, removing what was staged.
-    pub fn abort(self) {
-        let _ = std::fs::remove_dir_all(self.staging());
-    }
+    pub fn abort(self) {}
 }
 
 fn check_relative(path: &str) -> Result<()> {
@@ -272,7 +282,8 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
     Ok(finished)
 }
 
-/// True when an interrupted write awaits recovery.
+/// True when an interrupted write awaits recovery (a journal, or staging left behind).
 pub fn pending(root: &Path) -> bool {
     journal_path(root).exists()
+        || std::fs::read_dir(rlcm_dir(root).join("tmp")).is_ok_and(|mut d| d.next().is_some())
 }

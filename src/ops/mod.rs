@@ -1,5 +1,9 @@
 //! One entry point per command: each takes loaded inputs and options and returns a report.
 
+pub mod check;
+pub mod connector;
 pub mod graph;
 pub mod impact;
+pub mod init;
 pub mod inspect;
+pub mod recipe;

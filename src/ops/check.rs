@@ -1,0 +1,170 @@
+//! `rlcm check`: is an environment whole? References resolve, the tree matches the state,
+//! no write is left unfinished.
+
+use crate::asset::AssetType;
+use crate::env::Environment;
+use crate::error::Result;
+use crate::graph::DepGraph;
+use crate::ops::connector::{breaking_uses, code_path_of};
+use crate::report::*;
+use crate::ruby::ConnectorDefinition;
+use crate::workspace::Target;
+
+fn finding(kind: &str, severity: &str, path: &str, message: String) -> CheckFinding {
+    CheckFinding {
+        kind: kind.into(),
+        severity: severity.into(),
+        path: path.into(),
+        message,
+    }
+}
+
+/// Checks the environment (opening it has already finished any interrupted write).
+pub fn check(env: &Environment) -> Result<CheckReport> {
+    let ws = env.load_workspace()?;
+    let mut findings = Vec::new();
+    for r in &ws.references {
+        if let Target::Dangling(to) = &r.to {
+            let from = &ws.assets[r.from].path;
+            findings.push(finding(
+                "dangling-reference",
+                "error",
+                from,
+                format!("`{from}` references `{to}` ({}), which is not in this environment; add it or fix the reference", r.kind),
+            ));
+        }
+    }
+    for c in DepGraph::build(&ws).cycles() {
+        let path: Vec<&str> = c.iter().map(|&i| ws.assets[i].path.as_str()).collect();
+        findings.push(finding(
+            "call-cycle",
+            "warning",
+            path[0],
+            format!("dependency cycle: {}", path.join(" → ")),
+        ));
+    }
+    for p in &ws.orphan_files {
+        findings.push(finding(
+            "orphan-connector-file",
+            "warning",
+            p,
+            format!("`{p}` has no `.custom_adapter.json` beside it"),
+        ));
+    }
+    let Some(state) = &env.state else {
+        findings.push(finding(
+            "not-initialised",
+            "warning",
+            ".",
+            "this directory has no `.rlcm/` state; run `rlcm init` to manage connector versions and running state".into(),
+        ));
+        return Ok(finish(env, findings));
+    };
+    // Connectors: tree vs history.
+    for (i, a) in ws
+        .assets
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.asset_type == AssetType::CustomAdapter)
+    {
+        let Some(c) = state.connectors.get(&a.name) else {
+            findings.push(finding(
+                "connector-without-history",
+                "warning",
+                &a.path,
+                format!("connector `{}` has no version history; start it with `rlcm connector commit \"{}\" --note ...`", a.name, a.name),
+            ));
+            continue;
+        };
+        let code = a.connector.as_ref().and_then(|f| f.code_hash.clone());
+        if let Some(latest) = c.latest() {
+            if code.as_deref() != Some(latest.code_blake3.as_str()) {
+                findings.push(finding(
+                    "uncommitted-connector-change",
+                    "warning",
+                    &code_path_of(&a.path),
+                    format!(
+                        "`{}` differs from version {} of `{}`: commit it (`rlcm connector commit`) or restore it",
+                        code_path_of(&a.path),
+                        latest.version,
+                        c.title
+                    ),
+                ));
+            }
+            if a.summary.version_no != Some(latest.version) || a.summary.note != latest.note {
+                findings.push(finding(
+                    "connector-metadata-mismatch",
+                    "error",
+                    &a.path,
+                    format!(
+                        "`{}` says version {:?} but the latest version of `{}` is {}; it was edited by hand: set `version_no` and `note` back",
+                        a.path, a.summary.version_no, c.title, latest.version
+                    ),
+                ));
+            }
+        }
+        for v in &c.versions {
+            if let Err(e) = env.version_code(c, v.version) {
+                findings.push(finding(
+                    "state-damaged",
+                    "error",
+                    &format!(".rlcm/connectors/{}", v.code),
+                    e.to_string(),
+                ));
+            }
+        }
+        if let Some(rel) = c.released_record() {
+            let def = ConnectorDefinition {
+                actions: rel.actions.clone(),
+                triggers: rel.triggers.clone(),
+                parse_error: None,
+            };
+            for b in breaking_uses(env, &ws, i, &def) {
+                findings.push(finding(
+                    "broken-recipe",
+                    "error",
+                    &b.recipe,
+                    format!(
+                        "`{}` uses {} `{}` (steps {:?}) which released version {} of `{}` does not define",
+                        b.recipe, b.kind, b.name, b.steps, rel.version, c.title
+                    ),
+                ));
+            }
+        }
+    }
+    for (title, c) in &state.connectors {
+        if ws.get(&c.path).is_none()
+            && !ws
+                .assets
+                .iter()
+                .any(|a| a.asset_type == AssetType::CustomAdapter && &a.name == title)
+        {
+            findings.push(finding(
+                "connector-missing-from-tree",
+                "error",
+                &c.path,
+                format!("connector `{title}` has a history but its files are gone from the tree; restore them (`rlcm connector restore`) or from git"),
+            ));
+        }
+    }
+    for path in state.recipes.running.keys() {
+        if ws.get(path).is_none() {
+            findings.push(finding(
+                "running-recipe-missing",
+                "error",
+                path,
+                format!("`{path}` is marked running but is not in the tree; stop it with `rlcm recipe stop`"),
+            ));
+        }
+    }
+    Ok(finish(env, findings))
+}
+
+fn finish(env: &Environment, findings: Vec<CheckFinding>) -> CheckReport {
+    CheckReport {
+        format_version: FORMAT_VERSION,
+        ok: !findings.iter().any(|f| f.severity == "error"),
+        recovered: env.recovered.clone(),
+        findings,
+    }
+}

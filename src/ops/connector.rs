@@ -1,0 +1,699 @@
+//! `rlcm connector ...`: a custom connector's version lifecycle (SPEC §6).
+//!
+//! The tree's `.custom_adapter.rb` / `.json` always show the **latest** version; recipes run the
+//! **released** one; others install the **shared** one. Every change goes through one
+//! [`Transaction`], so the tree and `.rlcm/` change together or not at all.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::asset::{AssetType, StepKind};
+use crate::env::{self, ConnectorState, Environment, Transaction, VersionRecord};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::report::*;
+use crate::ruby::{self, ConnectorDefinition};
+use crate::workspace::Workspace;
+
+/// Note of a version autosaved before a release.
+pub const AUTOSAVE_RELEASE_NOTE: &str = "autosave before release";
+/// Note of a version autosaved before a restore.
+pub const AUTOSAVE_RESTORE_NOTE: &str = "autosave before restore";
+
+/// Path of a connector's `.rb` given its `.custom_adapter.json` path.
+pub fn code_path_of(json_path: &str) -> String {
+    format!("{}.rb", json_path.strip_suffix(".json").unwrap_or(json_path))
+}
+
+/// The error for a version a connector does not have.
+pub fn no_version(c: &ConnectorState, version: u64) -> Error {
+    Error::Invalid(format!(
+        "connector `{}` has no version {version}; its versions are {}",
+        c.title,
+        c.versions
+            .iter()
+            .map(|v| v.version.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// Who and how a command acts.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user.
+    pub user: String,
+    /// Wait for the lock instead of failing.
+    pub wait: bool,
+}
+
+fn tree_index(ws: &Workspace, c: &ConnectorState) -> Option<usize> {
+    ws.index_of(&c.path).or_else(|| {
+        ws.assets
+            .iter()
+            .position(|a| a.asset_type == AssetType::CustomAdapter && a.name == c.title)
+    })
+}
+
+/// The tree's code of a connector, if its `.rb` exists.
+fn tree_code(env: &Environment, json_path: &str) -> Result<Option<Vec<u8>>> {
+    fsutil::read_optional(&env.root.join(code_path_of(json_path)))
+}
+
+/// The recipes here whose steps use an action or trigger that `def` does not define.
+pub fn breaking_uses(
+    env: &Environment,
+    ws: &Workspace,
+    connector: usize,
+    def: &ConnectorDefinition,
+) -> Vec<BreakingUse> {
+    let mut out: Vec<BreakingUse> = ws
+        .connector_uses(connector)
+        .into_iter()
+        .filter(|(_, kind, name, _)| match kind {
+            StepKind::Action => !def.actions.iter().any(|a| a == name),
+            StepKind::Trigger => !def.triggers.iter().any(|t| t == name),
+        })
+        .map(|(recipe, kind, name, steps)| BreakingUse {
+            recipe: ws.assets[recipe].path.clone(),
+            kind: match kind {
+                StepKind::Action => "action".into(),
+                StepKind::Trigger => "trigger".into(),
+            },
+            name: name.to_string(),
+            steps: steps.to_vec(),
+            running: env.is_running(&ws.assets[recipe].path),
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.recipe, &a.name).cmp(&(&b.recipe, &b.name)));
+    out
+}
+
+/// Formats breaking uses for an error message.
+pub fn describe_breaking(list: &[BreakingUse]) -> String {
+    list.iter()
+        .map(|b| {
+            let steps = b.steps.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            format!(
+                "\n  `{}` uses {} `{}` (step {steps}){}",
+                b.recipe,
+                b.kind,
+                b.name,
+                if b.running { ", running" } else { "" }
+            )
+        })
+        .collect()
+}
+
+/// Rewrites a connector's `.custom_adapter.json` to describe `version` with `note`.
+fn updated_json(env: &Environment, json_path: &str, version: u64, note: Option<&str>) -> Result<Vec<u8>> {
+    let path = env.root.join(json_path);
+    let bytes = fsutil::read(&path)?;
+    let mut value = crate::json::parse(json_path, &bytes)?;
+    let Some(obj) = value.as_object_mut() else {
+        return Err(Error::BadAsset {
+            path: json_path.to_string(),
+            reason: "is not a JSON object".into(),
+        });
+    };
+    obj.insert("version_no".into(), Value::from(version));
+    obj.insert("note".into(), note.map_or(Value::Null, Value::from));
+    Ok(crate::json::to_workato_vec(&value))
+}
+
+/// A version record for new code.
+fn new_record(
+    c: &ConnectorState,
+    code: &[u8],
+    note: Option<String>,
+    origin: &str,
+    user: &str,
+) -> VersionRecord {
+    let version = c.max_version() + 1;
+    let def = ruby::parse_connector(code);
+    VersionRecord {
+        version,
+        note,
+        created_at: env::now_rfc3339(),
+        created_by: user.to_string(),
+        released_at: None,
+        released_by: None,
+        code: env::version_code_file(&c.title, version),
+        code_blake3: blake3::hash(code).to_hex().to_string(),
+        actions: def.actions,
+        triggers: def.triggers,
+        origin: origin.to_string(),
+        rolled_back: false,
+    }
+}
+
+/// Appends `record` with `code` to the connector, staging the code file.
+fn stage_version(
+    txn: &mut Transaction,
+    c: &mut ConnectorState,
+    record: VersionRecord,
+    code: &[u8],
+) -> Result<()> {
+    txn.write(&env::state_path(&format!("connectors/{}", record.code)), code)?;
+    c.versions.push(record);
+    Ok(())
+}
+
+/// The state of a connector with a history, or a fresh one for a connector found in the tree
+/// without history (its history starts at version 1, unreleased).
+fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result<ConnectorState> {
+    if let Ok(c) = env.connector(name) {
+        return Ok(c.clone());
+    }
+    let state = env.state()?;
+    let i = ws
+        .assets
+        .iter()
+        .position(|a| {
+            a.asset_type == AssetType::CustomAdapter && (a.name == name || crate::slug::slug(&a.name) == name)
+        })
+        .ok_or_else(|| {
+            env.connector(name)
+                .err()
+                .unwrap_or(Error::Invalid(name.to_string()))
+        })?;
+    let a = &ws.assets[i];
+    let provider = ws
+        .providers
+        .iter()
+        .find(|(_, t)| **t == i)
+        .map(|(p, _)| p.clone())
+        .unwrap_or_else(|| env::mint_provider(&a.name, state.info.id));
+    Ok(ConnectorState {
+        format_version: 1,
+        title: a.name.clone(),
+        path: a.path.clone(),
+        provider,
+        released: None,
+        shared: None,
+        versions: Vec::new(),
+    })
+}
+
+/// Context of a write: locked environment, workspace, connector state, transaction.
+struct Change {
+    env: Environment,
+    ws: Workspace,
+    c: ConnectorState,
+    txn: Transaction,
+    _lock: env::EnvLock,
+}
+
+impl Change {
+    fn begin(mut env: Environment, name: &str, actor: &Actor, label: &str) -> Result<Change> {
+        let lock = env.lock(actor.wait, label)?;
+        let ws = env.load_workspace()?;
+        let c = connector_for_change(&env, &ws, name)?;
+        let txn = Transaction::begin(&env.root, &format!("{label} `{}`", c.title))?;
+        Ok(Change {
+            env,
+            ws,
+            c,
+            txn,
+            _lock: lock,
+        })
+    }
+
+    /// Commits the tree's code as a new version when it differs from the latest.
+    fn autosave(&mut self, note: &str, actor: &Actor) -> Result<Option<u64>> {
+        let Some(code) = tree_code(&self.env, &self.c.path)? else {
+            return Ok(None);
+        };
+        let hash = blake3::hash(&code).to_hex().to_string();
+        if self.c.latest().is_some_and(|l| l.code_blake3 == hash) {
+            return Ok(None);
+        }
+        let origin = if self.c.versions.is_empty() {
+            "commit"
+        } else {
+            "autosave"
+        };
+        let record = new_record(&self.c, &code, Some(note.to_string()), origin, &actor.user);
+        let version = record.version;
+        stage_version(&mut self.txn, &mut self.c, record, &code)?;
+        let json = updated_json(&self.env, &self.c.path, version, Some(note))?;
+        self.txn.write(&self.c.path, &json)?;
+        Ok(Some(version))
+    }
+
+    /// Refuses code that does not parse or breaks recipes here, unless forced.
+    fn check_release(&self, version: u64, code: &[u8], force: bool) -> Result<Vec<BreakingUse>> {
+        let def = ruby::parse_connector(code);
+        if let Some(err) = &def.parse_error
+            && !force
+        {
+            return Err(Error::Blocked(format!(
+                "version {version} of connector `{}` does not parse as Ruby ({err}); fix it, or pass `--force`",
+                self.c.title
+            )));
+        }
+        let breaking = match tree_index(&self.ws, &self.c) {
+            Some(i) => breaking_uses(&self.env, &self.ws, i, &def),
+            None => Vec::new(),
+        };
+        if !breaking.is_empty() && !force {
+            return Err(Error::Blocked(format!(
+                "releasing version {version} of connector `{}` would break {} recipe step(s) that use what it no longer defines:{}\nadd them back, change those recipes first, or pass `--force`",
+                self.c.title,
+                breaking.len(),
+                describe_breaking(&breaking)
+            )));
+        }
+        Ok(breaking)
+    }
+
+    fn code_of(&self, version: u64) -> Result<Vec<u8>> {
+        // A version autosaved in this transaction is not in `.rlcm/` yet: it is the tree's code.
+        let on_disk = self
+            .env
+            .state()?
+            .connectors
+            .get(&self.c.title)
+            .and_then(|c| c.version(version));
+        if on_disk.is_none() {
+            return Ok(tree_code(&self.env, &self.c.path)?.unwrap_or_default());
+        }
+        self.env.version_code(&self.c, version)
+    }
+
+    fn finish(
+        mut self,
+        action: &str,
+        version: Option<u64>,
+        autosaved: Option<u64>,
+        breaking: Vec<BreakingUse>,
+        message: String,
+    ) -> Result<ConnectorChangeReport> {
+        let state_rel = env::connector_state_path(&self.c.title);
+        let before = fsutil::read_optional(&self.env.root.join(&state_rel))?;
+        let after = crate::json::to_pretty_vec(&self.c);
+        if before.as_deref() != Some(after.as_slice()) {
+            self.txn.write(&state_rel, &after)?;
+        }
+        self.txn.commit()?;
+        Ok(ConnectorChangeReport {
+            format_version: FORMAT_VERSION,
+            title: self.c.title.clone(),
+            action: action.to_string(),
+            version,
+            latest: self.c.latest().map(|v| v.version),
+            released: self.c.released,
+            shared: self.c.shared,
+            autosaved,
+            breaking,
+            message,
+        })
+    }
+}
+
+/// `connector commit`: the tree's `.rb` becomes a new latest version.
+pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result<ConnectorChangeReport> {
+    let mut ch = Change::begin(env, name, actor, "connector commit")?;
+    let Some(code) = tree_code(&ch.env, &ch.c.path)? else {
+        return Err(Error::BadAsset {
+            path: code_path_of(&ch.c.path),
+            reason: "is missing: a connector's code lives in its `.custom_adapter.rb`".into(),
+        });
+    };
+    let hash = blake3::hash(&code).to_hex().to_string();
+    if ch.c.latest().is_some_and(|l| l.code_blake3 == hash) {
+        let latest = ch.c.latest().map(|v| v.version);
+        ch.txn.abort();
+        return Ok(ConnectorChangeReport {
+            format_version: FORMAT_VERSION,
+            title: ch.c.title.clone(),
+            action: "none".into(),
+            version: None,
+            latest,
+            released: ch.c.released,
+            shared: ch.c.shared,
+            autosaved: None,
+            breaking: Vec::new(),
+            message: format!(
+                "Nothing to commit: `{}` equals version {}.",
+                code_path_of(&ch.c.path),
+                latest.unwrap_or(0)
+            ),
+        });
+    }
+    let record = new_record(&ch.c, &code, Some(note.to_string()), "commit", &actor.user);
+    let version = record.version;
+    let parse_warning = ruby::parse_connector(&code).parse_error;
+    stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
+    let json = updated_json(&ch.env, &ch.c.path, version, Some(note))?;
+    ch.txn.write(&ch.c.path, &json)?;
+    let mut message = format!("Committed version {version} of `{}`.", ch.c.title);
+    if let Some(e) = parse_warning {
+        message.push_str(&format!(
+            " Warning: it does not parse ({e}); it cannot be released until it does."
+        ));
+    }
+    ch.finish("commit", Some(version), None, Vec::new(), message)
+}
+
+/// `connector release`: releases a version (default: the latest, after autosaving edits).
+pub fn release(
+    env: Environment,
+    name: &str,
+    version: Option<u64>,
+    force: bool,
+    actor: &Actor,
+) -> Result<ConnectorChangeReport> {
+    let mut ch = Change::begin(env, name, actor, "connector release")?;
+    let autosaved = if version.is_none() {
+        ch.autosave(AUTOSAVE_RELEASE_NOTE, actor)?
+    } else {
+        None
+    };
+    let version =
+        match version {
+            Some(v) => v,
+            None => ch.c.latest().map(|v| v.version).ok_or_else(|| {
+                Error::Invalid(format!("connector `{}` has no version to release", ch.c.title))
+            })?,
+        };
+    let record = ch.c.version(version).ok_or_else(|| no_version(&ch.c, version))?;
+    if record.rolled_back {
+        return Err(Error::Invalid(format!(
+            "version {version} of `{}` was rolled back with its import; use `rlcm connector restore` to bring its code back as a new version",
+            ch.c.title
+        )));
+    }
+    let code = ch.code_of(version)?;
+    let breaking = ch.check_release(version, &code, force)?;
+    if ch.c.released == Some(version) && autosaved.is_none() {
+        ch.txn.abort();
+        return Ok(ConnectorChangeReport {
+            format_version: FORMAT_VERSION,
+            title: ch.c.title.clone(),
+            action: "none".into(),
+            version: Some(version),
+            latest: ch.c.latest().map(|v| v.version),
+            released: ch.c.released,
+            shared: ch.c.shared,
+            autosaved: None,
+            breaking,
+            message: format!("Version {version} of `{}` is already released.", ch.c.title),
+        });
+    }
+    let now = env::now_rfc3339();
+    if let Some(r) = ch.c.version_mut(version) {
+        r.released_at = Some(now);
+        r.released_by = Some(actor.user.clone());
+    }
+    ch.c.released = Some(version);
+    let message = format!("Released version {version} of `{}`.", ch.c.title);
+    ch.finish("release", Some(version), autosaved, breaking, message)
+}
+
+/// `connector restore`: copies an old version as the new latest and releases it.
+pub fn restore(
+    env: Environment,
+    name: &str,
+    version: u64,
+    note: Option<&str>,
+    force: bool,
+    actor: &Actor,
+) -> Result<ConnectorChangeReport> {
+    let mut ch = Change::begin(env, name, actor, "connector restore")?;
+    if ch.c.version(version).is_none() {
+        return Err(no_version(&ch.c, version));
+    }
+    let code = ch.code_of(version)?;
+    let autosaved = ch.autosave(AUTOSAVE_RESTORE_NOTE, actor)?;
+    let new_version = ch.c.max_version() + 1;
+    let breaking = ch.check_release(new_version, &code, force)?;
+    let note = note
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("Restored from version {version}"));
+    let mut record = new_record(
+        &ch.c,
+        &code,
+        Some(note.clone()),
+        &format!("restore of {version}"),
+        &actor.user,
+    );
+    let now = env::now_rfc3339();
+    record.released_at = Some(now);
+    record.released_by = Some(actor.user.clone());
+    stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
+    ch.c.released = Some(new_version);
+    ch.txn.write(&code_path_of(&ch.c.path), &code)?;
+    let json = updated_json(&ch.env, &ch.c.path, new_version, Some(&note))?;
+    ch.txn.write(&ch.c.path, &json)?;
+    let message = format!(
+        "Restored version {version} of `{}` as version {new_version}, released.",
+        ch.c.title
+    );
+    ch.finish("restore", Some(new_version), autosaved, breaking, message)
+}
+
+/// `connector share`: sets the shared version (default: the latest).
+pub fn share(
+    env: Environment,
+    name: &str,
+    version: Option<u64>,
+    actor: &Actor,
+) -> Result<ConnectorChangeReport> {
+    let mut ch = Change::begin(env, name, actor, "connector share")?;
+    let version = match version {
+        Some(v) => v,
+        None => ch.c.latest().map(|v| v.version).ok_or_else(|| {
+            Error::Invalid(format!(
+                "connector `{}` has no version to share; commit one first",
+                ch.c.title
+            ))
+        })?,
+    };
+    match ch.c.version(version) {
+        None => return Err(no_version(&ch.c, version)),
+        Some(r) if r.rolled_back => {
+            return Err(Error::Invalid(format!(
+                "version {version} of `{}` was rolled back and cannot be shared",
+                ch.c.title
+            )));
+        }
+        Some(_) => {}
+    }
+    let action = if ch.c.shared == Some(version) {
+        "none"
+    } else {
+        "share"
+    };
+    ch.c.shared = Some(version);
+    let message = format!("Version {version} of `{}` is the shared version.", ch.c.title);
+    ch.finish(action, Some(version), None, Vec::new(), message)
+}
+
+/// The connectors of an environment: its histories, or for a directory without `.rlcm/`, the
+/// tree's connectors each as one released version.
+pub fn histories(env: &Environment, ws: &Workspace) -> Result<Vec<ConnectorState>> {
+    match &env.state {
+        Some(s) => {
+            let mut list: Vec<ConnectorState> = s.connectors.values().cloned().collect();
+            // Connectors in the tree without a history yet.
+            for a in ws
+                .assets
+                .iter()
+                .filter(|a| a.asset_type == AssetType::CustomAdapter)
+            {
+                if !s.connectors.contains_key(&a.name) {
+                    list.push(ConnectorState {
+                        format_version: 1,
+                        title: a.name.clone(),
+                        path: a.path.clone(),
+                        provider: String::new(),
+                        released: None,
+                        shared: None,
+                        versions: Vec::new(),
+                    });
+                }
+            }
+            Ok(list)
+        }
+        None => Ok(env::adopt(ws, "", 0, "")?.connectors.into_values().collect()),
+    }
+}
+
+/// `connector list`.
+pub fn list(env: &Environment) -> Result<ConnectorListReport> {
+    let ws = env.load_workspace()?;
+    let mut connectors = Vec::new();
+    for c in histories(env, &ws)? {
+        let tree_hash = ws
+            .get(&c.path)
+            .and_then(|a| a.connector.as_ref())
+            .and_then(|f| f.code_hash.clone());
+        let uncommitted = match (c.latest(), tree_hash) {
+            (Some(l), Some(h)) => l.code_blake3 != h,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        connectors.push(ConnectorListEntry {
+            title: c.title.clone(),
+            path: c.path.clone(),
+            latest: c.latest().map(|v| v.version),
+            released: c.released,
+            shared: c.shared,
+            provider: (!c.provider.is_empty()).then(|| c.provider.clone()),
+            uncommitted,
+        });
+    }
+    connectors.sort_by(|a, b| a.title.cmp(&b.title));
+    Ok(ConnectorListReport {
+        format_version: FORMAT_VERSION,
+        connectors,
+    })
+}
+
+fn find_history(env: &Environment, ws: &Workspace, name: &str) -> Result<ConnectorState> {
+    let list = histories(env, ws)?;
+    list.iter()
+        .find(|c| c.title == name)
+        .or_else(|| {
+            list.iter()
+                .find(|c| crate::slug::slug(&c.title) == name || c.title.eq_ignore_ascii_case(name))
+        })
+        .cloned()
+        .ok_or_else(|| Error::NotFound {
+            what: "connector",
+            name: name.to_string(),
+            hint: format!(
+                "; connectors here: {}",
+                if list.is_empty() {
+                    "none".to_string()
+                } else {
+                    list.iter()
+                        .map(|c| format!("`{}`", c.title))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        })
+}
+
+/// `connector versions`.
+pub fn versions(env: &Environment, name: &str) -> Result<ConnectorVersionsReport> {
+    let ws = env.load_workspace()?;
+    let c = find_history(env, &ws, name)?;
+    Ok(ConnectorVersionsReport {
+        format_version: FORMAT_VERSION,
+        title: c.title.clone(),
+        latest: c.latest().map(|v| v.version),
+        released: c.released,
+        shared: c.shared,
+        versions: c
+            .versions
+            .iter()
+            .map(|v| ConnectorVersionEntry {
+                version: v.version,
+                note: v.note.clone(),
+                created_at: v.created_at.clone(),
+                created_by: v.created_by.clone(),
+                released_at: v.released_at.clone(),
+                released_by: v.released_by.clone(),
+                released: c.released == Some(v.version),
+                shared: c.shared == Some(v.version),
+                actions: v.actions.clone(),
+                triggers: v.triggers.clone(),
+                origin: v.origin.clone(),
+                rolled_back: v.rolled_back,
+            })
+            .collect(),
+    })
+}
+
+/// Reads a version's code, or the tree's for `tree`, `released`, `latest`, `shared`.
+fn side_code(env: &Environment, c: &ConnectorState, side: &str) -> Result<(String, Vec<u8>)> {
+    let resolve = |n: Option<u64>, what: &str| {
+        n.ok_or_else(|| Error::Invalid(format!("connector `{}` has no {what} version", c.title)))
+    };
+    let version = match side {
+        "tree" => {
+            let code = tree_code(env, &c.path)?.ok_or_else(|| Error::BadAsset {
+                path: code_path_of(&c.path),
+                reason: "is missing".into(),
+            })?;
+            return Ok(("tree".into(), code));
+        }
+        "released" => resolve(c.released, "released")?,
+        "shared" => resolve(c.shared, "shared")?,
+        "latest" => resolve(c.latest().map(|v| v.version), "latest")?,
+        n => n.trim_start_matches('v').parse::<u64>().map_err(|_| {
+            Error::Invalid(format!(
+                "`{side}` is not a version: give a number, or `tree`, `latest`, `released`, `shared`"
+            ))
+        })?,
+    };
+    if env.state.is_none() {
+        // Uninitialised: the tree's files are the one version.
+        if c.version(version).is_some() {
+            return Ok((version.to_string(), tree_code(env, &c.path)?.unwrap_or_default()));
+        }
+    }
+    Ok((version.to_string(), env.version_code(c, version)?))
+}
+
+fn set_diff(a: &[String], b: &[String]) -> Vec<String> {
+    let set: BTreeSet<&String> = a.iter().collect();
+    b.iter().filter(|x| !set.contains(x)).cloned().collect()
+}
+
+/// `connector diff`.
+pub fn diff(env: &Environment, name: &str, from: &str, to: &str) -> Result<ConnectorDiffReport> {
+    let ws = env.load_workspace()?;
+    let c = find_history(env, &ws, name)?;
+    let (from_label, a) = side_code(env, &c, from)?;
+    let (to_label, b) = side_code(env, &c, to)?;
+    let da = ruby::parse_connector(&a);
+    let db = ruby::parse_connector(&b);
+    let ta = String::from_utf8_lossy(&a);
+    let tb = String::from_utf8_lossy(&b);
+    let diff = similar::TextDiff::from_lines(ta.as_ref(), tb.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("{} v{from_label}", c.title),
+            &format!("{} v{to_label}", c.title),
+        )
+        .to_string();
+    Ok(ConnectorDiffReport {
+        format_version: FORMAT_VERSION,
+        title: c.title.clone(),
+        from: from_label,
+        to: to_label,
+        actions_added: set_diff(&da.actions, &db.actions),
+        actions_removed: set_diff(&db.actions, &da.actions),
+        triggers_added: set_diff(&da.triggers, &db.triggers),
+        triggers_removed: set_diff(&db.triggers, &da.triggers),
+        diff,
+    })
+}
+
+/// `connector check`: would releasing `version` break anything here?
+pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCheckReport> {
+    let ws = env.load_workspace()?;
+    let c = find_history(env, &ws, name)?;
+    let (label, code) = side_code(env, &c, version)?;
+    let def = ruby::parse_connector(&code);
+    let breaking = match tree_index(&ws, &c) {
+        Some(i) => breaking_uses(env, &ws, i, &def),
+        None => Vec::new(),
+    };
+    Ok(ConnectorCheckReport {
+        format_version: FORMAT_VERSION,
+        title: c.title.clone(),
+        version: label,
+        ok: def.parses() && breaking.is_empty(),
+        parse_error: def.parse_error,
+        actions: def.actions,
+        triggers: def.triggers,
+        breaking,
+    })
+}

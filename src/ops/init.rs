@@ -1,0 +1,152 @@
+//! `rlcm init`: make a directory an environment, adopting what is there.
+
+use std::path::{Path, PathBuf};
+
+use crate::env::{self, State};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::report::{FORMAT_VERSION, InitConnector, InitReport};
+use crate::source::Source;
+use crate::workspace::Workspace;
+
+/// Options of `init`.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// The environment's name (default: the directory name).
+    pub name: Option<String>,
+    /// Its numeric id (default: derived from the name and time).
+    pub id: Option<u64>,
+    /// A package to unpack into the directory first.
+    pub from: Option<PathBuf>,
+    /// Who runs it.
+    pub user: String,
+}
+
+/// Makes `dir` an environment.
+///
+/// Atomic: the state is built in a staging folder and renamed into place as `.rlcm/` (with
+/// `--from`, the whole directory is built beside its destination and renamed), so a crash
+/// leaves either no environment or a complete one.
+pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
+    if dir.join(".rlcm").join("env.json").exists() {
+        return Err(Error::Invalid(format!(
+            "`{}` is already an rlcm environment (it has `.rlcm/env.json`)",
+            dir.display()
+        )));
+    }
+    let name = opts.name.clone().unwrap_or_else(|| {
+        std::fs::canonicalize(dir)
+            .ok()
+            .or_else(|| Some(dir.to_path_buf()))
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "environment".into())
+    });
+    let id = opts.id.unwrap_or_else(|| env::new_env_id(&name));
+    match &opts.from {
+        None => {
+            let meta = std::fs::metadata(dir).with_path("open", dir)?;
+            if !meta.is_dir() {
+                return Err(Error::Invalid(format!("`{}` is not a directory", dir.display())));
+            }
+            let ws = Workspace::load(&Source::open(dir)?)?;
+            let state = env::adopt(&ws, &name, id, &opts.user)?;
+            let staging = dir.join(".rlcm.init-tmp");
+            let _ = std::fs::remove_dir_all(&staging);
+            write_state_dir(dir, &staging, &state)?;
+            std::fs::rename(&staging, dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))?;
+            fsutil::sync_dir(dir)?;
+            Ok(report(dir, &state, &ws))
+        }
+        Some(pkg) => {
+            if dir.exists() {
+                let empty = std::fs::read_dir(dir).with_path("read", dir)?.next().is_none();
+                if !empty {
+                    return Err(Error::Invalid(format!(
+                        "`{}` is not empty; `init --from` unpacks a package into a new or empty directory",
+                        dir.display()
+                    )));
+                }
+            }
+            let source = Source::open(pkg)?;
+            verify_package(&source)?;
+            let parent = dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            fsutil::create_dir_all(parent)?;
+            let build = tempfile::Builder::new()
+                .prefix(".rlcm-init-")
+                .tempdir_in(parent)
+                .with_path("create a temporary directory in", parent)?;
+            let mut reader = source.reader()?;
+            for entry in source.entries() {
+                if entry.path == PACKAGE_MANIFEST {
+                    continue;
+                }
+                let bytes = reader.read(entry)?;
+                let target = build.path().join(&entry.path);
+                fsutil::write_synced(&target, &bytes)?;
+            }
+            let ws = Workspace::load(&Source::open(build.path())?)?;
+            let state = env::adopt(&ws, &name, id, &opts.user)?;
+            let staging = build.path().join(".rlcm.init-tmp");
+            write_state_dir(build.path(), &staging, &state)?;
+            std::fs::rename(&staging, build.path().join(".rlcm")).with_path("create", build.path())?;
+            let built = build.keep();
+            if dir.exists() {
+                std::fs::remove_dir(dir).with_path("replace", dir)?;
+            }
+            std::fs::rename(&built, dir).with_path("create", dir)?;
+            fsutil::sync_dir(parent)?;
+            Ok(report(dir, &state, &ws))
+        }
+    }
+}
+
+fn report(dir: &Path, state: &State, ws: &Workspace) -> InitReport {
+    InitReport {
+        format_version: FORMAT_VERSION,
+        root: dir.display().to_string(),
+        name: state.info.name.clone(),
+        id: state.info.id,
+        assets: ws.assets.len(),
+        connectors: state
+            .connectors
+            .values()
+            .map(|c| InitConnector {
+                title: c.title.clone(),
+                version: c.released.unwrap_or(1),
+                provider: c.provider.clone(),
+                minted: !ws.providers.contains_key(&c.provider),
+            })
+            .collect(),
+    }
+}
+
+/// Writes a complete `.rlcm/` into `staging` (code of each first version copied from the tree).
+fn write_state_dir(root: &Path, staging: &Path, state: &State) -> Result<()> {
+    let write = |rel: &str, bytes: &[u8]| fsutil::write_synced(&staging.join(rel), bytes);
+    write("env.json", &crate::json::to_pretty_vec(&state.info))?;
+    for c in state.connectors.values() {
+        let key = env::connector_key(&c.title);
+        write(&format!("connectors/{key}.json"), &crate::json::to_pretty_vec(c))?;
+        let code_path = root.join(crate::ops::connector::code_path_of(&c.path));
+        let code = fsutil::read_optional(&code_path)?.unwrap_or_default();
+        for v in &c.versions {
+            write(&format!("connectors/{}", v.code), &code)?;
+        }
+    }
+    write("recipes.json", &crate::json::to_pretty_vec(&state.recipes))?;
+    write("baseline.json", &crate::json::to_pretty_vec(&state.baseline))?;
+    write(".gitignore", b"lock\ntmp/\njournal.json\n")?;
+    fsutil::sync_dir(staging)
+}
+
+/// The name of rlcm's manifest entry in a package.
+const PACKAGE_MANIFEST: &str = "rlcm-package.json";
+
+/// Checks every entry of a package against its manifest before anything is unpacked.
+fn verify_package(_source: &Source) -> Result<()> {
+    // Wired to the package verifier (issue 4) once it lands.
+    Ok(())
+}
