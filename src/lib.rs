@@ -8,6 +8,7 @@
 //! - [`workspace`]: a loaded tree or package with every reference resolved
 //! - [`graph`]: the dependency graph (closure, dependents, cycles)
 //! - [`report`]: the JSON report documents
+//! - [`package`]: writing and verifying packages (deterministic zip, `rlcm-package.json`)
 //! - [`ops`]: one entry point per command
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -20,6 +21,8 @@ pub mod fsutil;
 pub mod graph;
 pub mod json;
 pub mod ops;
+pub mod package;
+pub mod plan;
 pub mod report;
 pub mod ruby;
 pub mod slug;

@@ -207,7 +207,7 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     fn schema<T: JsonSchema>() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
     }
-    vec![
+    [
         ("inspect", schema::<InspectReport>()),
         ("graph", schema::<GraphReport>()),
         ("impact", schema::<ImpactReport>()),
@@ -219,7 +219,16 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("connector-diff", schema::<ConnectorDiffReport>()),
         ("recipe-list", schema::<RecipeListReport>()),
         ("check", schema::<CheckReport>()),
+        ("plan", schema::<PlanReport>()),
+        ("history", schema::<HistoryReport>()),
+        ("rollback", schema::<RollbackReport>()),
+        ("export", schema::<crate::ops::export::ExportReport>()),
+        ("export-manifest", schema::<crate::ops::export::ExportManifest>()),
+        ("state-connector", schema::<crate::env::ConnectorState>()),
     ]
+    .into_iter()
+    .chain(crate::package::package_schemas())
+    .collect()
 }
 
 /// `rlcm init`.
@@ -457,5 +466,180 @@ pub struct CheckFinding {
     /// The file or asset concerned.
     pub path: String,
     /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// `rlcm plan` / `rlcm import`: what an import does, and whom it affects.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct PlanReport {
+    /// Always 1.
+    pub format_version: u32,
+    /// The package (path).
+    pub package: String,
+    /// The package's root digest (from `rlcm-package.json`, else blake3 of its entries).
+    pub package_digest: String,
+    /// The target environment (path).
+    pub target: String,
+    /// Digest of the target's assets and state when planned; `import --plan` refuses a plan
+    /// whose target has changed since.
+    pub target_digest: String,
+    /// The options planned with.
+    pub options: PlanOptionsReport,
+    /// One action per asset.
+    pub actions: Vec<PlanAction>,
+    /// Custom connectors.
+    pub connectors: Vec<PlanConnector>,
+    /// Production recipes affected by what changes.
+    pub impact: Vec<ImpactEntry>,
+    /// True when `import` with these options would be refused.
+    pub blocked: bool,
+    /// Why.
+    pub blockers: Vec<Blocker>,
+    /// Number of actions of each kind.
+    pub counts: std::collections::BTreeMap<String, usize>,
+    /// Things worth knowing that block nothing.
+    pub warnings: Vec<String>,
+    /// Set by `import`: the import's id in the history (`null` when nothing changed or not applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<u64>,
+    /// Set by `import`: true when the import was applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub applied: bool,
+}
+
+/// Options a plan was made with (the flags of `import`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PlanOptionsReport {
+    /// `--folder`: where the package's root lands.
+    pub folder: Option<String>,
+    /// `--restart-recipes`.
+    pub restart_recipes: bool,
+    /// `--force`.
+    pub force: bool,
+    /// `--overwrite-lookup-data`.
+    pub overwrite_lookup_data: bool,
+}
+
+/// One asset's action.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PlanAction {
+    /// Path in the target after the import.
+    pub path: String,
+    /// Asset type.
+    #[serde(rename = "type")]
+    pub asset_type: String,
+    /// Asset name.
+    pub name: String,
+    /// `create`, `update`, `update_running`, `no_change`, `keep`, `new_version` or `conflict`.
+    pub action: String,
+    /// Path in the package, when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// A short explanation (what differs, why it conflicts, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A connector's fate.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PlanConnector {
+    /// Title.
+    pub title: String,
+    /// `create`, `new_version` or `no_change`.
+    pub action: String,
+    /// The target's released version before (none for `create`).
+    pub from_version: Option<u64>,
+    /// The version after (new versions are appended as latest + 1).
+    pub to_version: Option<u64>,
+    /// True when `to_version` is released by the import (always, for new versions).
+    pub released: bool,
+    /// The incoming version's note.
+    pub note: Option<String>,
+    /// Provider name in the package.
+    pub package_provider: Option<String>,
+    /// Provider name in the target (imported recipes are rewritten to it).
+    pub target_provider: String,
+    /// Actions the incoming version adds.
+    pub actions_added: Vec<String>,
+    /// Actions the incoming version drops.
+    pub actions_removed: Vec<String>,
+    /// Triggers the incoming version adds.
+    pub triggers_added: Vec<String>,
+    /// Triggers the incoming version drops.
+    pub triggers_removed: Vec<String>,
+}
+
+/// A production recipe an import affects.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct ImpactEntry {
+    /// The recipe (target path).
+    pub recipe: String,
+    /// True when it is running.
+    pub running: bool,
+    /// True when the package overwrites it.
+    pub in_package: bool,
+    /// `breaking`, `restart` or `affected`.
+    pub severity: String,
+    /// The chain from the recipe to the changed asset, both included.
+    pub via: Vec<String>,
+    /// For `breaking`: the actions and triggers it uses that the incoming connector lacks.
+    pub missing: Vec<String>,
+}
+
+/// Why an import is refused.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct Blocker {
+    /// `conflict`, `unresolved_reference`, `breaking_change`, `running_recipe`, `stale_plan`,
+    /// `uncommitted_connector`, `not_initialised`.
+    pub kind: String,
+    /// The asset concerned.
+    pub path: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// `rlcm history`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryReport {
+    /// Always 1.
+    pub format_version: u32,
+    /// Imports, oldest first.
+    pub imports: Vec<HistoryEntry>,
+}
+
+/// One import.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Import id.
+    pub id: u64,
+    /// When.
+    pub at: String,
+    /// Who.
+    pub user: String,
+    /// The package's digest.
+    pub package_digest: String,
+    /// The package path as given.
+    pub package: String,
+    /// Number of actions of each kind.
+    pub counts: std::collections::BTreeMap<String, usize>,
+    /// When it was rolled back, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_at: Option<String>,
+}
+
+/// `rlcm rollback`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RollbackReport {
+    /// Always 1.
+    pub format_version: u32,
+    /// The import rolled back.
+    pub import_id: u64,
+    /// Files restored to their bytes before the import.
+    pub restored: Vec<String>,
+    /// Files the import created, removed.
+    pub removed: Vec<String>,
+    /// Connector versions marked rolled back (`title vN`).
+    pub versions_rolled_back: Vec<String>,
+    /// A sentence for people.
     pub message: String,
 }

@@ -60,6 +60,195 @@ enum Command {
     Recipe(RecipeCommand),
     /// Check an environment: references resolve, tree matches state, no unfinished write.
     Check(CheckArgs),
+    /// Build a package from an environment (manifest or folder/recipe selection).
+    Export(ExportArgs),
+    /// Check every entry of a package against its rlcm-package.json.
+    Verify(VerifyArgs),
+    /// Say what an import would do and which production recipes it affects (writes nothing).
+    Plan(PlanArgs),
+    /// Import a package (or a saved plan) into an environment, atomically.
+    Import(ImportArgs),
+    /// Export from one environment and import into another in one step.
+    Promote(PromoteArgs),
+    /// List the imports of an environment, oldest first.
+    History(HistoryArgs),
+    /// Undo an import (default: the most recent).
+    Rollback(RollbackArgs),
+}
+
+/// What to export: a manifest, or folders and assets named on the command line.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct SelectionArgs {
+    /// Export manifest (YAML or JSON).
+    #[arg(long, value_name = "M.yaml")]
+    manifest: Option<PathBuf>,
+    /// Asset path to select (repeatable).
+    #[arg(long = "recipe", value_name = "PATH")]
+    recipes: Vec<String>,
+    /// Glob of asset paths to leave out of the selection (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Do not pull in what the selection needs.
+    #[arg(long)]
+    no_dependencies: bool,
+    /// Carry lookup tables' rows.
+    #[arg(long)]
+    include_lookup_data: bool,
+    /// Export account property values (secret-looking ones are still removed).
+    #[arg(long)]
+    include_property_values: bool,
+    /// Dangling references are errors.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// The environment to export from.
+    #[arg(long, value_name = "DIR")]
+    env: PathBuf,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Folder to select, recursively (repeatable).
+    #[arg(long = "folder", value_name = "FOLDER")]
+    folders: Vec<String>,
+    /// Leave rlcm-package.json out (a plain Workato package).
+    #[arg(long)]
+    workato_strict: bool,
+    /// The package to write.
+    #[arg(short = 'o', long = "output", value_name = "PKG.zip")]
+    output: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// The package.
+    package: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+}
+
+/// Flags shared by plan, import and promote.
+#[derive(Debug, Clone, clap::Args)]
+struct ImportFlags {
+    /// Folder of the target where the package's root lands.
+    #[arg(long, value_name = "TARGET")]
+    folder: Option<String>,
+    /// Stop, update and start again running recipes the import updates.
+    #[arg(long)]
+    restart_recipes: bool,
+    /// Import despite conflicts, breaking changes and uncommitted connector edits.
+    #[arg(long)]
+    force: bool,
+    /// Replace lookup table rows with the package's.
+    #[arg(long)]
+    overwrite_lookup_data: bool,
+}
+
+impl ImportFlags {
+    fn options(&self) -> crate::plan::PlanOptions {
+        crate::plan::PlanOptions {
+            folder: self.folder.clone(),
+            restart_recipes: self.restart_recipes,
+            force: self.force,
+            overwrite_lookup_data: self.overwrite_lookup_data,
+            minted_providers: Default::default(),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// The package (zip or directory).
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    package: Option<PathBuf>,
+    /// Export from this environment first (with the selection flags).
+    #[arg(long, value_name = "SANDBOX")]
+    from: Option<PathBuf>,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// With `--from`: folder to select, recursively (repeatable).
+    #[arg(long = "export-folder", value_name = "FOLDER")]
+    export_folders: Vec<String>,
+    /// The target environment.
+    #[arg(long, value_name = "DIR")]
+    env: PathBuf,
+    #[command(flatten)]
+    flags: ImportFlags,
+    /// Save the plan (for `import --plan`).
+    #[arg(short = 'o', long = "output", value_name = "PLAN.json")]
+    output: Option<PathBuf>,
+    /// Exit 10 when the import would change something (0: nothing to change, 3: blocked).
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// The package (zip or directory).
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+    package: Option<PathBuf>,
+    /// A plan saved with `plan -o`: refused when the target changed since.
+    #[arg(long, value_name = "PLAN.json")]
+    plan: Option<PathBuf>,
+    /// The target environment.
+    #[arg(long, value_name = "DIR")]
+    env: PathBuf,
+    #[command(flatten)]
+    flags: ImportFlags,
+    /// Plan only; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct PromoteArgs {
+    /// The environment to export from.
+    #[arg(long, value_name = "SANDBOX")]
+    from: PathBuf,
+    /// The environment to import into.
+    #[arg(long, value_name = "PROD")]
+    to: PathBuf,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Folder to select, recursively (repeatable).
+    #[arg(long = "export-folder", value_name = "FOLDER")]
+    export_folders: Vec<String>,
+    #[command(flatten)]
+    flags: ImportFlags,
+    /// Plan only; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct HistoryArgs {
+    #[command(flatten)]
+    env: EnvArg,
+}
+
+#[derive(Debug, clap::Args)]
+struct RollbackArgs {
+    /// The import to undo (default: the most recent not rolled back).
+    id: Option<u64>,
+    /// Roll back even when a later import built on it.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    env: EnvArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -366,6 +555,33 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             output(env_arg.format, &report, render::recipes)?;
             Ok(EXIT_OK)
         }
+        Command::Export(args) => {
+            let env = Environment::open(&args.env)?;
+            let ws = env.load_workspace()?;
+            let opts = export_options(&args.selection, &args.folders, args.workato_strict)?;
+            let report = ops::export::export(&env, &ws, &opts, &args.output)?;
+            output(args.format, &report, render::export)?;
+            Ok(EXIT_OK)
+        }
+        Command::Verify(args) => {
+            let report = ops::verify::verify(&args.package)?;
+            output(args.format, &report, ops::verify::render_human)?;
+            Ok(if report.ok { EXIT_OK } else { EXIT_ERROR })
+        }
+        Command::Plan(args) => run_plan(args),
+        Command::Import(args) => run_import(args, &actor),
+        Command::Promote(args) => run_promote(args, &actor),
+        Command::History(args) => {
+            let env = Environment::open(&args.env.env)?;
+            output(args.env.format, &ops::import::history(&env)?, render::history)?;
+            Ok(EXIT_OK)
+        }
+        Command::Rollback(args) => {
+            let env = Environment::open(&args.env.env)?;
+            let report = ops::import::rollback(env, args.id, args.force, &actor)?;
+            output(args.env.format, &report, |r| format!("{}\n", r.message))?;
+            Ok(EXIT_OK)
+        }
         Command::Check(args) => {
             let env = Environment::open(&args.env.env)?;
             let report = ops::check::check(&env)?;
@@ -487,4 +703,187 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
         }
     }
     Ok(EXIT_OK)
+}
+
+fn export_options(
+    sel: &SelectionArgs,
+    folders: &[String],
+    workato_strict: bool,
+) -> anyhow::Result<ops::export::ExportOptions> {
+    use ops::export::{ExportManifest, ExportOptions};
+    let (mut manifest, value) = match &sel.manifest {
+        Some(path) => ExportManifest::read(path)?,
+        None => (
+            ExportManifest {
+                dependencies: true,
+                ..Default::default()
+            },
+            serde_json::Value::Null,
+        ),
+    };
+    manifest.folders.extend(folders.iter().cloned());
+    manifest.recipes.extend(sel.recipes.iter().cloned());
+    manifest.exclude.extend(sel.exclude.iter().cloned());
+    if sel.no_dependencies {
+        manifest.dependencies = false;
+    }
+    if sel.include_lookup_data {
+        manifest.include_lookup_table_data = true;
+    }
+    let manifest_value = if value.is_null() {
+        serde_json::to_value(&manifest)?
+    } else {
+        value
+    };
+    Ok(ExportOptions {
+        manifest,
+        manifest_value,
+        include_property_values: sel.include_property_values,
+        strict: sel.strict,
+        workato_strict,
+        source_date_epoch: crate::package::source_date_epoch_from_env()?,
+    })
+}
+
+/// Exports from `from` into a temporary package (kept alive by the returned guard).
+fn export_to_temp(
+    from: &std::path::Path,
+    sel: &SelectionArgs,
+    folders: &[String],
+) -> anyhow::Result<(tempfile::TempDir, PathBuf)> {
+    let env = Environment::open(from)?;
+    let ws = env.load_workspace()?;
+    let opts = export_options(sel, folders, false)?;
+    let dir = tempfile::Builder::new().prefix("rlcm-promote-").tempdir()?;
+    let name = opts.manifest.name.clone().unwrap_or_else(|| "package".into());
+    let path = dir
+        .path()
+        .join(format!("{}.zip", crate::slug::slug(&name).max("package".into())));
+    ops::export::export(&env, &ws, &opts, &path)?;
+    Ok((dir, path))
+}
+
+fn plan_exit(report: &crate::report::PlanReport, detailed: bool) -> i32 {
+    if report.blocked {
+        EXIT_BLOCKED
+    } else if detailed
+        && report
+            .actions
+            .iter()
+            .any(|a| a.action != "no_change" && a.action != "keep")
+    {
+        10
+    } else {
+        EXIT_OK
+    }
+}
+
+fn print_plan(format: ReportFormat, report: &crate::report::PlanReport) -> anyhow::Result<()> {
+    match format {
+        ReportFormat::Json => emit_json(report),
+        ReportFormat::Human => emit(&render::plan(report)),
+        ReportFormat::Markdown => emit(&render::plan_markdown(report)),
+    }
+}
+
+fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
+    let (_guard, package) = match (&args.package, &args.from) {
+        (Some(p), _) => (None, p.clone()),
+        (None, Some(from)) => {
+            let (g, p) = export_to_temp(from, &args.selection, &args.export_folders)?;
+            (Some(g), p)
+        }
+        (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--from SANDBOX`".into())),
+    };
+    let pkg = ops::import::open_package(&package)?;
+    let env = Environment::open(&args.env)?;
+    let target = env.load_workspace()?;
+    let plan = ops::import::make_plan(&pkg, &env, &target, &args.flags.options())?;
+    let mut report = plan.report;
+    if args.from.is_some() {
+        report.package = format!(
+            "(exported from {})",
+            args.from
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    if let Some(out) = &args.output {
+        if args.from.is_some() {
+            anyhow::bail!(Error::Invalid(
+                "a saved plan needs a package file to import later: export it (`rlcm export -o PKG.zip`) and plan that".into()
+            ));
+        }
+        crate::fsutil::write_atomic(out, &crate::json::to_pretty_vec(&report))?;
+    }
+    print_plan(args.format, &report)?;
+    Ok(plan_exit(&report, args.detailed_exitcode))
+}
+
+fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
+    let (package, opts, expect) = match (&args.package, &args.plan) {
+        (Some(p), _) => (p.clone(), args.flags.options(), None),
+        (None, Some(plan_path)) => {
+            let bytes = crate::fsutil::read(plan_path)?;
+            let saved: crate::report::PlanReport = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::json(plan_path.display().to_string(), &e))?;
+            (
+                PathBuf::from(&saved.package),
+                ops::import::options_of(&saved),
+                Some(saved),
+            )
+        }
+        (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--plan PLAN.json`".into())),
+    };
+    let pkg = ops::import::open_package(&package)?;
+    if let Some(saved) = &expect
+        && saved.package_digest != pkg.digest
+    {
+        anyhow::bail!(Error::Blocked(format!(
+            "the package `{}` changed since the plan was saved (digest {} then, {} now); plan again",
+            package.display(),
+            &saved.package_digest[..12.min(saved.package_digest.len())],
+            &pkg.digest[..12]
+        )));
+    }
+    let env = Environment::open(&args.env)?;
+    let report = if args.dry_run {
+        let target = env.load_workspace()?;
+        let report = ops::import::make_plan(&pkg, &env, &target, &opts)?.report;
+        if let Some(saved) = &expect
+            && saved.target_digest != report.target_digest
+        {
+            anyhow::bail!(Error::Blocked(
+                "the saved plan is stale: the target changed since it was planned; plan again".into()
+            ));
+        }
+        report
+    } else {
+        ops::import::apply(
+            env,
+            &pkg,
+            &opts,
+            actor,
+            expect.as_ref().map(|s| s.target_digest.as_str()),
+        )?
+    };
+    print_plan(args.format, &report)?;
+    Ok(if report.blocked { EXIT_BLOCKED } else { EXIT_OK })
+}
+
+fn run_promote(args: PromoteArgs, actor: &Actor) -> anyhow::Result<i32> {
+    let (_guard, package) = export_to_temp(&args.from, &args.selection, &args.export_folders)?;
+    let pkg = ops::import::open_package(&package)?;
+    let env = Environment::open(&args.to)?;
+    let opts = args.flags.options();
+    let mut report = if args.dry_run {
+        let target = env.load_workspace()?;
+        ops::import::make_plan(&pkg, &env, &target, &opts)?.report
+    } else {
+        ops::import::apply(env, &pkg, &opts, actor, None)?
+    };
+    report.package = format!("(exported from {})", args.from.display());
+    print_plan(args.format, &report)?;
+    Ok(if report.blocked { EXIT_BLOCKED } else { EXIT_OK })
 }

@@ -398,3 +398,334 @@ pub fn check(r: &CheckReport) -> String {
     );
     o
 }
+
+/// Renders `export`.
+pub fn export(r: &crate::ops::export::ExportReport) -> String {
+    let mut o = format!(
+        "Wrote {} ({} assets, {} bytes){}.\n",
+        r.package,
+        r.assets.len(),
+        r.bytes,
+        r.digest
+            .as_deref()
+            .map(|d| format!(", digest {}", &d[..16.min(d.len())]))
+            .unwrap_or_default()
+    );
+    for a in &r.assets {
+        let why = if a.included_because == "selected" {
+            "selected".to_string()
+        } else {
+            format!("needed by {}", a.included_because)
+        };
+        let _ = writeln!(o, "  {:<18} {}  ({why})", a.asset_type, a.path);
+    }
+    for c in &r.connectors {
+        let _ = writeln!(
+            o,
+            "Connector `{}`: carries released version {}{}",
+            c.title,
+            c.version,
+            c.note.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default()
+        );
+    }
+    for s in &r.secrets_stripped {
+        let _ = writeln!(o, "Removed secret-looking field `{}` from {}", s.field, s.path);
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    o
+}
+
+/// Renders `history`.
+pub fn history(r: &HistoryReport) -> String {
+    if r.imports.is_empty() {
+        return "No imports yet.\n".into();
+    }
+    let mut o = String::new();
+    for i in &r.imports {
+        let counts = i
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rolled = i
+            .rolled_back_at
+            .as_deref()
+            .map(|t| format!("  [rolled back {t}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "#{:<4} {}  {:<12} {}  {counts}{rolled}",
+            i.id,
+            i.at,
+            i.user,
+            &i.package_digest[..12.min(i.package_digest.len())]
+        );
+    }
+    o
+}
+
+fn severity_label(s: &str) -> &str {
+    match s {
+        "breaking" => "BREAKING",
+        "restart" => "restart",
+        _ => "affected",
+    }
+}
+
+/// Renders a plan (or an import's result) for a reviewer.
+pub fn plan(r: &PlanReport) -> String {
+    let mut o = String::new();
+    let head = if r.applied {
+        format!(
+            "Imported {} into {} (import #{})",
+            r.package,
+            r.target,
+            r.import_id.unwrap_or(0)
+        )
+    } else {
+        format!("Plan: import {} into {}", r.package, r.target)
+    };
+    let _ = writeln!(o, "{head}\n");
+    if !r.connectors.is_empty() {
+        let _ = writeln!(o, "Connectors");
+        for c in &r.connectors {
+            let note = c.note.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+            let line = match c.action.as_str() {
+                "create" => format!("new connector, version {} released{note}", opt(c.to_version)),
+                "new_version" => format!(
+                    "new version {} released at once (was released {}){note}; shared version untouched",
+                    opt(c.to_version),
+                    opt(c.from_version)
+                ),
+                _ => format!("no change (code equals released version {})", opt(c.from_version)),
+            };
+            let _ = writeln!(o, "  {}: {line}", c.title);
+            if let Some(p) = &c.package_provider
+                && p != &c.target_provider
+            {
+                let _ = writeln!(o, "    provider {p} -> {}", c.target_provider);
+            }
+            if !c.actions_removed.is_empty() || !c.triggers_removed.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "    removes: {}",
+                    c.actions_removed
+                        .iter()
+                        .chain(&c.triggers_removed)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !c.actions_added.is_empty() || !c.triggers_added.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "    adds:    {}",
+                    c.actions_added
+                        .iter()
+                        .chain(&c.triggers_added)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(o, "Assets");
+    let order = [
+        "conflict",
+        "update_running",
+        "update",
+        "create",
+        "new_version",
+        "keep",
+        "no_change",
+    ];
+    let mut sorted: Vec<&PlanAction> = r.actions.iter().collect();
+    sorted.sort_by_key(|a| {
+        (
+            order.iter().position(|x| *x == a.action).unwrap_or(9),
+            a.path.clone(),
+        )
+    });
+    let quiet_limit = 40;
+    let mut no_change = 0;
+    for a in &sorted {
+        if a.action == "no_change" && r.actions.len() > quiet_limit {
+            no_change += 1;
+            continue;
+        }
+        let detail = a
+            .detail
+            .as_deref()
+            .map(|d| format!("  ({d})"))
+            .unwrap_or_default();
+        let _ = writeln!(o, "  {:<15} {:<16} {}{detail}", a.action, a.asset_type, a.path);
+    }
+    if no_change > 0 {
+        let _ = writeln!(o, "  ... and {no_change} unchanged (see --format json)");
+    }
+    let _ = writeln!(
+        o,
+        "\nImpact on production: {}",
+        plural(r.impact.len(), "recipe", "recipes")
+    );
+    for e in &r.impact {
+        let mut tags = Vec::new();
+        if e.running {
+            tags.push("running");
+        }
+        if e.in_package {
+            tags.push("in package");
+        } else {
+            tags.push("not in package");
+        }
+        let _ = writeln!(
+            o,
+            "  {:<9} {}  [{}]",
+            severity_label(&e.severity),
+            e.recipe,
+            tags.join(", ")
+        );
+        if !e.missing.is_empty() {
+            let _ = writeln!(
+                o,
+                "            uses what the incoming version lacks: {}",
+                e.missing.join(", ")
+            );
+        }
+        if e.via.len() > 1 {
+            let _ = writeln!(o, "            via {}", e.via[1..].join(" -> "));
+        }
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "\nwarning: {w}");
+    }
+    let counts = r
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(o, "\nSummary: {counts}");
+    if r.blocked {
+        let _ = writeln!(o, "\nBLOCKED: the import would be refused:");
+        for b in &r.blockers {
+            let _ = writeln!(o, "  {}: {}", b.kind, b.message);
+        }
+    } else if r.applied {
+        let _ = writeln!(o, "Applied.");
+    } else if r
+        .actions
+        .iter()
+        .all(|a| a.action == "no_change" || a.action == "keep")
+    {
+        let _ = writeln!(o, "Nothing to change.");
+    } else {
+        let _ = writeln!(o, "Not blocked: `rlcm import` with these flags would apply it.");
+    }
+    o
+}
+
+/// Renders a plan as Markdown (CI summaries, pull-request comments).
+pub fn plan_markdown(r: &PlanReport) -> String {
+    let mut o = String::new();
+    let status = if r.blocked {
+        "⛔ blocked"
+    } else if r.applied {
+        "✅ applied"
+    } else {
+        "✅ ready"
+    };
+    let _ = writeln!(o, "## rlcm plan: {status}\n");
+    let _ = writeln!(o, "Package `{}` → `{}`\n", r.package, r.target);
+    let counts = r
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(o, "**Actions:** {counts}\n");
+    if r.blocked {
+        let _ = writeln!(o, "### Blockers\n");
+        for b in &r.blockers {
+            let _ = writeln!(
+                o,
+                "- **{}** `{}`: {}",
+                b.kind,
+                b.path,
+                b.message.replace('\n', " ")
+            );
+        }
+        o.push('\n');
+    }
+    if !r.connectors.is_empty() {
+        let _ = writeln!(
+            o,
+            "### Connectors\n\n| connector | action | from | to | note | removes | adds |\n|---|---|---|---|---|---|---|"
+        );
+        for c in &r.connectors {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.title,
+                c.action,
+                opt(c.from_version),
+                opt(c.to_version),
+                c.note.as_deref().unwrap_or(""),
+                c.actions_removed
+                    .iter()
+                    .chain(&c.triggers_removed)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.actions_added
+                    .iter()
+                    .chain(&c.triggers_added)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(o, "### Impact on production ({})\n", r.impact.len());
+    if !r.impact.is_empty() {
+        let _ = writeln!(
+            o,
+            "| severity | recipe | running | in package | via | missing |\n|---|---|---|---|---|---|"
+        );
+        for e in &r.impact {
+            let _ = writeln!(
+                o,
+                "| {} | `{}` | {} | {} | {} | {} |",
+                severity_label(&e.severity),
+                e.recipe,
+                if e.running { "yes" } else { "no" },
+                if e.in_package { "yes" } else { "no" },
+                e.via
+                    .iter()
+                    .skip(1)
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+                e.missing.join(", ")
+            );
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(
+        o,
+        "<details><summary>Assets ({})</summary>\n\n| action | type | path |\n|---|---|---|",
+        r.actions.len()
+    );
+    for a in &r.actions {
+        let _ = writeln!(o, "| {} | {} | `{}` |", a.action, a.asset_type, a.path);
+    }
+    let _ = writeln!(o, "\n</details>");
+    o
+}

@@ -133,7 +133,9 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         }
     }
     for (title, c) in &state.connectors {
-        if ws.get(&c.path).is_none()
+        // A connector whose every version was rolled back has left the tree on purpose.
+        if c.latest().is_some()
+            && ws.get(&c.path).is_none()
             && !ws
                 .assets
                 .iter()

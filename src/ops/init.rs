@@ -68,7 +68,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
                 }
             }
             let source = Source::open(pkg)?;
-            verify_package(&source)?;
+            crate::package::ensure_verified(pkg)?;
             let parent = dir
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -80,7 +80,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
                 .with_path("create a temporary directory in", parent)?;
             let mut reader = source.reader()?;
             for entry in source.entries() {
-                if entry.path == PACKAGE_MANIFEST {
+                if entry.path == crate::package::MANIFEST_NAME {
                     continue;
                 }
                 let bytes = reader.read(entry)?;
@@ -140,13 +140,4 @@ fn write_state_dir(root: &Path, staging: &Path, state: &State) -> Result<()> {
     write("baseline.json", &crate::json::to_pretty_vec(&state.baseline))?;
     write(".gitignore", b"lock\ntmp/\njournal.json\n")?;
     fsutil::sync_dir(staging)
-}
-
-/// The name of rlcm's manifest entry in a package.
-const PACKAGE_MANIFEST: &str = "rlcm-package.json";
-
-/// Checks every entry of a package against its manifest before anything is unpacked.
-fn verify_package(_source: &Source) -> Result<()> {
-    // Wired to the package verifier (issue 4) once it lands.
-    Ok(())
 }

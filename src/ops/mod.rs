@@ -2,8 +2,11 @@
 
 pub mod check;
 pub mod connector;
+pub mod export;
 pub mod graph;
 pub mod impact;
+pub mod import;
 pub mod init;
 pub mod inspect;
 pub mod recipe;
+pub mod verify;

@@ -1,0 +1,541 @@
+//! `rlcm export`: the manifest builder. Selects assets, pulls in everything they need, bundles
+//! each custom connector's **latest released** version with its note, strips secrets, and
+//! writes a deterministic, verified package.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::asset::AssetType;
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::graph::DepGraph;
+use crate::ops::connector::code_path_of;
+use crate::package::{
+    self, FileSource, PackageAsset, PackageConnector, PackageFile, PackageMeta, PackageSource, WriteOptions,
+};
+use crate::report::FORMAT_VERSION;
+use crate::workspace::{Target, Workspace};
+
+/// An export manifest (YAML or JSON; `schemas/export-manifest.schema.json`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportManifest {
+    /// A name for the release (recorded in the package).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Folders whose assets are selected, recursively (`""` selects everything).
+    #[serde(default)]
+    pub folders: Vec<String>,
+    /// Asset paths selected one by one (recipes, or any other asset).
+    #[serde(default)]
+    pub recipes: Vec<String>,
+    /// Globs of asset paths taken out of the selection (`orders/experimental/**`).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Pull in everything the selection needs (default true).
+    #[serde(default = "yes")]
+    pub dependencies: bool,
+    /// Carry lookup tables' rows (default false: tables travel without their `data`).
+    #[serde(default)]
+    pub include_lookup_table_data: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ExportManifest {
+    /// Reads a manifest file: JSON when it looks like JSON, else YAML.
+    pub fn read(path: &Path) -> Result<(ExportManifest, Value)> {
+        let bytes = fsutil::read(path)?;
+        let origin = path.display().to_string();
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::Manifest {
+            path: origin.clone(),
+            message: "is not UTF-8 text".into(),
+        })?;
+        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        let value: Value = if trimmed.starts_with('{') {
+            serde_json::from_str(trimmed).map_err(|e| Error::Manifest {
+                path: origin.clone(),
+                message: e.to_string(),
+            })?
+        } else {
+            serde_norway::from_str(trimmed).map_err(|e| Error::Manifest {
+                path: origin.clone(),
+                message: e.to_string(),
+            })?
+        };
+        let value = if value.is_null() {
+            Value::Object(Default::default())
+        } else {
+            value
+        };
+        let manifest: ExportManifest =
+            serde_json::from_value(value.clone()).map_err(|e| Error::Manifest {
+                path: origin,
+                message: format!(
+                    "{e} (fields: name, folders, recipes, exclude, dependencies, include_lookup_table_data)"
+                ),
+            })?;
+        Ok((manifest, value))
+    }
+}
+
+/// How to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// What to select.
+    pub manifest: ExportManifest,
+    /// The manifest as given (recorded in `rlcm-package.json`).
+    pub manifest_value: Value,
+    /// Export account property values (secret-looking ones are still removed).
+    pub include_property_values: bool,
+    /// Dangling references are errors.
+    pub strict: bool,
+    /// Leave `rlcm-package.json` out.
+    pub workato_strict: bool,
+    /// Zip timestamp (`SOURCE_DATE_EPOCH`).
+    pub source_date_epoch: Option<i64>,
+}
+
+/// `rlcm export` report.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExportReport {
+    /// Always 1.
+    pub format_version: u32,
+    /// The package written.
+    pub package: String,
+    /// Its root digest (`null` with `--workato-strict`).
+    pub digest: Option<String>,
+    /// Every asset included, with why.
+    pub assets: Vec<ExportAsset>,
+    /// Connectors and the version carried.
+    pub connectors: Vec<ExportConnector>,
+    /// Dangling references, excluded dependencies, ...
+    pub warnings: Vec<String>,
+    /// Secret-looking fields removed (paths and field names only, never values).
+    pub secrets_stripped: Vec<StrippedSecret>,
+    /// Size of the zip in bytes.
+    pub bytes: u64,
+}
+
+/// An exported asset.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExportAsset {
+    /// Path in the package.
+    pub path: String,
+    /// Asset type.
+    #[serde(rename = "type")]
+    pub asset_type: String,
+    /// `selected`, or the path of the selected asset that pulled it in.
+    pub included_because: String,
+}
+
+/// A connector in a package.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExportConnector {
+    /// Title.
+    pub title: String,
+    /// The version carried: the latest released one.
+    pub version: u64,
+    /// Its note.
+    pub note: Option<String>,
+}
+
+/// A secret-looking field removed from a connection or property.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct StrippedSecret {
+    /// The asset.
+    pub path: String,
+    /// The field (dotted path inside the asset).
+    pub field: String,
+}
+
+static SECRET_KEY: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(passw(or)?d|passphrase|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|signing[_-]?key|credential|auth[_-]?code|client[_-]?id|cert(ificate)?|session|cookie|bearer|pin$)",
+    )
+    .expect("valid regex")
+});
+
+/// True for a field name that looks like it holds a credential.
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_KEY.is_match(key)
+}
+
+/// Keys of a connection that are never credentials.
+const CONNECTION_KEEP: &[&str] = &[
+    "name",
+    "provider",
+    "root_folder",
+    "secure_gateway_tunnel_name",
+    "folder",
+    "description",
+];
+
+/// Removes everything credential-like from a connection: any field outside the known
+/// non-secret ones whose name looks secret, recursively.
+pub fn strip_connection(value: &mut Value, path: &str, out: &mut Vec<StrippedSecret>) {
+    fn walk(v: &mut Value, prefix: &str, top: bool, path: &str, out: &mut Vec<StrippedSecret>) {
+        if let Value::Object(map) = v {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                let field = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if top && CONNECTION_KEEP.contains(&k.as_str()) {
+                    continue;
+                }
+                if is_secret_key(&k) {
+                    map.shift_remove(&k);
+                    out.push(StrippedSecret {
+                        path: path.to_string(),
+                        field,
+                    });
+                } else if let Some(child) = map.get_mut(&k) {
+                    walk(child, &field, false, path, out);
+                }
+            }
+        }
+    }
+    walk(value, "", true, path, out);
+}
+
+/// The selected assets (indices) and why, in selection order.
+fn select(ws: &Workspace, m: &ExportManifest) -> Result<Vec<usize>> {
+    let mut builder = globset::GlobSetBuilder::new();
+    for g in &m.exclude {
+        builder
+            .add(globset::Glob::new(g).map_err(|e| Error::Invalid(format!("exclude pattern `{g}`: {e}")))?);
+    }
+    let exclude = builder
+        .build()
+        .map_err(|e| Error::Invalid(format!("exclude patterns: {e}")))?;
+    let mut selected = BTreeSet::new();
+    for f in &m.folders {
+        let folder = f.trim_matches('/');
+        let prefix = format!("{folder}/");
+        let hits: Vec<usize> = ws
+            .assets
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| folder.is_empty() || a.path.starts_with(&prefix))
+            .map(|(i, _)| i)
+            .collect();
+        if hits.is_empty() {
+            return Err(Error::NotFound {
+                what: "folder",
+                name: f.clone(),
+                hint: "; folders are paths relative to the environment root (see `rlcm inspect`)".into(),
+            });
+        }
+        selected.extend(hits);
+    }
+    for r in &m.recipes {
+        let i = ws
+            .index_of(r.trim_start_matches("./"))
+            .ok_or_else(|| Error::NotFound {
+                what: "asset",
+                name: r.clone(),
+                hint: "; give its path relative to the environment root (see `rlcm inspect`)".into(),
+            })?;
+        selected.insert(i);
+    }
+    selected.retain(|&i| !exclude.is_match(&ws.assets[i].path));
+    if selected.is_empty() {
+        return Err(Error::Invalid(
+            "the selection is empty: name folders or recipes (`--folder`, `--recipe`, or a manifest)".into(),
+        ));
+    }
+    Ok(selected.into_iter().collect())
+}
+
+/// What goes into a package, before it is written.
+#[derive(Debug)]
+pub struct Built {
+    /// The files.
+    pub files: Vec<PackageFile>,
+    /// `rlcm-package.json` content.
+    pub meta: PackageMeta,
+    /// The report, without package path, digest and size.
+    pub report: ExportReport,
+}
+
+/// Builds the package content from an environment.
+pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<Built> {
+    let m = &opts.manifest;
+    let selected = select(ws, m)?;
+    let graph = DepGraph::build(ws);
+    let mut because: BTreeMap<usize, String> =
+        selected.iter().map(|&i| (i, "selected".to_string())).collect();
+    if m.dependencies {
+        for (dep, root) in graph.closure(&selected) {
+            because.entry(dep).or_insert_with(|| ws.assets[root].path.clone());
+        }
+    }
+    let mut warnings = Vec::new();
+    // References of included assets: dangling, or (without dependencies) left out.
+    let mut property_keys: HashMap<usize, BTreeSet<String>> = HashMap::new();
+    for r in &ws.references {
+        if !because.contains_key(&r.from) {
+            continue;
+        }
+        let from = &ws.assets[r.from].path;
+        match &r.to {
+            Target::Dangling(to) => {
+                let msg = format!(
+                    "`{from}` references `{to}` ({}), which is not in the environment",
+                    r.kind
+                );
+                if opts.strict {
+                    return Err(Error::Invalid(format!(
+                        "{msg} (`--strict` makes dangling references errors)"
+                    )));
+                }
+                warnings.push(msg);
+            }
+            Target::Asset(t) => {
+                if let Some(p) = &r.property {
+                    property_keys.entry(*t).or_default().insert(p.clone());
+                }
+                if !because.contains_key(t) {
+                    warnings.push(format!(
+                        "`{from}` references `{}` ({}), which is not in the package (dependencies are off)",
+                        ws.assets[*t].path, r.kind
+                    ));
+                }
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let mut assets = Vec::new();
+    let mut connectors = Vec::new();
+    let mut report_connectors = Vec::new();
+    let mut secrets = Vec::new();
+    let mut report_assets = Vec::new();
+    let path_of = |i: usize| ws.assets[i].path.clone();
+    let selected_set: BTreeSet<usize> = selected.iter().copied().collect();
+    for (&i, why) in &because {
+        let a = &ws.assets[i];
+        report_assets.push(ExportAsset {
+            path: a.path.clone(),
+            asset_type: a.asset_type.as_str().to_string(),
+            included_because: why.clone(),
+        });
+        let disk = env.root.join(&a.path);
+        let transformed: Option<Vec<u8>> = match a.asset_type {
+            AssetType::Connection => {
+                let mut v = crate::json::parse(&a.path, &fsutil::read(&disk)?)?;
+                let before = secrets.len();
+                strip_connection(&mut v, &a.path, &mut secrets);
+                (secrets.len() > before).then(|| crate::json::to_workato_vec(&v))
+            }
+            AssetType::Properties => {
+                let v = crate::json::parse(&a.path, &fsutil::read(&disk)?)?;
+                let whole = selected_set.contains(&i);
+                let used = property_keys.get(&i);
+                let mut out = serde_json::Map::new();
+                if let Value::Object(map) = v {
+                    for (k, val) in map {
+                        let wanted = whole
+                            || used.is_some_and(|u| {
+                                u.iter()
+                                    .any(|p| crate::asset::property_key(p) == crate::asset::property_key(&k))
+                            });
+                        if !wanted {
+                            continue;
+                        }
+                        let keep = opts.include_property_values && !is_secret_key(&k);
+                        if opts.include_property_values && is_secret_key(&k) && !val.is_null() {
+                            secrets.push(StrippedSecret {
+                                path: a.path.clone(),
+                                field: k.clone(),
+                            });
+                        }
+                        out.insert(k, if keep { val } else { Value::Null });
+                    }
+                }
+                Some(crate::json::to_workato_vec(&Value::Object(out)))
+            }
+            AssetType::LookupTable if !m.include_lookup_table_data => {
+                let mut v = crate::json::parse(&a.path, &fsutil::read(&disk)?)?;
+                let removed = v.as_object_mut().and_then(|o| o.shift_remove("data"));
+                removed.map(|_| crate::json::to_workato_vec(&v))
+            }
+            AssetType::CustomAdapter => {
+                let (json, code, version, note) = released_files(env, ws, i, &graph)?;
+                let def = crate::ruby::parse_connector(&code);
+                let files_of = a.connector.clone().unwrap_or_default();
+                let code_path = code_path_of(&a.path);
+                connectors.push(PackageConnector {
+                    title: a.name.clone(),
+                    path: a.path.clone(),
+                    code: Some(code_path.clone()),
+                    version: Some(version),
+                    note: note.clone(),
+                    code_blake3: Some(blake3::hash(&code).to_hex().to_string()),
+                    actions: def.actions,
+                    triggers: def.triggers,
+                });
+                report_connectors.push(ExportConnector {
+                    title: a.name.clone(),
+                    version,
+                    note,
+                });
+                files.push(PackageFile::bytes(code_path, code));
+                if let Some(logo) = &files_of.logo_path {
+                    files.push(PackageFile::from_path(logo.clone(), env.root.join(logo)));
+                }
+                Some(json)
+            }
+            _ => None,
+        };
+        let (size, hash) = match &transformed {
+            Some(b) => (b.len() as u64, blake3::hash(b).to_hex().to_string()),
+            None => (a.size, a.hash.clone()),
+        };
+        let mut references: Vec<String> = ws
+            .references
+            .iter()
+            .filter(|r| r.from == i)
+            .map(|r| match &r.to {
+                Target::Asset(t) => path_of(*t),
+                Target::Dangling(p) => p.clone(),
+            })
+            .collect();
+        references.sort();
+        references.dedup();
+        assets.push(PackageAsset {
+            path: a.path.clone(),
+            asset_type: a.asset_type.as_str().to_string(),
+            name: a.name.clone(),
+            size,
+            blake3: hash,
+            references,
+        });
+        files.push(match transformed {
+            Some(b) => PackageFile::bytes(a.path.clone(), b),
+            None => PackageFile {
+                path: a.path.clone(),
+                source: FileSource::Path(disk),
+            },
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let source = env.state.as_ref().map(|s| PackageSource {
+        name: s.info.name.clone(),
+        id: Some(s.info.id),
+    });
+    let source = source.or_else(|| {
+        Some(PackageSource {
+            name: env
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            id: None,
+        })
+    });
+    Ok(Built {
+        files,
+        meta: PackageMeta {
+            source,
+            manifest: package::sort_keys(opts.manifest_value.clone()),
+            assets,
+            connectors,
+        },
+        report: ExportReport {
+            format_version: FORMAT_VERSION,
+            package: String::new(),
+            digest: None,
+            assets: report_assets,
+            connectors: report_connectors,
+            warnings,
+            secrets_stripped: secrets,
+            bytes: 0,
+        },
+    })
+}
+
+/// A connector's released version: `.custom_adapter.json` bytes, code, number, note.
+type ReleasedFiles = (Vec<u8>, Vec<u8>, u64, Option<String>);
+
+/// The released version of a connector: its `.custom_adapter.json` (describing that version),
+/// code, number and note. A directory without `.rlcm/` has its files as the released version.
+fn released_files(env: &Environment, ws: &Workspace, i: usize, graph: &DepGraph) -> Result<ReleasedFiles> {
+    let a = &ws.assets[i];
+    let json_bytes = fsutil::read(&env.root.join(&a.path))?;
+    let mut json = crate::json::parse(&a.path, &json_bytes)?;
+    let history = env.state.as_ref().and_then(|s| s.connectors.get(&a.name));
+    let (code, version, note) = match (&env.state, history) {
+        (None, _) => {
+            let code = fsutil::read_optional(&env.root.join(code_path_of(&a.path)))?.unwrap_or_default();
+            return Ok((
+                json_bytes,
+                code,
+                a.summary.version_no.unwrap_or(1),
+                a.summary.note.clone(),
+            ));
+        }
+        (Some(_), Some(c)) if c.released_record().is_some() => {
+            let r = c.released_record().expect("checked");
+            (env.version_code(c, r.version)?, r.version, r.note.clone())
+        }
+        (Some(_), _) => {
+            let mut needing: Vec<String> = graph
+                .dependents(&[i])
+                .into_iter()
+                .map(|d| ws.assets[d.asset].path.clone())
+                .collect();
+            needing.sort();
+            return Err(Error::Invalid(format!(
+                "connector `{}` has no released version, so it cannot be exported; recipes that need it: {}; release one with `rlcm connector release \"{}\"`",
+                a.name,
+                if needing.is_empty() {
+                    "none".to_string()
+                } else {
+                    needing.join(", ")
+                },
+                a.name
+            )));
+        }
+    };
+    if let Some(o) = json.as_object_mut() {
+        o.insert("version_no".into(), Value::from(version));
+        o.insert("note".into(), note.clone().map_or(Value::Null, Value::from));
+    }
+    Ok((crate::json::to_workato_vec(&json), code, version, note))
+}
+
+/// Exports to `out`.
+pub fn export(env: &Environment, ws: &Workspace, opts: &ExportOptions, out: &Path) -> Result<ExportReport> {
+    let built = build(env, ws, opts)?;
+    let written = package::write_package(
+        out,
+        built.files,
+        built.meta,
+        &WriteOptions {
+            source_date_epoch: opts.source_date_epoch,
+            workato_strict: opts.workato_strict,
+            ..WriteOptions::default()
+        },
+    )?;
+    let mut report = built.report;
+    report.package = out.display().to_string();
+    report.digest = (!opts.workato_strict).then(|| written.digest.clone());
+    report.bytes = written.bytes;
+    Ok(report)
+}
+
+/// Where an ad-hoc export writes when no `-o` is given: `<name>.zip`.
+pub fn default_output(name: Option<&str>) -> PathBuf {
+    PathBuf::from(format!("{}.zip", crate::slug::slug(name.unwrap_or("package"))))
+}

@@ -1,0 +1,622 @@
+//! `rlcm plan`, `rlcm import`, `rlcm history`, `rlcm rollback`: applying a plan atomically,
+//! recording it, and undoing it.
+//!
+//! An import is one [`Transaction`]: the tree files, the connector histories, the running
+//! state, the baseline, and the history record with the bytes of every file it overwrote (in
+//! `.rlcm/history/<id>/before/`) all change together, or none of them does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::asset::AssetType;
+use crate::env::{self, Baseline, ConnectorState, Environment, RunInfo, Transaction, VersionRecord};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::ops::connector::{Actor, code_path_of};
+use crate::ops::export::strip_connection;
+use crate::package;
+use crate::plan::{self, Action, Inputs, Plan, PlanOptions, Rewriter};
+use crate::report::*;
+use crate::source::Source;
+use crate::workspace::Workspace;
+
+/// A package opened for planning: verified, loaded.
+pub struct OpenedPackage {
+    /// Its files.
+    pub source: Source,
+    /// Its assets.
+    pub ws: Workspace,
+    /// Its digest.
+    pub digest: String,
+}
+
+/// Opens and verifies a package (zip or directory).
+pub fn open_package(path: &Path) -> Result<OpenedPackage> {
+    let report = package::ensure_verified(path)?;
+    let source = Source::open(path)?;
+    let digest = match report.digest {
+        Some(d) => d,
+        None => {
+            // No rlcm-package.json (a Workato export): digest the entries.
+            let mut h = blake3::Hasher::new();
+            for e in package::verify::hash_entries(&source)? {
+                h.update(e.path.as_bytes());
+                h.update(b"\0");
+                if let Ok((size, hash)) = &e.content {
+                    h.update(&size.to_le_bytes());
+                    h.update(hash.as_bytes());
+                }
+            }
+            h.finalize().to_hex().to_string()
+        }
+    };
+    let ws = Workspace::load(&source)?;
+    Ok(OpenedPackage { source, ws, digest })
+}
+
+/// Plans importing an opened package into an environment.
+pub fn make_plan(
+    pkg: &OpenedPackage,
+    env: &Environment,
+    target: &Workspace,
+    opts: &PlanOptions,
+) -> Result<Plan> {
+    plan::plan(
+        &Inputs {
+            source: &pkg.source,
+            pkg: &pkg.ws,
+            package_digest: pkg.digest.clone(),
+            env,
+            target,
+        },
+        opts,
+    )
+}
+
+/// The options a saved plan was made with, and the provider names it minted.
+pub fn options_of(report: &PlanReport) -> PlanOptions {
+    PlanOptions {
+        folder: report.options.folder.clone(),
+        restart_recipes: report.options.restart_recipes,
+        force: report.options.force,
+        overwrite_lookup_data: report.options.overwrite_lookup_data,
+        minted_providers: report
+            .connectors
+            .iter()
+            .filter(|c| c.action == "create")
+            .map(|c| (c.title.clone(), c.target_provider.clone()))
+            .collect(),
+    }
+}
+
+/// `.rlcm/history/<id>.json`: one import, with what is needed to roll it back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ImportRecord {
+    /// Always 1.
+    pub format_version: u32,
+    /// Import id (1, 2, ...).
+    pub id: u64,
+    /// When.
+    pub at: String,
+    /// Who.
+    pub user: String,
+    /// The package path as given.
+    pub package: String,
+    /// The package digest.
+    pub package_digest: String,
+    /// Actions by kind.
+    pub counts: BTreeMap<String, usize>,
+    /// Every tree file written or created: `before` names its backup (under
+    /// `history/<id>/before/`), `null` when the import created it.
+    pub files: Vec<FileChange>,
+    /// Connector changes.
+    pub connectors: Vec<ConnectorChange>,
+    /// Running state of the recipes the import touched, before it.
+    pub running_before: BTreeMap<String, Option<RunInfo>>,
+    /// When it was rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_at: Option<String>,
+    /// Who rolled it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_by: Option<String>,
+}
+
+/// A file an import wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileChange {
+    /// Path in the environment.
+    pub path: String,
+    /// True when the file existed before (its bytes are in `history/<id>/before/<path>`).
+    pub existed: bool,
+}
+
+/// A connector an import changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConnectorChange {
+    /// Title.
+    pub title: String,
+    /// True when the import created the connector.
+    pub created: bool,
+    /// Versions the import appended (an autosave of uncommitted edits, then the package's).
+    pub appended: Vec<u64>,
+    /// Released version before.
+    pub released_before: Option<u64>,
+    /// Shared version before.
+    pub shared_before: Option<u64>,
+}
+
+fn history_dir(root: &Path) -> PathBuf {
+    root.join(".rlcm/history")
+}
+
+/// Reads every import record, oldest first.
+pub fn read_history(root: &Path) -> Result<Vec<ImportRecord>> {
+    let dir = history_dir(root);
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(out);
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let bytes = fsutil::read(&p)?;
+            let r: ImportRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Json {
+                path: p.display().to_string(),
+                message: format!("{e}; this import record is damaged: restore it from git or a backup"),
+            })?;
+            out.push(r);
+        }
+    }
+    out.sort_by_key(|r| r.id);
+    Ok(out)
+}
+
+fn record_path(id: u64) -> String {
+    env::state_path(&format!("history/{id:06}.json"))
+}
+
+fn backup_path(id: u64, path: &str) -> String {
+    env::state_path(&format!("history/{id:06}/before/{path}"))
+}
+
+fn baseline_backup_path(id: u64) -> String {
+    env::state_path(&format!("history/{id:06}/baseline.json"))
+}
+
+/// Content hash of a connector from its files' hashes (as [`env::asset_content_hash`]).
+fn connector_hash(json: &[u8], code: &[u8], logo: Option<&[u8]>) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(blake3::hash(json).to_hex().as_bytes());
+    h.update(blake3::hash(code).to_hex().as_bytes());
+    h.update(
+        logo.map(|l| blake3::hash(l).to_hex().to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.finalize().to_hex().to_string()
+}
+
+struct Writer<'a> {
+    root: &'a Path,
+    txn: Transaction,
+    id: u64,
+    files: Vec<FileChange>,
+}
+
+impl Writer<'_> {
+    /// Stages a tree file, backing up the bytes it replaces.
+    fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        let old = fsutil::read_optional(&self.root.join(path))?;
+        if old.as_deref() == Some(bytes) {
+            return Ok(());
+        }
+        if let Some(old) = &old {
+            self.txn.write(&backup_path(self.id, path), old)?;
+        }
+        self.txn.write(path, bytes)?;
+        self.files.push(FileChange {
+            path: path.to_string(),
+            existed: old.is_some(),
+        });
+        Ok(())
+    }
+}
+
+/// `import`: applies the plan when it is not blocked. Returns the report with `applied` and
+/// `import_id` set; a plan that changes nothing is reported but not recorded.
+pub fn apply(
+    mut env: Environment,
+    pkg: &OpenedPackage,
+    opts: &PlanOptions,
+    actor: &Actor,
+    expect_digest: Option<&str>,
+) -> Result<PlanReport> {
+    let _lock = env.lock(actor.wait, "import")?;
+    let target = env.load_workspace()?;
+    let plan = make_plan(pkg, &env, &target, opts)?;
+    if let Some(expected) = expect_digest
+        && expected != plan.report.target_digest
+    {
+        return Err(Error::Blocked(format!(
+            "the saved plan is stale: `{}` changed since it was planned (target digest {} then, {} now); plan again",
+            env.root.display(),
+            &expected[..12.min(expected.len())],
+            &plan.report.target_digest[..12]
+        )));
+    }
+    let mut report = plan.report.clone();
+    if report.blocked {
+        return Ok(report);
+    }
+    if !plan.items.iter().any(|i| i.action.writes()) {
+        return Ok(report);
+    }
+    let state = env.state()?.clone();
+    let id = read_history(&env.root)?.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+    let now = env::now_rfc3339();
+    let mut w = Writer {
+        root: &env.root,
+        txn: Transaction::begin(&env.root, &format!("import {id}"))?,
+        id,
+        files: Vec::new(),
+    };
+    let mut new_state = state.clone();
+    let mut baseline_updates: BTreeMap<String, String> = BTreeMap::new();
+    let mut connector_changes = Vec::new();
+    let rw = Rewriter::new(
+        &pkg.ws,
+        &target,
+        &plan.target_paths,
+        &plan.providers,
+        &opts.folder,
+    );
+    let inputs = Inputs {
+        source: &pkg.source,
+        pkg: &pkg.ws,
+        package_digest: pkg.digest.clone(),
+        env: &env,
+        target: &target,
+    };
+
+    // Connectors.
+    for c in &plan.connectors {
+        let code = plan::read_pkg_bytes(&pkg.source, &c.pkg_code)?;
+        let logo = match &c.pkg_logo {
+            Some(l) => Some(plan::read_pkg_bytes(&pkg.source, l)?),
+            None => None,
+        };
+        if c.action == Action::NoChange {
+            if let Some(t) = target.index_of(&c.target_path) {
+                baseline_updates.insert(c.target_path.clone(), env::asset_content_hash(&target.assets[t]));
+            }
+            continue;
+        }
+        let mut json = plan::read_pkg_value(&pkg.source, &pkg.ws, c.pkg)?;
+        let mut history = new_state
+            .connectors
+            .get(&c.title)
+            .cloned()
+            .unwrap_or_else(|| ConnectorState {
+                format_version: 1,
+                title: c.title.clone(),
+                path: c.target_path.clone(),
+                provider: c.provider.clone(),
+                released: None,
+                shared: None,
+                versions: Vec::new(),
+            });
+        let mut change = ConnectorChange {
+            title: c.title.clone(),
+            created: c.action == Action::Create,
+            appended: Vec::new(),
+            released_before: history.released,
+            shared_before: history.shared,
+        };
+        // With --force, uncommitted edits in the tree are kept as a version first.
+        let tree_code = fsutil::read_optional(&env.root.join(code_path_of(&c.target_path)))?;
+        if let (Some(tc), Some(latest)) = (&tree_code, history.latest())
+            && blake3::hash(tc).to_hex().to_string() != latest.code_blake3
+        {
+            let v = history.max_version() + 1;
+            let def = crate::ruby::parse_connector(tc);
+            let rec = VersionRecord {
+                version: v,
+                note: Some(format!("autosave before import {id}")),
+                created_at: now.clone(),
+                created_by: actor.user.clone(),
+                released_at: None,
+                released_by: None,
+                code: env::version_code_file(&c.title, v),
+                code_blake3: blake3::hash(tc).to_hex().to_string(),
+                actions: def.actions,
+                triggers: def.triggers,
+                origin: "autosave".into(),
+                rolled_back: false,
+            };
+            w.txn
+                .write(&env::state_path(&format!("connectors/{}", rec.code)), tc)?;
+            history.versions.push(rec);
+            change.appended.push(v);
+        }
+        // Version numbers are never reused: append after everything, rolled back or not.
+        let version = history.max_version() + 1;
+        let rec = VersionRecord {
+            version,
+            note: c.note.clone(),
+            created_at: now.clone(),
+            created_by: actor.user.clone(),
+            released_at: Some(now.clone()),
+            released_by: Some(actor.user.clone()),
+            code: env::version_code_file(&c.title, version),
+            code_blake3: c.code_blake3.clone(),
+            actions: c.definition.actions.clone(),
+            triggers: c.definition.triggers.clone(),
+            origin: format!("import {id}"),
+            rolled_back: false,
+        };
+        w.txn
+            .write(&env::state_path(&format!("connectors/{}", rec.code)), &code)?;
+        history.versions.push(rec);
+        history.released = Some(version);
+        change.appended.push(version);
+        if let Some(o) = json.as_object_mut() {
+            o.insert("version_no".into(), Value::from(version));
+            o.insert("note".into(), c.note.clone().map_or(Value::Null, Value::from));
+        }
+        let json_bytes = crate::json::to_workato_vec(&json);
+        w.write(&c.target_path, &json_bytes)?;
+        w.write(&code_path_of(&c.target_path), &code)?;
+        let logo_bytes = match (&c.target_logo, &logo) {
+            (Some(tl), Some(l)) => {
+                w.write(tl, l)?;
+                Some(l.clone())
+            }
+            _ => target
+                .get(&c.target_path)
+                .and_then(|a| a.connector.as_ref())
+                .and_then(|f| f.logo_path.as_ref())
+                .map(|p| fsutil::read(&env.root.join(p)))
+                .transpose()?,
+        };
+        baseline_updates.insert(
+            c.target_path.clone(),
+            connector_hash(&json_bytes, &code, logo_bytes.as_deref()),
+        );
+        new_state.connectors.insert(c.title.clone(), history);
+        connector_changes.push(change);
+    }
+
+    // Everything else.
+    let mut running_before = BTreeMap::new();
+    for item in &plan.items {
+        let a = &pkg.ws.assets[item.pkg];
+        if a.asset_type == AssetType::CustomAdapter {
+            continue;
+        }
+        match item.action {
+            Action::NoChange | Action::Keep => {
+                if let Some(t) = item.existing {
+                    baseline_updates.insert(item.target.clone(), env::asset_content_hash(&target.assets[t]));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let bytes = match a.asset_type {
+            AssetType::Connection => {
+                let mut v = plan::read_pkg_value(&pkg.source, &pkg.ws, item.pkg)?;
+                let mut stripped = Vec::new();
+                strip_connection(&mut v, &item.target, &mut stripped);
+                crate::json::to_workato_vec(&v)
+            }
+            AssetType::Properties => {
+                let mut base = match item.existing {
+                    Some(t) => crate::json::parse(
+                        &item.target,
+                        &fsutil::read(&env.root.join(&target.assets[t].path))?,
+                    )?,
+                    None => Value::Object(Default::default()),
+                };
+                if let Some(o) = base.as_object_mut() {
+                    for (k, v) in &plan.new_properties {
+                        o.insert(k.clone(), v.clone());
+                    }
+                }
+                crate::json::to_workato_vec(&base)
+            }
+            _ => {
+                let (v, _) = plan::final_value(&inputs, &rw, opts, item.pkg, item.existing)?;
+                crate::json::to_workato_vec(&v)
+            }
+        };
+        baseline_updates.insert(item.target.clone(), blake3::hash(&bytes).to_hex().to_string());
+        w.write(&item.target, &bytes)?;
+        if a.asset_type == AssetType::Recipe && item.existing.is_some() {
+            let before = new_state.recipes.running.get(&item.target).cloned();
+            if before.is_some() {
+                // Stopped, updated and started again.
+                new_state.recipes.running.insert(
+                    item.target.clone(),
+                    RunInfo {
+                        since: now.clone(),
+                        by: actor.user.clone(),
+                    },
+                );
+            }
+            running_before.insert(item.target.clone(), before);
+        }
+    }
+
+    // Baseline, history record.
+    w.txn.write(
+        &baseline_backup_path(id),
+        &crate::json::to_pretty_vec(&state.baseline),
+    )?;
+    new_state.baseline.assets.extend(baseline_updates);
+    new_state.baseline.import = Some(id);
+    new_state.baseline.at = Some(now.clone());
+    let record = ImportRecord {
+        format_version: 1,
+        id,
+        at: now,
+        user: actor.user.clone(),
+        package: pkg.source.display(),
+        package_digest: pkg.digest.clone(),
+        counts: report.counts.clone(),
+        files: std::mem::take(&mut w.files),
+        connectors: connector_changes,
+        running_before,
+        rolled_back_at: None,
+        rolled_back_by: None,
+    };
+    w.txn
+        .write(&record_path(id), &crate::json::to_pretty_vec(&record))?;
+    env::stage_state(&env.root, &new_state, &mut w.txn)?;
+    w.txn.commit()?;
+    report.applied = true;
+    report.import_id = Some(id);
+    Ok(report)
+}
+
+/// `history`.
+pub fn history(env: &Environment) -> Result<HistoryReport> {
+    env.state()?;
+    Ok(HistoryReport {
+        format_version: FORMAT_VERSION,
+        imports: read_history(&env.root)?
+            .into_iter()
+            .map(|r| HistoryEntry {
+                id: r.id,
+                at: r.at,
+                user: r.user,
+                package_digest: r.package_digest,
+                package: r.package,
+                counts: r.counts,
+                rolled_back_at: r.rolled_back_at,
+            })
+            .collect(),
+    })
+}
+
+/// `rollback`: restores the environment to its state before import `id` (default: the most
+/// recent import not rolled back).
+pub fn rollback(mut env: Environment, id: Option<u64>, force: bool, actor: &Actor) -> Result<RollbackReport> {
+    let _lock = env.lock(actor.wait, "rollback")?;
+    let records = read_history(&env.root)?;
+    let record = match id {
+        Some(id) => records
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::NotFound {
+                what: "import",
+                name: id.to_string(),
+                hint: "; see `rlcm history`".into(),
+            })?,
+        None => records
+            .iter()
+            .rev()
+            .find(|r| r.rolled_back_at.is_none())
+            .ok_or_else(|| Error::Invalid(format!("`{}` has no import to roll back", env.root.display())))?,
+    };
+    if record.rolled_back_at.is_some() {
+        return Err(Error::Invalid(format!(
+            "import {} was already rolled back",
+            record.id
+        )));
+    }
+    let mine: std::collections::BTreeSet<&str> = record.files.iter().map(|f| f.path.as_str()).collect();
+    let later: Vec<u64> = records
+        .iter()
+        .filter(|r| r.id > record.id && r.rolled_back_at.is_none())
+        .filter(|r| {
+            r.files.iter().any(|f| mine.contains(f.path.as_str()))
+                || r.connectors
+                    .iter()
+                    .any(|c| record.connectors.iter().any(|m| m.title == c.title))
+        })
+        .map(|r| r.id)
+        .collect();
+    if !later.is_empty() && !force {
+        return Err(Error::Blocked(format!(
+            "import {} was built on by later import(s) {}; roll those back first, or pass `--force`",
+            record.id,
+            later.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let id = record.id;
+    let mut state = env.state()?.clone();
+    let mut txn = Transaction::begin(&env.root, &format!("rollback of import {id}"))?;
+    let mut restored = Vec::new();
+    let mut removed = Vec::new();
+    for f in &record.files {
+        if f.existed {
+            let bytes = fsutil::read(&env.root.join(backup_path(id, &f.path)))?;
+            txn.write(&f.path, &bytes)?;
+            restored.push(f.path.clone());
+        } else {
+            txn.delete(&f.path)?;
+            removed.push(f.path.clone());
+        }
+    }
+    let mut versions_rolled_back = Vec::new();
+    for c in &record.connectors {
+        if let Some(h) = state.connectors.get_mut(&c.title) {
+            for v in &c.appended {
+                if let Some(r) = h.version_mut(*v) {
+                    r.rolled_back = true;
+                    versions_rolled_back.push(format!("{} v{v}", c.title));
+                }
+            }
+            h.released = c.released_before;
+            h.shared = match h.shared {
+                Some(s) if c.appended.contains(&s) => c.shared_before,
+                other => other,
+            };
+        }
+    }
+    for (path, before) in &record.running_before {
+        match before {
+            Some(r) => {
+                state.recipes.running.insert(path.clone(), r.clone());
+            }
+            None => {
+                state.recipes.running.remove(path);
+            }
+        }
+    }
+    let baseline: Baseline = serde_json::from_slice(&fsutil::read(&env.root.join(baseline_backup_path(id)))?)
+        .map_err(|e| Error::Json {
+            path: baseline_backup_path(id),
+            message: e.to_string(),
+        })?;
+    state.baseline = baseline;
+    let mut updated = record.clone();
+    updated.rolled_back_at = Some(env::now_rfc3339());
+    updated.rolled_back_by = Some(actor.user.clone());
+    txn.write(&record_path(id), &crate::json::to_pretty_vec(&updated))?;
+    env::stage_state(&env.root, &state, &mut txn)?;
+    txn.commit()?;
+    Ok(RollbackReport {
+        format_version: FORMAT_VERSION,
+        import_id: id,
+        message: format!(
+            "Rolled back import {id}: {} restored, {} removed{}.",
+            restored.len(),
+            removed.len(),
+            if versions_rolled_back.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", connector versions {} marked rolled back",
+                    versions_rolled_back.join(", ")
+                )
+            }
+        ),
+        restored,
+        removed,
+        versions_rolled_back,
+    })
+}

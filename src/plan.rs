@@ -1,0 +1,955 @@
+//! The import plan and its impact report: a pure function of (package, target environment,
+//! options). Nothing is written here; [`crate::ops::import`] applies a plan.
+//!
+//! Matching (SPEC §5): custom connectors by title anywhere in the target; connections by name;
+//! account properties into the root `account_properties.properties.json`; everything else by
+//! folder + type + name (then by path). `--folder T` places the package's root at `T/`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use crate::asset::{self, AssetType, StepKind};
+use crate::env::{self, ConnectorState, Environment};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::graph::DepGraph;
+use crate::ops::connector::code_path_of;
+use crate::report::*;
+use crate::ruby::{self, ConnectorDefinition};
+use crate::source::Source;
+use crate::workspace::Workspace;
+
+/// The flags of `plan` / `import`.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Where the package's root lands in the target.
+    pub folder: Option<String>,
+    /// Stop, update and start running recipes that the import updates.
+    pub restart_recipes: bool,
+    /// Import despite conflicts, breaking changes and uncommitted connector edits.
+    pub force: bool,
+    /// Replace lookup table rows with the package's.
+    pub overwrite_lookup_data: bool,
+    /// Provider names to use for connectors new to the target (from a saved plan).
+    pub minted_providers: BTreeMap<String, String>,
+}
+
+/// What the importer does with one package asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// New in the target.
+    Create,
+    /// Replaces the target's.
+    Update,
+    /// Replaces a running recipe (needs `--restart-recipes`).
+    UpdateRunning,
+    /// Identical already.
+    NoChange,
+    /// A connection that exists: never overwritten.
+    Keep,
+    /// A connector version appended and released.
+    NewVersion,
+    /// Changed in the target since the last import, and changed by the package.
+    Conflict,
+}
+
+impl Action {
+    /// The action's name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::UpdateRunning => "update_running",
+            Action::NoChange => "no_change",
+            Action::Keep => "keep",
+            Action::NewVersion => "new_version",
+            Action::Conflict => "conflict",
+        }
+    }
+
+    /// True when the import writes the asset.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Update | Action::UpdateRunning | Action::NewVersion | Action::Conflict
+        )
+    }
+}
+
+/// One package asset's plan.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Package asset index.
+    pub pkg: usize,
+    /// Path in the target.
+    pub target: String,
+    /// What happens.
+    pub action: Action,
+    /// The target asset index it replaces, if any.
+    pub existing: Option<usize>,
+}
+
+/// A connector's plan.
+#[derive(Debug, Clone)]
+pub struct ConnectorPlan {
+    /// Package asset index.
+    pub pkg: usize,
+    /// Title.
+    pub title: String,
+    /// `.custom_adapter.json` path in the target.
+    pub target_path: String,
+    /// Logo path in the target, if the package carries one.
+    pub target_logo: Option<String>,
+    /// Logo path in the package.
+    pub pkg_logo: Option<String>,
+    /// Code path in the package.
+    pub pkg_code: String,
+    /// What happens.
+    pub action: Action,
+    /// Released version in the target before.
+    pub from_version: Option<u64>,
+    /// Version after.
+    pub to_version: u64,
+    /// The incoming note.
+    pub note: Option<String>,
+    /// The incoming code's definition.
+    pub definition: ConnectorDefinition,
+    /// The target's released definition before (empty for a new connector).
+    pub previous: ConnectorDefinition,
+    /// Its blake3.
+    pub code_blake3: String,
+    /// Provider name in the target.
+    pub provider: String,
+    /// The target's history (None: the connector is new, or the target is not initialised).
+    pub history: Option<ConnectorState>,
+}
+
+/// A plan with what `import` needs to apply it.
+#[derive(Debug)]
+pub struct Plan {
+    /// The report.
+    pub report: PlanReport,
+    /// Per package asset.
+    pub items: Vec<Item>,
+    /// Connectors.
+    pub connectors: Vec<ConnectorPlan>,
+    /// Package provider name → target provider name.
+    pub providers: BTreeMap<String, String>,
+    /// Package asset index → target path.
+    pub target_paths: Vec<String>,
+    /// Account property keys to add to the target's properties file.
+    pub new_properties: Vec<(String, Value)>,
+    /// The properties file path in the target.
+    pub properties_path: String,
+}
+
+/// Inputs of a plan.
+pub struct Inputs<'a> {
+    /// The package.
+    pub source: &'a Source,
+    /// Its assets.
+    pub pkg: &'a Workspace,
+    /// Its digest.
+    pub package_digest: String,
+    /// The target.
+    pub env: &'a Environment,
+    /// Its assets.
+    pub target: &'a Workspace,
+}
+
+fn place(folder: &Option<String>, path: &str) -> String {
+    match folder.as_deref().map(|f| f.trim_matches('/')) {
+        Some(f) if !f.is_empty() => format!("{f}/{path}"),
+        _ => path.to_string(),
+    }
+}
+
+/// Digest of a target's assets and rlcm state: a saved plan is stale when it changes.
+pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
+    let mut h = blake3::Hasher::new();
+    for a in &ws.assets {
+        h.update(a.path.as_bytes());
+        h.update(b"\0");
+        h.update(env::asset_content_hash(a).as_bytes());
+        h.update(b"\n");
+    }
+    if let Some(state) = &env.state {
+        h.update(&crate::json::to_pretty_vec(&state.recipes));
+        h.update(&crate::json::to_pretty_vec(&state.baseline));
+        for c in state.connectors.values() {
+            h.update(&crate::json::to_pretty_vec(c));
+        }
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// Rewrites a package asset's JSON for the target: references to target paths, provider names
+/// to the target's. Returns the unresolved references.
+pub struct Rewriter<'a> {
+    pkg: &'a Workspace,
+    target: &'a Workspace,
+    target_paths: &'a [String],
+    providers: &'a BTreeMap<String, String>,
+    folder: &'a Option<String>,
+}
+
+impl<'a> Rewriter<'a> {
+    /// A rewriter from the package's paths and provider names to the target's.
+    pub fn new(
+        pkg: &'a Workspace,
+        target: &'a Workspace,
+        target_paths: &'a [String],
+        providers: &'a BTreeMap<String, String>,
+        folder: &'a Option<String>,
+    ) -> Self {
+        Rewriter {
+            pkg,
+            target,
+            target_paths,
+            providers,
+            folder,
+        }
+    }
+
+    /// Rewrites `value` (the package asset `pkg_index`) in place.
+    pub fn rewrite(&self, pkg_index: usize, value: &mut Value) -> Vec<String> {
+        let mut unresolved = Vec::new();
+        let from = self.pkg.assets[pkg_index].path.clone();
+        let target_from = self.target_paths[pkg_index].clone();
+        self.walk(value, &from, &target_from, &mut unresolved);
+        unresolved
+    }
+
+    fn walk(&self, v: &mut Value, from: &str, target_from: &str, unresolved: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(zip_name) = map.get("zip_name").and_then(Value::as_str).map(str::to_string) {
+                    let new_path = match self.pkg.resolve_path(from, &zip_name) {
+                        Some(j) => Some((self.target_paths[j].clone(), None)),
+                        None => {
+                            let placed = place(self.folder, &zip_name);
+                            self.target
+                                .resolve_path(target_from, &placed)
+                                .or_else(|| self.target.resolve_path(target_from, &zip_name))
+                                .map(|t| {
+                                    (
+                                        self.target.assets[t].path.clone(),
+                                        Some(self.target.assets[t].name.clone()),
+                                    )
+                                })
+                        }
+                    };
+                    match new_path {
+                        Some((p, name)) => {
+                            let folder = asset::folder_of(&p).to_string();
+                            if p != zip_name {
+                                map.insert("zip_name".into(), Value::from(p.clone()));
+                                if map.contains_key("folder") {
+                                    map.insert("folder".into(), Value::from(folder.clone()));
+                                }
+                                if map.contains_key("folder_full_path") {
+                                    let full = if folder.is_empty() {
+                                        "Home".to_string()
+                                    } else {
+                                        format!("Home/{folder}")
+                                    };
+                                    map.insert("folder_full_path".into(), Value::from(full));
+                                }
+                            }
+                            if let Some(n) = name
+                                && map.contains_key("name")
+                            {
+                                map.insert("name".into(), Value::from(n));
+                            }
+                        }
+                        None => unresolved.push(zip_name),
+                    }
+                }
+                for (_, child) in map.iter_mut() {
+                    self.walk(child, from, target_from, unresolved);
+                }
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|x| self.walk(x, from, target_from, unresolved)),
+            Value::String(s) => {
+                for (p, t) in self.providers {
+                    if p != t && s.contains(p.as_str()) {
+                        *s = s.replace(p.as_str(), t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads and parses a package asset.
+pub fn read_pkg_value(source: &Source, pkg: &Workspace, i: usize) -> Result<Value> {
+    let path = &pkg.assets[i].path;
+    let entry = source.find(path).ok_or_else(|| Error::BadEntry {
+        package: source.display(),
+        entry: path.clone(),
+        reason: "disappeared while planning".into(),
+    })?;
+    crate::json::parse(path, &source.read(entry)?)
+}
+
+/// Reads a package entry's bytes by path.
+pub fn read_pkg_bytes(source: &Source, path: &str) -> Result<Vec<u8>> {
+    let entry = source.find(path).ok_or_else(|| Error::BadEntry {
+        package: source.display(),
+        entry: path.to_string(),
+        reason: "is missing".into(),
+    })?;
+    source.read(entry)
+}
+
+/// The final content of a package asset in the target (rewritten, merged for lookup tables).
+pub fn final_value(
+    inputs: &Inputs<'_>,
+    rw: &Rewriter<'_>,
+    opts: &PlanOptions,
+    i: usize,
+    existing: Option<usize>,
+) -> Result<(Value, Vec<String>)> {
+    let mut v = read_pkg_value(inputs.source, inputs.pkg, i)?;
+    let unresolved = rw.rewrite(i, &mut v);
+    if inputs.pkg.assets[i].asset_type == AssetType::LookupTable {
+        let carried = v.get("data").is_some();
+        let keep_target_data = !(carried && opts.overwrite_lookup_data);
+        if let Some(t) = existing.filter(|_| keep_target_data) {
+            let tv = crate::json::parse(
+                &inputs.target.assets[t].path,
+                &fsutil::read(&inputs.env.root.join(&inputs.target.assets[t].path))?,
+            )?;
+            if let (Some(obj), Some(data)) = (v.as_object_mut(), tv.get("data")) {
+                obj.insert("data".into(), data.clone());
+            }
+        } else if !carried && let Some(obj) = v.as_object_mut() {
+            obj.insert("data".into(), Value::from(""));
+        }
+    }
+    Ok((v, unresolved))
+}
+
+fn set_diff(a: &[String], b: &[String]) -> Vec<String> {
+    let set: BTreeSet<&String> = a.iter().collect();
+    b.iter().filter(|x| !set.contains(x)).cloned().collect()
+}
+
+/// Plans importing `inputs.pkg` into `inputs.env`.
+pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
+    let pkg = inputs.pkg;
+    let target = inputs.target;
+    let env = inputs.env;
+    let state = env.state.as_ref();
+    let mut blockers: Vec<Blocker> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    if state.is_none() {
+        warnings.push(format!(
+            "`{}` is not initialised: connectors read as their one released version, no conflict can be detected, and `import` needs `rlcm init` first",
+            env.root.display()
+        ));
+    }
+
+    // Target indexes.
+    let mut connectors_by_title: HashMap<&str, usize> = HashMap::new();
+    let mut connections_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_key: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    for (i, a) in target.assets.iter().enumerate() {
+        match a.asset_type {
+            AssetType::CustomAdapter => {
+                connectors_by_title.entry(a.name.as_str()).or_insert(i);
+            }
+            AssetType::Connection => connections_by_name.entry(a.name.as_str()).or_default().push(i),
+            _ => {}
+        }
+        by_key
+            .entry((asset::folder_of(&a.path), a.asset_type.as_str(), a.name.as_str()))
+            .or_insert(i);
+    }
+    let properties_path = "account_properties.properties.json".to_string();
+
+    // 1. Where each package asset lands.
+    let mut target_paths = Vec::with_capacity(pkg.assets.len());
+    let mut existing: Vec<Option<usize>> = Vec::with_capacity(pkg.assets.len());
+    for a in &pkg.assets {
+        let placed = place(&opts.folder, &a.path);
+        let hit = match a.asset_type {
+            AssetType::CustomAdapter => connectors_by_title.get(a.name.as_str()).copied(),
+            AssetType::Connection => connections_by_name.get(a.name.as_str()).and_then(|v| {
+                v.iter()
+                    .copied()
+                    .find(|&t| target.assets[t].path == placed)
+                    .or_else(|| v.first().copied())
+            }),
+            AssetType::Properties => target.index_of(&properties_path),
+            _ => by_key
+                .get(&(asset::folder_of(&placed), a.asset_type.as_str(), a.name.as_str()))
+                .copied()
+                .or_else(|| {
+                    target
+                        .index_of(&placed)
+                        .filter(|&t| target.assets[t].asset_type == a.asset_type)
+                }),
+        };
+        let path = match (hit, &a.asset_type) {
+            (Some(t), _) => target.assets[t].path.clone(),
+            (None, AssetType::Properties) => properties_path.clone(),
+            (None, _) => placed,
+        };
+        target_paths.push(path);
+        existing.push(hit);
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in target_paths.iter().enumerate() {
+        if let Some(j) = seen.insert(p.as_str(), i) {
+            return Err(Error::Invalid(format!(
+                "package assets `{}` and `{}` would both land at `{p}` in the target; rename one of them",
+                pkg.assets[j].path, pkg.assets[i].path
+            )));
+        }
+    }
+
+    // 2. Connectors and provider names.
+    let mut connector_plans = Vec::new();
+    let mut providers: BTreeMap<String, String> = BTreeMap::new();
+    let env_id = state.map_or(0, |s| s.info.id);
+    for (i, a) in pkg
+        .assets
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.asset_type == AssetType::CustomAdapter)
+    {
+        let files = a.connector.clone().unwrap_or_default();
+        let pkg_code = files.code_path.clone().unwrap_or_else(|| code_path_of(&a.path));
+        let code = match inputs.source.find(&pkg_code) {
+            Some(e) => inputs.source.read(e)?,
+            None => {
+                return Err(Error::BadEntry {
+                    package: inputs.source.display(),
+                    entry: pkg_code,
+                    reason: format!("connector `{}` has no code in the package", a.name),
+                });
+            }
+        };
+        let def = ruby::parse_connector(&code);
+        let code_blake3 = blake3::hash(&code).to_hex().to_string();
+        let hit = existing[i];
+        let history = state.and_then(|s| s.connectors.get(&a.name)).cloned();
+        let (action, from_version, to_version, provider, old_def) = match hit {
+            None => {
+                let provider = opts
+                    .minted_providers
+                    .get(&a.name)
+                    .cloned()
+                    .unwrap_or_else(|| env::mint_provider(&a.name, env_id));
+                // A connector an earlier rolled-back import created keeps its numbers.
+                let next = history.as_ref().map_or(1, |h| h.max_version() + 1);
+                (
+                    Action::Create,
+                    None,
+                    next,
+                    provider,
+                    ConnectorDefinition::default(),
+                )
+            }
+            Some(t) => {
+                let tfiles = target.assets[t].connector.clone().unwrap_or_default();
+                let (released_hash, released, max, provider, old_def) = match &history {
+                    Some(h) => {
+                        let rec = h.released_record();
+                        (
+                            rec.map(|r| r.code_blake3.clone()),
+                            h.released,
+                            h.max_version(),
+                            h.provider.clone(),
+                            rec.map(|r| ConnectorDefinition {
+                                actions: r.actions.clone(),
+                                triggers: r.triggers.clone(),
+                                parse_error: None,
+                            })
+                            .unwrap_or_default(),
+                        )
+                    }
+                    None => {
+                        let v = target.assets[t].summary.version_no.unwrap_or(1);
+                        let provider = target
+                            .providers
+                            .iter()
+                            .find(|(_, c)| **c == t)
+                            .map(|(p, _)| p.clone())
+                            .unwrap_or_else(|| env::mint_provider(&a.name, env_id));
+                        (
+                            tfiles.code_hash.clone(),
+                            Some(v),
+                            v,
+                            provider,
+                            tfiles.definition.clone(),
+                        )
+                    }
+                };
+                if released_hash.as_deref() == Some(code_blake3.as_str()) {
+                    (
+                        Action::NoChange,
+                        released,
+                        released.unwrap_or(max),
+                        provider,
+                        old_def,
+                    )
+                } else {
+                    // Uncommitted edits in the tree would be overwritten by the new latest.
+                    if let (Some(h), Some(tree_hash)) = (&history, &tfiles.code_hash)
+                        && h.latest().is_some_and(|l| &l.code_blake3 != tree_hash)
+                        && !opts.force
+                    {
+                        blockers.push(Blocker {
+                            kind: "uncommitted_connector".into(),
+                            path: code_path_of(&target.assets[t].path),
+                            message: format!(
+                                "connector `{}` has uncommitted edits in `{}` that the new version would replace; commit them (`rlcm connector commit`) or pass `--force` (they are then saved as a version first)",
+                                a.name,
+                                code_path_of(&target.assets[t].path)
+                            ),
+                        });
+                    }
+                    (Action::NewVersion, released, max + 1, provider, old_def)
+                }
+            }
+        };
+        for (p, c) in &pkg.providers {
+            if *c == i {
+                providers.insert(p.clone(), provider.clone());
+            }
+        }
+        connector_plans.push(ConnectorPlan {
+            pkg: i,
+            title: a.name.clone(),
+            target_path: target_paths[i].clone(),
+            target_logo: files.logo_path.as_ref().map(|l| {
+                let name = asset::file_name(l);
+                let ext = name.rsplit('.').next().unwrap_or("png");
+                format!(
+                    "{}.{ext}",
+                    target_paths[i].strip_suffix(".json").unwrap_or(&target_paths[i])
+                )
+            }),
+            pkg_logo: files.logo_path.clone(),
+            pkg_code,
+            action,
+            from_version,
+            to_version,
+            note: a.summary.note.clone(),
+            definition: def,
+            previous: old_def,
+            code_blake3,
+            provider,
+            history,
+        });
+    }
+
+    // 3. Every other asset: rewrite, compare, decide.
+    let rw = Rewriter {
+        pkg,
+        target,
+        target_paths: &target_paths,
+        providers: &providers,
+        folder: &opts.folder,
+    };
+    let baseline = state.map(|s| &s.baseline);
+    let mut items = Vec::with_capacity(pkg.assets.len());
+    let mut actions = Vec::with_capacity(pkg.assets.len());
+    let mut new_properties: Vec<(String, Value)> = Vec::new();
+    let mut incoming_uses: HashMap<String, Vec<(StepKind, String)>> = HashMap::new();
+    for (i, a) in pkg.assets.iter().enumerate() {
+        let tpath = target_paths[i].clone();
+        let hit = existing[i];
+        let mut detail = None;
+        let action = match a.asset_type {
+            AssetType::CustomAdapter => connector_plans
+                .iter()
+                .find(|c| c.pkg == i)
+                .map(|c| c.action)
+                .unwrap_or(Action::NoChange),
+            AssetType::Connection => match hit {
+                Some(_) => Action::Keep,
+                None => Action::Create,
+            },
+            AssetType::Properties => {
+                let pv = read_pkg_value(inputs.source, pkg, i)?;
+                let tv = match hit {
+                    Some(t) => Some(crate::json::parse(
+                        &tpath,
+                        &fsutil::read(&env.root.join(&target.assets[t].path))?,
+                    )?),
+                    None => None,
+                };
+                let existing_keys: BTreeSet<String> = tv
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .map(|o| o.keys().map(|k| asset::property_key(k)).collect())
+                    .unwrap_or_default();
+                if let Value::Object(map) = pv {
+                    for (k, v) in map {
+                        if !existing_keys.contains(&asset::property_key(&k)) {
+                            new_properties.push((k, v));
+                        }
+                    }
+                }
+                match (hit, new_properties.is_empty()) {
+                    (None, _) => Action::Create,
+                    (Some(_), true) => Action::NoChange,
+                    (Some(_), false) => {
+                        detail = Some(format!(
+                            "adds {}",
+                            new_properties
+                                .iter()
+                                .map(|(k, _)| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        Action::Update
+                    }
+                }
+            }
+            _ => {
+                let (value, unresolved) = final_value(inputs, &rw, opts, i, hit)?;
+                for u in unresolved {
+                    blockers.push(Blocker {
+                        kind: "unresolved_reference".into(),
+                        path: tpath.clone(),
+                        message: format!(
+                            "`{}` references `{u}`, which is neither in the package nor in the target; add it to the export (dependencies) or create it in the target first",
+                            a.path
+                        ),
+                    });
+                }
+                if a.asset_type == AssetType::Recipe {
+                    let uses: Vec<(StepKind, String)> = a
+                        .summary
+                        .uses
+                        .iter()
+                        .filter(|u| pkg.providers.contains_key(&u.provider))
+                        .map(|u| (u.kind, format!("{}\u{0}{}", pkg.providers[&u.provider], u.name)))
+                        .collect();
+                    incoming_uses.insert(tpath.clone(), uses);
+                }
+                match hit {
+                    None => Action::Create,
+                    Some(t) => {
+                        let tp = &target.assets[t].path;
+                        let tv = crate::json::parse(tp, &fsutil::read(&env.root.join(tp))?)?;
+                        if tv == value {
+                            Action::NoChange
+                        } else {
+                            let changed_in_target = baseline.is_some_and(|b| {
+                                b.assets.get(tp).map(String::as_str)
+                                    != Some(env::asset_content_hash(&target.assets[t]).as_str())
+                            });
+                            if changed_in_target {
+                                detail = Some("changed in the target since the last import".into());
+                                Action::Conflict
+                            } else if a.asset_type == AssetType::Recipe && env.is_running(tp) {
+                                Action::UpdateRunning
+                            } else {
+                                Action::Update
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        match action {
+            Action::Conflict if !opts.force => blockers.push(Blocker {
+                kind: "conflict".into(),
+                path: tpath.clone(),
+                message: format!(
+                    "`{tpath}` was changed in the target since the last import, and the package changes it too; merge by hand, or pass `--force` to overwrite (rollback keeps the old bytes)"
+                ),
+            }),
+            Action::UpdateRunning if !opts.restart_recipes => blockers.push(Blocker {
+                kind: "running_recipe".into(),
+                path: tpath.clone(),
+                message: format!("`{tpath}` is running; pass `--restart-recipes` to stop it, update it and start it again"),
+            }),
+            _ => {}
+        }
+        actions.push(PlanAction {
+            path: tpath.clone(),
+            asset_type: a.asset_type.as_str().to_string(),
+            name: a.name.clone(),
+            action: action.as_str().to_string(),
+            from: (a.path != tpath).then(|| a.path.clone()),
+            detail,
+        });
+        items.push(Item {
+            pkg: i,
+            target: tpath,
+            action,
+            existing: hit,
+        });
+    }
+
+    // 4. Impact on production.
+    let impact = impact(inputs, &items, &connector_plans, &incoming_uses);
+    for e in impact.iter().filter(|e| e.severity == "breaking") {
+        if !opts.force {
+            blockers.push(Blocker {
+                kind: "breaking_change".into(),
+                path: e.recipe.clone(),
+                message: format!(
+                    "`{}`{} uses {} which the incoming connector version no longer defines; change the recipe, keep the action in the connector, or pass `--force`",
+                    e.recipe,
+                    if e.running { " (running)" } else { "" },
+                    e.missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+    }
+    if state.is_none() && items.iter().any(|i| i.action.writes()) {
+        blockers.push(Blocker {
+            kind: "not_initialised".into(),
+            path: ".".into(),
+            message: format!(
+                "`{}` is not an rlcm environment; run `rlcm init {}` before importing",
+                env.root.display(),
+                env.root.display()
+            ),
+        });
+    }
+
+    let mut counts = BTreeMap::new();
+    for a in &actions {
+        *counts.entry(a.action.clone()).or_insert(0) += 1;
+    }
+    let report_connectors = connector_plans
+        .iter()
+        .map(|c| {
+            let old = &c.previous;
+            PlanConnector {
+                title: c.title.clone(),
+                action: c.action.as_str().to_string(),
+                from_version: c.from_version,
+                to_version: Some(c.to_version),
+                released: c.action != Action::NoChange || c.from_version == Some(c.to_version),
+                note: c.note.clone(),
+                package_provider: pkg
+                    .providers
+                    .iter()
+                    .find(|(_, x)| **x == c.pkg)
+                    .map(|(p, _)| p.clone()),
+                target_provider: c.provider.clone(),
+                actions_added: set_diff(&old.actions, &c.definition.actions),
+                actions_removed: if c.action == Action::Create {
+                    Vec::new()
+                } else {
+                    set_diff(&c.definition.actions, &old.actions)
+                },
+                triggers_added: set_diff(&old.triggers, &c.definition.triggers),
+                triggers_removed: if c.action == Action::Create {
+                    Vec::new()
+                } else {
+                    set_diff(&c.definition.triggers, &old.triggers)
+                },
+            }
+        })
+        .collect();
+    for c in &connector_plans {
+        if let Some(err) = &c.definition.parse_error {
+            warnings.push(format!(
+                "connector `{}`: the incoming code does not parse ({err})",
+                c.title
+            ));
+        }
+    }
+    let report = PlanReport {
+        format_version: FORMAT_VERSION,
+        package: inputs.source.display(),
+        package_digest: inputs.package_digest.clone(),
+        target: env.root.display().to_string(),
+        target_digest: target_digest(env, target)?,
+        options: PlanOptionsReport {
+            folder: opts.folder.clone(),
+            restart_recipes: opts.restart_recipes,
+            force: opts.force,
+            overwrite_lookup_data: opts.overwrite_lookup_data,
+        },
+        actions,
+        connectors: report_connectors,
+        impact,
+        blocked: !blockers.is_empty(),
+        blockers,
+        counts,
+        warnings,
+        import_id: None,
+        applied: false,
+    };
+    Ok(Plan {
+        report,
+        items,
+        connectors: connector_plans,
+        providers,
+        target_paths,
+        new_properties,
+        properties_path,
+    })
+}
+
+/// Production recipes affected by the import, with severity.
+fn impact(
+    inputs: &Inputs<'_>,
+    items: &[Item],
+    connectors: &[ConnectorPlan],
+    incoming_uses: &HashMap<String, Vec<(StepKind, String)>>,
+) -> Vec<ImpactEntry> {
+    let target = inputs.target;
+    let env = inputs.env;
+    let graph = DepGraph::build(target);
+    let overwritten: HashMap<&str, Action> = items
+        .iter()
+        .filter(|i| i.existing.is_some())
+        .map(|i| (i.target.as_str(), i.action))
+        .collect();
+    let in_package: BTreeSet<&str> = items.iter().map(|i| i.target.as_str()).collect();
+    // What changes in the target.
+    let changed: Vec<usize> = items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.action,
+                Action::Update | Action::UpdateRunning | Action::Conflict | Action::NewVersion
+            )
+        })
+        .filter(|i| inputs.pkg.assets[i.pkg].asset_type != AssetType::Properties)
+        .filter_map(|i| i.existing)
+        .collect();
+    // Incoming connector definitions, by target provider name.
+    let incoming: HashMap<&str, &ConnectorPlan> = connectors
+        .iter()
+        .filter(|c| c.action != Action::NoChange)
+        .map(|c| (c.provider.as_str(), c))
+        .collect();
+    let missing_for = |uses: &[(StepKind, String)]| -> Vec<String> {
+        let mut out = Vec::new();
+        for (kind, key) in uses {
+            let Some((provider, name)) = key.split_once('\u{0}') else {
+                continue;
+            };
+            let Some(c) = incoming.get(provider) else { continue };
+            let present = match kind {
+                StepKind::Action => c.definition.actions.iter().any(|a| a == name),
+                StepKind::Trigger => c.definition.triggers.iter().any(|t| t == name),
+            };
+            if !present {
+                let label = format!(
+                    "{}:{name}",
+                    if *kind == StepKind::Action {
+                        "action"
+                    } else {
+                        "trigger"
+                    }
+                );
+                if !out.contains(&label) {
+                    out.push(label);
+                }
+            }
+        }
+        out
+    };
+    let current_uses = |r: usize| -> Vec<(StepKind, String)> {
+        target.assets[r]
+            .summary
+            .uses
+            .iter()
+            .filter_map(|u| {
+                let c = target.providers.get(&u.provider)?;
+                let provider = connectors
+                    .iter()
+                    .find(|cp| cp.target_path == target.assets[*c].path)
+                    .map(|cp| cp.provider.clone())?;
+                Some((u.kind, format!("{provider}\u{0}{}", u.name)))
+            })
+            .collect()
+    };
+    let mut entries: BTreeMap<String, ImpactEntry> = BTreeMap::new();
+    let mut add = |recipe: usize, via: Vec<String>| {
+        let path = target.assets[recipe].path.clone();
+        if entries.contains_key(&path) {
+            return;
+        }
+        let running = env.is_running(&path);
+        let action = overwritten.get(path.as_str()).copied();
+        let uses = match (action, incoming_uses.get(&path)) {
+            (Some(a), Some(u)) if a.writes() => u.clone(),
+            _ => current_uses(recipe),
+        };
+        let missing = missing_for(&uses);
+        let updated = matches!(
+            action,
+            Some(Action::Update | Action::UpdateRunning | Action::Conflict)
+        );
+        // A running recipe the package updates is stopped, updated and started again.
+        let severity = if !missing.is_empty() {
+            "breaking"
+        } else if running && updated {
+            "restart"
+        } else {
+            "affected"
+        };
+        entries.insert(
+            path.clone(),
+            ImpactEntry {
+                in_package: in_package.contains(path.as_str()),
+                recipe: path,
+                running,
+                severity: severity.into(),
+                via,
+                missing,
+            },
+        );
+    };
+    // Updated recipes themselves.
+    for &t in &changed {
+        if target.assets[t].asset_type == AssetType::Recipe {
+            add(t, vec![target.assets[t].path.clone()]);
+        }
+    }
+    for d in graph.dependents(&changed) {
+        if target.assets[d.asset].asset_type == AssetType::Recipe {
+            add(
+                d.asset,
+                d.via.iter().map(|&i| target.assets[i].path.clone()).collect(),
+            );
+        }
+    }
+    let mut out: Vec<ImpactEntry> = entries.into_values().collect();
+    // New recipes from the package that would not run on the incoming connector.
+    for item in items
+        .iter()
+        .filter(|i| i.existing.is_none() && inputs.pkg.assets[i.pkg].asset_type == AssetType::Recipe)
+    {
+        let missing = incoming_uses
+            .get(&item.target)
+            .map(|u| missing_for(u))
+            .unwrap_or_default();
+        if !missing.is_empty() {
+            out.push(ImpactEntry {
+                recipe: item.target.clone(),
+                running: false,
+                in_package: true,
+                severity: "breaking".into(),
+                via: vec![item.target.clone()],
+                missing,
+            });
+        }
+    }
+    let rank = |s: &str| match s {
+        "breaking" => 0,
+        "restart" => 1,
+        _ => 2,
+    };
+    out.sort_by(|a, b| (rank(&a.severity), &a.recipe).cmp(&(rank(&b.severity), &b.recipe)));
+    out
+}
