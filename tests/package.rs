@@ -638,12 +638,23 @@ fn refuses_descriptions_that_disagree_with_the_files_and_leaves_nothing() {
 #[ignore]
 fn tmp_bench() {
     let tree = std::env::var("BENCH_TREE").unwrap();
-    let level: u32 = std::env::var("BENCH_LEVEL").map(|l| l.parse().unwrap()).unwrap_or(6);
+    let level: u32 = std::env::var("BENCH_LEVEL")
+        .map(|l| l.parse().unwrap())
+        .unwrap_or(6);
     let t0 = std::time::Instant::now();
     let source = Source::open(Path::new(&tree)).unwrap();
     let files = files_of(&source);
     let t1 = std::time::Instant::now();
-    let w = write_package(Path::new("/tmp/bench/out.zip"), files, PackageMeta::default(), &WriteOptions { compression_level: level, ..WriteOptions::default() }).unwrap();
+    let w = write_package(
+        Path::new("/tmp/bench/out.zip"),
+        files,
+        PackageMeta::default(),
+        &WriteOptions {
+            compression_level: level,
+            ..WriteOptions::default()
+        },
+    )
+    .unwrap();
     let t2 = std::time::Instant::now();
     eprintln!("list {:?} write {:?} bytes {}", t1 - t0, t2 - t1, w.bytes);
     let t3 = std::time::Instant::now();

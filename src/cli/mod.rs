@@ -478,9 +478,10 @@ fn report_error(err: &anyhow::Error) -> i32 {
     for cause in err.chain().skip(1) {
         let _ = writeln!(stderr, "  caused by: {cause}");
     }
+    // Usage errors (exit 2) come from clap; everything rlcm refuses after parsing is bad
+    // input (1) or a blocked import (3).
     match err.downcast_ref::<Error>() {
         Some(e) if e.is_blocked() => EXIT_BLOCKED,
-        Some(Error::Invalid(_)) => EXIT_USAGE,
         _ => EXIT_ERROR,
     }
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -99,4 +100,92 @@ pub fn stdout(out: &Output) -> String {
 /// Stderr as a string.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Copies a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file of a tree (lock file and empty staging excluded), for before/after comparison.
+pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path()
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                e.path().to_path_buf(),
+            )
+        })
+        .filter(|(rel, _)| rel != ".rlcm/lock")
+        .map(|(rel, p)| (rel, std::fs::read(p).unwrap()))
+        .collect()
+}
+
+/// A fixed clock for reproducible state files.
+pub const NOW: &str = "2026-11-20T10:00:00Z";
+
+/// Runs rlcm with the fixed clock.
+pub fn run(args: &[&str]) -> Output {
+    rlcm_in(None, args, &[("RLCM_NOW", NOW)])
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed ({:?}): {}{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+/// Runs rlcm (fixed clock), expects success, parses and validates the JSON output.
+pub fn json(schema: &str, args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    let text = ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    validate(schema, &v);
+    v
+}
+
+/// Runs rlcm (fixed clock) expecting exit `code`, parses and validates the JSON output.
+pub fn json_code(schema: &str, code: i32, args: &[&str]) -> serde_json::Value {
+    let out = run(args);
+    assert_eq!(out.status.code(), Some(code), "{}{}", stdout(&out), stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    validate(schema, &v);
+    v
+}
+
+/// A copy of a testdata environment, initialised with the given name and id.
+pub fn env_copy(dir: &Path, which: &str, id: &str) -> PathBuf {
+    let env = dir.join(which);
+    copy_tree(&testdata(which), &env);
+    ok(&run(&[
+        "init",
+        env.to_str().unwrap(),
+        "--name",
+        which,
+        "--id",
+        id,
+    ]));
+    env
 }
