@@ -404,8 +404,7 @@ fn realworld_zips_reexport_with_the_same_assets_and_references() {
         assert_eq!(a["references"], b["references"], "{}", zip.display());
         assert_eq!(a["connectors"], b["connectors"], "{}", zip.display());
         // Byte-identical asset JSON (nothing secret in these exports).
-        let original: std::collections::BTreeMap<String, Vec<u8>> =
-            entries(&zip).into_iter().map(|(n, b)| (n, b)).collect();
+        let original: std::collections::BTreeMap<String, Vec<u8>> = entries(&zip).into_iter().collect();
         for (name, bytes) in entries(&pkg) {
             if let Some(orig) = original.get(&name).filter(|_| name.ends_with(".json")) {
                 assert_eq!(orig, &bytes, "{name} differs after init + export");
