@@ -502,8 +502,8 @@ pub struct PlanReport {
     /// Set by `import`: the import's id in the history (`null` when nothing changed or not applied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_id: Option<u64>,
-    /// Set by `import`: true when the import was applied.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// True when `import` applied it (always false for `plan`).
+    #[serde(default)]
     pub applied: bool,
 }
 
