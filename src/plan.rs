@@ -756,12 +756,25 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
             }
         })
         .collect();
-    for c in &connector_plans {
-        if let Some(err) = &c.definition.parse_error {
+    for c in connector_plans.iter().filter(|c| c.action != Action::NoChange) {
+        let Some(err) = &c.definition.parse_error else {
+            continue;
+        };
+        // The import releases the incoming version: the same rule as `connector release`.
+        if opts.force {
             warnings.push(format!(
                 "connector `{}`: the incoming code does not parse ({err})",
                 c.title
             ));
+        } else {
+            blockers.push(Blocker {
+                kind: "connector_parse_error".into(),
+                path: c.pkg_code.clone(),
+                message: format!(
+                    "connector `{}`: the incoming code `{}` does not parse as Ruby ({err}), and the import would release it; fix it in the sandbox, or pass `--force`",
+                    c.title, c.pkg_code
+                ),
+            });
         }
     }
     let report = PlanReport {

@@ -712,3 +712,91 @@ fn a_second_import_fails_clearly_while_one_runs() {
     );
     drop(lock);
 }
+
+/// An import and a release started together: one proceeds, the other waits (`--wait`) or fails
+/// with a clear message; the result is consistent and nothing is lost.
+#[test]
+fn concurrent_import_and_release_stay_consistent() {
+    for wait in [true, false] {
+        let s = setup();
+        fix_connector(&s);
+        s.export(&[]);
+        // A compatible edit to release in production at the same time.
+        let rb = s.prod.join("acme_crm.custom_adapter.rb");
+        let code = std::fs::read_to_string(&rb).unwrap();
+        std::fs::write(
+            &rb,
+            code.replacen("  actions: {", "  actions: {\n    ping: {},", 1),
+        )
+        .unwrap();
+        let spawn = |args: Vec<String>| {
+            std::thread::spawn(move || {
+                let a: Vec<&str> = args.iter().map(String::as_str).collect();
+                run(&a)
+            })
+        };
+        let mut import = vec![
+            "import".to_string(),
+            s.pkg().into(),
+            "--env".into(),
+            s.prod().into(),
+            "--force".into(),
+        ];
+        let mut release = vec![
+            "connector".to_string(),
+            "release".into(),
+            "Acme CRM".into(),
+            "--env".into(),
+            s.prod().into(),
+        ];
+        if wait {
+            import.push("--wait".into());
+            release.push("--wait".into());
+        }
+        let (a, b) = (spawn(import), spawn(release));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        for out in [&a, &b] {
+            if !out.status.success() {
+                assert!(!wait, "with --wait both proceed: {}", stderr(out));
+                assert!(
+                    stderr(out).contains("locked by another rlcm process"),
+                    "{}",
+                    stderr(out)
+                );
+            }
+        }
+        assert!(a.status.success() || b.status.success());
+        let c = json("check", &["check", "--env", s.prod(), "--format", "json"]);
+        assert!(
+            !c["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["kind"] == "state-damaged"),
+            "{c:#}"
+        );
+        // Version numbers are unique and the released one exists.
+        let v = json(
+            "connector-versions",
+            &[
+                "connector",
+                "versions",
+                "Acme CRM",
+                "--env",
+                s.prod(),
+                "--format",
+                "json",
+            ],
+        );
+        let nums: Vec<u64> = v["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["version"].as_u64().unwrap())
+            .collect();
+        let mut dedup = nums.clone();
+        dedup.dedup();
+        assert_eq!(nums, dedup);
+        assert!(nums.contains(&v["released"].as_u64().unwrap()));
+    }
+}

@@ -8,8 +8,32 @@ use crate::package::VerifyReport;
 
 /// Verifies the package at `path` and reports every mismatch (see
 /// [`crate::package::verify_package`]).
+///
+/// Beyond sizes and hashes, every asset must read as JSON: a package that verifies is one
+/// `plan` and `import` can read.
 pub fn verify(path: &Path) -> Result<VerifyReport> {
-    crate::package::verify_package(path)
+    let mut report = crate::package::verify_package(path)?;
+    if report.ok {
+        let source = crate::source::Source::open(path)?;
+        if let Err(e) = crate::workspace::Workspace::load(&source) {
+            let entry = match &e {
+                crate::Error::Json { path: p, .. } => p.rsplit(": ").next().unwrap_or(p).to_string(),
+                crate::Error::BadEntry { entry, .. } => entry.clone(),
+                _ => String::new(),
+            };
+            report.mismatches.push(crate::package::Mismatch {
+                entry,
+                problem: crate::package::Problem::InvalidAsset,
+                expected: None,
+                actual: None,
+                message: e.to_string(),
+            });
+            report.ok = false;
+            report.verified = false;
+            report.note = "an asset cannot be read: the package cannot be imported".into();
+        }
+    }
+    Ok(report)
 }
 
 /// Renders a verify report for people: one line per mismatch, then a summary.

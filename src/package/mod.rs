@@ -183,6 +183,8 @@ pub enum Problem {
     /// `rlcm-package.json` contradicts itself (an asset or connector disagrees with `entries`,
     /// or an entry is listed twice).
     InconsistentManifest,
+    /// The entry is an asset whose JSON cannot be read (malformed, nested too deep).
+    InvalidAsset,
 }
 
 impl Problem {
@@ -197,6 +199,7 @@ impl Problem {
             Problem::DigestMismatch => "digest-mismatch",
             Problem::BadManifest => "bad-manifest",
             Problem::InconsistentManifest => "inconsistent-manifest",
+            Problem::InvalidAsset => "invalid-asset",
         }
     }
 }

@@ -138,10 +138,27 @@ pub fn ensure_verified(path: &Path) -> Result<VerifyReport> {
 /// Turns a list of mismatches into an error naming the first one (and how many others there
 /// are), or `None` when the list is empty.
 pub fn first_mismatch_error(package: &str, mismatches: &[Mismatch]) -> Option<Error> {
-    let first = mismatches.first()?;
-    let others = match mismatches.len() - 1 {
+    // Name the entries themselves, not rlcm-package.json, when both are wrong.
+    let first = mismatches
+        .iter()
+        .find(|m| m.entry != super::MANIFEST_NAME)
+        .or_else(|| mismatches.first())?;
+    let mut named: Vec<&str> = mismatches
+        .iter()
+        .map(|m| m.entry.as_str())
+        .filter(|e| *e != first.entry)
+        .collect();
+    named.dedup();
+    let others = match named.len() {
         0 => String::new(),
-        1 => " (and 1 other mismatch)".to_string(),
+        n if n <= 10 => format!(
+            " (also: {})",
+            named
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         n => format!(" (and {n} other mismatches)"),
     };
     Some(Error::BadEntry {
