@@ -498,7 +498,7 @@ fn edited_missing_and_unlisted_entries_are_all_reported() {
     );
     let err = package::ensure_verified(&path).unwrap_err().to_string();
     assert!(
-        err.contains("extra.recipe.json") && err.contains("1 other mismatch"),
+        err.contains("extra.recipe.json") && err.contains(&format!("also: `{target}`")),
         "{err}"
     );
 }
