@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::asset::{self, AssetType, StepKind};
@@ -268,6 +269,22 @@ impl<'a> Rewriter<'a> {
                 }
                 for (_, child) in map.iter_mut() {
                     self.walk(child, from, target_from, unresolved);
+                }
+                // Keys that name a provider (datapill paths) are renamed too.
+                if map.keys().any(|k| {
+                    self.providers
+                        .iter()
+                        .any(|(p, t)| p != t && k.contains(p.as_str()))
+                }) {
+                    let old = std::mem::take(map);
+                    for (mut k, v) in old {
+                        for (p, t) in self.providers {
+                            if p != t && k.contains(p.as_str()) {
+                                k = k.replace(p.as_str(), t);
+                            }
+                        }
+                        map.insert(k, v);
+                    }
                 }
             }
             Value::Array(items) => items
@@ -550,7 +567,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         });
     }
 
-    // 3. Every other asset: rewrite, compare, decide.
+    // 3. Every other asset: rewrite, compare, decide — in parallel, one package read each.
     let rw = Rewriter {
         pkg,
         target,
@@ -558,137 +575,48 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         providers: &providers,
         folder: &opts.folder,
     };
-    let baseline = state.map(|s| &s.baseline);
+    let connector_actions: HashMap<usize, Action> =
+        connector_plans.iter().map(|c| (c.pkg, c.action)).collect();
+    let decisions: Vec<Result<Decision>> = (0..pkg.assets.len())
+        .into_par_iter()
+        .map(|i| {
+            decide(
+                inputs,
+                &rw,
+                opts,
+                &connector_actions,
+                &target_paths,
+                existing[i],
+                i,
+            )
+        })
+        .collect();
     let mut items = Vec::with_capacity(pkg.assets.len());
     let mut actions = Vec::with_capacity(pkg.assets.len());
     let mut new_properties: Vec<(String, Value)> = Vec::new();
     let mut incoming_uses: HashMap<String, Vec<(StepKind, String)>> = HashMap::new();
-    for (i, a) in pkg.assets.iter().enumerate() {
+    for (i, d) in decisions.into_iter().enumerate() {
+        let d = d?;
+        let a = &pkg.assets[i];
         let tpath = target_paths[i].clone();
-        let hit = existing[i];
-        let mut detail = None;
-        let action = match a.asset_type {
-            AssetType::CustomAdapter => connector_plans
-                .iter()
-                .find(|c| c.pkg == i)
-                .map(|c| c.action)
-                .unwrap_or(Action::NoChange),
-            AssetType::Connection => match hit {
-                Some(_) => Action::Keep,
-                None => Action::Create,
-            },
-            AssetType::Properties => {
-                let pv = read_pkg_value(inputs.source, pkg, i)?;
-                let tv = match hit {
-                    Some(t) => Some(crate::json::parse(
-                        &tpath,
-                        &fsutil::read(&env.root.join(&target.assets[t].path))?,
-                    )?),
-                    None => None,
-                };
-                let existing_keys: BTreeSet<String> = tv
-                    .as_ref()
-                    .and_then(Value::as_object)
-                    .map(|o| o.keys().map(|k| asset::property_key(k)).collect())
-                    .unwrap_or_default();
-                if let Value::Object(map) = pv {
-                    for (k, v) in map {
-                        if !existing_keys.contains(&asset::property_key(&k)) {
-                            new_properties.push((k, v));
-                        }
-                    }
-                }
-                match (hit, new_properties.is_empty()) {
-                    (None, _) => Action::Create,
-                    (Some(_), true) => Action::NoChange,
-                    (Some(_), false) => {
-                        detail = Some(format!(
-                            "adds {}",
-                            new_properties
-                                .iter()
-                                .map(|(k, _)| format!("`{k}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
-                        Action::Update
-                    }
-                }
-            }
-            _ => {
-                let (value, unresolved) = final_value(inputs, &rw, opts, i, hit)?;
-                for u in unresolved {
-                    blockers.push(Blocker {
-                        kind: "unresolved_reference".into(),
-                        path: tpath.clone(),
-                        message: format!(
-                            "`{}` references `{u}`, which is neither in the package nor in the target; add it to the export (dependencies) or create it in the target first",
-                            a.path
-                        ),
-                    });
-                }
-                if a.asset_type == AssetType::Recipe {
-                    let uses: Vec<(StepKind, String)> = a
-                        .summary
-                        .uses
-                        .iter()
-                        .filter(|u| pkg.providers.contains_key(&u.provider))
-                        .map(|u| (u.kind, format!("{}\u{0}{}", pkg.providers[&u.provider], u.name)))
-                        .collect();
-                    incoming_uses.insert(tpath.clone(), uses);
-                }
-                match hit {
-                    None => Action::Create,
-                    Some(t) => {
-                        let tp = &target.assets[t].path;
-                        let tv = crate::json::parse(tp, &fsutil::read(&env.root.join(tp))?)?;
-                        if tv == value {
-                            Action::NoChange
-                        } else {
-                            let changed_in_target = baseline.is_some_and(|b| {
-                                b.assets.get(tp).map(String::as_str)
-                                    != Some(env::asset_content_hash(&target.assets[t]).as_str())
-                            });
-                            if changed_in_target {
-                                detail = Some("changed in the target since the last import".into());
-                                Action::Conflict
-                            } else if a.asset_type == AssetType::Recipe && env.is_running(tp) {
-                                Action::UpdateRunning
-                            } else {
-                                Action::Update
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        match action {
-            Action::Conflict if !opts.force => blockers.push(Blocker {
-                kind: "conflict".into(),
-                path: tpath.clone(),
-                message: format!(
-                    "`{tpath}` was changed in the target since the last import, and the package changes it too; merge by hand, or pass `--force` to overwrite (rollback keeps the old bytes)"
-                ),
-            }),
-            Action::UpdateRunning if !opts.restart_recipes => blockers.push(Blocker {
-                kind: "running_recipe".into(),
-                path: tpath.clone(),
-                message: format!("`{tpath}` is running; pass `--restart-recipes` to stop it, update it and start it again"),
-            }),
-            _ => {}
+        blockers.extend(d.blockers);
+        new_properties.extend(d.new_properties);
+        if let Some(u) = d.uses {
+            incoming_uses.insert(tpath.clone(), u);
         }
         actions.push(PlanAction {
             path: tpath.clone(),
             asset_type: a.asset_type.as_str().to_string(),
             name: a.name.clone(),
-            action: action.as_str().to_string(),
+            action: d.action.as_str().to_string(),
             from: (a.path != tpath).then(|| a.path.clone()),
-            detail,
+            detail: d.detail,
         });
         items.push(Item {
             pkg: i,
             target: tpath,
-            action,
-            existing: hit,
+            action: d.action,
+            existing: existing[i],
         });
     }
 
@@ -808,6 +736,206 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         new_properties,
         properties_path,
     })
+}
+
+/// What the plan decides for one package asset.
+struct Decision {
+    action: Action,
+    detail: Option<String>,
+    blockers: Vec<Blocker>,
+    new_properties: Vec<(String, Value)>,
+    uses: Option<Vec<(StepKind, String)>>,
+}
+
+/// True when rewriting the package asset `i` for the target would change nothing: every
+/// reference lands where it points already and no provider name of it changes.
+fn rewrite_is_identity(pkg: &Workspace, target_paths: &[String], i: usize) -> bool {
+    let a = &pkg.assets[i];
+    let refs_same = a.summary.refs.iter().all(|r| {
+        pkg.resolve_path(&a.path, &r.zip_name)
+            .is_some_and(|j| target_paths[j] == r.zip_name)
+    });
+    refs_same && target_paths[i] == a.path
+}
+
+/// The provider renames that concern asset `i`.
+fn provider_renames<'p>(
+    a: &crate::workspace::Asset,
+    providers: &'p BTreeMap<String, String>,
+) -> Vec<(&'p str, &'p str)> {
+    providers
+        .iter()
+        .filter(|(p, t)| p != t)
+        .filter(|(p, _)| {
+            a.summary.bindings.iter().any(|b| &b.provider == *p)
+                || a.summary.uses.iter().any(|u| &u.provider == *p)
+        })
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect()
+}
+
+/// Replaces every occurrence of `from` with `to` in `bytes`.
+fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut rest = bytes;
+    while let Some(pos) = rest.windows(from.len()).position(|w| w == from) {
+        out.extend_from_slice(&rest[..pos]);
+        out.extend_from_slice(to);
+        rest = &rest[pos + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+fn decide(
+    inputs: &Inputs<'_>,
+    rw: &Rewriter<'_>,
+    opts: &PlanOptions,
+    connector_actions: &HashMap<usize, Action>,
+    target_paths: &[String],
+    hit: Option<usize>,
+    i: usize,
+) -> Result<Decision> {
+    let (pkg, target, env) = (inputs.pkg, inputs.target, inputs.env);
+    let a = &pkg.assets[i];
+    let tpath = &target_paths[i];
+    let mut d = Decision {
+        action: Action::NoChange,
+        detail: None,
+        blockers: Vec::new(),
+        new_properties: Vec::new(),
+        uses: None,
+    };
+    d.action = match a.asset_type {
+        AssetType::CustomAdapter => connector_actions.get(&i).copied().unwrap_or(Action::NoChange),
+        AssetType::Connection => match hit {
+            Some(_) => Action::Keep,
+            None => Action::Create,
+        },
+        AssetType::Properties => {
+            let pv = read_pkg_value(inputs.source, pkg, i)?;
+            let tv = match hit {
+                Some(t) => Some(crate::json::parse(
+                    tpath,
+                    &fsutil::read(&env.root.join(&target.assets[t].path))?,
+                )?),
+                None => None,
+            };
+            let existing_keys: BTreeSet<String> = tv
+                .as_ref()
+                .and_then(Value::as_object)
+                .map(|o| o.keys().map(|k| asset::property_key(k)).collect())
+                .unwrap_or_default();
+            if let Value::Object(map) = pv {
+                for (k, v) in map {
+                    if !existing_keys.contains(&asset::property_key(&k)) {
+                        d.new_properties.push((k, v));
+                    }
+                }
+            }
+            match (hit, d.new_properties.is_empty()) {
+                (None, _) => Action::Create,
+                (Some(_), true) => Action::NoChange,
+                (Some(_), false) => {
+                    d.detail = Some(format!(
+                        "adds {}",
+                        d.new_properties
+                            .iter()
+                            .map(|(k, _)| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                    Action::Update
+                }
+            }
+        }
+        _ => {
+            if a.asset_type == AssetType::Recipe {
+                d.uses = Some(
+                    a.summary
+                        .uses
+                        .iter()
+                        .filter(|u| pkg.providers.contains_key(&u.provider))
+                        .map(|u| (u.kind, format!("{}\u{0}{}", rw.providers[&u.provider], u.name)))
+                        .collect(),
+                );
+            }
+            // Fast path: the package's bytes, provider names rewritten, equal the target's.
+            let same = match hit {
+                Some(t)
+                    if a.asset_type != AssetType::LookupTable
+                        && rewrite_is_identity(pkg, target_paths, i) =>
+                {
+                    let renames = provider_renames(a, rw.providers);
+                    if renames.is_empty() {
+                        a.hash == target.assets[t].hash
+                    } else {
+                        let mut bytes = read_pkg_bytes(inputs.source, &a.path)?;
+                        for (p, t) in renames {
+                            bytes = replace_bytes(&bytes, p.as_bytes(), t.as_bytes());
+                        }
+                        blake3::hash(&bytes).to_hex().as_str() == target.assets[t].hash
+                    }
+                }
+                _ => false,
+            };
+            if same {
+                Action::NoChange
+            } else {
+                let (value, unresolved) = final_value(inputs, rw, opts, i, hit)?;
+                for u in unresolved {
+                    d.blockers.push(Blocker {
+                        kind: "unresolved_reference".into(),
+                        path: tpath.clone(),
+                        message: format!(
+                            "`{}` references `{u}`, which is neither in the package nor in the target; add it to the export (dependencies) or create it in the target first",
+                            a.path
+                        ),
+                    });
+                }
+                match hit {
+                    None => Action::Create,
+                    Some(t) => {
+                        let tp = &target.assets[t].path;
+                        let tv = crate::json::parse(tp, &fsutil::read(&env.root.join(tp))?)?;
+                        if tv == value {
+                            Action::NoChange
+                        } else {
+                            let changed_in_target =
+                                env.state.as_ref().map(|s| &s.baseline).is_some_and(|b| {
+                                    b.assets.get(tp).map(String::as_str)
+                                        != Some(env::asset_content_hash(&target.assets[t]).as_str())
+                                });
+                            if changed_in_target {
+                                d.detail = Some("changed in the target since the last import".into());
+                                Action::Conflict
+                            } else if a.asset_type == AssetType::Recipe && env.is_running(tp) {
+                                Action::UpdateRunning
+                            } else {
+                                Action::Update
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    match d.action {
+        Action::Conflict if !opts.force => d.blockers.push(Blocker {
+            kind: "conflict".into(),
+            path: tpath.clone(),
+            message: format!(
+                "`{tpath}` was changed in the target since the last import, and the package changes it too; merge by hand, or pass `--force` to overwrite (rollback keeps the old bytes)"
+            ),
+        }),
+        Action::UpdateRunning if !opts.restart_recipes => d.blockers.push(Blocker {
+            kind: "running_recipe".into(),
+            path: tpath.clone(),
+            message: format!("`{tpath}` is running; pass `--restart-recipes` to stop it, update it and start it again"),
+        }),
+        _ => {}
+    }
+    Ok(d)
 }
 
 /// Production recipes affected by the import, with severity.

@@ -59,6 +59,8 @@ pub enum Source {
         root: PathBuf,
         /// Its files, sorted by path.
         entries: Vec<Entry>,
+        /// Open readers, reused by [`Source::read`].
+        pool: ReaderPool,
     },
     /// A package zip.
     Zip {
@@ -70,6 +72,8 @@ pub enum Source {
         entries: Vec<Entry>,
         /// Names of the directory entries it carries, in archive order.
         directories: Vec<String>,
+        /// Open readers, reused by [`Source::read`].
+        pool: ReaderPool,
     },
 }
 
@@ -177,6 +181,7 @@ impl Source {
         Ok(Source::Dir {
             root: root.to_path_buf(),
             entries,
+            pool: Default::default(),
         })
     }
 
@@ -304,14 +309,16 @@ impl Source {
             wrapper,
             entries,
             directories,
+            pool: Default::default(),
         })
     }
 
-    /// Opens a reader for this source; a zip reader keeps the archive open between reads.
-    pub fn reader(&self) -> Result<SourceReader<'_>> {
+    /// Opens a reader for this source; a zip reader keeps the archive open between reads, so
+    /// a thread reading many entries opens the archive once.
+    pub fn reader(&self) -> Result<SourceReader> {
         match self {
             Source::Dir { root, .. } => Ok(SourceReader {
-                source: self,
+                display: root.display().to_string(),
                 zip: None,
                 root: Some(root.clone()),
             }),
@@ -322,7 +329,7 @@ impl Source {
                     reason: format!("is not a readable zip: {e}"),
                 })?;
                 Ok(SourceReader {
-                    source: self,
+                    display: path.display().to_string(),
                     zip: Some(archive),
                     root: None,
                 })
@@ -330,9 +337,22 @@ impl Source {
         }
     }
 
-    /// Reads one entry whole (bounded by its size and the limits).
+    /// Reads one entry whole (bounded by its size and the limits). Readers are pooled, so
+    /// reading entries one by one, from any thread, does not reopen the archive each time.
     pub fn read(&self, entry: &Entry) -> Result<Vec<u8>> {
-        self.reader()?.read(entry)
+        let pool = match self {
+            Source::Dir { pool, .. } | Source::Zip { pool, .. } => pool,
+        };
+        let pooled = pool.0.lock().ok().and_then(|mut v| v.pop());
+        let mut reader = match pooled {
+            Some(r) => r,
+            None => self.reader()?,
+        };
+        let out = reader.read(entry);
+        if let Ok(mut v) = pool.0.lock() {
+            v.push(reader);
+        }
+        out
     }
 
     /// Finds an entry by path.
@@ -345,14 +365,24 @@ impl Source {
     }
 }
 
+/// Readers kept open for reuse.
+#[derive(Default)]
+pub struct ReaderPool(std::sync::Mutex<Vec<SourceReader>>);
+
+impl std::fmt::Debug for ReaderPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReaderPool")
+    }
+}
+
 /// Reads entries of one source; not shared between threads (open one per thread).
-pub struct SourceReader<'a> {
-    source: &'a Source,
+pub struct SourceReader {
+    display: String,
     zip: Option<zip::ZipArchive<BufReader<File>>>,
     root: Option<PathBuf>,
 }
 
-impl SourceReader<'_> {
+impl SourceReader {
     /// Reads one entry whole. Reads stop one byte past the declared size, so a lying header
     /// cannot make rlcm read more than the limits allow.
     pub fn read(&mut self, entry: &Entry) -> Result<Vec<u8>> {
@@ -365,8 +395,10 @@ impl SourceReader<'_> {
                 .with_path("read", &path)?;
             return Ok(buf);
         }
-        let package = self.source.display();
-        let archive = self.zip.as_mut().expect("zip reader for zip source");
+        let package = self.display.clone();
+        let Some(archive) = self.zip.as_mut() else {
+            return Err(Error::Invalid(format!("`{package}` has no archive open")));
+        };
         let zf = archive.by_index(entry.index).map_err(|e| Error::BadEntry {
             package: package.clone(),
             entry: entry.path.clone(),

@@ -407,11 +407,7 @@ impl Workspace {
     }
 }
 
-fn load_entry(
-    entry: &Entry,
-    reader: &mut crate::source::SourceReader<'_>,
-    source: &Source,
-) -> Result<Loaded> {
+fn load_entry(entry: &Entry, reader: &mut crate::source::SourceReader, source: &Source) -> Result<Loaded> {
     let origin = || {
         if source.is_zip() {
             format!("{}: {}", source.display(), entry.path)

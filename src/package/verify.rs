@@ -243,7 +243,7 @@ pub fn compare_entries(expected: &[PackageEntry], actual: &[ActualEntry]) -> Vec
 /// opened again.
 pub fn hash_entries(source: &Source) -> Result<Vec<ActualEntry>> {
     let mut out: Vec<ActualEntry> = match source {
-        Source::Dir { root, entries } => entries
+        Source::Dir { root, entries, .. } => entries
             .par_iter()
             .map_init(
                 || vec![0u8; BUFFER],
