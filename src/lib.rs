@@ -10,6 +10,7 @@
 //! - [`report`]: the JSON report documents
 //! - [`package`]: writing and verifying packages (deterministic zip, `rlcm-package.json`)
 //! - [`ops`]: one entry point per command
+//! - [`progress`]: progress bars on stderr for long work
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -23,6 +24,7 @@ pub mod json;
 pub mod ops;
 pub mod package;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod ruby;
 pub mod slug;

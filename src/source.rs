@@ -96,8 +96,10 @@ impl Source {
         let meta = std::fs::metadata(path).with_path("read", path)?;
         if meta.is_dir() {
             Self::open_dir(path)
-        } else {
+        } else if is_zip(path)? {
             Self::open_zip(path, limits)
+        } else {
+            Self::open_file(path, meta.len())
         }
     }
 
@@ -119,6 +121,31 @@ impl Source {
     /// True for a zip source.
     pub fn is_zip(&self) -> bool {
         matches!(self, Source::Zip { .. })
+    }
+
+    /// A single file, read as a tree of one file (an asset's references then dangle; a file
+    /// that is not an asset is listed as such).
+    fn open_file(path: &Path, size: u64) -> Result<Source> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error::BadAsset {
+                path: path.to_string_lossy().into_owned(),
+                reason: "file name is not valid UTF-8; rename it".into(),
+            })?;
+        let root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Ok(Source::Dir {
+            root: root.to_path_buf(),
+            entries: vec![Entry {
+                path: name.to_string(),
+                size,
+                index: 0,
+            }],
+            pool: Default::default(),
+        })
     }
 
     fn open_dir(root: &Path) -> Result<Source> {
@@ -422,6 +449,19 @@ impl SourceReader {
         }
         Ok(buf)
     }
+}
+
+/// True when the file starts like a zip (or is named `.zip`).
+fn is_zip(path: &Path) -> Result<bool> {
+    if path.extension().is_some_and(|x| x.eq_ignore_ascii_case("zip")) {
+        return Ok(true);
+    }
+    let mut head = [0u8; 4];
+    let n = File::open(path)
+        .with_path("open", path)?
+        .read(&mut head)
+        .with_path("read", path)?;
+    Ok(n >= 2 && head[..2] == *b"PK")
 }
 
 /// Checks a zip entry name is a safe relative path; returns why not.

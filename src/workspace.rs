@@ -117,15 +117,21 @@ impl Workspace {
         let entries = source.entries();
         let threads = rayon::current_num_threads().max(1);
         let chunk = entries.len().div_ceil(threads).max(1);
+        let progress = crate::progress::Progress::new(entries.len() as u64, "reading");
         let loaded: Vec<Result<Vec<Loaded>>> = entries
             .par_chunks(chunk)
             .map(|part| {
                 let mut reader = source.reader()?;
                 part.iter()
-                    .map(|e| load_entry(e, &mut reader, source))
+                    .map(|e| {
+                        let r = load_entry(e, &mut reader, source);
+                        progress.inc(1);
+                        r
+                    })
                     .collect::<Result<Vec<_>>>()
             })
             .collect();
+        drop(progress);
         let mut assets = Vec::new();
         let mut other_files = Vec::new();
         let mut codes = Vec::new();

@@ -518,6 +518,10 @@ fn output<T: serde::Serialize>(
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    crate::progress::enable(
+        std::io::stderr().is_terminal() && std::env::var_os("RLCM_NO_PROGRESS").is_none(),
+    );
     let actor = Actor {
         user: resolve_user(cli.user.as_deref()),
         wait: cli.wait,

@@ -391,7 +391,9 @@ pub fn apply(
 
     // Everything else.
     let mut running_before = BTreeMap::new();
+    let progress = crate::progress::Progress::new(plan.items.len() as u64, "importing");
     for item in &plan.items {
+        progress.inc(1);
         let a = &pkg.ws.assets[item.pkg];
         if a.asset_type == AssetType::CustomAdapter {
             continue;
