@@ -7,6 +7,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The first 12 characters of a digest, for messages (safe on any string).
+pub fn short_digest(digest: &str) -> String {
+    digest.chars().take(12).collect()
+}
+
 /// The version of every JSON document rlcm writes.
 pub const FORMAT_VERSION: u32 = 1;
 

@@ -848,8 +848,8 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
         anyhow::bail!(Error::Blocked(format!(
             "the package `{}` changed since the plan was saved (digest {} then, {} now); plan again",
             package.display(),
-            &saved.package_digest[..12.min(saved.package_digest.len())],
-            &pkg.digest[..12]
+            crate::report::short_digest(&saved.package_digest),
+            crate::report::short_digest(&pkg.digest)
         )));
     }
     let env = Environment::open(&args.env)?;

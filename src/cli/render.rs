@@ -461,7 +461,7 @@ pub fn history(r: &HistoryReport) -> String {
             i.id,
             i.at,
             i.user,
-            &i.package_digest[..12.min(i.package_digest.len())]
+            crate::report::short_digest(&i.package_digest)
         );
     }
     o

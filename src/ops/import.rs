@@ -243,8 +243,8 @@ pub fn apply(
         return Err(Error::Blocked(format!(
             "the saved plan is stale: `{}` changed since it was planned (target digest {} then, {} now); plan again",
             env.root.display(),
-            &expected[..12.min(expected.len())],
-            &plan.report.target_digest[..12]
+            crate::report::short_digest(expected),
+            crate::report::short_digest(&plan.report.target_digest)
         )));
     }
     let mut report = plan.report.clone();
