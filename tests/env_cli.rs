@@ -429,69 +429,11 @@ fn check_reports_dangling_references_and_cycles() {
     assert!(kinds.contains(&"call-cycle"));
 }
 
-/// Kills (SIGKILL) `args` at every crash point of its write, checking after each that the next
-/// command recovers, `check` is clean and the environment equals the before or after state.
+/// Kills `args` at every crash point of its write, on the production example prepared by `setup`.
 fn crash_everywhere(setup: impl Fn(&Path), args: &[&str]) -> usize {
-    let base = tempfile::tempdir().unwrap();
-    let reference = base.path().join("reference");
     let (_d, env) = production();
     setup(&env);
-    copy_tree(&env, &reference);
-    let before = snapshot(&reference);
-    let with_env = |e: &Path| -> Vec<String> {
-        args.iter()
-            .map(|a| {
-                if *a == "ENV" {
-                    e.to_str().unwrap().to_string()
-                } else {
-                    a.to_string()
-                }
-            })
-            .collect()
-    };
-    let reference_args = with_env(&reference);
-    ok(&run(&reference_args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()));
-    let after = snapshot(&reference);
-    assert_ne!(before, after, "the command changes nothing");
-    let mut killed = 0;
-    for point in 1..100 {
-        let victim = base.path().join(format!("victim{point}"));
-        copy_tree(&env, &victim);
-        let a = with_env(&victim);
-        let out = rlcm_in(
-            None,
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-            &[("RLCM_NOW", NOW), ("RLCM_CRASH_POINT", &point.to_string())],
-        );
-        use std::os::unix::process::ExitStatusExt;
-        if out.status.signal() != Some(9) {
-            assert!(out.status.success(), "{}", stderr(&out));
-            assert_eq!(snapshot(&victim), after);
-            break;
-        }
-        killed += 1;
-        // The next command recovers on its own; check is clean.
-        let c = run(&["check", "--env", victim.to_str().unwrap(), "--format", "json"]);
-        let report: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
-        assert!(
-            !report["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f["severity"] == "error"),
-            "point {point}: {report:#}"
-        );
-        let now = snapshot(&victim);
-        assert!(
-            now == before || now == after,
-            "point {point}: environment is neither before nor after"
-        );
-        std::fs::remove_dir_all(&victim).unwrap();
-    }
-    killed
+    kill_at_every_crash_point(&env, args)
 }
 
 #[test]

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -628,67 +627,11 @@ fn sigkill_mid_apply_leaves_before_or_after() {
     let s = setup();
     fix_connector(&s);
     s.export(&[]);
-    let base = tempfile::tempdir().unwrap();
-    let reference = base.path().join("reference");
-    copy_tree(&s.prod, &reference);
-    let before = snapshot(&reference);
-    ok(&run(&["import", s.pkg(), "--env", reference.to_str().unwrap()]));
-    let after = snapshot(&reference);
-    let mut killed = 0;
-    for point in 1..500 {
-        let victim = base.path().join(format!("v{point}"));
-        copy_tree(&s.prod, &victim);
-        let out = rlcm_in(
-            None,
-            &["import", s.pkg(), "--env", victim.to_str().unwrap()],
-            &[("RLCM_NOW", NOW), ("RLCM_CRASH_POINT", &point.to_string())],
-        );
-        if out.status.signal() != Some(9) {
-            assert!(out.status.success(), "{}", stderr(&out));
-            assert_eq!(snapshot(&victim), after);
-            break;
-        }
-        killed += 1;
-        let c = run(&["check", "--env", victim.to_str().unwrap(), "--format", "json"]);
-        let report: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
-        assert_eq!(report["ok"], true, "point {point}: {report:#}");
-        let now = snapshot(&victim);
-        assert!(
-            now == before || now == after,
-            "point {point}: neither before nor after"
-        );
-        std::fs::remove_dir_all(&victim).unwrap();
-    }
-    assert!(killed >= 15, "only {killed} crash points");
+    let killed = kill_at_every_crash_point(&s.prod, &["import", s.pkg(), "--env", "ENV"]);
+    assert!(killed >= 15, "only {killed} import crash points");
     // Rollback, killed everywhere too.
-    let after_rollback = {
-        let r = base.path().join("r");
-        copy_tree(&reference, &r);
-        ok(&run(&["rollback", "--env", r.to_str().unwrap()]));
-        snapshot(&r)
-    };
-    let mut killed = 0;
-    for point in 1..500 {
-        let victim = base.path().join(format!("r{point}"));
-        copy_tree(&reference, &victim);
-        let out = rlcm_in(
-            None,
-            &["rollback", "--env", victim.to_str().unwrap()],
-            &[("RLCM_NOW", NOW), ("RLCM_CRASH_POINT", &point.to_string())],
-        );
-        if out.status.signal() != Some(9) {
-            assert!(out.status.success(), "{}", stderr(&out));
-            break;
-        }
-        killed += 1;
-        ok(&run(&["check", "--env", victim.to_str().unwrap()]));
-        let now = snapshot(&victim);
-        assert!(
-            now == after || now == after_rollback,
-            "rollback point {point}: neither before nor after"
-        );
-        std::fs::remove_dir_all(&victim).unwrap();
-    }
+    ok(&run(&["import", s.pkg(), "--env", s.prod()]));
+    let killed = kill_at_every_crash_point(&s.prod, &["rollback", "--env", "ENV"]);
     assert!(killed >= 10, "only {killed} rollback crash points");
 }
 

@@ -189,3 +189,72 @@ pub fn env_copy(dir: &Path, which: &str, id: &str) -> PathBuf {
     ]));
     env
 }
+
+/// Runs `args` ("ENV" stands for the environment) on fresh copies of `env`, killing the process
+/// with SIGKILL at its crash point 1, 2, ... until a run completes. After each kill the next
+/// command must recover on its own (`check` finds no error) and the copy must equal, file for
+/// file, either the state before the command or the state after it. Returns how many crash
+/// points were killed.
+pub fn kill_at_every_crash_point(env: &Path, args: &[&str]) -> usize {
+    use std::os::unix::process::ExitStatusExt;
+    let base = tempfile::tempdir().unwrap();
+    let with_env = |e: &Path| -> Vec<String> {
+        args.iter()
+            .map(|a| {
+                if *a == "ENV" {
+                    e.to_str().unwrap().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect()
+    };
+    let strs = |v: &[String]| -> Vec<String> { v.to_vec() };
+    let reference = base.path().join("reference");
+    copy_tree(env, &reference);
+    let before = snapshot(&reference);
+    let a = strs(&with_env(&reference));
+    ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    let after = snapshot(&reference);
+    assert_ne!(before, after, "the command changes nothing");
+    let mut killed = 0;
+    for point in 1..1000 {
+        let victim = base.path().join(format!("victim{point}"));
+        copy_tree(env, &victim);
+        let a = with_env(&victim);
+        let point_s = point.to_string();
+        let out = rlcm_in(
+            None,
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            &[("RLCM_NOW", NOW), ("RLCM_CRASH_POINT", &point_s)],
+        );
+        if out.status.signal() != Some(9) {
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert_eq!(
+                snapshot(&victim),
+                after,
+                "a run that was not killed differs from the reference"
+            );
+            break;
+        }
+        killed += 1;
+        let c = run(&["check", "--env", victim.to_str().unwrap(), "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
+        assert!(
+            !report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["severity"] == "error"),
+            "crash point {point}: check after recovery: {report:#}"
+        );
+        let now = snapshot(&victim);
+        assert!(
+            now == before || now == after,
+            "crash point {point}: the environment is neither before nor after"
+        );
+        std::fs::remove_dir_all(&victim).unwrap();
+    }
+    eprintln!("{args:?}: killed at {killed} crash points, each recovered to before or after");
+    killed
+}
