@@ -743,3 +743,93 @@ fn concurrent_import_and_release_stay_consistent() {
         assert!(nums.contains(&v["released"].as_u64().unwrap()));
     }
 }
+
+/// SIGKILL from outside at instants spread over a whole import of a few hundred recipes (so the
+/// kill also lands inside file writes, not only between them): each time the next command
+/// recovers and production is exactly before or after.
+#[test]
+fn external_sigkill_at_spread_instants_of_a_large_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let generator = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/gen_env.py");
+    let (sb, prod) = (dir.path().join("sb"), dir.path().join("prod"));
+    for (out, extra) in [
+        (&sb, vec![]),
+        (
+            &prod,
+            vec!["--env-id", "2200000002", "--drift", "0.3", "--extra", "20"],
+        ),
+    ] {
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(&generator)
+            .args(["--out", out.to_str().unwrap(), "--recipes", "200"])
+            .args(&extra);
+        assert!(cmd.status().unwrap().success());
+    }
+    ok(&run(&["init", sb.to_str().unwrap(), "--id", "1100000001"]));
+    ok(&run(&["init", prod.to_str().unwrap(), "--id", "2200000002"]));
+    let pkg = dir.path().join("all.zip");
+    ok(&run(&[
+        "export",
+        "--env",
+        sb.to_str().unwrap(),
+        "--folder",
+        "",
+        "-o",
+        pkg.to_str().unwrap(),
+    ]));
+    let import = |env: &Path| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rlcm"));
+        cmd.args([
+            "import",
+            pkg.to_str().unwrap(),
+            "--env",
+            env.to_str().unwrap(),
+            "--force",
+            "--restart-recipes",
+        ])
+        .env("RLCM_NOW", NOW)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let reference = dir.path().join("reference");
+    copy_tree(&prod, &reference);
+    let before = snapshot(&reference);
+    let t = std::time::Instant::now();
+    assert!(import(&reference).status().unwrap().success());
+    let duration = t.elapsed();
+    let after = snapshot(&reference);
+    let trials = 16;
+    let mut outcomes = [0; 2];
+    for k in 0..trials {
+        let victim = dir.path().join(format!("v{k}"));
+        copy_tree(&prod, &victim);
+        let mut child = import(&victim).spawn().unwrap();
+        std::thread::sleep(duration.mul_f64((k as f64 + 0.5) / trials as f64));
+        let _ = child.kill();
+        let _ = child.wait();
+        let c = run(&["check", "--env", victim.to_str().unwrap(), "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
+        assert!(
+            !report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["kind"] == "state-damaged"),
+            "{report:#}"
+        );
+        let now = snapshot(&victim);
+        if now == before {
+            outcomes[0] += 1;
+        } else if now == after {
+            outcomes[1] += 1;
+        } else {
+            panic!("kill at {k}/{trials} of {duration:?}: neither before nor after");
+        }
+        std::fs::remove_dir_all(&victim).unwrap();
+    }
+    eprintln!(
+        "external SIGKILL over a {duration:?} import: {} before, {} after",
+        outcomes[0], outcomes[1]
+    );
+}
