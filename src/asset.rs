@@ -204,7 +204,7 @@ pub struct StepUse {
 }
 
 /// What one asset JSON file says, kept small.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AssetSummary {
     /// The asset's name (`name`, or `title` for a connector); `None` when it has none.
     pub name: Option<String>,
@@ -240,7 +240,8 @@ pub fn property_key(name: &str) -> String {
     name.replace(' ', "_")
 }
 
-/// Reads what an asset says about itself and others.
+/// Reads what an asset says about itself and others, from a parsed value. Loading uses the
+/// streaming [`crate::extract::summarize_bytes`]; this is its reference (tested equal).
 pub fn summarize(asset_type: &AssetType, value: &Value) -> AssetSummary {
     let mut s = AssetSummary::default();
     let obj = value.as_object();
@@ -291,6 +292,7 @@ pub fn summarize(asset_type: &AssetType, value: &Value) -> AssetSummary {
                 .map(|b| b.provider.as_str())
                 .collect();
             collect_uses(code, &custom, &mut s.uses);
+            order_uses(&mut s.uses);
         }
     }
     s
@@ -321,32 +323,46 @@ fn collect_refs(value: &Value, key: Option<&str>, out: &mut Vec<ZipRef>) {
     }
 }
 
+/// Adds the account property names a string uses (datapills, formulas, paths) to `out`, once
+/// each (a space and an underscore are the same).
+pub fn scan_properties(text: &str, out: &mut Vec<String>) {
+    if !text.contains("account_propert") {
+        return;
+    }
+    let mut push = |name: &str| {
+        let name = name.replace("\\\"", "\"").replace("\\'", "'");
+        if !out.iter().any(|n| property_key(n) == property_key(&name)) {
+            out.push(name);
+        }
+    };
+    for c in DP_PROPERTY.captures_iter(text) {
+        push(&c[1]);
+    }
+    for c in FORMULA_PROPERTY.captures_iter(text) {
+        push(&c[1]);
+    }
+    for c in PATH_PROPERTY.captures_iter(text) {
+        push(&c[1]);
+    }
+}
+
 fn collect_properties(value: &Value, out: &mut Vec<String>) {
     match value {
-        Value::String(text) => {
-            if !text.contains("account_propert") {
-                return;
-            }
-            let mut push = |name: &str| {
-                let name = name.replace("\\\"", "\"").replace("\\'", "'");
-                if !out.iter().any(|n| property_key(n) == property_key(&name)) {
-                    out.push(name);
-                }
-            };
-            for c in DP_PROPERTY.captures_iter(text) {
-                push(&c[1]);
-            }
-            for c in FORMULA_PROPERTY.captures_iter(text) {
-                push(&c[1]);
-            }
-            for c in PATH_PROPERTY.captures_iter(text) {
-                push(&c[1]);
-            }
-        }
+        Value::String(text) => scan_properties(text, out),
         Value::Object(map) => map.values().for_each(|v| collect_properties(v, out)),
         Value::Array(items) => items.iter().for_each(|v| collect_properties(v, out)),
         _ => {}
     }
+}
+
+/// Puts uses in step order (steps themselves sorted), so both extractors agree.
+pub fn order_uses(uses: &mut [StepUse]) {
+    for u in uses.iter_mut() {
+        u.steps.sort_unstable();
+    }
+    uses.sort_by(|a, b| {
+        (a.steps.first(), a.kind, &a.name, &a.provider).cmp(&(b.steps.first(), b.kind, &b.name, &b.provider))
+    });
 }
 
 /// Collects steps whose provider is a custom connector (bound with `custom: true`, or of the

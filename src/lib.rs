@@ -4,6 +4,7 @@
 //! - [`json`]: Workato's JSON style (byte-identical round trip)
 //! - [`slug`]: asset slugs and connector provider names
 //! - [`asset`]: asset types and what one asset file says (names, references)
+//! - [`extract`]: streaming summary of an asset's JSON bytes (no value tree)
 //! - [`ruby`]: actions and triggers of a connector's Ruby source (tree-sitter)
 //! - [`workspace`]: a loaded tree or package with every reference resolved
 //! - [`graph`]: the dependency graph (closure, dependents, cycles)
@@ -18,6 +19,7 @@ pub mod asset;
 pub mod cli;
 pub mod env;
 pub mod error;
+pub mod extract;
 pub mod fsutil;
 pub mod graph;
 pub mod json;

@@ -483,12 +483,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
                             h.released,
                             h.max_version(),
                             h.provider.clone(),
-                            rec.map(|r| ConnectorDefinition {
-                                actions: r.actions.clone(),
-                                triggers: r.triggers.clone(),
-                                parse_error: None,
-                            })
-                            .unwrap_or_default(),
+                            rec.map(|r| r.definition()).unwrap_or_default(),
                         )
                     }
                     None => {
@@ -979,10 +974,7 @@ fn impact(
                 continue;
             };
             let Some(c) = incoming.get(provider) else { continue };
-            let present = match kind {
-                StepKind::Action => c.definition.actions.iter().any(|a| a == name),
-                StepKind::Trigger => c.definition.triggers.iter().any(|t| t == name),
-            };
+            let present = c.definition.defines(*kind, name);
             if !present {
                 let label = format!(
                     "{}:{name}",

@@ -21,12 +21,28 @@ pub struct ConnectorDefinition {
     /// Why the source does not parse (line and column of the first problem), if it does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parse_error: Option<String>,
+    /// `custom_action: true`: recipes may use the connector's ad-hoc HTTP action.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub custom_action: bool,
 }
+
+/// The step name Workato gives a connector's custom (ad-hoc HTTP) action.
+pub const ADHOC_ACTION: &str = "__adhoc_http_action";
 
 impl ConnectorDefinition {
     /// True when the source parsed cleanly.
     pub fn parses(&self) -> bool {
         self.parse_error.is_none()
+    }
+
+    /// True when a recipe step of this kind and name runs on this definition.
+    pub fn defines(&self, kind: crate::asset::StepKind, name: &str) -> bool {
+        match kind {
+            crate::asset::StepKind::Action => {
+                self.actions.iter().any(|a| a == name) || (name == ADHOC_ACTION && self.custom_action)
+            }
+            crate::asset::StepKind::Trigger => self.triggers.iter().any(|t| t == name),
+        }
     }
 }
 
@@ -81,6 +97,10 @@ pub fn parse_connector(source: &[u8]) -> ConnectorDefinition {
         let target = match key_name(key, source).as_deref() {
             Some("actions") => &mut def.actions,
             Some("triggers") => &mut def.triggers,
+            Some("custom_action") => {
+                def.custom_action = value.kind() == "true";
+                continue;
+            }
             _ => continue,
         };
         if value.kind() != "hash" {
@@ -206,6 +226,8 @@ mod tests {
         assert_eq!(def.parse_error, None);
         assert_eq!(def.actions, ["search", "create_record", "update_record"]);
         assert_eq!(def.triggers, ["new_event"]);
+        assert!(!def.custom_action);
+        assert!(parse_connector(b"{ custom_action: true, actions: {} }").custom_action);
     }
 
     #[test]

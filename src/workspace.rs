@@ -425,10 +425,8 @@ fn load_entry(entry: &Entry, reader: &mut crate::source::SourceReader, source: &
         FileRole::Asset(asset_type) => {
             let bytes = reader.read(entry)?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
-            let value = crate::json::parse(&origin(), &bytes)?;
+            let summary = crate::extract::summarize_bytes(&origin(), &asset_type, &bytes)?;
             drop(bytes);
-            let summary = asset::summarize(&asset_type, &value);
-            drop(value);
             let name = summary.name.clone().unwrap_or_else(|| default_name(&entry.path));
             Ok(Loaded::Asset(Box::new(Asset {
                 path: entry.path.clone(),

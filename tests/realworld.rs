@@ -303,3 +303,40 @@ fn reads_non_workato_formatting() {
     assert_eq!(r.counts.values().sum::<usize>(), 3);
     assert_eq!(r.references.len(), 3, "{:#?}", r.references);
 }
+
+/// The streaming extractor used for loading gives exactly what the value-based reference gives,
+/// on every asset of the corpus and of the shipped examples.
+#[test]
+fn streaming_extraction_equals_the_reference() {
+    let mut roots = vec![common::realworld_root()];
+    roots.push(common::testdata(""));
+    let mut checked = 0;
+    for root in roots {
+        for e in walkdir::WalkDir::new(&root) {
+            let path = e.unwrap().path().to_path_buf();
+            if path.is_dir() {
+                continue;
+            }
+            let sources: Vec<(String, Vec<u8>)> = if path.extension().is_some_and(|x| x == "zip") {
+                let s = Source::open(&path).unwrap();
+                s.entries()
+                    .iter()
+                    .map(|e| (e.path.clone(), s.read(e).unwrap()))
+                    .collect()
+            } else {
+                vec![(path.display().to_string(), std::fs::read(&path).unwrap())]
+            };
+            for (name, bytes) in sources {
+                let Some(t) = rlcm::asset::AssetType::of_path(&name) else {
+                    continue;
+                };
+                let value = rlcm::json::parse(&name, &bytes).unwrap();
+                let reference = rlcm::asset::summarize(&t, &value);
+                let streamed = rlcm::extract::summarize_bytes(&name, &t, &bytes).unwrap();
+                assert_eq!(reference, streamed, "{name}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}

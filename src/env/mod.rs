@@ -338,6 +338,7 @@ pub fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
                 .unwrap_or_else(|| blake3::hash(b"").to_hex().to_string()),
             actions: files.definition.actions.clone(),
             triggers: files.definition.triggers.clone(),
+            custom_action: files.definition.custom_action,
             origin: "init".into(),
             rolled_back: false,
         };

@@ -64,11 +64,26 @@ pub struct VersionRecord {
     pub actions: Vec<String>,
     /// Triggers the code defines.
     pub triggers: Vec<String>,
+    /// The code sets `custom_action: true` (recipes may use its ad-hoc HTTP action).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub custom_action: bool,
     /// How it came to be: `init`, `commit`, `autosave`, `restore of N`, `import N`.
     pub origin: String,
     /// True when the import that appended it was rolled back.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rolled_back: bool,
+}
+
+impl VersionRecord {
+    /// What this version defines, as recorded.
+    pub fn definition(&self) -> crate::ruby::ConnectorDefinition {
+        crate::ruby::ConnectorDefinition {
+            actions: self.actions.clone(),
+            triggers: self.triggers.clone(),
+            parse_error: None,
+            custom_action: self.custom_action,
+        }
+    }
 }
 
 impl ConnectorState {

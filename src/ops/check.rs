@@ -7,7 +7,6 @@ use crate::error::Result;
 use crate::graph::DepGraph;
 use crate::ops::connector::{breaking_uses, code_path_of};
 use crate::report::*;
-use crate::ruby::ConnectorDefinition;
 use crate::workspace::Target;
 
 fn finding(kind: &str, severity: &str, path: &str, message: String) -> CheckFinding {
@@ -114,11 +113,7 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
             }
         }
         if let Some(rel) = c.released_record() {
-            let def = ConnectorDefinition {
-                actions: rel.actions.clone(),
-                triggers: rel.triggers.clone(),
-                parse_error: None,
-            };
+            let def = rel.definition();
             for b in breaking_uses(env, &ws, i, &def) {
                 findings.push(finding(
                     "broken-recipe",

@@ -71,10 +71,7 @@ pub fn breaking_uses(
     let mut out: Vec<BreakingUse> = ws
         .connector_uses(connector)
         .into_iter()
-        .filter(|(_, kind, name, _)| match kind {
-            StepKind::Action => !def.actions.iter().any(|a| a == name),
-            StepKind::Trigger => !def.triggers.iter().any(|t| t == name),
-        })
+        .filter(|(_, kind, name, _)| !def.defines(*kind, name))
         .map(|(recipe, kind, name, steps)| BreakingUse {
             recipe: ws.assets[recipe].path.clone(),
             kind: match kind {
@@ -143,6 +140,7 @@ fn new_record(
         code_blake3: blake3::hash(code).to_hex().to_string(),
         actions: def.actions,
         triggers: def.triggers,
+        custom_action: def.custom_action,
         origin: origin.to_string(),
         rolled_back: false,
     }

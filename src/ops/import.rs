@@ -333,6 +333,7 @@ pub fn apply(
                 code_blake3: blake3::hash(tc).to_hex().to_string(),
                 actions: def.actions,
                 triggers: def.triggers,
+                custom_action: def.custom_action,
                 origin: "autosave".into(),
                 rolled_back: false,
             };
@@ -354,6 +355,7 @@ pub fn apply(
             code_blake3: c.code_blake3.clone(),
             actions: c.definition.actions.clone(),
             triggers: c.definition.triggers.clone(),
+            custom_action: c.definition.custom_action,
             origin: format!("import {id}"),
             rolled_back: false,
         };

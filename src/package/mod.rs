@@ -30,8 +30,8 @@ pub mod write;
 
 pub use verify::{ensure_verified, verify_package};
 pub use write::{
-    DEFAULT_TIMESTAMP, FileSource, PackageFile, PackageMeta, WriteOptions, WrittenPackage,
-    source_date_epoch_from_env, write_package,
+    DEFAULT_COMPRESSION_LEVEL, DEFAULT_TIMESTAMP, FileSource, PackageFile, PackageMeta, WriteOptions,
+    WrittenPackage, source_date_epoch_from_env, write_package,
 };
 
 /// The name of rlcm's own entry in a package.

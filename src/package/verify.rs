@@ -374,33 +374,48 @@ fn hash_zip_entry(
     wrapper: &str,
     buffer: &mut [u8],
 ) -> Option<ActualEntry> {
-    let raw = archive
-        .by_index_raw(index)
-        .map(|zf| (String::from_utf8_lossy(zf.name_raw()).into_owned(), zf.is_dir()))
-        .map_err(|e| e.to_string());
-    let (name, is_dir) = match raw {
-        Ok(found) => found,
-        Err(e) => {
-            return Some(ActualEntry {
-                path: archive
-                    .name_for_index(index)
-                    .map_or_else(|| format!("#{index}"), str::to_string),
-                content: Err(e),
-            });
-        }
+    let strip = |name: &[u8]| {
+        let name = String::from_utf8_lossy(name);
+        name.strip_prefix(wrapper).unwrap_or(&name).to_string()
     };
-    if is_dir {
-        return None;
-    }
-    let path = name.strip_prefix(wrapper).unwrap_or(&name).to_string();
-    let content = match archive.by_index(index) {
-        Ok(zf) => {
+    let read = archive
+        .by_index(index)
+        .map(|zf| {
+            if zf.is_dir() {
+                return None;
+            }
+            let path = strip(zf.name_raw());
             let declared = zf.size();
-            hash_stream(zf, buffer, Some(declared))
+            Some(ActualEntry {
+                path,
+                content: hash_stream(zf, buffer, Some(declared)),
+            })
+        })
+        .map_err(|e| e.to_string());
+    match read {
+        Ok(found) => found,
+        // Not readable at all (unsupported method, bad local header): name it from the
+        // central directory.
+        Err(reason) => {
+            let named = archive
+                .by_index_raw(index)
+                .map(|zf| (strip(zf.name_raw()), zf.is_dir()))
+                .ok();
+            match named {
+                Some((_, true)) => None,
+                Some((path, false)) => Some(ActualEntry {
+                    path,
+                    content: Err(reason),
+                }),
+                None => Some(ActualEntry {
+                    path: archive
+                        .name_for_index(index)
+                        .map_or_else(|| format!("#{index}"), str::to_string),
+                    content: Err(reason),
+                }),
+            }
         }
-        Err(e) => Err(e.to_string()),
-    };
-    Some(ActualEntry { path, content })
+    }
 }
 
 /// Streams `reader` through blake3; with `declared`, reads at most one byte past it and fails

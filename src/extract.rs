@@ -1,0 +1,312 @@
+//! Streaming extraction of an asset's summary straight from its JSON bytes.
+//!
+//! Loading a workspace only needs a small summary of each asset (name, references, config
+//! bindings, custom connector steps, account properties), so the bytes are walked once with a
+//! serde visitor instead of being built into a `serde_json::Value` tree: no allocation per
+//! node, only for the strings that are kept. The result is the same as
+//! [`crate::asset::summarize`] on a parsed value (tested against it).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::asset::{self, AssetSummary, AssetType, Binding, StepKind, StepUse, ZipRef};
+use crate::error::{Error, Result};
+
+/// serde_json's key for an arbitrary-precision number presented as a map.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// A step seen anywhere under `code`, before the custom providers are known.
+struct RawStep {
+    provider: String,
+    kind: StepKind,
+    name: String,
+    number: u64,
+}
+
+#[derive(Default)]
+struct Raw {
+    refs: Vec<ZipRef>,
+    steps: Vec<RawStep>,
+    bindings: Vec<Binding>,
+    properties: Vec<String>,
+    name: Option<String>,
+    title: Option<String>,
+    note: Option<String>,
+    version_no: Option<u64>,
+    provider: Option<String>,
+    keys: Vec<String>,
+}
+
+/// What a visited value was, as far as its parent needs to know.
+enum Got {
+    Str(Option<String>),
+    Num(Option<u64>),
+    Bool(bool),
+    Map { zip_name: Option<String>, custom: bool },
+    Other,
+}
+
+#[derive(Clone, Copy)]
+struct Where<'k> {
+    /// The key this value sits under (arrays pass their key on to their elements).
+    key: Option<&'k str>,
+    /// Depth: 0 for the document, 1 for its fields, ...
+    depth: usize,
+    /// Inside the recipe's `code`.
+    in_code: bool,
+    /// A direct element of the top-level `config` array.
+    config_entry: bool,
+}
+
+struct ValueSeed<'r, 'k> {
+    raw: &'r mut Raw,
+    at: Where<'k>,
+}
+
+fn keep_string(key: Option<&str>) -> bool {
+    matches!(
+        key,
+        Some("zip_name" | "name" | "provider" | "keyword" | "title" | "note")
+    )
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
+    type Value = Got;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Got, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_, '_> {
+    fn string(self, v: &str) -> Got {
+        if memchr::memmem::find(v.as_bytes(), b"account_propert").is_some() {
+            asset::scan_properties(v, &mut self.raw.properties);
+        }
+        Got::Str(keep_string(self.at.key).then(|| v.to_string()))
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
+    type Value = Got;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Got, E> {
+        Ok(self.string(v))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Got, E> {
+        Ok(Got::Bool(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Got, E> {
+        Ok(Got::Num(Some(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Got, E> {
+        Ok(Got::Num(u64::try_from(v).ok()))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Got, E> {
+        Ok(Got::Num(None))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Got, E> {
+        Ok(Got::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Got, A::Error> {
+        let at = Where {
+            depth: self.at.depth + 1,
+            config_entry: self.at.depth == 1 && self.at.key == Some("config"),
+            ..self.at
+        };
+        while seq.next_element_seed(ValueSeed { raw: self.raw, at })?.is_some() {}
+        Ok(Got::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Got, A::Error> {
+        let raw = self.raw;
+        let (mut zip_name, mut name, mut provider, mut keyword, mut title, mut note) =
+            (None, None, None, None, None, None);
+        let (mut number, mut version_no, mut custom) = (None, None, false);
+        let mut account: Option<(Option<String>, bool)> = None;
+        let mut first = true;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if first && key == NUMBER_TOKEN {
+                // An arbitrary-precision number: its digits come as a string.
+                let digits: String = map.next_value()?;
+                return Ok(Got::Num(digits.parse().ok()));
+            }
+            first = false;
+            let at = Where {
+                key: Some(&key),
+                depth: self.at.depth + 1,
+                in_code: self.at.in_code || (self.at.depth == 0 && key == "code"),
+                config_entry: false,
+            };
+            if self.at.depth == 0 && raw.keys.len() < 100_000 {
+                raw.keys.push(key.to_string());
+            }
+            match map.next_value_seed(ValueSeed { raw: &mut *raw, at })? {
+                Got::Str(Some(s)) => match key.as_ref() {
+                    "zip_name" => zip_name = Some(s),
+                    "name" => name = Some(s),
+                    "provider" => provider = Some(s),
+                    "keyword" => keyword = Some(s),
+                    "title" => title = Some(s),
+                    "note" => note = Some(s),
+                    _ => {}
+                },
+                Got::Num(n) => match key.as_ref() {
+                    "number" => number = n,
+                    "version_no" => version_no = n,
+                    _ => {}
+                },
+                Got::Bool(b) if key == "custom" => custom = b,
+                Got::Map { zip_name, custom } if key == "account_id" => account = Some((zip_name, custom)),
+                _ => {}
+            }
+        }
+        if let Some(z) = &zip_name {
+            raw.refs.push(ZipRef {
+                key: self.at.key.unwrap_or("").to_string(),
+                zip_name: z.clone(),
+                name: name.clone(),
+            });
+        }
+        if self.at.in_code
+            && let (Some(p), Some(n), Some(kind)) = (&provider, &name, keyword.as_deref().and_then(step_kind))
+        {
+            raw.steps.push(RawStep {
+                provider: p.clone(),
+                kind,
+                name: n.clone(),
+                number: number.unwrap_or(0),
+            });
+        }
+        if self.at.config_entry
+            && let Some(p) = &provider
+        {
+            let (connection, custom) = account.clone().unwrap_or((None, false));
+            raw.bindings.push(Binding {
+                provider: p.clone(),
+                connection,
+                custom,
+            });
+        }
+        if self.at.depth == 0 {
+            raw.name = name;
+            raw.title = title;
+            raw.note = note;
+            raw.version_no = version_no;
+            raw.provider = provider;
+            return Ok(Got::Other);
+        }
+        Ok(Got::Map { zip_name, custom })
+    }
+}
+
+fn step_kind(keyword: &str) -> Option<StepKind> {
+    match keyword {
+        "trigger" => Some(StepKind::Trigger),
+        "action" => Some(StepKind::Action),
+        _ => None,
+    }
+}
+
+/// A map key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// Summarises an asset from its JSON bytes; `origin` names it in errors.
+pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Result<AssetSummary> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut raw = Raw::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let at = Where {
+        key: None,
+        depth: 0,
+        in_code: false,
+        config_entry: false,
+    };
+    ValueSeed { raw: &mut raw, at }
+        .deserialize(&mut de)
+        .and_then(|_| de.end())
+        .map_err(|e| Error::json(origin, &e))?;
+    let mut s = AssetSummary {
+        name: match asset_type {
+            AssetType::CustomAdapter => raw.title,
+            _ => raw.name,
+        },
+        refs: raw.refs,
+        properties: raw.properties,
+        ..Default::default()
+    };
+    match asset_type {
+        AssetType::CustomAdapter => {
+            s.version_no = raw.version_no;
+            s.note = raw.note;
+        }
+        AssetType::Connection => s.provider = raw.provider,
+        AssetType::Properties => s.keys = raw.keys,
+        _ => {}
+    }
+    if *asset_type == AssetType::Recipe {
+        s.bindings = raw.bindings;
+        let custom: Vec<&str> = s
+            .bindings
+            .iter()
+            .filter(|b| b.custom)
+            .map(|b| b.provider.as_str())
+            .collect();
+        for step in raw.steps {
+            if !(custom.contains(&step.provider.as_str())
+                || crate::slug::parse_provider_name(&step.provider).is_some())
+            {
+                continue;
+            }
+            match s
+                .uses
+                .iter_mut()
+                .find(|u| u.provider == step.provider && u.kind == step.kind && u.name == step.name)
+            {
+                Some(u) => u.steps.push(step.number),
+                None => s.uses.push(StepUse {
+                    provider: step.provider,
+                    kind: step.kind,
+                    name: step.name,
+                    steps: vec![step.number],
+                }),
+            }
+        }
+        asset::order_uses(&mut s.uses);
+    }
+    Ok(s)
+}
