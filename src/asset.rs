@@ -159,7 +159,7 @@ pub fn classify(path: &str) -> FileRole {
 }
 
 /// A `{zip_name, name, folder}` reference found in an asset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipRef {
     /// The JSON key the reference object sits under (`flow_id`, `account_id`, `provider`, ...).
     pub key: String,
@@ -170,7 +170,7 @@ pub struct ZipRef {
 }
 
 /// A recipe's binding of a provider name to a connection (`config[]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Binding {
     /// The provider name (`salesforce`, `line_connector_1100000020_1666345834`, ...).
     pub provider: String,
@@ -181,7 +181,7 @@ pub struct Binding {
 }
 
 /// Whether a step is a trigger or an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     /// The recipe's trigger.
@@ -191,7 +191,7 @@ pub enum StepKind {
 }
 
 /// A recipe's use of a custom connector's action or trigger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepUse {
     /// The provider name of the step.
     pub provider: String,
@@ -204,7 +204,7 @@ pub struct StepUse {
 }
 
 /// What one asset JSON file says, kept small.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AssetSummary {
     /// The asset's name (`name`, or `title` for a connector); `None` when it has none.
     pub name: Option<String>,

@@ -6,6 +6,7 @@
 //! - [`asset`]: asset types and what one asset file says (names, references)
 //! - [`extract`]: streaming summary of an asset's JSON bytes (no value tree)
 //! - [`ruby`]: actions and triggers of a connector's Ruby source (tree-sitter)
+//! - [`cache`]: per-environment cache of asset summaries (size + mtime)
 //! - [`workspace`]: a loaded tree or package with every reference resolved
 //! - [`graph`]: the dependency graph (closure, dependents, cycles)
 //! - [`report`]: the JSON report documents
@@ -16,6 +17,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod asset;
+pub mod cache;
 pub mod cli;
 pub mod env;
 pub mod error;

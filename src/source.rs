@@ -47,6 +47,8 @@ pub struct Entry {
     pub path: String,
     /// Size in bytes (uncompressed).
     pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (directories only; 0 in zips).
+    pub mtime: u64,
     index: usize,
 }
 
@@ -142,6 +144,7 @@ impl Source {
             entries: vec![Entry {
                 path: name.to_string(),
                 size,
+                mtime: std::fs::metadata(path).map(|m| mtime_ns(&m)).unwrap_or(0),
                 index: 0,
             }],
             pool: Default::default(),
@@ -199,6 +202,7 @@ impl Source {
             entries.push(Entry {
                 path: rel_str,
                 size: meta.len(),
+                mtime: mtime_ns(&meta),
                 index,
             });
         }
@@ -327,6 +331,7 @@ impl Source {
             .map(|(name, size, index, _)| Entry {
                 path: name[wrapper.len()..].to_string(),
                 size: *size,
+                mtime: 0,
                 index: *index,
             })
             .collect();
@@ -449,6 +454,14 @@ impl SourceReader {
         }
         Ok(buf)
     }
+}
+
+/// A file's modification time in nanoseconds since the Unix epoch (0 when unknown).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// True when the file starts like a zip (or is named `.zip`).

@@ -25,6 +25,8 @@ pub struct Asset {
     pub name: String,
     /// Size of its JSON file in bytes.
     pub size: u64,
+    /// Modification time of its JSON file (ns since the epoch; 0 in zips).
+    pub mtime: u64,
     /// blake3 of its JSON file, hex.
     pub hash: String,
     /// What it says.
@@ -42,10 +44,14 @@ pub struct ConnectorFiles {
     pub code_hash: Option<String>,
     /// Size of the code in bytes.
     pub code_size: u64,
+    /// Modification time of the code (ns).
+    pub code_mtime: u64,
     /// Path of the logo, if present.
     pub logo_path: Option<String>,
     /// Size of the logo in bytes.
     pub logo_size: u64,
+    /// Modification time of the logo (ns).
+    pub logo_mtime: u64,
     /// blake3 of the logo, hex.
     pub logo_hash: Option<String>,
     /// Actions and triggers the code defines.
@@ -99,6 +105,7 @@ enum Loaded {
         json: String,
         path: String,
         size: u64,
+        mtime: u64,
         hash: String,
         definition: ConnectorDefinition,
     },
@@ -106,6 +113,7 @@ enum Loaded {
         json: String,
         path: String,
         size: u64,
+        mtime: u64,
         hash: String,
     },
     Other(String),
@@ -114,6 +122,11 @@ enum Loaded {
 impl Workspace {
     /// Reads every file of `source` and resolves references.
     pub fn load(source: &Source) -> Result<Workspace> {
+        Self::load_with(source, &crate::cache::SummaryCache::default())
+    }
+
+    /// Like [`Workspace::load`], taking what `cache` still knows instead of reading the file.
+    pub fn load_with(source: &Source, cache: &crate::cache::SummaryCache) -> Result<Workspace> {
         let entries = source.entries();
         let threads = rayon::current_num_threads().max(1);
         let chunk = entries.len().div_ceil(threads).max(1);
@@ -124,7 +137,7 @@ impl Workspace {
                 let mut reader = source.reader()?;
                 part.iter()
                     .map(|e| {
-                        let r = load_entry(e, &mut reader, source);
+                        let r = load_entry(e, &mut reader, source, cache);
                         progress.inc(1);
                         r
                     })
@@ -159,6 +172,7 @@ impl Workspace {
                     json,
                     path,
                     size,
+                    mtime,
                     hash,
                     definition,
                 } => match by_path.get(&json) {
@@ -166,6 +180,7 @@ impl Workspace {
                         let c = assets[i].connector.get_or_insert_with(Default::default);
                         c.code_path = Some(path);
                         c.code_size = size;
+                        c.code_mtime = mtime;
                         c.code_hash = Some(hash);
                         c.definition = definition;
                     }
@@ -175,12 +190,14 @@ impl Workspace {
                     json,
                     path,
                     size,
+                    mtime,
                     hash,
                 } => match by_path.get(&json) {
                     Some(&i) => {
                         let c = assets[i].connector.get_or_insert_with(Default::default);
                         c.logo_path = Some(path);
                         c.logo_size = size;
+                        c.logo_mtime = mtime;
                         c.logo_hash = Some(hash);
                     }
                     None => orphan_files.push(path),
@@ -413,7 +430,13 @@ impl Workspace {
     }
 }
 
-fn load_entry(entry: &Entry, reader: &mut crate::source::SourceReader, source: &Source) -> Result<Loaded> {
+fn load_entry(
+    entry: &Entry,
+    reader: &mut crate::source::SourceReader,
+    source: &Source,
+    cache: &crate::cache::SummaryCache,
+) -> Result<Loaded> {
+    use crate::cache::CachedData;
     let origin = || {
         if source.is_zip() {
             format!("{}: {}", source.display(), entry.path)
@@ -421,42 +444,60 @@ fn load_entry(entry: &Entry, reader: &mut crate::source::SourceReader, source: &
             entry.path.clone()
         }
     };
+    let cached = cache.get(&entry.path, entry.size, entry.mtime);
     match asset::classify(&entry.path) {
         FileRole::Asset(asset_type) => {
-            let bytes = reader.read(entry)?;
-            let hash = blake3::hash(&bytes).to_hex().to_string();
-            let summary = crate::extract::summarize_bytes(&origin(), &asset_type, &bytes)?;
-            drop(bytes);
+            let (hash, summary) = match cached.map(|c| (&c.hash, &c.data)) {
+                Some((h, CachedData::Asset(s))) => (h.clone(), s.clone()),
+                _ => {
+                    let bytes = reader.read(entry)?;
+                    let hash = blake3::hash(&bytes).to_hex().to_string();
+                    let summary = crate::extract::summarize_bytes(&origin(), &asset_type, &bytes)?;
+                    (hash, summary)
+                }
+            };
             let name = summary.name.clone().unwrap_or_else(|| default_name(&entry.path));
             Ok(Loaded::Asset(Box::new(Asset {
                 path: entry.path.clone(),
                 asset_type,
                 name,
                 size: entry.size,
+                mtime: entry.mtime,
                 hash,
                 summary,
                 connector: None,
             })))
         }
         FileRole::ConnectorCode(json) => {
-            let bytes = reader.read(entry)?;
-            let hash = blake3::hash(&bytes).to_hex().to_string();
-            let definition = ruby::parse_connector(&bytes);
+            let (hash, definition) = match cached.map(|c| (&c.hash, &c.data)) {
+                Some((h, CachedData::Code(d))) => (h.clone(), d.clone().into()),
+                _ => {
+                    let bytes = reader.read(entry)?;
+                    (
+                        blake3::hash(&bytes).to_hex().to_string(),
+                        ruby::parse_connector(&bytes),
+                    )
+                }
+            };
             Ok(Loaded::Code {
                 json,
                 path: entry.path.clone(),
                 size: entry.size,
+                mtime: entry.mtime,
                 hash,
                 definition,
             })
         }
         FileRole::ConnectorLogo(json) => {
-            let bytes = reader.read(entry)?;
-            let hash = blake3::hash(&bytes).to_hex().to_string();
+            let hash = match cached.map(|c| (&c.hash, &c.data)) {
+                Some((h, CachedData::Logo)) => h.clone(),
+                _ => blake3::hash(&reader.read(entry)?).to_hex().to_string(),
+            };
             Ok(Loaded::Logo {
                 json,
                 path: entry.path.clone(),
                 size: entry.size,
+                mtime: entry.mtime,
                 hash,
             })
         }

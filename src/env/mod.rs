@@ -217,9 +217,21 @@ impl Environment {
         Ok(lock)
     }
 
-    /// Loads the tree's assets.
+    /// Loads the tree's assets (with the summary cache of an initialised environment).
     pub fn load_workspace(&self) -> Result<Workspace> {
-        Workspace::load(&Source::open(&self.root)?)
+        let source = Source::open(&self.root)?;
+        match &self.state {
+            Some(_) => Workspace::load_with(&source, &crate::cache::SummaryCache::read(&self.root)),
+            None => Workspace::load(&source),
+        }
+    }
+
+    /// Refreshes the summary cache from a workspace loaded by a command that then wrote the
+    /// environment (read-only commands never write it).
+    pub fn refresh_cache(&self, ws: &Workspace) {
+        if self.state.is_some() {
+            crate::cache::write(&self.root, ws);
+        }
     }
 
     /// True when the recipe at `path` is running.

@@ -295,6 +295,7 @@ impl Change {
             self.txn.write(&state_rel, &after)?;
         }
         self.txn.commit()?;
+        self.env.refresh_cache(&self.ws);
         Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
             title: self.c.title.clone(),

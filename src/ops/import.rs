@@ -480,6 +480,7 @@ pub fn apply(
         .write(&record_path(id), &crate::json::to_pretty_vec(&record))?;
     env::stage_state(&env.root, &new_state, &mut w.txn)?;
     w.txn.commit()?;
+    env.refresh_cache(&target);
     report.applied = true;
     report.import_id = Some(id);
     Ok(report)

@@ -55,6 +55,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             write_state_dir(dir, &staging, &state)?;
             std::fs::rename(&staging, dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))?;
             fsutil::sync_dir(dir)?;
+            crate::cache::write(dir, &ws);
             Ok(report(dir, &state, &ws))
         }
         Some(pkg) => {
@@ -98,6 +99,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             }
             std::fs::rename(&built, dir).with_path("create", dir)?;
             fsutil::sync_dir(parent)?;
+            // Paths and sizes are the same; mtimes were taken in the build folder, still valid.
+            crate::cache::write(dir, &ws);
             Ok(report(dir, &state, &ws))
         }
     }
@@ -138,6 +141,6 @@ fn write_state_dir(root: &Path, staging: &Path, state: &State) -> Result<()> {
     }
     write("recipes.json", &crate::json::to_pretty_vec(&state.recipes))?;
     write("baseline.json", &crate::json::to_pretty_vec(&state.baseline))?;
-    write(".gitignore", b"lock\ntmp/\njournal.json\n")?;
+    write(".gitignore", b"lock\ntmp/\njournal.json\ncache/\n")?;
     fsutil::sync_dir(staging)
 }

@@ -90,5 +90,6 @@ pub fn set_running(
     env::stage_state(&env.root, &state, &mut txn)?;
     txn.commit()?;
     env.state = Some(state);
+    env.refresh_cache(&ws);
     Ok(list_of(&env, &ws, Some(&paths)))
 }
