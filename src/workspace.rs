@@ -302,16 +302,29 @@ impl Workspace {
     }
 
     /// The connectors a provider name belongs to, by its `<prefix>_connector_...` form.
-    fn connector_by_prefix(&self, provider: &str) -> Option<usize> {
+    fn connector_by_prefix(
+        &self,
+        prefixes: &HashMap<String, Option<usize>>,
+        provider: &str,
+    ) -> Option<usize> {
         let (prefix, _, _) = slug::parse_provider_name(provider)?;
-        let mut hits = self.assets.iter().enumerate().filter(|(_, a)| {
-            a.asset_type == AssetType::CustomAdapter
-                && slug::provider_prefix(&a.name).trim_end_matches('_') == prefix.trim_end_matches('_')
-        });
-        match (hits.next(), hits.next()) {
-            (Some((i, _)), None) => Some(i),
-            _ => None,
+        prefixes.get(prefix.trim_end_matches('_')).copied().flatten()
+    }
+
+    /// Connector provider prefixes (trailing `_` trimmed) → the connector, `None` when two
+    /// connectors share a prefix.
+    fn prefix_index(&self) -> HashMap<String, Option<usize>> {
+        let mut index: HashMap<String, Option<usize>> = HashMap::new();
+        for (i, a) in self
+            .assets
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.asset_type == AssetType::CustomAdapter)
+        {
+            let key = slug::provider_prefix(&a.name).trim_end_matches('_').to_string();
+            index.entry(key).and_modify(|e| *e = None).or_insert(Some(i));
         }
+        index
     }
 
     /// The account properties file that serves the asset at `from`.
@@ -320,6 +333,7 @@ impl Workspace {
     }
 
     fn resolve(&mut self) {
+        let prefixes = self.prefix_index();
         let mut references = Vec::new();
         let mut providers = BTreeMap::new();
         for (i, a) in self.assets.iter().enumerate() {
@@ -353,7 +367,8 @@ impl Workspace {
                 let via_connection = connection
                     .and_then(|c| self.resolve_path(&a.path, c))
                     .and_then(|c| self.connector_of_connection(c));
-                let Some(target) = via_connection.or_else(|| self.connector_by_prefix(provider)) else {
+                let Some(target) = via_connection.or_else(|| self.connector_by_prefix(&prefixes, provider))
+                else {
                     continue;
                 };
                 providers.entry(provider.to_string()).or_insert(target);
@@ -406,6 +421,13 @@ impl Workspace {
         let r = c.summary.refs.iter().find(|r| r.key == "provider")?;
         let t = self.resolve_path(&c.path, &r.zip_name)?;
         (self.assets[t].asset_type == AssetType::CustomAdapter).then_some(t)
+    }
+
+    /// The references of the asset at `from` (references are kept in asset order).
+    pub fn references_from(&self, from: usize) -> &[Reference] {
+        let start = self.references.partition_point(|r| r.from < from);
+        let end = self.references.partition_point(|r| r.from <= from);
+        &self.references[start..end]
     }
 
     /// Dangling references.

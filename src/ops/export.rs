@@ -403,9 +403,8 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
             None => (a.size, a.hash.clone()),
         };
         let mut references: Vec<String> = ws
-            .references
+            .references_from(i)
             .iter()
-            .filter(|r| r.from == i)
             .map(|r| match &r.to {
                 Target::Asset(t) => path_of(*t),
                 Target::Dangling(p) => p.clone(),
