@@ -17,7 +17,7 @@ use crate::ruby::ConnectorDefinition;
 use crate::workspace::Workspace;
 
 /// Bumped whenever the cached data changes meaning.
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
 
 /// Files modified this recently (ns) when the cache is written are not cached.
 const RACY_NS: u64 = 2_000_000_000;
@@ -82,6 +82,8 @@ pub struct CachedEntry {
     pub mtime: u64,
     /// blake3 of the file, hex.
     pub hash: String,
+    /// The asset's canonical hash (see [`crate::workspace::Asset::canonical`]).
+    pub canonical: String,
     /// What it says.
     pub data: CachedData,
 }
@@ -92,6 +94,7 @@ struct CachedEntryRef<'a> {
     size: u64,
     mtime: u64,
     hash: &'a str,
+    canonical: &'a str,
     data: CachedDataRef<'a>,
 }
 
@@ -162,6 +165,7 @@ pub fn write(root: &Path, ws: &Workspace) {
             size: a.size,
             mtime: a.mtime,
             hash: &a.hash,
+            canonical: &a.canonical,
             data: CachedDataRef::Asset(&a.summary),
         });
         if let Some(c) = &a.connector {
@@ -171,6 +175,7 @@ pub fn write(root: &Path, ws: &Workspace) {
                     size: c.code_size,
                     mtime: c.code_mtime,
                     hash: h,
+                    canonical: h,
                     data: CachedDataRef::Code((&c.definition).into()),
                 });
             }
@@ -180,6 +185,7 @@ pub fn write(root: &Path, ws: &Workspace) {
                     size: c.logo_size,
                     mtime: c.logo_mtime,
                     hash: h,
+                    canonical: h,
                     data: CachedDataRef::Logo,
                 });
             }

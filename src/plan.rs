@@ -770,15 +770,15 @@ fn provider_renames<'p>(
 }
 
 /// Replaces every occurrence of `from` with `to` in `bytes`.
-fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+pub fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + 64);
-    let mut rest = bytes;
-    while let Some(pos) = rest.windows(from.len()).position(|w| w == from) {
-        out.extend_from_slice(&rest[..pos]);
+    let mut last = 0;
+    for pos in memchr::memmem::find_iter(bytes, from) {
+        out.extend_from_slice(&bytes[last..pos]);
         out.extend_from_slice(to);
-        rest = &rest[pos + from.len()..];
+        last = pos + from.len();
     }
-    out.extend_from_slice(rest);
+    out.extend_from_slice(&bytes[last..]);
     out
 }
 
@@ -855,21 +855,24 @@ fn decide(
                         .collect(),
                 );
             }
-            // Fast path: the package's bytes, provider names rewritten, equal the target's.
+            // Fast path: the package's bytes equal the target's up to provider ids, every
+            // provider of the package asset is renamed by this import, and the target asset
+            // uses exactly the names they are renamed to.
             let same = match hit {
                 Some(t)
                     if a.asset_type != AssetType::LookupTable
                         && rewrite_is_identity(pkg, target_paths, i) =>
                 {
-                    let renames = provider_renames(a, rw.providers);
-                    if renames.is_empty() {
-                        a.hash == target.assets[t].hash
+                    let ta = &target.assets[t];
+                    if a.hash == ta.hash && provider_renames(a, rw.providers).is_empty() {
+                        true
                     } else {
-                        let mut bytes = read_pkg_bytes(inputs.source, &a.path)?;
-                        for (p, t) in renames {
-                            bytes = replace_bytes(&bytes, p.as_bytes(), t.as_bytes());
-                        }
-                        blake3::hash(&bytes).to_hex().as_str() == target.assets[t].hash
+                        let mine = crate::workspace::own_providers(&a.summary);
+                        let theirs = crate::workspace::own_providers(&ta.summary);
+                        a.canonical == ta.canonical
+                            && mine.iter().all(|p| rw.providers.contains_key(*p))
+                            && theirs.iter().all(|p| rw.providers.values().any(|v| v == p))
+                            && mine.len() == theirs.len()
                     }
                 }
                 _ => false,

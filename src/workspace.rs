@@ -29,6 +29,9 @@ pub struct Asset {
     pub mtime: u64,
     /// blake3 of its JSON file, hex.
     pub hash: String,
+    /// blake3 of its JSON file with its own custom connector provider names cut to their
+    /// title prefix: equal for a recipe in two environments that differs only by provider ids.
+    pub canonical: String,
     /// What it says.
     pub summary: AssetSummary,
     /// For a custom connector: its sibling files and definition.
@@ -469,13 +472,14 @@ fn load_entry(
     let cached = cache.get(&entry.path, entry.size, entry.mtime);
     match asset::classify(&entry.path) {
         FileRole::Asset(asset_type) => {
-            let (hash, summary) = match cached.map(|c| (&c.hash, &c.data)) {
-                Some((h, CachedData::Asset(s))) => (h.clone(), s.clone()),
+            let (hash, canonical, summary) = match cached.map(|c| (c, &c.data)) {
+                Some((c, CachedData::Asset(s))) => (c.hash.clone(), c.canonical.clone(), s.clone()),
                 _ => {
                     let bytes = reader.read(entry)?;
                     let hash = blake3::hash(&bytes).to_hex().to_string();
                     let summary = crate::extract::summarize_bytes(&origin(), &asset_type, &bytes)?;
-                    (hash, summary)
+                    let canonical = canonical_hash(&bytes, &summary).unwrap_or_else(|| hash.clone());
+                    (hash, canonical, summary)
                 }
             };
             let name = summary.name.clone().unwrap_or_else(|| default_name(&entry.path));
@@ -486,6 +490,7 @@ fn load_entry(
                 size: entry.size,
                 mtime: entry.mtime,
                 hash,
+                canonical,
                 summary,
                 connector: None,
             })))
@@ -525,6 +530,37 @@ fn load_entry(
         }
         FileRole::Other => Ok(Loaded::Other(entry.path.clone())),
     }
+}
+
+/// The custom connector provider names an asset uses itself (config bindings and steps).
+pub fn own_providers(summary: &AssetSummary) -> Vec<&str> {
+    let mut out: Vec<&str> = summary
+        .bindings
+        .iter()
+        .filter(|b| b.custom || slug::parse_provider_name(&b.provider).is_some())
+        .map(|b| b.provider.as_str())
+        .chain(summary.uses.iter().map(|u| u.provider.as_str()))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The hash of `bytes` with each of the asset's own provider names cut to
+/// `<prefix>_connector_`; `None` when it has none (the canonical hash is then the hash).
+fn canonical_hash(bytes: &[u8], summary: &AssetSummary) -> Option<String> {
+    let providers = own_providers(summary);
+    if providers.is_empty() {
+        return None;
+    }
+    let mut text = bytes.to_vec();
+    for p in providers {
+        let Some((prefix, _, _)) = slug::parse_provider_name(p) else {
+            continue;
+        };
+        text = crate::plan::replace_bytes(&text, p.as_bytes(), format!("{prefix}_connector_").as_bytes());
+    }
+    Some(blake3::hash(&text).to_hex().to_string())
 }
 
 /// The name of an asset that has none: its slug (file name without `.<type>.json`).
