@@ -259,6 +259,7 @@ impl Source {
             )));
         }
         let mut names: Vec<(String, u64, usize, bool)> = Vec::with_capacity(archive.len());
+        let mut ranges: Vec<(u64, u64, String)> = Vec::with_capacity(archive.len());
         let mut seen: HashMap<String, String> = HashMap::with_capacity(archive.len());
         let mut total: u64 = 0;
         for i in 0..archive.len() {
@@ -321,7 +322,28 @@ impl Source {
                     limits.max_total_size
                 )));
             }
+            // Where its data lies in the file, to refuse entries that share data below.
+            ranges.push((
+                zf.header_start(),
+                zf.data_start().saturating_add(zf.compressed_size()),
+                name.clone(),
+            ));
             names.push((name, size, i, false));
+        }
+        // Entries whose bytes overlap (the "overlapping files" zip bomb: many entries, one
+        // compressed stream) pass every per-entry check; a real zip never has them.
+        ranges.sort();
+        for w in ranges.windows(2) {
+            if w[1].0 < w[0].1 {
+                return Err(Error::BadEntry {
+                    package: package.clone(),
+                    entry: w[1].2.clone(),
+                    reason: format!(
+                        "shares its data with `{}` (overlapping entries: a zip bomb?)",
+                        w[0].2
+                    ),
+                });
+            }
         }
         let directories: Vec<String> = names.iter().filter(|n| n.3).map(|n| n.0.clone()).collect();
         let files: Vec<&(String, u64, usize, bool)> = names.iter().filter(|n| !n.3).collect();

@@ -1,0 +1,3 @@
+//! Helpers shared by the fuzz targets and `tests/fuzz_regressions.rs`.
+
+pub mod zipgen;
