@@ -1,0 +1,177 @@
+//! A brief mutation fuzzer that runs on every `cargo test` (the coverage-guided fuzzers in
+//! `fuzz/` are the longer run): seeds from the realworld corpus and the examples are mutated
+//! (byte flips, truncations, splices, repeated runs) with a fixed seed, and fed to the package
+//! reader, the JSON extractor and the Ruby extractor. Nothing may panic; every package error
+//! must name the package. `RLCM_FUZZ_SECONDS` sets the time per target (default 3).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+/// xorshift64*: deterministic, dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
+    let mut b = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        match rng.below(5) {
+            0 if !b.is_empty() => {
+                let i = rng.below(b.len());
+                b[i] ^= 1 << rng.below(8);
+            }
+            1 if !b.is_empty() => {
+                let n = rng.below(b.len());
+                b.truncate(n);
+            }
+            2 if !b.is_empty() => {
+                let i = rng.below(b.len());
+                let j = (i + rng.below(64)).min(b.len());
+                let chunk = b[i..j].to_vec();
+                let at = rng.below(b.len());
+                b.splice(
+                    at..at,
+                    chunk
+                        .iter()
+                        .copied()
+                        .cycle()
+                        .take(chunk.len() * (1 + rng.below(50))),
+                );
+            }
+            3 => {
+                let at = rng.below(b.len() + 1);
+                let tokens: [&[u8]; 8] = [
+                    b"{",
+                    b"[",
+                    b"\"zip_name\":",
+                    b"<<~X\n",
+                    b"\xff",
+                    b"\0",
+                    b"#{",
+                    b"..//",
+                ];
+                b.splice(at..at, tokens[rng.below(tokens.len())].iter().copied());
+            }
+            _ if !b.is_empty() => {
+                let i = rng.below(b.len());
+                b[i] = rng.next() as u8;
+            }
+            _ => {}
+        }
+    }
+    b
+}
+
+fn seeds(pred: impl Fn(&str) -> bool) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for root in [common::realworld_root(), common::testdata("")] {
+        for e in walkdir::WalkDir::new(root) {
+            let p = e.unwrap().path().to_path_buf();
+            if p.is_file() && pred(&p.to_string_lossy()) && std::fs::metadata(&p).unwrap().len() < (1 << 20) {
+                out.push(std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    assert!(!out.is_empty());
+    out
+}
+
+fn budget() -> Duration {
+    Duration::from_secs_f64(
+        std::env::var("RLCM_FUZZ_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3.0),
+    )
+}
+
+#[test]
+fn mutated_packages_never_panic() {
+    let seeds = seeds(|p| p.ends_with(".zip"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.zip");
+    let limits = rlcm::source::Limits {
+        max_entries: 256,
+        max_entry_size: 4 << 20,
+        max_total_size: 16 << 20,
+        max_ratio: 1000,
+    };
+    let mut rng = Rng(0x5EED_0001);
+    let (start, mut runs) = (Instant::now(), 0);
+    while start.elapsed() < budget() {
+        let pick = rng.below(seeds.len());
+        let input = mutate(&mut rng, &seeds[pick]);
+        std::fs::write(&path, &input).unwrap();
+        match rlcm::source::Source::open_with(&path, limits) {
+            Ok(s) => {
+                if let Err(e) = rlcm::workspace::Workspace::load(&s) {
+                    assert!(!e.to_string().is_empty());
+                }
+            }
+            Err(e) => assert!(e.to_string().contains("m.zip"), "{e}"),
+        }
+        runs += 1;
+    }
+    eprintln!("package reader: {runs} mutated packages");
+    assert!(runs > 10);
+}
+
+#[test]
+fn mutated_json_never_panics() {
+    let seeds = seeds(|p| p.ends_with(".json"));
+    let mut rng = Rng(0x5EED_0002);
+    let types = [
+        "recipe",
+        "connection",
+        "custom_adapter",
+        "properties",
+        "lookup_table",
+        "api_endpoint",
+        "x",
+    ];
+    let (start, mut runs) = (Instant::now(), 0);
+    while start.elapsed() < budget() {
+        let pick = rng.below(seeds.len());
+        let input = mutate(&mut rng, &seeds[pick]);
+        let t = rlcm::asset::AssetType::from_type(types[rng.below(types.len())]);
+        let streamed = rlcm::extract::summarize_bytes("m.json", &t, &input);
+        if let Ok(v) = rlcm::json::parse("m.json", &input) {
+            // Both extractors agree on whatever parses.
+            assert_eq!(streamed.unwrap(), rlcm::asset::summarize(&t, &v));
+            let _ = rlcm::json::to_workato_vec(&v);
+        }
+        runs += 1;
+    }
+    eprintln!("JSON extractor: {runs} mutated documents");
+    assert!(runs > 100);
+}
+
+#[test]
+fn mutated_ruby_never_panics() {
+    let seeds = seeds(|p| p.ends_with(".rb"));
+    let mut rng = Rng(0x5EED_0003);
+    let (start, mut runs) = (Instant::now(), 0);
+    while start.elapsed() < budget() {
+        let pick = rng.below(seeds.len());
+        let input = mutate(&mut rng, &seeds[pick]);
+        let _ = rlcm::ruby::parse_connector(&input);
+        runs += 1;
+    }
+    eprintln!("Ruby extractor: {runs} mutated sources");
+    assert!(runs > 10);
+}
