@@ -192,6 +192,7 @@ pub struct Rewriter<'a> {
     target: &'a Workspace,
     target_paths: &'a [String],
     providers: &'a BTreeMap<String, String>,
+    target_providers: std::collections::HashSet<&'a str>,
     folder: &'a Option<String>,
 }
 
@@ -209,6 +210,7 @@ impl<'a> Rewriter<'a> {
             target,
             target_paths,
             providers,
+            target_providers: providers.values().map(String::as_str).collect(),
             folder,
         }
     }
@@ -216,13 +218,24 @@ impl<'a> Rewriter<'a> {
     /// Rewrites `value` (the package asset `pkg_index`) in place.
     pub fn rewrite(&self, pkg_index: usize, value: &mut Value) -> Vec<String> {
         let mut unresolved = Vec::new();
-        let from = self.pkg.assets[pkg_index].path.clone();
+        let a = &self.pkg.assets[pkg_index];
+        // Only the asset's own provider names can appear in it (its steps, config, datapills):
+        // the rename list stays short however many connectors the workspace has.
+        let renames = provider_renames(a, self.providers);
+        let from = a.path.clone();
         let target_from = self.target_paths[pkg_index].clone();
-        self.walk(value, &from, &target_from, &mut unresolved);
+        self.walk(value, &from, &target_from, &renames, &mut unresolved);
         unresolved
     }
 
-    fn walk(&self, v: &mut Value, from: &str, target_from: &str, unresolved: &mut Vec<String>) {
+    fn walk(
+        &self,
+        v: &mut Value,
+        from: &str,
+        target_from: &str,
+        renames: &[(&str, &str)],
+        unresolved: &mut Vec<String>,
+    ) {
         match v {
             Value::Object(map) => {
                 if let Some(zip_name) = map.get("zip_name").and_then(Value::as_str).map(str::to_string) {
@@ -268,19 +281,15 @@ impl<'a> Rewriter<'a> {
                     }
                 }
                 for (_, child) in map.iter_mut() {
-                    self.walk(child, from, target_from, unresolved);
+                    self.walk(child, from, target_from, renames, unresolved);
                 }
                 // Keys that name a provider (datapill paths) are renamed too.
-                if map.keys().any(|k| {
-                    self.providers
-                        .iter()
-                        .any(|(p, t)| p != t && k.contains(p.as_str()))
-                }) {
+                if map.keys().any(|k| renames.iter().any(|(p, _)| k.contains(p))) {
                     let old = std::mem::take(map);
                     for (mut k, v) in old {
-                        for (p, t) in self.providers {
-                            if p != t && k.contains(p.as_str()) {
-                                k = k.replace(p.as_str(), t);
+                        for (p, t) in renames {
+                            if k.contains(p) {
+                                k = k.replace(p, t);
                             }
                         }
                         map.insert(k, v);
@@ -289,11 +298,11 @@ impl<'a> Rewriter<'a> {
             }
             Value::Array(items) => items
                 .iter_mut()
-                .for_each(|x| self.walk(x, from, target_from, unresolved)),
+                .for_each(|x| self.walk(x, from, target_from, renames, unresolved)),
             Value::String(s) => {
-                for (p, t) in self.providers {
-                    if p != t && s.contains(p.as_str()) {
-                        *s = s.replace(p.as_str(), t);
+                for (p, t) in renames {
+                    if s.contains(p) {
+                        *s = s.replace(p, t);
                     }
                 }
             }
@@ -563,13 +572,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
     }
 
     // 3. Every other asset: rewrite, compare, decide — in parallel, one package read each.
-    let rw = Rewriter {
-        pkg,
-        target,
-        target_paths: &target_paths,
-        providers: &providers,
-        folder: &opts.folder,
-    };
+    let rw = Rewriter::new(pkg, target, &target_paths, &providers, &opts.folder);
     let connector_actions: HashMap<usize, Action> =
         connector_plans.iter().map(|c| (c.pkg, c.action)).collect();
     let decisions: Vec<Result<Decision>> = (0..pkg.assets.len())
@@ -758,13 +761,18 @@ fn provider_renames<'p>(
     a: &crate::workspace::Asset,
     providers: &'p BTreeMap<String, String>,
 ) -> Vec<(&'p str, &'p str)> {
-    providers
+    let mut own: Vec<&str> = a
+        .summary
+        .bindings
         .iter()
+        .map(|b| b.provider.as_str())
+        .chain(a.summary.uses.iter().map(|u| u.provider.as_str()))
+        .collect();
+    own.sort_unstable();
+    own.dedup();
+    own.into_iter()
+        .filter_map(|p| providers.get_key_value(p))
         .filter(|(p, t)| p != t)
-        .filter(|(p, _)| {
-            a.summary.bindings.iter().any(|b| &b.provider == *p)
-                || a.summary.uses.iter().any(|u| &u.provider == *p)
-        })
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect()
 }
@@ -871,7 +879,7 @@ fn decide(
                         let theirs = crate::workspace::own_providers(&ta.summary);
                         a.canonical == ta.canonical
                             && mine.iter().all(|p| rw.providers.contains_key(*p))
-                            && theirs.iter().all(|p| rw.providers.values().any(|v| v == p))
+                            && theirs.iter().all(|p| rw.target_providers.contains(p))
                             && mine.len() == theirs.len()
                     }
                 }
@@ -994,6 +1002,10 @@ fn impact(
         }
         out
     };
+    let provider_by_path: HashMap<&str, &str> = connectors
+        .iter()
+        .map(|cp| (cp.target_path.as_str(), cp.provider.as_str()))
+        .collect();
     let current_uses = |r: usize| -> Vec<(StepKind, String)> {
         target.assets[r]
             .summary
@@ -1001,10 +1013,7 @@ fn impact(
             .iter()
             .filter_map(|u| {
                 let c = target.providers.get(&u.provider)?;
-                let provider = connectors
-                    .iter()
-                    .find(|cp| cp.target_path == target.assets[*c].path)
-                    .map(|cp| cp.provider.clone())?;
+                let provider = provider_by_path.get(target.assets[*c].path.as_str())?;
                 Some((u.kind, format!("{provider}\u{0}{}", u.name)))
             })
             .collect()
