@@ -112,10 +112,12 @@ struct CacheFileRef<'a> {
     entries: Vec<CachedEntryRef<'a>>,
 }
 
-/// Loaded cache entries by path.
+/// Loaded cache entries by path. Entries are handed out once ([`SummaryCache::take`]), so a
+/// load never holds two copies of every summary.
 #[derive(Debug, Default)]
 pub struct SummaryCache {
-    entries: HashMap<String, CachedEntry>,
+    index: HashMap<String, usize>,
+    entries: Vec<std::sync::Mutex<Option<CachedEntry>>>,
 }
 
 /// Where an environment's cache lives.
@@ -131,17 +133,30 @@ impl SummaryCache {
         };
         match postcard::from_bytes::<CacheFile>(&bytes) {
             Ok(f) if f.format == CACHE_FORMAT && f.version == env!("CARGO_PKG_VERSION") => SummaryCache {
-                entries: f.entries.into_iter().map(|e| (e.path.clone(), e)).collect(),
+                index: f
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.path.clone(), i))
+                    .collect(),
+                entries: f
+                    .entries
+                    .into_iter()
+                    .map(|e| std::sync::Mutex::new(Some(e)))
+                    .collect(),
             },
             _ => SummaryCache::default(),
         }
     }
 
-    /// The cached entry for a file, when its size and mtime still match.
-    pub fn get(&self, path: &str, size: u64, mtime: u64) -> Option<&CachedEntry> {
-        self.entries
-            .get(path)
-            .filter(|e| mtime != 0 && e.size == size && e.mtime == mtime)
+    /// Takes the cached entry for a file, when its size and mtime still match.
+    pub fn take(&self, path: &str, size: u64, mtime: u64) -> Option<CachedEntry> {
+        let slot = self.entries.get(*self.index.get(path)?)?;
+        let mut guard = slot.lock().ok()?;
+        match guard.as_ref() {
+            Some(e) if mtime != 0 && e.size == size && e.mtime == mtime => guard.take(),
+            _ => None,
+        }
     }
 
     /// Number of entries.
@@ -240,10 +255,17 @@ mod tests {
         assert_eq!(cache.len(), 1);
         let meta = std::fs::metadata(&r).unwrap();
         let hit = cache
-            .get("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
+            .take("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
             .unwrap();
         assert_eq!(hit.hash, ws.get("a.recipe.json").unwrap().hash);
+        // An entry is handed out once.
+        assert!(
+            cache
+                .take("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
+                .is_none()
+        );
         // A cached load equals a fresh one.
+        let cache = SummaryCache::read(root);
         let again = Workspace::load_with(&Source::open(root).unwrap(), &cache).unwrap();
         assert_eq!(
             again.get("a.recipe.json").unwrap().summary,
@@ -252,9 +274,10 @@ mod tests {
         // A change of size or time misses.
         std::fs::write(&r, br#"{"name": "A2"}"#).unwrap();
         let meta = std::fs::metadata(&r).unwrap();
+        let cache = SummaryCache::read(root);
         assert!(
             cache
-                .get("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
+                .take("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
                 .is_none()
         );
         let changed = Workspace::load_with(&Source::open(root).unwrap(), &cache).unwrap();

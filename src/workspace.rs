@@ -469,11 +469,16 @@ fn load_entry(
             entry.path.clone()
         }
     };
-    let cached = cache.get(&entry.path, entry.size, entry.mtime);
+    let cached = cache.take(&entry.path, entry.size, entry.mtime);
     match asset::classify(&entry.path) {
         FileRole::Asset(asset_type) => {
-            let (hash, canonical, summary) = match cached.map(|c| (c, &c.data)) {
-                Some((c, CachedData::Asset(s))) => (c.hash.clone(), c.canonical.clone(), s.clone()),
+            let (hash, canonical, summary) = match cached {
+                Some(crate::cache::CachedEntry {
+                    hash,
+                    canonical,
+                    data: CachedData::Asset(s),
+                    ..
+                }) => (hash, canonical, s),
                 _ => {
                     let bytes = reader.read(entry)?;
                     let hash = blake3::hash(&bytes).to_hex().to_string();
@@ -496,8 +501,12 @@ fn load_entry(
             })))
         }
         FileRole::ConnectorCode(json) => {
-            let (hash, definition) = match cached.map(|c| (&c.hash, &c.data)) {
-                Some((h, CachedData::Code(d))) => (h.clone(), d.clone().into()),
+            let (hash, definition) = match cached {
+                Some(crate::cache::CachedEntry {
+                    hash,
+                    data: CachedData::Code(d),
+                    ..
+                }) => (hash, d.into()),
                 _ => {
                     let bytes = reader.read(entry)?;
                     (
@@ -516,8 +525,12 @@ fn load_entry(
             })
         }
         FileRole::ConnectorLogo(json) => {
-            let hash = match cached.map(|c| (&c.hash, &c.data)) {
-                Some((h, CachedData::Logo)) => h.clone(),
+            let hash = match cached {
+                Some(crate::cache::CachedEntry {
+                    hash,
+                    data: CachedData::Logo,
+                    ..
+                }) => hash,
                 _ => blake3::hash(&reader.read(entry)?).to_hex().to_string(),
             };
             Ok(Loaded::Logo {
