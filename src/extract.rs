@@ -136,6 +136,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         let (mut number, mut version_no, mut custom) = (None, None, false);
         let mut account: Option<(Option<String>, bool)> = None;
         let mut first = true;
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             if first && key == NUMBER_TOKEN {
                 // An arbitrary-precision number: its digits come as a string.
@@ -143,6 +144,14 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                 return Ok(Got::Num(digits.parse().ok()));
             }
             first = false;
+            // A key given twice in one object is ambiguous (readers disagree on which wins):
+            // refuse it rather than guess.
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` appears twice in one object"
+                )));
+            }
+            seen.push(key.clone());
             let at = Where {
                 key: Some(&key),
                 depth: self.at.depth + 1,

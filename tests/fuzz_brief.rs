@@ -150,10 +150,13 @@ fn mutated_json_never_panics() {
         let input = mutate(&mut rng, &seeds[pick]);
         let t = rlcm::asset::AssetType::from_type(types[rng.below(types.len())]);
         let streamed = rlcm::extract::summarize_bytes("m.json", &t, &input);
-        if let Ok(v) = rlcm::json::parse("m.json", &input) {
-            // Both extractors agree on whatever parses.
-            assert_eq!(streamed.unwrap(), rlcm::asset::summarize(&t, &v));
-            let _ = rlcm::json::to_workato_vec(&v);
+        match (streamed, rlcm::json::parse("m.json", &input)) {
+            // Both extractors agree on whatever both accept.
+            (Ok(s), Ok(v)) => assert_eq!(s, rlcm::asset::summarize(&t, &v)),
+            // The streaming extractor is stricter only about keys given twice in one object.
+            (Err(e), Ok(_)) => assert!(e.to_string().contains("appears twice"), "{e}"),
+            (Ok(_), Err(e)) => panic!("the streaming extractor accepted what the parser refused: {e}"),
+            (Err(_), Err(_)) => {}
         }
         runs += 1;
     }
