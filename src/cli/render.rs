@@ -399,6 +399,16 @@ pub fn check(r: &CheckReport) -> String {
     o
 }
 
+/// Actions and triggers together, comma-separated.
+fn both(actions: &[String], triggers: &[String]) -> String {
+    actions
+        .iter()
+        .chain(triggers)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Renders `export`.
 pub fn export(r: &crate::ops::export::ExportReport) -> String {
     let mut o = format!(
@@ -512,25 +522,11 @@ pub fn plan(r: &PlanReport) -> String {
                 let _ = writeln!(
                     o,
                     "    removes: {}",
-                    c.actions_removed
-                        .iter()
-                        .chain(&c.triggers_removed)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    both(&c.actions_removed, &c.triggers_removed)
                 );
             }
             if !c.actions_added.is_empty() || !c.triggers_added.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "    adds:    {}",
-                    c.actions_added
-                        .iter()
-                        .chain(&c.triggers_added)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                let _ = writeln!(o, "    adds:    {}", both(&c.actions_added, &c.triggers_added));
             }
         }
         o.push('\n');
@@ -677,18 +673,8 @@ pub fn plan_markdown(r: &PlanReport) -> String {
                 opt(c.from_version),
                 opt(c.to_version),
                 c.note.as_deref().unwrap_or(""),
-                c.actions_removed
-                    .iter()
-                    .chain(&c.triggers_removed)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                c.actions_added
-                    .iter()
-                    .chain(&c.triggers_added)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                both(&c.actions_removed, &c.triggers_removed),
+                both(&c.actions_added, &c.triggers_added)
             );
         }
         o.push('\n');
