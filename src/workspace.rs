@@ -35,7 +35,7 @@ pub struct Asset {
     /// What it says.
     pub summary: AssetSummary,
     /// For a custom connector: its sibling files and definition.
-    pub connector: Option<ConnectorFiles>,
+    pub connector: Option<Box<ConnectorFiles>>,
 }
 
 /// The files and definition of a custom connector.
@@ -62,7 +62,7 @@ pub struct ConnectorFiles {
 }
 
 /// Where a reference points.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
     /// An asset of the workspace (index into [`Workspace::assets`]).
     Asset(usize),
@@ -210,13 +210,13 @@ impl Workspace {
         }
         for a in &mut assets {
             if a.asset_type == AssetType::CustomAdapter && a.connector.is_none() {
-                a.connector = Some(ConnectorFiles {
+                a.connector = Some(Box::new(ConnectorFiles {
                     definition: ConnectorDefinition {
                         parse_error: Some("the connector has no `.custom_adapter.rb` beside it".into()),
                         ..Default::default()
                     },
                     ..Default::default()
-                });
+                }));
             }
         }
         orphan_files.sort();
@@ -340,6 +340,7 @@ impl Workspace {
         let mut references = Vec::new();
         let mut providers = BTreeMap::new();
         for (i, a) in self.assets.iter().enumerate() {
+            let start = references.len();
             for r in &a.summary.refs {
                 let to = match self.resolve_path(&a.path, &r.zip_name) {
                     Some(t) => Target::Asset(t),
@@ -409,11 +410,8 @@ impl Workspace {
                     });
                 }
             }
+            dedup_block(&mut references, start);
         }
-        // One reference per (from, to, kind, property): a recipe calling the same function
-        // from three steps depends on it once.
-        let mut seen = std::collections::HashSet::new();
-        references.retain(|r| seen.insert((r.from, r.to.clone(), r.kind.clone(), r.property.clone())));
         self.references = references;
         self.providers = providers;
     }
@@ -543,6 +541,29 @@ fn load_entry(
         }
         FileRole::Other => Ok(Loaded::Other(entry.path.clone())),
     }
+}
+
+/// Keeps one reference per (to, kind, property) among `references[start..]` (one asset's), the
+/// first of each: a recipe calling the same function from three steps depends on it once.
+/// Sorting indices keeps this O(k log k) however many references one asset has.
+fn dedup_block(references: &mut Vec<Reference>, start: usize) {
+    let block = &references[start..];
+    if block.len() < 2 {
+        return;
+    }
+    fn key(r: &Reference) -> (&Target, &String, &Option<String>) {
+        (&r.to, &r.kind, &r.property)
+    }
+    let mut order: Vec<usize> = (0..block.len()).collect();
+    order.sort_by(|&x, &y| key(&block[x]).cmp(&key(&block[y])).then(x.cmp(&y)));
+    let mut keep = vec![true; block.len()];
+    for w in order.windows(2) {
+        if key(&block[w[0]]) == key(&block[w[1]]) {
+            keep[w[1]] = false;
+        }
+    }
+    let tail = references.split_off(start);
+    references.extend(tail.into_iter().zip(keep).filter_map(|(r, k)| k.then_some(r)));
 }
 
 /// The custom connector provider names an asset uses itself (config bindings and steps).
