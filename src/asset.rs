@@ -6,6 +6,8 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+pub use crate::istr::IStr;
 use serde_json::Value;
 
 /// The type of an asset: the `<type>` in `<slug>.<type>.json`.
@@ -162,20 +164,20 @@ pub fn classify(path: &str) -> FileRole {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipRef {
     /// The JSON key the reference object sits under (`flow_id`, `account_id`, `provider`, ...).
-    pub key: String,
+    pub key: IStr,
     /// The referenced path, relative to the package root.
-    pub zip_name: String,
+    pub zip_name: IStr,
     /// The referenced asset's name, when given.
-    pub name: Option<String>,
+    pub name: Option<IStr>,
 }
 
 /// A recipe's binding of a provider name to a connection (`config[]`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Binding {
     /// The provider name (`salesforce`, `line_connector_1100000020_1666345834`, ...).
-    pub provider: String,
+    pub provider: IStr,
     /// The connection's `zip_name`, when the config names one.
-    pub connection: Option<String>,
+    pub connection: Option<IStr>,
     /// True when `account_id.custom` is set: the provider is a custom connector.
     pub custom: bool,
 }
@@ -194,11 +196,11 @@ pub enum StepKind {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepUse {
     /// The provider name of the step.
-    pub provider: String,
+    pub provider: IStr,
     /// Trigger or action.
     pub kind: StepKind,
     /// The action or trigger name.
-    pub name: String,
+    pub name: IStr,
     /// The step numbers that use it.
     pub steps: Vec<u64>,
 }
@@ -215,9 +217,9 @@ pub struct AssetSummary {
     /// Uses of custom connector actions and triggers (recipes only).
     pub uses: Vec<StepUse>,
     /// Account property names used through datapills or formulas.
-    pub properties: Vec<String>,
+    pub properties: Vec<IStr>,
     /// A connection's built-in provider (`"salesforce"`), when not a custom connector.
-    pub provider: Option<String>,
+    pub provider: Option<IStr>,
     /// A connector's `version_no`.
     pub version_no: Option<u64>,
     /// A connector's `note`.
@@ -258,7 +260,7 @@ pub fn summarize(asset_type: &AssetType, value: &Value) -> AssetSummary {
             s.note = field("note").and_then(Value::as_str).map(str::to_string);
         }
         AssetType::Connection => {
-            s.provider = field("provider").and_then(Value::as_str).map(str::to_string);
+            s.provider = field("provider").and_then(Value::as_str).map(IStr::new);
         }
         AssetType::Properties => {
             s.keys = obj.map(|o| o.keys().cloned().collect()).unwrap_or_default();
@@ -275,11 +277,11 @@ pub fn summarize(asset_type: &AssetType, value: &Value) -> AssetSummary {
                 };
                 let account = entry.get("account_id");
                 s.bindings.push(Binding {
-                    provider: provider.to_string(),
+                    provider: provider.into(),
                     connection: account
                         .and_then(|a| a.get("zip_name"))
                         .and_then(Value::as_str)
-                        .map(str::to_string),
+                        .map(IStr::new),
                     custom: account.and_then(|a| a.get("custom")).and_then(Value::as_bool) == Some(true),
                 });
             }
@@ -303,9 +305,9 @@ fn collect_refs(value: &Value, key: Option<&str>, out: &mut Vec<ZipRef>) {
         Value::Object(map) => {
             if let Some(zip_name) = map.get("zip_name").and_then(Value::as_str) {
                 out.push(ZipRef {
-                    key: key.unwrap_or("").to_string(),
-                    zip_name: zip_name.to_string(),
-                    name: map.get("name").and_then(Value::as_str).map(str::to_string),
+                    key: key.unwrap_or("").into(),
+                    zip_name: zip_name.into(),
+                    name: map.get("name").and_then(Value::as_str).map(IStr::new),
                 });
             }
             for (k, v) in map {
@@ -325,14 +327,14 @@ fn collect_refs(value: &Value, key: Option<&str>, out: &mut Vec<ZipRef>) {
 
 /// Adds the account property names a string uses (datapills, formulas, paths) to `out`, once
 /// each (a space and an underscore are the same).
-pub fn scan_properties(text: &str, out: &mut Vec<String>) {
+pub fn scan_properties(text: &str, out: &mut Vec<IStr>) {
     if !text.contains("account_propert") {
         return;
     }
     let mut push = |name: &str| {
         let name = name.replace("\\\"", "\"").replace("\\'", "'");
         if !out.iter().any(|n| property_key(n) == property_key(&name)) {
-            out.push(name);
+            out.push(name.into());
         }
     };
     for c in DP_PROPERTY.captures_iter(text) {
@@ -346,7 +348,7 @@ pub fn scan_properties(text: &str, out: &mut Vec<String>) {
     }
 }
 
-fn collect_properties(value: &Value, out: &mut Vec<String>) {
+fn collect_properties(value: &Value, out: &mut Vec<IStr>) {
     match value {
         Value::String(text) => scan_properties(text, out),
         Value::Object(map) => map.values().for_each(|v| collect_properties(v, out)),
@@ -387,9 +389,9 @@ fn collect_uses(value: &Value, custom: &[&str], out: &mut Vec<StepUse>) {
                 {
                     Some(u) => u.steps.push(number),
                     None => out.push(StepUse {
-                        provider: provider.to_string(),
+                        provider: provider.into(),
                         kind,
-                        name: name.to_string(),
+                        name: name.into(),
                         steps: vec![number],
                     }),
                 }

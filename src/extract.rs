@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::asset::{self, AssetSummary, AssetType, Binding, StepKind, StepUse, ZipRef};
+use crate::asset::{self, AssetSummary, AssetType, Binding, IStr, StepKind, StepUse, ZipRef};
 use crate::error::{Error, Result};
 
 /// serde_json's key for an arbitrary-precision number presented as a map.
@@ -30,7 +30,7 @@ struct Raw {
     refs: Vec<ZipRef>,
     steps: Vec<RawStep>,
     bindings: Vec<Binding>,
-    properties: Vec<String>,
+    properties: Vec<IStr>,
     name: Option<String>,
     title: Option<String>,
     note: Option<String>,
@@ -183,9 +183,9 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         }
         if let Some(z) = &zip_name {
             raw.refs.push(ZipRef {
-                key: self.at.key.unwrap_or("").to_string(),
-                zip_name: z.clone(),
-                name: name.clone(),
+                key: self.at.key.unwrap_or("").into(),
+                zip_name: z.into(),
+                name: name.as_deref().map(IStr::new),
             });
         }
         if self.at.in_code
@@ -203,8 +203,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         {
             let (connection, custom) = account.clone().unwrap_or((None, false));
             raw.bindings.push(Binding {
-                provider: p.clone(),
-                connection,
+                provider: p.into(),
+                connection: connection.map(IStr::from),
                 custom,
             });
         }
@@ -283,7 +283,7 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
             s.version_no = raw.version_no;
             s.note = raw.note;
         }
-        AssetType::Connection => s.provider = raw.provider,
+        AssetType::Connection => s.provider = raw.provider.map(IStr::from),
         AssetType::Properties => s.keys = raw.keys,
         _ => {}
     }
@@ -295,24 +295,26 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
             .filter(|b| b.custom)
             .map(|b| b.provider.as_str())
             .collect();
+        // Steps using the same action are merged; a map keeps that linear however many steps.
+        let mut index: std::collections::HashMap<(IStr, StepKind, IStr), usize> = Default::default();
         for step in raw.steps {
             if !(custom.contains(&step.provider.as_str())
                 || crate::slug::parse_provider_name(&step.provider).is_some())
             {
                 continue;
             }
-            match s
-                .uses
-                .iter_mut()
-                .find(|u| u.provider == step.provider && u.kind == step.kind && u.name == step.name)
-            {
-                Some(u) => u.steps.push(step.number),
-                None => s.uses.push(StepUse {
-                    provider: step.provider,
-                    kind: step.kind,
-                    name: step.name,
-                    steps: vec![step.number],
-                }),
+            let key = (IStr::from(step.provider), step.kind, IStr::from(step.name));
+            match index.get(&key) {
+                Some(&i) => s.uses[i].steps.push(step.number),
+                None => {
+                    index.insert(key.clone(), s.uses.len());
+                    s.uses.push(StepUse {
+                        provider: key.0,
+                        kind: key.1,
+                        name: key.2,
+                        steps: vec![step.number],
+                    });
+                }
             }
         }
         asset::order_uses(&mut s.uses);

@@ -8,12 +8,13 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+use crate::istr::IStr;
 use crate::workspace::{Target, Workspace};
 
 /// Asset-to-asset dependencies; node `i` is asset `i` of the workspace.
 #[derive(Debug)]
 pub struct DepGraph {
-    graph: DiGraph<(), String>,
+    graph: DiGraph<(), IStr>,
 }
 
 /// An asset that depends on another, and how.

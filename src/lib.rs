@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod fsutil;
 pub mod graph;
+pub mod istr;
 pub mod json;
 pub mod ops;
 pub mod package;

@@ -501,7 +501,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
                             .providers
                             .iter()
                             .find(|(_, c)| **c == t)
-                            .map(|(p, _)| p.clone())
+                            .map(|(p, _)| p.to_string())
                             .unwrap_or_else(|| env::mint_provider(&a.name, env_id));
                         (
                             tfiles.code_hash.clone(),
@@ -542,7 +542,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         };
         for (p, c) in &pkg.providers {
             if *c == i {
-                providers.insert(p.clone(), provider.clone());
+                providers.insert(p.to_string(), provider.clone());
             }
         }
         connector_plans.push(ConnectorPlan {
@@ -665,7 +665,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
                     .providers
                     .iter()
                     .find(|(_, x)| **x == c.pkg)
-                    .map(|(p, _)| p.clone()),
+                    .map(|(p, _)| p.to_string()),
                 target_provider: c.provider.clone(),
                 actions_added: set_diff(&old.actions, &c.definition.actions),
                 actions_removed: if c.action == Action::Create {
@@ -859,7 +859,12 @@ fn decide(
                         .uses
                         .iter()
                         .filter(|u| pkg.providers.contains_key(&u.provider))
-                        .map(|u| (u.kind, format!("{}\u{0}{}", rw.providers[&u.provider], u.name)))
+                        .map(|u| {
+                            (
+                                u.kind,
+                                format!("{}\u{0}{}", rw.providers[u.provider.as_str()], u.name),
+                            )
+                        })
                         .collect(),
                 );
             }

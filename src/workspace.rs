@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::asset::{self, AssetSummary, AssetType, FileRole, StepKind};
 use crate::error::{Error, Result};
+use crate::istr::IStr;
 use crate::ruby::{self, ConnectorDefinition};
 use crate::slug;
 use crate::source::{Entry, Source};
@@ -79,11 +80,11 @@ pub struct Reference {
     pub to: Target,
     /// How: the JSON key (`flow_id`, `account_id`, `provider`, `lookup_table_id`, ...),
     /// `provider_name` (recipe to custom connector), or `account_property`.
-    pub kind: String,
+    pub kind: IStr,
     /// The account property named, for `account_property` references.
-    pub property: Option<String>,
+    pub property: Option<IStr>,
     /// The provider name, for `provider_name` references.
-    pub provider: Option<String>,
+    pub provider: Option<IStr>,
 }
 
 /// Everything read from one tree or package.
@@ -98,7 +99,7 @@ pub struct Workspace {
     /// Resolved references, in asset order.
     pub references: Vec<Reference>,
     /// Provider name → connector asset index, for every provider name seen in recipes.
-    pub providers: BTreeMap<String, usize>,
+    pub providers: BTreeMap<IStr, usize>,
     by_path: HashMap<String, usize>,
 }
 
@@ -339,12 +340,14 @@ impl Workspace {
         let prefixes = self.prefix_index();
         let mut references = Vec::new();
         let mut providers = BTreeMap::new();
+        let provider_name_kind = IStr::new("provider_name");
+        let account_property_kind = IStr::new("account_property");
         for (i, a) in self.assets.iter().enumerate() {
             let start = references.len();
             for r in &a.summary.refs {
                 let to = match self.resolve_path(&a.path, &r.zip_name) {
                     Some(t) => Target::Asset(t),
-                    None => Target::Dangling(r.zip_name.clone()),
+                    None => Target::Dangling(r.zip_name.to_string()),
                 };
                 references.push(Reference {
                     from: i,
@@ -361,8 +364,8 @@ impl Workspace {
                 .bindings
                 .iter()
                 .filter(|b| b.custom || slug::parse_provider_name(&b.provider).is_some())
-                .map(|b| (b.provider.as_str(), b.connection.as_deref()))
-                .chain(a.summary.uses.iter().map(|u| (u.provider.as_str(), None)));
+                .map(|b| (&b.provider, b.connection.as_deref()))
+                .chain(a.summary.uses.iter().map(|u| (&u.provider, None)));
             for (provider, connection) in custom_providers {
                 if seen.contains(&provider) {
                     continue;
@@ -375,13 +378,13 @@ impl Workspace {
                 else {
                     continue;
                 };
-                providers.entry(provider.to_string()).or_insert(target);
+                providers.entry(provider.clone()).or_insert(target);
                 references.push(Reference {
                     from: i,
                     to: Target::Asset(target),
-                    kind: "provider_name".into(),
+                    kind: provider_name_kind.clone(),
                     property: None,
-                    provider: Some(provider.to_string()),
+                    provider: Some(provider.clone()),
                 });
             }
             if !a.summary.properties.is_empty() {
@@ -404,7 +407,7 @@ impl Workspace {
                     references.push(Reference {
                         from: i,
                         to,
-                        kind: "account_property".into(),
+                        kind: account_property_kind.clone(),
                         property: Some(name.clone()),
                         provider: None,
                     });
@@ -551,7 +554,7 @@ fn dedup_block(references: &mut Vec<Reference>, start: usize) {
     if block.len() < 2 {
         return;
     }
-    fn key(r: &Reference) -> (&Target, &String, &Option<String>) {
+    fn key(r: &Reference) -> (&Target, &IStr, &Option<IStr>) {
         (&r.to, &r.kind, &r.property)
     }
     let mut order: Vec<usize> = (0..block.len()).collect();

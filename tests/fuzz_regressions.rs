@@ -211,7 +211,7 @@ fn json_refs(what: &str, data: &[u8]) -> Option<Vec<String>> {
         for t in all_types() {
             let s = asset::summarize(&t, &value);
             if t == AssetType::Recipe {
-                refs = Some(s.refs.iter().map(|r| r.zip_name.clone()).collect());
+                refs = Some(s.refs.iter().map(|r| r.zip_name.to_string()).collect());
             }
         }
         let written = rlcm::json::to_workato_vec(&value);

@@ -334,7 +334,7 @@ pub fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
             .providers
             .iter()
             .find(|(_, t)| **t == i)
-            .map(|(p, _)| p.clone())
+            .map(|(p, _)| p.to_string())
             .unwrap_or_else(|| mint_provider(&a.name, id));
         let record = VersionRecord {
             version,

@@ -181,7 +181,7 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
         .providers
         .iter()
         .find(|(_, t)| **t == i)
-        .map(|(p, _)| p.clone())
+        .map(|(p, _)| p.to_string())
         .unwrap_or_else(|| env::mint_provider(&a.name, state.info.id));
     Ok(ConnectorState {
         format_version: 1,

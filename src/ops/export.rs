@@ -304,7 +304,7 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
             }
             Target::Asset(t) => {
                 if let Some(p) = &r.property {
-                    property_keys.entry(*t).or_default().insert(p.clone());
+                    property_keys.entry(*t).or_default().insert(p.to_string());
                 }
                 if !because.contains_key(t) {
                     warnings.push(format!(

@@ -48,7 +48,7 @@ pub fn graph(ws: &Workspace, focus: Option<usize>) -> GraphReport {
             edges.push(GraphEdge {
                 from: ws.assets[r.from].path.clone(),
                 to: to.clone(),
-                kind: r.kind.clone(),
+                kind: r.kind.to_string(),
             });
         }
     }

@@ -120,7 +120,7 @@ fn report(dir: &Path, state: &State, ws: &Workspace) -> InitReport {
                 title: c.title.clone(),
                 version: c.released.unwrap_or(1),
                 provider: c.provider.clone(),
-                minted: !ws.providers.contains_key(&c.provider),
+                minted: !ws.providers.contains_key(c.provider.as_str()),
             })
             .collect(),
     }

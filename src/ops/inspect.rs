@@ -1,5 +1,6 @@
 //! `rlcm inspect`: what a package or tree holds.
 
+use crate::istr::IStr;
 use std::collections::BTreeMap;
 
 use crate::asset::AssetType;
@@ -65,7 +66,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
                     .providers
                     .iter()
                     .filter(|(_, t)| **t == i)
-                    .map(|(p, _)| p.clone())
+                    .map(|(p, _)| p.to_string())
                     .collect(),
                 parse_error: c.definition.parse_error.clone(),
             }
@@ -134,9 +135,9 @@ pub fn reference_entry(ws: &Workspace, r: &crate::workspace::Reference) -> Refer
     ReferenceEntry {
         from: ws.assets[r.from].path.clone(),
         to,
-        kind: r.kind.clone(),
+        kind: r.kind.to_string(),
         dangling,
-        property: r.property.clone(),
-        provider: r.provider.clone(),
+        property: r.property.as_ref().map(IStr::to_string),
+        provider: r.provider.as_ref().map(IStr::to_string),
     }
 }
