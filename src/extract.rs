@@ -137,6 +137,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         let mut account: Option<(Option<String>, bool)> = None;
         let mut first = true;
         let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut seen_set: std::collections::HashSet<Cow<'de, str>> = Default::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             if first && key == NUMBER_TOKEN {
                 // An arbitrary-precision number: its digits come as a string.
@@ -146,12 +147,23 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
             first = false;
             // A key given twice in one object is ambiguous (readers disagree on which wins):
             // refuse it rather than guess.
-            if seen.contains(&key) {
+            // Small objects (nearly all) are checked by a scan; large ones through a set, so a
+            // hostile object with a million keys stays linear.
+            let repeated = if seen_set.is_empty() && seen.len() < 32 {
+                let r = seen.contains(&key);
+                seen.push(key.clone());
+                r
+            } else {
+                if seen_set.is_empty() {
+                    seen_set.extend(seen.drain(..));
+                }
+                !seen_set.insert(key.clone())
+            };
+            if repeated {
                 return Err(serde::de::Error::custom(format!(
                     "the key `{key}` appears twice in one object"
                 )));
             }
-            seen.push(key.clone());
             let at = Where {
                 key: Some(&key),
                 depth: self.at.depth + 1,
@@ -320,4 +332,26 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
         asset::order_uses(&mut s.uses);
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(keys: &[String]) -> Vec<u8> {
+        let fields: Vec<String> = keys.iter().map(|k| format!("\"{k}\": 1")).collect();
+        format!("{{\"name\": \"x\", \"input\": {{{}}}}}", fields.join(", ")).into_bytes()
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_in_small_and_large_objects() {
+        for n in [3, 31, 32, 33, 40, 5000] {
+            let mut keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+            let ok = summarize_bytes("a.recipe.json", &AssetType::Recipe, &object(&keys));
+            assert!(ok.is_ok(), "{n} distinct keys: {ok:?}");
+            keys.push("k0".into());
+            let err = summarize_bytes("a.recipe.json", &AssetType::Recipe, &object(&keys)).unwrap_err();
+            assert!(err.to_string().contains("`k0` appears twice"), "{n}: {err}");
+        }
+    }
 }
