@@ -7,7 +7,6 @@
 //! read-only commands (`plan`, `impact`, `inspect`, `check`, ...) never write it. A cache that
 //! cannot be read is ignored.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,7 @@ use crate::ruby::ConnectorDefinition;
 use crate::workspace::Workspace;
 
 /// Bumped whenever the cached data changes meaning.
-const CACHE_FORMAT: u32 = 2;
+const CACHE_FORMAT: u32 = 3;
 
 /// Files modified this recently (ns) when the cache is written are not cached.
 const RACY_NS: u64 = 2_000_000_000;
@@ -71,21 +70,33 @@ enum CachedDataRef<'a> {
     Logo,
 }
 
-/// One cached file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What the cache holds for one file once its size and time have matched.
+#[derive(Debug, Clone, Deserialize)]
 pub struct CachedEntry {
-    /// Path relative to the root.
-    pub path: String,
-    /// Size when cached.
-    pub size: u64,
-    /// Modification time (ns) when cached.
-    pub mtime: u64,
     /// blake3 of the file, hex.
     pub hash: String,
     /// The asset's canonical hash (see [`crate::workspace::Asset::canonical`]).
     pub canonical: String,
     /// What it says.
     pub data: CachedData,
+}
+
+/// One cached file as stored: `path, size, mtime, hash, canonical, data` in a row (postcard
+/// writes a struct as its fields one after the other, so the nested [`CachedEntry`] reads the
+/// last three).
+#[derive(Debug, Deserialize)]
+struct Slot {
+    path: String,
+    size: u64,
+    mtime: u64,
+    #[serde(deserialize_with = "untaken")]
+    entry: std::sync::Mutex<Option<CachedEntry>>,
+}
+
+fn untaken<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<std::sync::Mutex<Option<CachedEntry>>, D::Error> {
+    CachedEntry::deserialize(d).map(|e| std::sync::Mutex::new(Some(e)))
 }
 
 #[derive(Serialize)]
@@ -98,26 +109,18 @@ struct CachedEntryRef<'a> {
     data: CachedDataRef<'a>,
 }
 
-#[derive(Deserialize)]
-struct CacheFile {
+#[derive(Serialize, Deserialize)]
+struct CacheHeader {
     format: u32,
     version: String,
-    entries: Vec<CachedEntry>,
 }
 
-#[derive(Serialize)]
-struct CacheFileRef<'a> {
-    format: u32,
-    version: &'a str,
-    entries: Vec<CachedEntryRef<'a>>,
-}
-
-/// Loaded cache entries by path. Entries are handed out once ([`SummaryCache::take`]), so a
-/// load never holds two copies of every summary.
+/// Loaded cache entries, sorted by path. Entries are handed out once ([`SummaryCache::take`]),
+/// so a load never holds two copies of every summary; paths are looked up by binary search, so
+/// the cache holds one copy of each path.
 #[derive(Debug, Default)]
 pub struct SummaryCache {
-    index: HashMap<String, usize>,
-    entries: Vec<std::sync::Mutex<Option<CachedEntry>>>,
+    slots: Vec<Slot>,
 }
 
 /// Where an environment's cache lives.
@@ -125,48 +128,109 @@ pub fn cache_path(root: &Path) -> PathBuf {
     root.join(".rlcm/cache/summaries.bin")
 }
 
+/// Entries per frame: frames are decoded in parallel, a few at a time, so reading the cache
+/// never holds the whole file in memory.
+#[cfg(not(test))]
+const FRAME_ENTRIES: usize = 2048;
+#[cfg(test)]
+const FRAME_ENTRIES: usize = 3;
+
+/// A frame larger than this means the file is damaged (it is then ignored).
+const MAX_FRAME: usize = 256 << 20;
+
+/// Reads one `u32 length, bytes` frame; `None` at the end of the file.
+fn read_frame(r: &mut impl std::io::Read) -> Option<std::io::Result<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+        Err(e) => return Some(Err(e)),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Some(Err(std::io::Error::other("cache frame too large")));
+    }
+    let mut buf = vec![0u8; len];
+    Some(r.read_exact(&mut buf).map(|()| buf))
+}
+
+fn write_frame(w: &mut dyn std::io::Write, bytes: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(bytes.len()).map_err(|_| std::io::Error::other("cache frame too large"))?;
+    w.write_all(&len.to_le_bytes())?;
+    w.write_all(bytes)
+}
+
 impl SummaryCache {
     /// Reads the cache of the environment at `root`; empty when absent or unreadable.
+    ///
+    /// The file is a header frame and frames of [`FRAME_ENTRIES`] entries in path order; one
+    /// thread reads frames while the others decode them.
     pub fn read(root: &Path) -> SummaryCache {
-        let Ok(bytes) = std::fs::read(cache_path(root)) else {
+        let Ok(file) = std::fs::File::open(cache_path(root)) else {
             return SummaryCache::default();
         };
-        match postcard::from_bytes::<CacheFile>(&bytes) {
-            Ok(f) if f.format == CACHE_FORMAT && f.version == env!("CARGO_PKG_VERSION") => SummaryCache {
-                index: f
-                    .entries
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| (e.path.clone(), i))
-                    .collect(),
-                entries: f
-                    .entries
-                    .into_iter()
-                    .map(|e| std::sync::Mutex::new(Some(e)))
-                    .collect(),
-            },
-            _ => SummaryCache::default(),
+        let mut reader = std::io::BufReader::with_capacity(256 << 10, file);
+        let header = match read_frame(&mut reader) {
+            Some(Ok(bytes)) => postcard::from_bytes::<CacheHeader>(&bytes).ok(),
+            _ => None,
+        };
+        if !header.is_some_and(|h| h.format == CACHE_FORMAT && h.version == env!("CARGO_PKG_VERSION")) {
+            return SummaryCache::default();
         }
+        use rayon::iter::{ParallelBridge, ParallelIterator};
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(2);
+        let decoded: Option<Vec<(usize, Vec<Slot>)>> = std::thread::scope(|scope| {
+            let feeder = scope.spawn(move || {
+                let mut n = 0;
+                while let Some(frame) = read_frame(&mut reader) {
+                    let Ok(frame) = frame else { return false };
+                    if tx.send((n, frame)).is_err() {
+                        return false;
+                    }
+                    n += 1;
+                }
+                true
+            });
+            let frames: Option<Vec<(usize, Vec<Slot>)>> = rx
+                .into_iter()
+                .par_bridge()
+                .map(|(n, bytes)| postcard::from_bytes::<Vec<Slot>>(&bytes).ok().map(|v| (n, v)))
+                .collect();
+            let complete = feeder.join().unwrap_or(false);
+            frames.filter(|_| complete)
+        });
+        let Some(mut frames) = decoded else {
+            return SummaryCache::default();
+        };
+        frames.sort_by_key(|(n, _)| *n);
+        let mut slots: Vec<Slot> = Vec::with_capacity(frames.iter().map(|(_, f)| f.len()).sum());
+        for (_, frame) in frames {
+            slots.extend(frame);
+        }
+        if !slots.is_sorted_by(|a, b| a.path <= b.path) {
+            slots.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        SummaryCache { slots }
     }
 
     /// Takes the cached entry for a file, when its size and mtime still match.
     pub fn take(&self, path: &str, size: u64, mtime: u64) -> Option<CachedEntry> {
-        let slot = self.entries.get(*self.index.get(path)?)?;
-        let mut guard = slot.lock().ok()?;
-        match guard.as_ref() {
-            Some(e) if mtime != 0 && e.size == size && e.mtime == mtime => guard.take(),
-            _ => None,
+        let i = self.slots.binary_search_by(|s| s.path.as_str().cmp(path)).ok()?;
+        let slot = &self.slots[i];
+        if mtime == 0 || slot.size != size || slot.mtime != mtime {
+            return None;
         }
+        slot.entry.lock().ok()?.take()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
     }
 }
 
@@ -213,14 +277,20 @@ pub fn write(root: &Path, ws: &Workspace) {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     entries.retain(|e| e.mtime != 0 && e.mtime.saturating_add(RACY_NS) < now);
-    let file = CacheFileRef {
+    entries.sort_by(|a, b| a.path.cmp(b.path));
+    let header = CacheHeader {
         format: CACHE_FORMAT,
-        version: env!("CARGO_PKG_VERSION"),
-        entries,
+        version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    if let Ok(bytes) = postcard::to_stdvec(&file) {
-        let _ = crate::fsutil::write_atomic(&cache_path(root), &bytes);
-    }
+    let _ = crate::fsutil::write_atomic_with(&cache_path(root), |w| {
+        let bytes = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
+        write_frame(w, &bytes)?;
+        for chunk in entries.chunks(FRAME_ENTRIES) {
+            let bytes = postcard::to_stdvec(chunk).map_err(std::io::Error::other)?;
+            write_frame(w, &bytes)?;
+        }
+        Ok(())
+    });
 }
 
 #[cfg(test)]
@@ -246,13 +316,27 @@ mod tests {
         )
         .unwrap();
         age(&r);
+        // Enough files for several frames.
+        for i in 0..7 {
+            let p = root.join(format!("c{i}.recipe.json"));
+            std::fs::write(&p, format!(r#"{{"name": "C{i}"}}"#)).unwrap();
+            age(&p);
+        }
         let fresh = root.join("b.recipe.json");
         std::fs::write(&fresh, br#"{"name": "B"}"#).unwrap();
         let ws = Workspace::load(&Source::open(root).unwrap()).unwrap();
         write(root, &ws);
         let cache = SummaryCache::read(root);
-        // The old file is cached; the one written a moment ago is racy and is not.
-        assert_eq!(cache.len(), 1);
+        // The old files are cached; the one written a moment ago is racy and is not.
+        assert_eq!(cache.len(), 8);
+        for i in 0..7 {
+            let path = format!("c{i}.recipe.json");
+            let meta = std::fs::metadata(root.join(&path)).unwrap();
+            let hit = cache
+                .take(&path, meta.len(), crate::source::mtime_ns(&meta))
+                .unwrap();
+            assert_eq!(hit.hash, ws.get(&path).unwrap().hash);
+        }
         let meta = std::fs::metadata(&r).unwrap();
         let hit = cache
             .take("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
@@ -266,7 +350,7 @@ mod tests {
         );
         // A cached load equals a fresh one.
         let cache = SummaryCache::read(root);
-        let again = Workspace::load_with(&Source::open(root).unwrap(), &cache).unwrap();
+        let again = Workspace::load_with(&Source::open(root).unwrap(), cache).unwrap();
         assert_eq!(
             again.get("a.recipe.json").unwrap().summary,
             ws.get("a.recipe.json").unwrap().summary
@@ -280,7 +364,7 @@ mod tests {
                 .take("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
                 .is_none()
         );
-        let changed = Workspace::load_with(&Source::open(root).unwrap(), &cache).unwrap();
+        let changed = Workspace::load_with(&Source::open(root).unwrap(), cache).unwrap();
         assert_eq!(changed.get("a.recipe.json").unwrap().name, "A2");
         // Garbage in the cache file is ignored.
         std::fs::write(cache_path(root), b"garbage").unwrap();

@@ -55,6 +55,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Like [`write_atomic`], with the content written by `fill` through a buffered writer (for
+/// files too large to build in memory first).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    create_dir_all(dir)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".rlcm-tmp-")
+        .tempfile_in(dir)
+        .with_path("create a temporary file in", dir)?;
+    let tmp_path = tmp.path().to_path_buf();
+    let mut w = std::io::BufWriter::with_capacity(256 << 10, tmp);
+    fill(&mut w).with_path("write", tmp_path.clone())?;
+    let tmp = w
+        .into_inner()
+        .map_err(|e| Error::io("write", tmp_path.clone(), e.into_error()))?;
+    tmp.as_file().sync_all().with_path("sync", tmp_path)?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    sync_dir(dir)
+}
+
 /// Writes `bytes` to a new file at `path` and fsyncs it (no rename: for staging).
 pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {

@@ -33,16 +33,20 @@ impl DepGraph {
         for _ in &ws.assets {
             graph.add_node(());
         }
-        let mut last: Option<(usize, usize, &str)> = None;
-        let mut seen = std::collections::HashSet::new();
-        for r in &ws.references {
-            if let Target::Asset(to) = r.to {
-                let key = (r.from, to, r.kind.as_str());
-                if last == Some(key) || !seen.insert(key) {
-                    continue;
-                }
-                last = Some(key);
-                graph.add_edge(NodeIndex::new(r.from), NodeIndex::new(to), r.kind.clone());
+        // One edge per (from, to, kind), the first of each in reference order. References
+        // come grouped by `from`, so duplicates are found within each asset's small block.
+        let mut block: Vec<(usize, &IStr, usize)> = Vec::new();
+        for refs in ws.references.chunk_by(|a, b| a.from == b.from) {
+            block.clear();
+            block.extend(refs.iter().enumerate().filter_map(|(i, r)| match r.to {
+                Target::Asset(to) => Some((to, &r.kind, i)),
+                Target::Dangling(_) => None,
+            }));
+            block.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+            block.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
+            block.sort_unstable_by_key(|e| e.2);
+            for &(to, kind, i) in &block {
+                graph.add_edge(NodeIndex::new(refs[i].from), NodeIndex::new(to), kind.clone());
             }
         }
         DepGraph { graph }

@@ -156,6 +156,21 @@ impl<'de> serde::Deserialize<'de> for IStr {
     }
 }
 
+// In report schemas an `IStr` is a string.
+impl schemars::JsonSchema for IStr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        String::schema_name()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

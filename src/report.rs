@@ -4,6 +4,7 @@
 //! environment or package root, with `/`. The JSON Schemas in `schemas/` are generated from
 //! these types (see `tests/schemas.rs`).
 
+use crate::istr::IStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -102,20 +103,20 @@ pub struct InspectConnector {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct ReferenceEntry {
     /// The referring asset.
-    pub from: String,
+    pub from: IStr,
     /// The referenced path (for a dangling account property: `<file>#<property>`).
-    pub to: String,
+    pub to: IStr,
     /// How it refers: the JSON key (`flow_id`, `account_id`, `provider`, ...),
     /// `provider_name` or `account_property`.
-    pub kind: String,
+    pub kind: IStr,
     /// True when the target is absent.
     pub dangling: bool,
     /// The account property, for `account_property` references.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub property: Option<String>,
+    pub property: Option<IStr>,
     /// The provider name, for `provider_name` references.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<IStr>,
 }
 
 /// A dangling reference.

@@ -152,7 +152,7 @@ impl Source {
     }
 
     fn open_dir(root: &Path) -> Result<Source> {
-        let mut entries = Vec::new();
+        let mut found: Vec<(String, std::path::PathBuf)> = Vec::new();
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
@@ -192,19 +192,25 @@ impl Source {
             if ft.is_dir() {
                 continue;
             }
-            let meta = item.metadata().map_err(|e| {
-                let io = e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("metadata"));
-                Error::io("read", item.path(), io)
-            })?;
-            let index = entries.len();
-            entries.push(Entry {
-                path: rel_str,
-                size: meta.len(),
-                mtime: mtime_ns(&meta),
-                index,
-            });
+            found.push((rel_str, item.into_path()));
+        }
+        // The sizes and times: one `lstat` per file, on every core (most of a warm load of a
+        // large tree is these calls).
+        use rayon::prelude::*;
+        let mut entries = found
+            .into_par_iter()
+            .map(|(path, full)| {
+                let meta = std::fs::symlink_metadata(&full).with_path("read", &full)?;
+                Ok(Entry {
+                    path,
+                    size: meta.len(),
+                    mtime: mtime_ns(&meta),
+                    index: 0,
+                })
+            })
+            .collect::<Result<Vec<Entry>>>()?;
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.index = i;
         }
         // walkdir sorts per directory by OsStr; a global sort by the `/` path keeps one order
         // for directories and zips alike.

@@ -87,6 +87,9 @@ pub struct Reference {
     pub provider: Option<IStr>,
 }
 
+/// A file's `(path, size, blake3 hex)`.
+pub type FileHash = (String, u64, String);
+
 /// Everything read from one tree or package.
 #[derive(Debug)]
 pub struct Workspace {
@@ -120,17 +123,46 @@ enum Loaded {
         mtime: u64,
         hash: String,
     },
-    Other(String),
+    Other(String, Option<(u64, String)>),
 }
 
 impl Workspace {
     /// Reads every file of `source` and resolves references.
     pub fn load(source: &Source) -> Result<Workspace> {
-        Self::load_with(source, &crate::cache::SummaryCache::default())
+        Self::load_with(source, crate::cache::SummaryCache::default())
     }
 
     /// Like [`Workspace::load`], taking what `cache` still knows instead of reading the file.
-    pub fn load_with(source: &Source, cache: &crate::cache::SummaryCache) -> Result<Workspace> {
+    pub fn load_with(source: &Source, cache: crate::cache::SummaryCache) -> Result<Workspace> {
+        Self::load_inner(source, cache, false).map(|(ws, _)| ws)
+    }
+
+    /// Like [`Workspace::load`], also returning every file's `(path, size, blake3 hex)`, in
+    /// path order: what `rlcm verify` computes, as a by-product of the one read of each file
+    /// (planning a package inflates each entry once, not once to verify and once to load).
+    pub fn load_hashed(source: &Source) -> Result<(Workspace, Vec<FileHash>)> {
+        let (ws, others) = Self::load_inner(source, crate::cache::SummaryCache::default(), true)?;
+        let mut files = others;
+        for a in &ws.assets {
+            files.push((a.path.clone(), a.size, a.hash.clone()));
+            if let Some(c) = &a.connector {
+                if let (Some(p), Some(h)) = (&c.code_path, &c.code_hash) {
+                    files.push((p.clone(), c.code_size, h.clone()));
+                }
+                if let (Some(p), Some(h)) = (&c.logo_path, &c.logo_hash) {
+                    files.push((p.clone(), c.logo_size, h.clone()));
+                }
+            }
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok((ws, files))
+    }
+
+    fn load_inner(
+        source: &Source,
+        cache: crate::cache::SummaryCache,
+        hash_other: bool,
+    ) -> Result<(Workspace, Vec<FileHash>)> {
         let entries = source.entries();
         let threads = rayon::current_num_threads().max(1);
         let chunk = entries.len().div_ceil(threads).max(1);
@@ -141,7 +173,7 @@ impl Workspace {
                 let mut reader = source.reader()?;
                 part.iter()
                     .map(|e| {
-                        let r = load_entry(e, &mut reader, source, cache);
+                        let r = load_entry(e, &mut reader, source, &cache, hash_other);
                         progress.inc(1);
                         r
                     })
@@ -149,15 +181,22 @@ impl Workspace {
             })
             .collect();
         drop(progress);
-        let mut assets = Vec::new();
+        drop(cache);
+        let mut assets = Vec::with_capacity(loaded.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
         let mut other_files = Vec::new();
+        let mut hashed_others = Vec::new();
         let mut codes = Vec::new();
         let mut logos = Vec::new();
         for part in loaded {
             for item in part? {
                 match item {
                     Loaded::Asset(a) => assets.push(*a),
-                    Loaded::Other(p) => other_files.push(p),
+                    Loaded::Other(p, hashed) => {
+                        if let Some((size, hash)) = hashed {
+                            hashed_others.push((p.clone(), size, hash));
+                        }
+                        other_files.push(p)
+                    }
                     Loaded::Code { .. } => codes.push(item),
                     Loaded::Logo { .. } => logos.push(item),
                 }
@@ -231,7 +270,7 @@ impl Workspace {
             by_path,
         };
         ws.resolve();
-        Ok(ws)
+        Ok((ws, hashed_others))
     }
 
     /// Finds an asset by path.
@@ -461,6 +500,7 @@ fn load_entry(
     reader: &mut crate::source::SourceReader,
     source: &Source,
     cache: &crate::cache::SummaryCache,
+    hash_other: bool,
 ) -> Result<Loaded> {
     use crate::cache::CachedData;
     let origin = || {
@@ -542,7 +582,15 @@ fn load_entry(
                 hash,
             })
         }
-        FileRole::Other => Ok(Loaded::Other(entry.path.clone())),
+        FileRole::Other => {
+            let hashed = if hash_other {
+                let bytes = reader.read(entry)?;
+                Some((bytes.len() as u64, blake3::hash(&bytes).to_hex().to_string()))
+            } else {
+                None
+            };
+            Ok(Loaded::Other(entry.path.clone(), hashed))
+        }
     }
 }
 

@@ -495,11 +495,29 @@ fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a report as pretty JSON to stdout as it is serialised (a 100k-recipe inspect report
+/// is hundreds of MB: never built in memory); a closed pipe ends quietly.
 fn emit_json<T: serde::Serialize>(report: &T) -> anyhow::Result<()> {
-    emit(&String::from_utf8(crate::json::to_pretty_vec(report))?)
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, report)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
+/// Loads a package or tree; a directory that is an initialised environment is read through
+/// its summary cache (read-only: the cache is never written here).
 fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
+    if path.is_dir() {
+        let (source, cache) = rayon::join(|| Source::open(path), || crate::cache::SummaryCache::read(path));
+        let source = source?;
+        let ws = Workspace::load_with(&source, cache)?;
+        return Ok((source, ws));
+    }
     let source = Source::open(path)?;
     let ws = Workspace::load(&source)?;
     Ok((source, ws))
@@ -800,9 +818,18 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
         }
         (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--from SANDBOX`".into())),
     };
-    let pkg = ops::import::open_package(&package)?;
-    let env = Environment::open(&args.env)?;
-    let target = env.load_workspace()?;
+    // The package and the target are read at the same time (each load has serial parts: the
+    // tree walk, reference resolution).
+    let (pkg, target) = rayon::join(
+        || ops::import::open_package(&package),
+        || -> crate::Result<_> {
+            let env = Environment::open(&args.env)?;
+            let target = env.load_workspace()?;
+            Ok((env, target))
+        },
+    );
+    let pkg = pkg?;
+    let (env, target) = target?;
     let plan = ops::import::make_plan(&pkg, &env, &target, &args.flags.options())?;
     let mut report = plan.report;
     if args.from.is_some() {

@@ -219,10 +219,16 @@ impl Environment {
 
     /// Loads the tree's assets (with the summary cache of an initialised environment).
     pub fn load_workspace(&self) -> Result<Workspace> {
-        let source = Source::open(&self.root)?;
         match &self.state {
-            Some(_) => Workspace::load_with(&source, &crate::cache::SummaryCache::read(&self.root)),
-            None => Workspace::load(&source),
+            Some(_) => {
+                // The tree walk (stat calls) and the cache decode overlap.
+                let (source, cache) = rayon::join(
+                    || Source::open(&self.root),
+                    || crate::cache::SummaryCache::read(&self.root),
+                );
+                Workspace::load_with(&source?, cache)
+            }
+            None => Workspace::load(&Source::open(&self.root)?),
         }
     }
 

@@ -34,26 +34,42 @@ pub struct OpenedPackage {
 }
 
 /// Opens and verifies a package (zip or directory).
+///
+/// Each entry is read once: the load hashes what it reads, and those hashes are checked
+/// against `rlcm-package.json` exactly as `rlcm verify` checks them. When the load itself
+/// fails (an entry that does not decompress or parse), the package is verified the slow way
+/// first, so a damaged or tampered package is reported as such rather than as bad JSON.
 pub fn open_package(path: &Path) -> Result<OpenedPackage> {
-    let report = package::ensure_verified(path)?;
     let source = Source::open(path)?;
-    let digest = match report.digest {
-        Some(d) => d,
-        None => {
-            // No rlcm-package.json (a Workato export): digest the entries.
-            let mut h = blake3::Hasher::new();
-            for e in package::verify::hash_entries(&source)? {
-                h.update(e.path.as_bytes());
-                h.update(b"\0");
-                if let Ok((size, hash)) = &e.content {
-                    h.update(&size.to_le_bytes());
-                    h.update(hash.as_bytes());
-                }
-            }
-            h.finalize().to_hex().to_string()
+    let (ws, files) = match Workspace::load_hashed(&source) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            package::ensure_verified(path)?;
+            return Err(e);
         }
     };
-    let ws = Workspace::load(&source)?;
+    let actual: Vec<package::verify::ActualEntry> = files
+        .into_iter()
+        .map(|(path, size, hash)| package::verify::ActualEntry {
+            path,
+            content: Ok((size, hash)),
+        })
+        .collect();
+    // Without rlcm-package.json (a Workato export) the package's digest is that of its entries.
+    let entries_digest = source.find(package::MANIFEST_NAME).is_none().then(|| {
+        let mut h = blake3::Hasher::new();
+        for e in &actual {
+            h.update(e.path.as_bytes());
+            h.update(b"\0");
+            if let Ok((size, hash)) = &e.content {
+                h.update(&size.to_le_bytes());
+                h.update(hash.as_bytes());
+            }
+        }
+        h.finalize().to_hex().to_string()
+    });
+    let report = package::verify::report_ok(package::verify::verify_source(path, &source, actual))?;
+    let digest = report.digest.or(entries_digest).unwrap_or_default();
     Ok(OpenedPackage { source, ws, digest })
 }
 

@@ -77,9 +77,9 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         .iter()
         .filter(|r| r.dangling)
         .map(|r| DanglingEntry {
-            from: r.from.clone(),
-            to: r.to.clone(),
-            kind: r.kind.clone(),
+            from: r.from.to_string(),
+            to: r.to.to_string(),
+            kind: r.kind.to_string(),
         })
         .collect();
     for d in &dangling {
@@ -128,16 +128,17 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
 
 /// The report form of a reference.
 pub fn reference_entry(ws: &Workspace, r: &crate::workspace::Reference) -> ReferenceEntry {
+    // Paths are interned: an asset named by a thousand references is one string in the report.
     let (to, dangling) = match &r.to {
-        Target::Asset(t) => (ws.assets[*t].path.clone(), false),
-        Target::Dangling(p) => (p.clone(), true),
+        Target::Asset(t) => (IStr::new(&ws.assets[*t].path), false),
+        Target::Dangling(p) => (IStr::new(p), true),
     };
     ReferenceEntry {
-        from: ws.assets[r.from].path.clone(),
+        from: IStr::new(&ws.assets[r.from].path),
         to,
-        kind: r.kind.to_string(),
+        kind: r.kind.clone(),
         dangling,
-        property: r.property.as_ref().map(IStr::to_string),
-        provider: r.provider.as_ref().map(IStr::to_string),
+        property: r.property.clone(),
+        provider: r.provider.clone(),
     }
 }

@@ -36,8 +36,16 @@ pub struct ActualEntry {
 /// Errors only when the package cannot be opened at all or is unsafe to read (the error names
 /// the entry); a package that opens always gets a report.
 pub fn verify_package(path: &Path) -> Result<VerifyReport> {
-    let package = path.display().to_string();
     let source = Source::open(path)?;
+    let actual = hash_entries(&source)?;
+    Ok(verify_source(path, &source, actual))
+}
+
+/// The verification report of the package at `path`, opened as `source`, given what every
+/// entry actually holds (`actual`, sorted by path: from [`hash_entries`], or from a load that
+/// read each entry anyway, see [`crate::workspace::Workspace::load_hashed`]).
+pub fn verify_source(path: &Path, source: &Source, actual: Vec<ActualEntry>) -> VerifyReport {
+    let package = path.display().to_string();
     let mut mismatches = Vec::new();
     let has_manifest = source.find(MANIFEST_NAME).is_some();
     let manifest = match source.find(MANIFEST_NAME) {
@@ -59,7 +67,6 @@ pub fn verify_package(path: &Path) -> Result<VerifyReport> {
             }
         },
     };
-    let actual = hash_entries(&source)?;
     let content: Vec<ActualEntry> = actual.into_iter().filter(|a| a.path != MANIFEST_NAME).collect();
     match &manifest {
         Some(m) => {
@@ -100,7 +107,7 @@ pub fn verify_package(path: &Path) -> Result<VerifyReport> {
             mismatches.len()
         ),
     };
-    Ok(VerifyReport {
+    VerifyReport {
         format_version: FORMAT_VERSION,
         package,
         verified: has_manifest && ok,
@@ -110,7 +117,7 @@ pub fn verify_package(path: &Path) -> Result<VerifyReport> {
         ok,
         mismatches,
         note,
-    })
+    }
 }
 
 /// Verifies a package before it is used (plan, import): returns the report when nothing
@@ -119,7 +126,11 @@ pub fn verify_package(path: &Path) -> Result<VerifyReport> {
 /// A package without `rlcm-package.json` passes when every entry reads back intact; the
 /// report's `verified` is then false.
 pub fn ensure_verified(path: &Path) -> Result<VerifyReport> {
-    let report = verify_package(path)?;
+    report_ok(verify_package(path)?)
+}
+
+/// The report when nothing mismatches, else the error [`ensure_verified`] returns.
+pub fn report_ok(report: VerifyReport) -> Result<VerifyReport> {
     match first_mismatch_error(&report.package, &report.mismatches) {
         Some(mut err) => {
             if let Error::BadEntry { reason, .. } = &mut err {
