@@ -87,6 +87,15 @@ pub struct Reference {
     pub provider: Option<IStr>,
 }
 
+/// The reference kinds rlcm adds itself, interned once per resolve.
+struct Kinds {
+    provider_name: IStr,
+    account_property: IStr,
+}
+
+/// One asset's references, and the provider names it resolved to connectors.
+type Resolved = (Vec<Reference>, Vec<(IStr, usize)>);
+
 /// A file's `(path, size, blake3 hex)`.
 pub type FileHash = (String, u64, String);
 
@@ -375,87 +384,116 @@ impl Workspace {
         self.resolve_path(from, "account_properties.properties.json")
     }
 
+    /// Resolves every asset's references, on every core (each asset's are independent); the
+    /// provider map keeps, for each name, the connector the first asset in path order found.
     fn resolve(&mut self) {
         let prefixes = self.prefix_index();
-        let mut references = Vec::new();
+        let kinds = Kinds {
+            provider_name: IStr::new("provider_name"),
+            account_property: IStr::new("account_property"),
+        };
+        // Each properties file's keys, as matched (spaces and underscores alike).
+        let property_keys: HashMap<usize, std::collections::HashSet<String>> = self
+            .assets
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.asset_type == AssetType::Properties)
+            .map(|(i, a)| (i, a.summary.keys.iter().map(|k| asset::property_key(k)).collect()))
+            .collect();
+        let per_asset: Vec<Resolved> = (0..self.assets.len())
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|i| self.resolve_one(i, &prefixes, &kinds, &property_keys))
+            .collect();
+        let mut references = Vec::with_capacity(per_asset.iter().map(|(r, _)| r.len()).sum());
         let mut providers = BTreeMap::new();
-        let provider_name_kind = IStr::new("provider_name");
-        let account_property_kind = IStr::new("account_property");
-        for (i, a) in self.assets.iter().enumerate() {
-            let start = references.len();
-            for r in &a.summary.refs {
-                let to = match self.resolve_path(&a.path, &r.zip_name) {
-                    Some(t) => Target::Asset(t),
-                    None => Target::Dangling(r.zip_name.to_string()),
+        for (refs, found) in per_asset {
+            references.extend(refs);
+            for (provider, target) in found {
+                providers.entry(provider).or_insert(target);
+            }
+        }
+        self.references = references;
+        self.providers = providers;
+    }
+
+    /// The references of asset `i`, and the provider names it resolved to connectors.
+    fn resolve_one(
+        &self,
+        i: usize,
+        prefixes: &HashMap<String, Option<usize>>,
+        kinds: &Kinds,
+        property_keys: &HashMap<usize, std::collections::HashSet<String>>,
+    ) -> Resolved {
+        let a = &self.assets[i];
+        let mut references = Vec::new();
+        let mut found = Vec::new();
+        for r in &a.summary.refs {
+            let to = match self.resolve_path(&a.path, &r.zip_name) {
+                Some(t) => Target::Asset(t),
+                None => Target::Dangling(r.zip_name.to_string()),
+            };
+            references.push(Reference {
+                from: i,
+                to,
+                kind: r.key.clone(),
+                property: None,
+                provider: None,
+            });
+        }
+        // recipe → custom connector, through the connection bound to its provider name
+        let mut seen = std::collections::HashSet::new();
+        let custom_providers = a
+            .summary
+            .bindings
+            .iter()
+            .filter(|b| b.custom || slug::parse_provider_name(&b.provider).is_some())
+            .map(|b| (&b.provider, b.connection.as_deref()))
+            .chain(a.summary.uses.iter().map(|u| (&u.provider, None)));
+        for (provider, connection) in custom_providers {
+            if !seen.insert(provider) {
+                continue;
+            }
+            let via_connection = connection
+                .and_then(|c| self.resolve_path(&a.path, c))
+                .and_then(|c| self.connector_of_connection(c));
+            let Some(target) = via_connection.or_else(|| self.connector_by_prefix(prefixes, provider)) else {
+                continue;
+            };
+            found.push((provider.clone(), target));
+            references.push(Reference {
+                from: i,
+                to: Target::Asset(target),
+                kind: kinds.provider_name.clone(),
+                property: None,
+                provider: Some(provider.clone()),
+            });
+        }
+        if !a.summary.properties.is_empty() {
+            let file = self.properties_for(&a.path);
+            for name in &a.summary.properties {
+                let to = match file {
+                    Some(f)
+                        if property_keys
+                            .get(&f)
+                            .is_some_and(|keys| keys.contains(&asset::property_key(name))) =>
+                    {
+                        Target::Asset(f)
+                    }
+                    Some(f) => Target::Dangling(format!("{}#{name}", self.assets[f].path)),
+                    None => Target::Dangling(format!("account_properties.properties.json#{name}")),
                 };
                 references.push(Reference {
                     from: i,
                     to,
-                    kind: r.key.clone(),
-                    property: None,
+                    kind: kinds.account_property.clone(),
+                    property: Some(name.clone()),
                     provider: None,
                 });
             }
-            // recipe → custom connector, through the connection bound to its provider name
-            let mut seen = Vec::new();
-            let custom_providers = a
-                .summary
-                .bindings
-                .iter()
-                .filter(|b| b.custom || slug::parse_provider_name(&b.provider).is_some())
-                .map(|b| (&b.provider, b.connection.as_deref()))
-                .chain(a.summary.uses.iter().map(|u| (&u.provider, None)));
-            for (provider, connection) in custom_providers {
-                if seen.contains(&provider) {
-                    continue;
-                }
-                seen.push(provider);
-                let via_connection = connection
-                    .and_then(|c| self.resolve_path(&a.path, c))
-                    .and_then(|c| self.connector_of_connection(c));
-                let Some(target) = via_connection.or_else(|| self.connector_by_prefix(&prefixes, provider))
-                else {
-                    continue;
-                };
-                providers.entry(provider.clone()).or_insert(target);
-                references.push(Reference {
-                    from: i,
-                    to: Target::Asset(target),
-                    kind: provider_name_kind.clone(),
-                    property: None,
-                    provider: Some(provider.clone()),
-                });
-            }
-            if !a.summary.properties.is_empty() {
-                let file = self.properties_for(&a.path);
-                for name in &a.summary.properties {
-                    let key = asset::property_key(name);
-                    let to = match file {
-                        Some(f)
-                            if self.assets[f]
-                                .summary
-                                .keys
-                                .iter()
-                                .any(|k| asset::property_key(k) == key) =>
-                        {
-                            Target::Asset(f)
-                        }
-                        Some(f) => Target::Dangling(format!("{}#{name}", self.assets[f].path)),
-                        None => Target::Dangling(format!("account_properties.properties.json#{name}")),
-                    };
-                    references.push(Reference {
-                        from: i,
-                        to,
-                        kind: account_property_kind.clone(),
-                        property: Some(name.clone()),
-                        provider: None,
-                    });
-                }
-            }
-            dedup_block(&mut references, start);
         }
-        self.references = references;
-        self.providers = providers;
+        dedup_block(&mut references, 0);
+        (references, found)
     }
 
     /// The connector a connection runs on, when it is a custom connector.
@@ -633,19 +671,37 @@ pub fn own_providers(summary: &AssetSummary) -> Vec<&str> {
 
 /// The hash of `bytes` with each of the asset's own provider names cut to
 /// `<prefix>_connector_`; `None` when it has none (the canonical hash is then the hash).
+///
+/// Occurrences are found first (leftmost, non-overlapping, longest name first at one spot)
+/// and the text is hashed around them, without building the replaced copy.
 fn canonical_hash(bytes: &[u8], summary: &AssetSummary) -> Option<String> {
     let providers = own_providers(summary);
     if providers.is_empty() {
         return None;
     }
-    let mut text = bytes.to_vec();
+    let mut cuts: Vec<(usize, usize, String)> = Vec::new();
     for p in providers {
         let Some((prefix, _, _)) = slug::parse_provider_name(p) else {
             continue;
         };
-        text = crate::plan::replace_bytes(&text, p.as_bytes(), format!("{prefix}_connector_").as_bytes());
+        let replacement = format!("{prefix}_connector_");
+        for at in memchr::memmem::find_iter(bytes, p.as_bytes()) {
+            cuts.push((at, p.len(), replacement.clone()));
+        }
     }
-    Some(blake3::hash(&text).to_hex().to_string())
+    cuts.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut hasher = blake3::Hasher::new();
+    let mut done = 0;
+    for (at, len, replacement) in &cuts {
+        if *at < done {
+            continue;
+        }
+        hasher.update(&bytes[done..*at]);
+        hasher.update(replacement.as_bytes());
+        done = at + len;
+    }
+    hasher.update(&bytes[done..]);
+    Some(hasher.finalize().to_hex().to_string())
 }
 
 /// The name of an asset that has none: its slug (file name without `.<type>.json`).
