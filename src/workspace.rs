@@ -87,6 +87,43 @@ pub struct Reference {
     pub provider: Option<IStr>,
 }
 
+/// Asset indexes by path, hashing the paths held by the assets themselves.
+#[derive(Default)]
+struct PathIndex {
+    table: hashbrown::HashTable<usize>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl std::fmt::Debug for PathIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PathIndex({} paths)", self.table.len())
+    }
+}
+
+impl PathIndex {
+    fn new(assets: &[Asset]) -> PathIndex {
+        use std::hash::BuildHasher;
+        let mut index = PathIndex::default();
+        index.table.reserve(assets.len(), |_| 0);
+        for (i, a) in assets.iter().enumerate() {
+            let hash = index.hasher.hash_one(a.path.as_str());
+            // Paths are unique (a source refuses duplicates); keep the first if not.
+            if index.table.find(hash, |&j| assets[j].path == a.path).is_none() {
+                index
+                    .table
+                    .insert_unique(hash, i, |&j| index.hasher.hash_one(assets[j].path.as_str()));
+            }
+        }
+        index
+    }
+
+    fn get(&self, assets: &[Asset], path: &str) -> Option<usize> {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(path);
+        self.table.find(hash, |&j| assets[j].path == path).copied()
+    }
+}
+
 /// The reference kinds rlcm adds itself, interned once per resolve.
 struct Kinds {
     provider_name: IStr,
@@ -112,7 +149,8 @@ pub struct Workspace {
     pub references: Vec<Reference>,
     /// Provider name → connector asset index, for every provider name seen in recipes.
     pub providers: BTreeMap<IStr, usize>,
-    by_path: HashMap<String, usize>,
+    /// Asset indexes by path: hashes of `assets[i].path`, so no path is stored twice.
+    by_path: PathIndex,
 }
 
 enum Loaded {
@@ -212,11 +250,7 @@ impl Workspace {
             }
         }
         assets.sort_by(|a, b| a.path.cmp(&b.path));
-        let by_path: HashMap<String, usize> = assets
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.path.clone(), i))
-            .collect();
+        let by_path = PathIndex::new(&assets);
         let mut orphan_files = Vec::new();
         for item in codes.into_iter().chain(logos) {
             match item {
@@ -227,8 +261,8 @@ impl Workspace {
                     mtime,
                     hash,
                     definition,
-                } => match by_path.get(&json) {
-                    Some(&i) => {
+                } => match by_path.get(&assets, &json) {
+                    Some(i) => {
                         let c = assets[i].connector.get_or_insert_with(Default::default);
                         c.code_path = Some(path);
                         c.code_size = size;
@@ -244,8 +278,8 @@ impl Workspace {
                     size,
                     mtime,
                     hash,
-                } => match by_path.get(&json) {
-                    Some(&i) => {
+                } => match by_path.get(&assets, &json) {
+                    Some(i) => {
                         let c = assets[i].connector.get_or_insert_with(Default::default);
                         c.logo_path = Some(path);
                         c.logo_size = size;
@@ -289,7 +323,7 @@ impl Workspace {
 
     /// Finds an asset's index by path.
     pub fn index_of(&self, path: &str) -> Option<usize> {
-        self.by_path.get(path).copied()
+        self.by_path.get(&self.assets, path)
     }
 
     /// Resolves a user's asset argument: a path, or a connector title or slug, or an asset name
