@@ -152,11 +152,29 @@ impl Transaction {
     /// Stages `bytes` to be written at `path` (relative to the environment root, `/`).
     pub fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
         check_relative(path)?;
+        let slot = self.reserve();
+        slot.write(bytes)?;
+        self.ops.insert(path.to_string(), Op::Write { staged: slot.name });
+        Ok(())
+    }
+
+    /// Reserves a staged file: it can be filled from any thread ([`Slot::write`],
+    /// [`Slot::keep`]), several at once, then put in the transaction with [`Transaction::add`].
+    /// A slot never added is discarded with the staging folder.
+    pub fn reserve(&mut self) -> Slot {
         self.staged += 1;
         let name = format!("{:08}", self.staged);
-        let staged = self.staging().join(&name);
-        std::fs::write(&staged, bytes).with_path("write", &staged)?;
-        self.ops.insert(path.to_string(), Op::Write { staged: name });
+        Slot {
+            file: self.staging().join(&name),
+            name,
+        }
+    }
+
+    /// Stages the filled `slot` to be written at `path` (relative to the environment root, `/`),
+    /// as [`Transaction::write`] does with bytes.
+    pub fn add(&mut self, path: &str, slot: Slot) -> Result<()> {
+        check_relative(path)?;
+        self.ops.insert(path.to_string(), Op::Write { staged: slot.name });
         Ok(())
     }
 
@@ -206,6 +224,49 @@ impl Transaction {
 
     /// Abandons the transaction, removing what was staged.
     pub fn abort(self) {}
+}
+
+/// A staged file of a [`Transaction`], reserved by [`Transaction::reserve`].
+#[derive(Debug)]
+pub struct Slot {
+    name: String,
+    file: PathBuf,
+}
+
+impl Slot {
+    /// Fills the slot with `bytes`.
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        std::fs::write(&self.file, bytes).with_path("write", &self.file)
+    }
+
+    /// Fills the slot with the bytes of the existing file `from`, which are `bytes`: a hard
+    /// link to it when it is a regular file with no other link, so that nothing is copied (a
+    /// transaction replaces a file by renaming another onto it, never in place, so the linked
+    /// bytes stay as they are), else a copy of `bytes`.
+    pub fn keep(&self, from: &Path, bytes: &[u8]) -> Result<()> {
+        if sole_link(from) && std::fs::hard_link(from, &self.file).is_ok() {
+            return Ok(());
+        }
+        self.write(bytes)
+    }
+}
+
+/// True when `path` is a regular file (not a symbolic link) with one link.
+#[cfg(unix)]
+fn sole_link(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file() && m.nlink() == 1)
+}
+
+/// Hard links are only used where their link count can be read.
+#[cfg(not(unix))]
+fn sole_link(_path: &Path) -> bool {
+    false
+}
+
+/// Refuses a path a transaction must not write (absolute, escaping the root, ...).
+pub fn check_path(path: &str) -> Result<()> {
+    check_relative(path)
 }
 
 fn check_relative(path: &str) -> Result<()> {
@@ -286,4 +347,62 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
 pub fn pending(root: &Path) -> bool {
     journal_path(root).exists()
         || std::fs::read_dir(rlcm_dir(root).join("tmp")).is_ok_and(|mut d| d.next().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backup kept by [`Slot::keep`] holds the replaced bytes after the commit, whether it was
+    /// linked or copied, and the tree file holds the new ones.
+    #[test]
+    fn kept_bytes_survive_the_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".rlcm")).unwrap();
+        std::fs::write(root.join("a.json"), b"old a").unwrap();
+        std::fs::write(root.join("b.json"), b"old b").unwrap();
+        // `b.json` has a second link: it must be copied, not linked.
+        std::fs::hard_link(root.join("b.json"), root.join("b-elsewhere.json")).unwrap();
+        let mut txn = Transaction::begin(root, "test").unwrap();
+        for name in ["a", "b"] {
+            let path = format!("{name}.json");
+            let backup = txn.reserve();
+            backup
+                .keep(&root.join(&path), format!("old {name}").as_bytes())
+                .unwrap();
+            txn.add(&format!("backups/{path}"), backup).unwrap();
+            let new = txn.reserve();
+            new.write(format!("new {name}").as_bytes()).unwrap();
+            txn.add(&path, new).unwrap();
+        }
+        txn.commit().unwrap();
+        for name in ["a", "b"] {
+            let read = |p: String| std::fs::read(root.join(p)).unwrap();
+            assert_eq!(read(format!("{name}.json")), format!("new {name}").as_bytes());
+            assert_eq!(
+                read(format!("backups/{name}.json")),
+                format!("old {name}").as_bytes()
+            );
+        }
+        // The other link of `b.json` is untouched, and not shared with the backup.
+        std::fs::write(root.join("b-elsewhere.json"), b"edited").unwrap();
+        assert_eq!(std::fs::read(root.join("backups/b.json")).unwrap(), b"old b");
+        assert!(!pending(root));
+    }
+
+    /// A slot reserved and filled but never added, and a transaction dropped without commit,
+    /// leave nothing behind.
+    #[test]
+    fn unused_slots_are_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("a.json"), b"a").unwrap();
+        let mut txn = Transaction::begin(root, "test").unwrap();
+        txn.reserve().keep(&root.join("a.json"), b"a").unwrap();
+        txn.reserve().write(b"b").unwrap();
+        drop(txn);
+        assert!(!pending(root));
+        assert_eq!(std::fs::read(root.join("a.json")).unwrap(), b"a");
+    }
 }
