@@ -5,7 +5,8 @@
 //!
 //! 1. flushes the staged files to disk;
 //! 2. writes `.rlcm/journal.json` atomically — **the commit point**;
-//! 3. renames each staged file onto its target and removes deleted files;
+//! 3. makes the folders the staged files go to (flushed once, before anything is moved), renames
+//!    each staged file onto its target and removes deleted files;
 //! 4. flushes, removes the journal, removes the staging folder.
 //!
 //! A crash before step 2 leaves the environment as before (the staging folder is discarded by
@@ -17,7 +18,7 @@
 //! commit (after staging, after the journal, after each file operation, ...), so tests can kill
 //! a write at every instant that matters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -277,6 +278,22 @@ fn check_relative(path: &str) -> Result<()> {
 /// Applies a committed journal's operations (idempotently), then clears it.
 fn replay(root: &Path, journal: &Journal) -> Result<()> {
     let staging = rlcm_dir(root).join("tmp").join(&journal.id);
+    // The folders the moves need are made first, all made durable by one barrier before any
+    // move (not one fsync of the parent per new folder).
+    let mut dirs = Dirs::default();
+    for (path, op) in &journal.ops {
+        if let Op::Write { staged } = op
+            && let Some(dir) = root.join(path).parent()
+            && staging.join(staged).exists()
+        {
+            dirs.make(dir)?;
+        }
+    }
+    if !dirs.gained.is_empty() {
+        dirs.gained.sort();
+        dirs.gained.dedup();
+        barrier(root, &dirs.gained)?;
+    }
     let mut touched_dirs: Vec<PathBuf> = Vec::new();
     for (path, op) in &journal.ops {
         let target = root.join(path);
@@ -284,9 +301,6 @@ fn replay(root: &Path, journal: &Journal) -> Result<()> {
             Op::Write { staged } => {
                 let from = staging.join(staged);
                 if from.exists() {
-                    if let Some(dir) = target.parent() {
-                        fsutil::create_dir_all(dir)?;
-                    }
                     std::fs::rename(&from, &target).with_path("move into place", &target)?;
                 }
             }
@@ -318,6 +332,40 @@ fn replay(root: &Path, journal: &Journal) -> Result<()> {
     crash_point("journal removed");
     let _ = std::fs::remove_dir_all(&staging);
     Ok(())
+}
+
+/// Folders made for a replay.
+#[derive(Default)]
+struct Dirs {
+    /// Folders known to exist.
+    known: HashSet<PathBuf>,
+    /// Folders that gained an entry (a new folder): to flush before anything is moved in.
+    gained: Vec<PathBuf>,
+}
+
+impl Dirs {
+    /// Creates `dir` and its missing parents (not durable until the next barrier).
+    fn make(&mut self, dir: &Path) -> Result<()> {
+        if self.known.contains(dir) {
+            return Ok(());
+        }
+        if !dir.is_dir() {
+            if let Some(parent) = dir.parent() {
+                self.make(parent)?;
+            }
+            match std::fs::create_dir(dir) {
+                Ok(()) => {
+                    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        self.gained.push(parent.to_path_buf());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+                Err(e) => return Err(Error::io("create directory", dir, e)),
+            }
+        }
+        self.known.insert(dir.to_path_buf());
+        Ok(())
+    }
 }
 
 /// Finishes or discards an interrupted write; the caller holds the lock. Returns the label of
