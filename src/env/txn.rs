@@ -55,6 +55,8 @@ pub struct Transaction {
     label: String,
     ops: BTreeMap<String, Op>,
     staged: u64,
+    /// The staging subfolders made so far (bit `i`: subfolder `i`).
+    shards: u32,
     done: bool,
 }
 
@@ -142,6 +144,7 @@ impl Transaction {
             label: label.to_string(),
             ops: BTreeMap::new(),
             staged: 0,
+            shards: 0,
             done: false,
         })
     }
@@ -153,7 +156,7 @@ impl Transaction {
     /// Stages `bytes` to be written at `path` (relative to the environment root, `/`).
     pub fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
         check_relative(path)?;
-        let slot = self.reserve();
+        let slot = self.reserve()?;
         slot.write(bytes)?;
         self.ops.insert(path.to_string(), Op::Write { staged: slot.name });
         Ok(())
@@ -162,13 +165,20 @@ impl Transaction {
     /// Reserves a staged file: it can be filled from any thread ([`Slot::write`],
     /// [`Slot::keep`]), several at once, then put in the transaction with [`Transaction::add`].
     /// A slot never added is discarded with the staging folder.
-    pub fn reserve(&mut self) -> Slot {
+    ///
+    /// Staged files are spread over subfolders ([`SHARD_BITS`]): creating a file locks its folder,
+    /// so threads filling slots at once would otherwise wait for each other.
+    pub fn reserve(&mut self) -> Result<Slot> {
         self.staged += 1;
-        let name = format!("{:08}", self.staged);
-        Slot {
-            file: self.staging().join(&name),
-            name,
+        let shard = shard_of(self.staged);
+        let name = format!("{shard:x}/{:08}", self.staged);
+        let file = self.staging().join(&name);
+        if self.shards & (1 << shard) == 0 {
+            let dir = self.staging().join(format!("{shard:x}"));
+            std::fs::create_dir(&dir).with_path("create directory", &dir)?;
+            self.shards |= 1 << shard;
         }
+        Ok(Slot { file, name })
     }
 
     /// Stages the filled `slot` to be written at `path` (relative to the environment root, `/`),
@@ -225,6 +235,15 @@ impl Transaction {
 
     /// Abandons the transaction, removing what was staged.
     pub fn abort(self) {}
+}
+
+/// A staging folder has `2^SHARD_BITS` subfolders (at most 32: see `Transaction::shards`).
+const SHARD_BITS: u32 = 4;
+
+/// The staging subfolder of the `n`-th staged file: consecutive numbers scatter (the slots of
+/// one batch are split between threads in runs of consecutive numbers).
+fn shard_of(n: u64) -> u64 {
+    n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARD_BITS)
 }
 
 /// A staged file of a [`Transaction`], reserved by [`Transaction::reserve`].
@@ -415,12 +434,12 @@ mod tests {
         let mut txn = Transaction::begin(root, "test").unwrap();
         for name in ["a", "b"] {
             let path = format!("{name}.json");
-            let backup = txn.reserve();
+            let backup = txn.reserve().unwrap();
             backup
                 .keep(&root.join(&path), format!("old {name}").as_bytes())
                 .unwrap();
             txn.add(&format!("backups/{path}"), backup).unwrap();
-            let new = txn.reserve();
+            let new = txn.reserve().unwrap();
             new.write(format!("new {name}").as_bytes()).unwrap();
             txn.add(&path, new).unwrap();
         }
@@ -447,8 +466,8 @@ mod tests {
         let root = dir.path();
         std::fs::write(root.join("a.json"), b"a").unwrap();
         let mut txn = Transaction::begin(root, "test").unwrap();
-        txn.reserve().keep(&root.join("a.json"), b"a").unwrap();
-        txn.reserve().write(b"b").unwrap();
+        txn.reserve().unwrap().keep(&root.join("a.json"), b"a").unwrap();
+        txn.reserve().unwrap().write(b"b").unwrap();
         drop(txn);
         assert!(!pending(root));
         assert_eq!(std::fs::read(root.join("a.json")).unwrap(), b"a");

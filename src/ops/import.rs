@@ -249,7 +249,7 @@ fn stage_file(
 impl Writer<'_> {
     /// Stages a tree file, backing up the bytes it replaces.
     fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
-        let (new, backup) = (self.txn.reserve(), self.txn.reserve());
+        let (new, backup) = (self.txn.reserve()?, self.txn.reserve()?);
         let staged = stage_file(self.root, self.id, path, bytes, new, backup)?;
         self.add(path, staged)
     }
@@ -463,11 +463,11 @@ fn stage(
             && !matches!(item.action, Action::NoChange | Action::Keep)
     };
     for batch in plan.items.chunks(APPLY_BATCH) {
-        let jobs: Vec<(&plan::Item, Slot, Slot)> = batch
+        let jobs = batch
             .iter()
             .filter(|item| writes(item))
-            .map(|item| (item, w.txn.reserve(), w.txn.reserve()))
-            .collect();
+            .map(|item| Ok((item, w.txn.reserve()?, w.txn.reserve()?)))
+            .collect::<Result<Vec<(&plan::Item, Slot, Slot)>>>()?;
         let root = w.root;
         let mut staged = jobs
             .into_par_iter()
