@@ -5,7 +5,8 @@
 //!
 //! 1. flushes the staged files to disk;
 //! 2. writes `.rlcm/journal.json` atomically — **the commit point**;
-//! 3. renames each staged file onto its target and removes deleted files;
+//! 3. makes the folders the staged files go to (flushed once, before anything is moved), renames
+//!    each staged file onto its target and removes deleted files;
 //! 4. flushes, removes the journal, removes the staging folder.
 //!
 //! A crash before step 2 leaves the environment as before (the staging folder is discarded by
@@ -17,7 +18,7 @@
 //! commit (after staging, after the journal, after each file operation, ...), so tests can kill
 //! a write at every instant that matters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -54,6 +55,8 @@ pub struct Transaction {
     label: String,
     ops: BTreeMap<String, Op>,
     staged: u64,
+    /// The staging subfolders made so far (bit `i`: subfolder `i`).
+    shards: u32,
     done: bool,
 }
 
@@ -141,6 +144,7 @@ impl Transaction {
             label: label.to_string(),
             ops: BTreeMap::new(),
             staged: 0,
+            shards: 0,
             done: false,
         })
     }
@@ -152,11 +156,36 @@ impl Transaction {
     /// Stages `bytes` to be written at `path` (relative to the environment root, `/`).
     pub fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
         check_relative(path)?;
+        let slot = self.reserve()?;
+        slot.write(bytes)?;
+        self.ops.insert(path.to_string(), Op::Write { staged: slot.name });
+        Ok(())
+    }
+
+    /// Reserves a staged file: it can be filled from any thread ([`Slot::write`],
+    /// [`Slot::keep`]), several at once, then put in the transaction with [`Transaction::add`].
+    /// A slot never added is discarded with the staging folder.
+    ///
+    /// Staged files are spread over subfolders ([`SHARD_BITS`]): creating a file locks its folder,
+    /// so threads filling slots at once would otherwise wait for each other.
+    pub fn reserve(&mut self) -> Result<Slot> {
         self.staged += 1;
-        let name = format!("{:08}", self.staged);
-        let staged = self.staging().join(&name);
-        std::fs::write(&staged, bytes).with_path("write", &staged)?;
-        self.ops.insert(path.to_string(), Op::Write { staged: name });
+        let shard = shard_of(self.staged);
+        let name = format!("{shard:x}/{:08}", self.staged);
+        let file = self.staging().join(&name);
+        if self.shards & (1 << shard) == 0 {
+            let dir = self.staging().join(format!("{shard:x}"));
+            std::fs::create_dir(&dir).with_path("create directory", &dir)?;
+            self.shards |= 1 << shard;
+        }
+        Ok(Slot { file, name })
+    }
+
+    /// Stages the filled `slot` to be written at `path` (relative to the environment root, `/`),
+    /// as [`Transaction::write`] does with bytes.
+    pub fn add(&mut self, path: &str, slot: Slot) -> Result<()> {
+        check_relative(path)?;
+        self.ops.insert(path.to_string(), Op::Write { staged: slot.name });
         Ok(())
     }
 
@@ -208,6 +237,58 @@ impl Transaction {
     pub fn abort(self) {}
 }
 
+/// A staging folder has `2^SHARD_BITS` subfolders (at most 32: see `Transaction::shards`).
+const SHARD_BITS: u32 = 4;
+
+/// The staging subfolder of the `n`-th staged file: consecutive numbers scatter (the slots of
+/// one batch are split between threads in runs of consecutive numbers).
+fn shard_of(n: u64) -> u64 {
+    n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARD_BITS)
+}
+
+/// A staged file of a [`Transaction`], reserved by [`Transaction::reserve`].
+#[derive(Debug)]
+pub struct Slot {
+    name: String,
+    file: PathBuf,
+}
+
+impl Slot {
+    /// Fills the slot with `bytes`.
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        std::fs::write(&self.file, bytes).with_path("write", &self.file)
+    }
+
+    /// Fills the slot with the bytes of the existing file `from`, which are `bytes`: a hard
+    /// link to it when it is a regular file with no other link, so that nothing is copied (a
+    /// transaction replaces a file by renaming another onto it, never in place, so the linked
+    /// bytes stay as they are), else a copy of `bytes`.
+    pub fn keep(&self, from: &Path, bytes: &[u8]) -> Result<()> {
+        if sole_link(from) && std::fs::hard_link(from, &self.file).is_ok() {
+            return Ok(());
+        }
+        self.write(bytes)
+    }
+}
+
+/// True when `path` is a regular file (not a symbolic link) with one link.
+#[cfg(unix)]
+fn sole_link(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file() && m.nlink() == 1)
+}
+
+/// Hard links are only used where their link count can be read.
+#[cfg(not(unix))]
+fn sole_link(_path: &Path) -> bool {
+    false
+}
+
+/// Refuses a path a transaction must not write (absolute, escaping the root, ...).
+pub fn check_path(path: &str) -> Result<()> {
+    check_relative(path)
+}
+
 fn check_relative(path: &str) -> Result<()> {
     crate::source::validate_entry_name(path)
         .map_err(|reason| Error::Invalid(format!("refusing to write `{path}`: it {reason}")))
@@ -216,6 +297,22 @@ fn check_relative(path: &str) -> Result<()> {
 /// Applies a committed journal's operations (idempotently), then clears it.
 fn replay(root: &Path, journal: &Journal) -> Result<()> {
     let staging = rlcm_dir(root).join("tmp").join(&journal.id);
+    // The folders the moves need are made first, all made durable by one barrier before any
+    // move (not one fsync of the parent per new folder).
+    let mut dirs = Dirs::default();
+    for (path, op) in &journal.ops {
+        if let Op::Write { staged } = op
+            && let Some(dir) = root.join(path).parent()
+            && staging.join(staged).exists()
+        {
+            dirs.make(dir)?;
+        }
+    }
+    if !dirs.gained.is_empty() {
+        dirs.gained.sort();
+        dirs.gained.dedup();
+        barrier(root, &dirs.gained)?;
+    }
     let mut touched_dirs: Vec<PathBuf> = Vec::new();
     for (path, op) in &journal.ops {
         let target = root.join(path);
@@ -223,9 +320,6 @@ fn replay(root: &Path, journal: &Journal) -> Result<()> {
             Op::Write { staged } => {
                 let from = staging.join(staged);
                 if from.exists() {
-                    if let Some(dir) = target.parent() {
-                        fsutil::create_dir_all(dir)?;
-                    }
                     std::fs::rename(&from, &target).with_path("move into place", &target)?;
                 }
             }
@@ -259,6 +353,40 @@ fn replay(root: &Path, journal: &Journal) -> Result<()> {
     Ok(())
 }
 
+/// Folders made for a replay.
+#[derive(Default)]
+struct Dirs {
+    /// Folders known to exist.
+    known: HashSet<PathBuf>,
+    /// Folders that gained an entry (a new folder): to flush before anything is moved in.
+    gained: Vec<PathBuf>,
+}
+
+impl Dirs {
+    /// Creates `dir` and its missing parents (not durable until the next barrier).
+    fn make(&mut self, dir: &Path) -> Result<()> {
+        if self.known.contains(dir) {
+            return Ok(());
+        }
+        if !dir.is_dir() {
+            if let Some(parent) = dir.parent() {
+                self.make(parent)?;
+            }
+            match std::fs::create_dir(dir) {
+                Ok(()) => {
+                    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        self.gained.push(parent.to_path_buf());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+                Err(e) => return Err(Error::io("create directory", dir, e)),
+            }
+        }
+        self.known.insert(dir.to_path_buf());
+        Ok(())
+    }
+}
+
 /// Finishes or discards an interrupted write; the caller holds the lock. Returns the label of
 /// the write that was finished, if any.
 pub fn recover(root: &Path) -> Result<Option<String>> {
@@ -286,4 +414,62 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
 pub fn pending(root: &Path) -> bool {
     journal_path(root).exists()
         || std::fs::read_dir(rlcm_dir(root).join("tmp")).is_ok_and(|mut d| d.next().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backup kept by [`Slot::keep`] holds the replaced bytes after the commit, whether it was
+    /// linked or copied, and the tree file holds the new ones.
+    #[test]
+    fn kept_bytes_survive_the_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".rlcm")).unwrap();
+        std::fs::write(root.join("a.json"), b"old a").unwrap();
+        std::fs::write(root.join("b.json"), b"old b").unwrap();
+        // `b.json` has a second link: it must be copied, not linked.
+        std::fs::hard_link(root.join("b.json"), root.join("b-elsewhere.json")).unwrap();
+        let mut txn = Transaction::begin(root, "test").unwrap();
+        for name in ["a", "b"] {
+            let path = format!("{name}.json");
+            let backup = txn.reserve().unwrap();
+            backup
+                .keep(&root.join(&path), format!("old {name}").as_bytes())
+                .unwrap();
+            txn.add(&format!("backups/{path}"), backup).unwrap();
+            let new = txn.reserve().unwrap();
+            new.write(format!("new {name}").as_bytes()).unwrap();
+            txn.add(&path, new).unwrap();
+        }
+        txn.commit().unwrap();
+        for name in ["a", "b"] {
+            let read = |p: String| std::fs::read(root.join(p)).unwrap();
+            assert_eq!(read(format!("{name}.json")), format!("new {name}").as_bytes());
+            assert_eq!(
+                read(format!("backups/{name}.json")),
+                format!("old {name}").as_bytes()
+            );
+        }
+        // The other link of `b.json` is untouched, and not shared with the backup.
+        std::fs::write(root.join("b-elsewhere.json"), b"edited").unwrap();
+        assert_eq!(std::fs::read(root.join("backups/b.json")).unwrap(), b"old b");
+        assert!(!pending(root));
+    }
+
+    /// A slot reserved and filled but never added, and a transaction dropped without commit,
+    /// leave nothing behind.
+    #[test]
+    fn unused_slots_are_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("a.json"), b"a").unwrap();
+        let mut txn = Transaction::begin(root, "test").unwrap();
+        txn.reserve().unwrap().keep(&root.join("a.json"), b"a").unwrap();
+        txn.reserve().unwrap().write(b"b").unwrap();
+        drop(txn);
+        assert!(!pending(root));
+        assert_eq!(std::fs::read(root.join("a.json")).unwrap(), b"a");
+    }
 }

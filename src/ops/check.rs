@@ -1,13 +1,61 @@
 //! `rlcm check`: is an environment whole? References resolve, the tree matches the state,
 //! no write is left unfinished.
 
-use crate::asset::AssetType;
+use std::collections::{HashMap, HashSet};
+
+use crate::asset::{AssetType, StepKind};
 use crate::env::Environment;
 use crate::error::Result;
 use crate::graph::DepGraph;
-use crate::ops::connector::{breaking_uses, code_path_of};
+use crate::ops::connector::code_path_of;
 use crate::report::*;
-use crate::workspace::Target;
+use crate::ruby::ConnectorDefinition;
+use crate::workspace::{Target, Workspace};
+
+/// One step use of a connector: (recipe index, kind, action or trigger name, step numbers).
+type Use<'a> = (usize, StepKind, &'a str, &'a [u64]);
+
+/// Every connector's step uses, by connector index, in one pass over the assets (in asset
+/// order, as [`Workspace::connector_uses`] lists them for one connector).
+fn uses_by_connector(ws: &Workspace) -> HashMap<usize, Vec<Use<'_>>> {
+    let mut out: HashMap<usize, Vec<Use<'_>>> = HashMap::new();
+    for (i, a) in ws.assets.iter().enumerate() {
+        for u in &a.summary.uses {
+            if let Some(&c) = ws.providers.get(&*u.provider) {
+                out.entry(c)
+                    .or_default()
+                    .push((i, u.kind, &*u.name, u.steps.as_slice()));
+            }
+        }
+    }
+    out
+}
+
+/// The uses among `uses` that `def` does not define, as
+/// [`crate::ops::connector::breaking_uses`] reports them.
+fn breaking_among(
+    env: &Environment,
+    ws: &Workspace,
+    uses: &[Use<'_>],
+    def: &ConnectorDefinition,
+) -> Vec<BreakingUse> {
+    let mut out: Vec<BreakingUse> = uses
+        .iter()
+        .filter(|(_, kind, name, _)| !def.defines(*kind, name))
+        .map(|&(recipe, kind, name, steps)| BreakingUse {
+            recipe: ws.assets[recipe].path.clone(),
+            kind: match kind {
+                StepKind::Action => "action".into(),
+                StepKind::Trigger => "trigger".into(),
+            },
+            name: name.to_string(),
+            steps: steps.to_vec(),
+            running: env.is_running(&ws.assets[recipe].path),
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.recipe, &a.name).cmp(&(&b.recipe, &b.name)));
+    out
+}
 
 fn finding(kind: &str, severity: &str, path: &str, message: String) -> CheckFinding {
     CheckFinding {
@@ -59,7 +107,15 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         ));
         return Ok(finish(env, findings));
     };
-    // Connectors: tree vs history.
+    // Connectors: tree vs history. Step uses are indexed once: one scan of the assets, not one
+    // per connector.
+    let uses = uses_by_connector(&ws);
+    let tree_titles: HashSet<&str> = ws
+        .assets
+        .iter()
+        .filter(|a| a.asset_type == AssetType::CustomAdapter)
+        .map(|a| a.name.as_str())
+        .collect();
     for (i, a) in ws
         .assets
         .iter()
@@ -114,7 +170,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         }
         if let Some(rel) = c.released_record() {
             let def = rel.definition();
-            for b in breaking_uses(env, &ws, i, &def) {
+            let mine = uses.get(&i).map_or(&[][..], Vec::as_slice);
+            for b in breaking_among(env, &ws, mine, &def) {
                 findings.push(finding(
                     "broken-recipe",
                     "error",
@@ -129,13 +186,7 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
     }
     for (title, c) in &state.connectors {
         // A connector whose every version was rolled back has left the tree on purpose.
-        if c.latest().is_some()
-            && ws.get(&c.path).is_none()
-            && !ws
-                .assets
-                .iter()
-                .any(|a| a.asset_type == AssetType::CustomAdapter && &a.name == title)
-        {
+        if c.latest().is_some() && ws.get(&c.path).is_none() && !tree_titles.contains(title.as_str()) {
             findings.push(finding(
                 "connector-missing-from-tree",
                 "error",

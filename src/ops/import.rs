@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::asset::AssetType;
+use crate::env::txn::{self, Slot};
 use crate::env::{self, Baseline, ConnectorState, Environment, RunInfo, Transaction, VersionRecord};
 use crate::error::{Error, Result};
 use crate::fsutil;
@@ -222,24 +224,74 @@ struct Writer<'a> {
     files: Vec<FileChange>,
 }
 
+/// A tree file staged (see [`stage_file`]) but not yet in the transaction.
+struct Staged {
+    /// The new bytes.
+    new: Slot,
+    /// The bytes it replaces, when the file exists.
+    backup: Option<Slot>,
+}
+
+/// Stages the new bytes of the tree file `path` and a backup of the bytes they replace into
+/// the reserved slots; `None` when the file holds these bytes already. Needs no `&mut`
+/// [`Transaction`], so several files are staged at once; [`Writer::add`] then puts them in
+/// the transaction, in order.
+fn stage_file(
+    root: &Path,
+    id: u64,
+    path: &str,
+    bytes: &[u8],
+    new: Slot,
+    backup: Slot,
+) -> Result<Option<Staged>> {
+    let full = root.join(path);
+    let old = fsutil::read_optional(&full)?;
+    if old.as_deref() == Some(bytes) {
+        return Ok(None);
+    }
+    let backup = match &old {
+        Some(old) => {
+            txn::check_path(&backup_path(id, path))?;
+            backup.keep(&full, old)?;
+            Some(backup)
+        }
+        None => None,
+    };
+    txn::check_path(path)?;
+    new.write(bytes)?;
+    Ok(Some(Staged { new, backup }))
+}
+
 impl Writer<'_> {
     /// Stages a tree file, backing up the bytes it replaces.
     fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
-        let old = fsutil::read_optional(&self.root.join(path))?;
-        if old.as_deref() == Some(bytes) {
+        let (new, backup) = (self.txn.reserve()?, self.txn.reserve()?);
+        let staged = stage_file(self.root, self.id, path, bytes, new, backup)?;
+        self.add(path, staged)
+    }
+
+    /// Puts a file staged by [`stage_file`] in the transaction.
+    fn add(&mut self, path: &str, staged: Option<Staged>) -> Result<()> {
+        let Some(Staged { new, backup }) = staged else {
             return Ok(());
+        };
+        let existed = backup.is_some();
+        if let Some(b) = backup {
+            self.txn.add(&backup_path(self.id, path), b)?;
         }
-        if let Some(old) = &old {
-            self.txn.write(&backup_path(self.id, path), old)?;
-        }
-        self.txn.write(path, bytes)?;
+        self.txn.add(path, new)?;
         self.files.push(FileChange {
             path: path.to_string(),
-            existed: old.is_some(),
+            existed,
         });
         Ok(())
     }
 }
+
+/// Package assets whose new bytes are computed and staged together, in parallel, before they
+/// are added to the transaction in plan order: bounds what is in flight (the workers hold only
+/// the asset each is on; what a batch keeps is its staged file names and hashes).
+const APPLY_BATCH: usize = 1024;
 
 /// `import`: applies the plan when it is not blocked. Returns the report with `applied` and
 /// `import_id` set; a plan that changes nothing is reported but not recorded.
@@ -263,14 +315,30 @@ pub fn apply(
             crate::report::short_digest(&plan.report.target_digest)
         )));
     }
-    let mut report = plan.report.clone();
-    if report.blocked {
-        return Ok(report);
+    if plan.report.blocked || !plan.items.iter().any(|i| i.action.writes()) {
+        return Ok(plan.report);
     }
-    if !plan.items.iter().any(|i| i.action.writes()) {
-        return Ok(report);
-    }
-    let state = env.state()?.clone();
+    let (txn, id) = stage(&env, pkg, opts, actor, &target, &plan)?;
+    // Only the report is kept: the rest of the plan goes before the summary cache is written.
+    let Plan { mut report, .. } = plan;
+    txn.commit()?;
+    env.refresh_cache(&target);
+    report.applied = true;
+    report.import_id = Some(id);
+    Ok(report)
+}
+
+/// Stages a plan that writes into a transaction, not yet committed; returns it with the
+/// import id. What staging needed is freed on return.
+fn stage(
+    env: &Environment,
+    pkg: &OpenedPackage,
+    opts: &PlanOptions,
+    actor: &Actor,
+    target: &Workspace,
+    plan: &Plan,
+) -> Result<(Transaction, u64)> {
+    let state = env.state()?;
     let id = read_history(&env.root)?.iter().map(|r| r.id).max().unwrap_or(0) + 1;
     let now = env::now_rfc3339();
     let mut w = Writer {
@@ -280,21 +348,16 @@ pub fn apply(
         files: Vec::new(),
     };
     let mut new_state = state.clone();
-    let mut baseline_updates: BTreeMap<String, String> = BTreeMap::new();
+    // The baseline's updates go straight into the new state (`state` keeps the old one).
+    let baseline_updates = &mut new_state.baseline.assets;
     let mut connector_changes = Vec::new();
-    let rw = Rewriter::new(
-        &pkg.ws,
-        &target,
-        &plan.target_paths,
-        &plan.providers,
-        &opts.folder,
-    );
+    let rw = Rewriter::new(&pkg.ws, target, &plan.target_paths, &plan.providers, &opts.folder);
     let inputs = Inputs {
         source: &pkg.source,
         pkg: &pkg.ws,
         package_digest: pkg.digest.clone(),
-        env: &env,
-        target: &target,
+        env,
+        target,
     };
 
     // Connectors.
@@ -407,66 +470,63 @@ pub fn apply(
         connector_changes.push(change);
     }
 
-    // Everything else.
+    // Everything else: a batch at a time, the new bytes of each written asset are computed
+    // and staged in parallel, then added to the transaction in plan order.
     let mut running_before = BTreeMap::new();
     let progress = crate::progress::Progress::new(plan.items.len() as u64, "importing");
-    for item in &plan.items {
-        progress.inc(1);
-        let a = &pkg.ws.assets[item.pkg];
-        if a.asset_type == AssetType::CustomAdapter {
-            continue;
-        }
-        match item.action {
-            Action::NoChange | Action::Keep => {
-                if let Some(t) = item.existing {
+    let writes = |item: &plan::Item| {
+        pkg.ws.assets[item.pkg].asset_type != AssetType::CustomAdapter
+            && !matches!(item.action, Action::NoChange | Action::Keep)
+    };
+    for batch in plan.items.chunks(APPLY_BATCH) {
+        let jobs = batch
+            .iter()
+            .filter(|item| writes(item))
+            .map(|item| Ok((item, w.txn.reserve()?, w.txn.reserve()?)))
+            .collect::<Result<Vec<(&plan::Item, Slot, Slot)>>>()?;
+        let root = w.root;
+        let mut staged = jobs
+            .into_par_iter()
+            .map(|(item, new, backup)| -> Result<(String, Option<Staged>)> {
+                let bytes = new_bytes(&inputs, &rw, opts, plan, item)?;
+                let hash = blake3::hash(&bytes).to_hex().to_string();
+                Ok((hash, stage_file(root, id, &item.target, &bytes, new, backup)?))
+            })
+            .collect::<Vec<_>>()
+            .into_iter();
+        for item in batch {
+            progress.inc(1);
+            if !writes(item) {
+                if pkg.ws.assets[item.pkg].asset_type != AssetType::CustomAdapter
+                    && let Some(t) = item.existing
+                {
                     baseline_updates.insert(item.target.clone(), env::asset_content_hash(&target.assets[t]));
                 }
                 continue;
             }
-            _ => {}
-        }
-        let bytes = match a.asset_type {
-            AssetType::Connection => {
-                let mut v = plan::read_pkg_value(&pkg.source, &pkg.ws, item.pkg)?;
-                let mut stripped = Vec::new();
-                strip_connection(&mut v, &item.target, &mut stripped);
-                crate::json::to_workato_vec(&v)
-            }
-            AssetType::Properties => {
-                let mut base = match item.existing {
-                    Some(t) => crate::json::parse(
-                        &item.target,
-                        &fsutil::read(&env.root.join(&target.assets[t].path))?,
-                    )?,
-                    None => Value::Object(Default::default()),
-                };
-                if let Some(o) = base.as_object_mut() {
-                    for (k, v) in &plan.new_properties {
-                        o.insert(k.clone(), v.clone());
-                    }
+            let Some(result) = staged.next() else {
+                return Err(Error::Invalid(format!(
+                    "internal error: `{}` was not staged; nothing was written, run the import again",
+                    item.target
+                )));
+            };
+            let (hash, file) = result?;
+            baseline_updates.insert(item.target.clone(), hash);
+            w.add(&item.target, file)?;
+            if pkg.ws.assets[item.pkg].asset_type == AssetType::Recipe && item.existing.is_some() {
+                let before = new_state.recipes.running.get(&item.target).cloned();
+                if before.is_some() {
+                    // Stopped, updated and started again.
+                    new_state.recipes.running.insert(
+                        item.target.clone(),
+                        RunInfo {
+                            since: now.clone(),
+                            by: actor.user.clone(),
+                        },
+                    );
                 }
-                crate::json::to_workato_vec(&base)
+                running_before.insert(item.target.clone(), before);
             }
-            _ => {
-                let (v, _) = plan::final_value(&inputs, &rw, opts, item.pkg, item.existing)?;
-                crate::json::to_workato_vec(&v)
-            }
-        };
-        baseline_updates.insert(item.target.clone(), blake3::hash(&bytes).to_hex().to_string());
-        w.write(&item.target, &bytes)?;
-        if a.asset_type == AssetType::Recipe && item.existing.is_some() {
-            let before = new_state.recipes.running.get(&item.target).cloned();
-            if before.is_some() {
-                // Stopped, updated and started again.
-                new_state.recipes.running.insert(
-                    item.target.clone(),
-                    RunInfo {
-                        since: now.clone(),
-                        by: actor.user.clone(),
-                    },
-                );
-            }
-            running_before.insert(item.target.clone(), before);
         }
     }
 
@@ -475,7 +535,6 @@ pub fn apply(
         &baseline_backup_path(id),
         &crate::json::to_pretty_vec(&state.baseline),
     )?;
-    new_state.baseline.assets.extend(baseline_updates);
     new_state.baseline.import = Some(id);
     new_state.baseline.at = Some(now.clone());
     let record = ImportRecord {
@@ -485,7 +544,7 @@ pub fn apply(
         user: actor.user.clone(),
         package: pkg.source.display(),
         package_digest: pkg.digest.clone(),
-        counts: report.counts.clone(),
+        counts: plan.report.counts.clone(),
         files: std::mem::take(&mut w.files),
         connectors: connector_changes,
         running_before,
@@ -495,11 +554,45 @@ pub fn apply(
     w.txn
         .write(&record_path(id), &crate::json::to_pretty_vec(&record))?;
     env::stage_state(&env.root, &new_state, &mut w.txn)?;
-    w.txn.commit()?;
-    env.refresh_cache(&target);
-    report.applied = true;
-    report.import_id = Some(id);
-    Ok(report)
+    Ok((w.txn, id))
+}
+
+/// The bytes a written package asset (not a connector) has in the target.
+fn new_bytes(
+    inputs: &Inputs<'_>,
+    rw: &Rewriter<'_>,
+    opts: &PlanOptions,
+    plan: &Plan,
+    item: &plan::Item,
+) -> Result<Vec<u8>> {
+    let (pkg, target, env) = (inputs.pkg, inputs.target, inputs.env);
+    Ok(match pkg.assets[item.pkg].asset_type {
+        AssetType::Connection => {
+            let mut v = plan::read_pkg_value(inputs.source, pkg, item.pkg)?;
+            let mut stripped = Vec::new();
+            strip_connection(&mut v, &item.target, &mut stripped);
+            crate::json::to_workato_vec(&v)
+        }
+        AssetType::Properties => {
+            let mut base = match item.existing {
+                Some(t) => crate::json::parse(
+                    &item.target,
+                    &fsutil::read(&env.root.join(&target.assets[t].path))?,
+                )?,
+                None => Value::Object(Default::default()),
+            };
+            if let Some(o) = base.as_object_mut() {
+                for (k, v) in &plan.new_properties {
+                    o.insert(k.clone(), v.clone());
+                }
+            }
+            crate::json::to_workato_vec(&base)
+        }
+        _ => {
+            let (v, _) = plan::final_value(inputs, rw, opts, item.pkg, item.existing)?;
+            crate::json::to_workato_vec(&v)
+        }
+    })
 }
 
 /// `history`.
