@@ -76,6 +76,8 @@ pub enum Source {
         directories: Vec<String>,
         /// Open readers, reused by [`Source::read`].
         pool: ReaderPool,
+        /// The archive with its central directory parsed, opened by the first reader.
+        archive: std::sync::OnceLock<zip::ZipArchive<SharedFile>>,
     },
 }
 
@@ -370,6 +372,7 @@ impl Source {
             entries,
             directories,
             pool: Default::default(),
+            archive: Default::default(),
         })
     }
 
@@ -382,12 +385,16 @@ impl Source {
                 zip: None,
                 root: Some(root.clone()),
             }),
-            Source::Zip { path, .. } => {
-                let file = File::open(path).with_path("open", path)?;
-                let archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| Error::BadPackage {
-                    package: path.display().to_string(),
-                    reason: format!("is not a readable zip: {e}"),
-                })?;
+            Source::Zip { path, archive, .. } => {
+                // The central directory is parsed once per source; each reader is a clone
+                // sharing it, with its own position and read-ahead buffer.
+                let archive = match archive.get() {
+                    Some(a) => a.clone(),
+                    None => {
+                        let opened = open_archive(path)?;
+                        archive.get_or_init(|| opened).clone()
+                    }
+                };
                 Ok(SourceReader {
                     display: path.display().to_string(),
                     zip: Some(archive),
@@ -438,7 +445,7 @@ impl std::fmt::Debug for ReaderPool {
 /// Reads entries of one source; not shared between threads (open one per thread).
 pub struct SourceReader {
     display: String,
-    zip: Option<zip::ZipArchive<BufReader<File>>>,
+    zip: Option<zip::ZipArchive<SharedFile>>,
     root: Option<PathBuf>,
 }
 
@@ -484,6 +491,98 @@ impl SourceReader {
     }
 }
 
+/// Opens a zip with its central directory parsed once; clones share it (see [`SharedFile`]).
+pub fn open_archive(path: &Path) -> Result<zip::ZipArchive<SharedFile>> {
+    let file = File::open(path).with_path("open", path)?;
+    let len = file.metadata().with_path("read", path)?.len();
+    let reader = SharedFile {
+        file: std::sync::Arc::new(file),
+        len,
+        position: 0,
+        buffer: Vec::new(),
+        buffer_start: 0,
+    };
+    zip::ZipArchive::new(reader).map_err(|e| Error::BadPackage {
+        package: path.display().to_string(),
+        reason: format!("is not a readable zip: {e}"),
+    })
+}
+
+/// A buffered reader over a file shared between threads: reads are positional (`pread`), so
+/// clones never disturb each other's position.
+#[derive(Clone)]
+pub struct SharedFile {
+    file: std::sync::Arc<File>,
+    len: u64,
+    position: u64,
+    buffer: Vec<u8>,
+    /// File offset of `buffer[0]`.
+    buffer_start: u64,
+}
+
+impl std::fmt::Debug for SharedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedFile({} bytes at {})", self.len, self.position)
+    }
+}
+
+/// Bytes a [`SharedFile`] reads ahead.
+const READ_AHEAD: usize = 64 << 10;
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let in_buffer = self.position >= self.buffer_start
+            && self.position < self.buffer_start + self.buffer.len() as u64;
+        if !in_buffer {
+            if buf.len() >= READ_AHEAD {
+                let n = read_at(&self.file, buf, self.position)?;
+                self.position += n as u64;
+                return Ok(n);
+            }
+            self.buffer.resize(READ_AHEAD, 0);
+            let n = read_at(&self.file, &mut self.buffer, self.position)?;
+            self.buffer.truncate(n);
+            self.buffer_start = self.position;
+            if n == 0 {
+                return Ok(0);
+            }
+        }
+        let offset = (self.position - self.buffer_start) as usize;
+        let n = buf.len().min(self.buffer.len() - offset);
+        buf[..n].copy_from_slice(&self.buffer[offset..offset + n]);
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.position.checked_add_signed(d),
+        };
+        self.position = target.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )
+        })?;
+        Ok(self.position)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// Hashes the zip entry at `index`; `None` for a directory entry.
 /// A file's modification time in nanoseconds since the Unix epoch (0 when unknown).
 pub fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
     meta.modified()

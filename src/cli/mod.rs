@@ -818,18 +818,9 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
         }
         (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--from SANDBOX`".into())),
     };
-    // The package and the target are read at the same time (each load has serial parts: the
-    // tree walk, reference resolution).
-    let (pkg, target) = rayon::join(
-        || ops::import::open_package(&package),
-        || -> crate::Result<_> {
-            let env = Environment::open(&args.env)?;
-            let target = env.load_workspace()?;
-            Ok((env, target))
-        },
-    );
-    let pkg = pkg?;
-    let (env, target) = target?;
+    let pkg = ops::import::open_package(&package)?;
+    let env = Environment::open(&args.env)?;
+    let target = env.load_workspace()?;
     let plan = ops::import::make_plan(&pkg, &env, &target, &args.flags.options())?;
     let mut report = plan.report;
     if args.from.is_some() {

@@ -8,9 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -18,8 +17,9 @@ use super::{
     FORMAT_VERSION, MANIFEST_NAME, Mismatch, PackageEntry, PackageManifest, Problem, VerifyReport,
     compute_digest,
 };
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::source::Source;
+use crate::source::{SharedFile, open_archive};
 
 /// What one file entry of a package actually holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,91 +294,6 @@ const BUFFER: usize = 64 << 10;
 
 type Archive = zip::ZipArchive<SharedFile>;
 
-fn open_archive(path: &Path) -> Result<Archive> {
-    let file = File::open(path).with_path("open", path)?;
-    let len = file.metadata().with_path("read", path)?.len();
-    let reader = SharedFile {
-        file: Arc::new(file),
-        len,
-        position: 0,
-        buffer: Vec::new(),
-        buffer_start: 0,
-    };
-    zip::ZipArchive::new(reader).map_err(|e| Error::BadPackage {
-        package: path.display().to_string(),
-        reason: format!("is not a readable zip: {e}"),
-    })
-}
-
-/// A buffered reader over a file shared between threads: reads are positional (`pread`), so
-/// clones never disturb each other's position.
-#[derive(Clone)]
-struct SharedFile {
-    file: Arc<File>,
-    len: u64,
-    position: u64,
-    buffer: Vec<u8>,
-    /// File offset of `buffer[0]`.
-    buffer_start: u64,
-}
-
-/// Bytes a [`SharedFile`] reads ahead.
-const READ_AHEAD: usize = 64 << 10;
-
-impl Read for SharedFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let in_buffer = self.position >= self.buffer_start
-            && self.position < self.buffer_start + self.buffer.len() as u64;
-        if !in_buffer {
-            if buf.len() >= READ_AHEAD {
-                let n = read_at(&self.file, buf, self.position)?;
-                self.position += n as u64;
-                return Ok(n);
-            }
-            self.buffer.resize(READ_AHEAD, 0);
-            let n = read_at(&self.file, &mut self.buffer, self.position)?;
-            self.buffer.truncate(n);
-            self.buffer_start = self.position;
-            if n == 0 {
-                return Ok(0);
-            }
-        }
-        let offset = (self.position - self.buffer_start) as usize;
-        let n = buf.len().min(self.buffer.len() - offset);
-        buf[..n].copy_from_slice(&self.buffer[offset..offset + n]);
-        self.position += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for SharedFile {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        let target = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.position.checked_add_signed(d),
-        };
-        self.position = target.ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "seek before the start of the file",
-            )
-        })?;
-        Ok(self.position)
-    }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
-}
-
-/// Hashes the zip entry at `index`; `None` for a directory entry.
 fn hash_zip_entry(
     archive: &mut Archive,
     index: usize,
