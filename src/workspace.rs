@@ -184,6 +184,15 @@ impl Workspace {
         Self::load_inner(source, cache, false).map(|(ws, _)| ws)
     }
 
+    /// Loads the tree at `root` through its summary cache (`.rlcm/cache`, read-only; none
+    /// is fine): the tree walk and the cache decode overlap.
+    pub fn load_tree_cached(root: &std::path::Path) -> Result<(Source, Workspace)> {
+        let (source, cache) = rayon::join(|| Source::open(root), || crate::cache::SummaryCache::read(root));
+        let source = source?;
+        let ws = Self::load_with(&source, cache)?;
+        Ok((source, ws))
+    }
+
     /// Like [`Workspace::load`], also returning every file's `(path, size, blake3 hex)`, in
     /// path order: what `rlcm verify` computes, as a by-product of the one read of each file
     /// (planning a package inflates each entry once, not once to verify and once to load).

@@ -513,10 +513,7 @@ fn emit_json<T: serde::Serialize>(report: &T) -> anyhow::Result<()> {
 /// its summary cache (read-only: the cache is never written here).
 fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
     if path.is_dir() {
-        let (source, cache) = rayon::join(|| Source::open(path), || crate::cache::SummaryCache::read(path));
-        let source = source?;
-        let ws = Workspace::load_with(&source, cache)?;
-        return Ok((source, ws));
+        return Ok(Workspace::load_tree_cached(path)?);
     }
     let source = Source::open(path)?;
     let ws = Workspace::load(&source)?;

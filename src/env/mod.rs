@@ -220,14 +220,7 @@ impl Environment {
     /// Loads the tree's assets (with the summary cache of an initialised environment).
     pub fn load_workspace(&self) -> Result<Workspace> {
         match &self.state {
-            Some(_) => {
-                // The tree walk (stat calls) and the cache decode overlap.
-                let (source, cache) = rayon::join(
-                    || Source::open(&self.root),
-                    || crate::cache::SummaryCache::read(&self.root),
-                );
-                Workspace::load_with(&source?, cache)
-            }
+            Some(_) => Workspace::load_tree_cached(&self.root).map(|(_, ws)| ws),
             None => Workspace::load(&Source::open(&self.root)?),
         }
     }

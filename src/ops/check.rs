@@ -7,9 +7,8 @@ use crate::asset::{AssetType, StepKind};
 use crate::env::Environment;
 use crate::error::Result;
 use crate::graph::DepGraph;
-use crate::ops::connector::code_path_of;
+use crate::ops::connector::{breaking_among, code_path_of};
 use crate::report::*;
-use crate::ruby::ConnectorDefinition;
 use crate::workspace::{Target, Workspace};
 
 /// One step use of a connector: (recipe index, kind, action or trigger name, step numbers).
@@ -28,32 +27,6 @@ fn uses_by_connector(ws: &Workspace) -> HashMap<usize, Vec<Use<'_>>> {
             }
         }
     }
-    out
-}
-
-/// The uses among `uses` that `def` does not define, as
-/// [`crate::ops::connector::breaking_uses`] reports them.
-fn breaking_among(
-    env: &Environment,
-    ws: &Workspace,
-    uses: &[Use<'_>],
-    def: &ConnectorDefinition,
-) -> Vec<BreakingUse> {
-    let mut out: Vec<BreakingUse> = uses
-        .iter()
-        .filter(|(_, kind, name, _)| !def.defines(*kind, name))
-        .map(|&(recipe, kind, name, steps)| BreakingUse {
-            recipe: ws.assets[recipe].path.clone(),
-            kind: match kind {
-                StepKind::Action => "action".into(),
-                StepKind::Trigger => "trigger".into(),
-            },
-            name: name.to_string(),
-            steps: steps.to_vec(),
-            running: env.is_running(&ws.assets[recipe].path),
-        })
-        .collect();
-    out.sort_by(|a, b| (&a.recipe, &a.name).cmp(&(&b.recipe, &b.name)));
     out
 }
 

@@ -68,11 +68,21 @@ pub fn breaking_uses(
     connector: usize,
     def: &ConnectorDefinition,
 ) -> Vec<BreakingUse> {
-    let mut out: Vec<BreakingUse> = ws
-        .connector_uses(connector)
-        .into_iter()
+    breaking_among(env, ws, &ws.connector_uses(connector), def)
+}
+
+/// The uses among `uses` (`(recipe, kind, name, steps)`, as [`Workspace::connector_uses`]
+/// lists them) that `def` does not define, sorted by recipe and name.
+pub fn breaking_among(
+    env: &Environment,
+    ws: &Workspace,
+    uses: &[(usize, StepKind, &str, &[u64])],
+    def: &ConnectorDefinition,
+) -> Vec<BreakingUse> {
+    let mut out: Vec<BreakingUse> = uses
+        .iter()
         .filter(|(_, kind, name, _)| !def.defines(*kind, name))
-        .map(|(recipe, kind, name, steps)| BreakingUse {
+        .map(|&(recipe, kind, name, steps)| BreakingUse {
             recipe: ws.assets[recipe].path.clone(),
             kind: match kind {
                 StepKind::Action => "action".into(),
