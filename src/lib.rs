@@ -13,12 +13,14 @@
 //! - [`package`]: writing and verifying packages (deterministic zip, `rlcm-package.json`)
 //! - [`ops`]: one entry point per command
 //! - [`progress`]: progress bars on stderr for long work
+//! - [`config`]: the user's config and cache directories (`remotes.toml`, `registries.toml`)
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod asset;
 pub mod cache;
 pub mod cli;
+pub mod config;
 pub mod env;
 pub mod error;
 pub mod extract;
