@@ -234,8 +234,16 @@ static DP_PROPERTY: LazyLock<Regex> = LazyLock::new(|| {
 });
 static FORMULA_PROPERTY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"'account_property'\s*,\s*'((?:[^'\\]|\\.)*)'"#).expect("valid regex"));
-static PATH_PROPERTY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"account_properties\.([\p{L}\p{N}_]+)").expect("valid regex"));
+/// `account_properties.NAME` as a datapill path segment: not inside a longer word
+/// (`..._upsert_account_properties.recipe.json` is a file name, not a property use).
+static PATH_PROPERTY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\p{L}\p{N}_])account_properties\.([\p{L}\p{N}_]+)(\.json)?").expect("valid regex")
+});
+
+/// Workato's identifier form of a property name in a datapill path: `.` and spaces as `_`.
+fn property_identifier(name: &str) -> String {
+    name.replace(['.', ' '], "_")
+}
 
 /// The key properties are matched under: spaces and underscores are the same.
 pub fn property_key(name: &str) -> String {
@@ -305,7 +313,7 @@ fn collect_refs(value: &Value, key: Option<&str>, out: &mut Vec<ZipRef>) {
         Value::Object(map) => {
             if let Some(zip_name) = map.get("zip_name").and_then(Value::as_str) {
                 out.push(ZipRef {
-                    key: key.unwrap_or("").into(),
+                    key: key.unwrap_or("reference").into(),
                     zip_name: zip_name.into(),
                     name: map.get("name").and_then(Value::as_str).map(IStr::new),
                 });
@@ -340,10 +348,18 @@ pub fn scan_properties(text: &str, out: &mut Vec<IStr>) {
     for c in DP_PROPERTY.captures_iter(text) {
         push(&c[1]);
     }
+    let mut formula_names = Vec::new();
     for c in FORMULA_PROPERTY.captures_iter(text) {
         push(&c[1]);
+        formula_names.push(property_identifier(&c[1]));
     }
     for c in PATH_PROPERTY.captures_iter(text) {
+        // `account_properties.x.json`: a file name. A path segment that is a formula's
+        // property in identifier form (`_('...account_properties.A_B', 'account_property',
+        // 'A.B')`) is that same property.
+        if c.get(2).is_some() || formula_names.iter().any(|f| *f == c[1]) {
+            continue;
+        }
         push(&c[1]);
     }
 }
@@ -469,5 +485,33 @@ mod tests {
         assert_eq!(s.uses[1].steps, [1, 2]);
         assert_eq!(s.refs.len(), 1);
         assert_eq!(s.refs[0].key, "account_id");
+    }
+}
+
+#[cfg(test)]
+mod property_scan_tests {
+    use super::*;
+
+    fn scan(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        scan_properties(text, &mut out);
+        out.into_iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn file_names_are_not_property_uses() {
+        assert!(scan("utilities/rf_upsert_account_properties.recipe.json").is_empty());
+        assert!(scan("account_properties.properties.json").is_empty());
+    }
+
+    #[test]
+    fn a_formula_and_its_identifier_path_are_one_property() {
+        let text = "_('data.account_properties.A_B', 'account_property', 'A.B')";
+        assert_eq!(scan(text), vec!["A.B".to_string()]);
+    }
+
+    #[test]
+    fn datapill_paths_still_count() {
+        assert_eq!(scan("#{account_properties.api_host}/v1"), vec!["api_host".to_string()]);
     }
 }

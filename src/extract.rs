@@ -195,7 +195,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         }
         if let Some(z) = &zip_name {
             raw.refs.push(ZipRef {
-                key: self.at.key.unwrap_or("").into(),
+                key: self.at.key.unwrap_or("reference").into(),
                 zip_name: z.into(),
                 name: name.as_deref().map(IStr::new),
             });

@@ -115,6 +115,38 @@ pub fn remove_file_if_exists(path: &Path) -> Result<bool> {
     }
 }
 
+/// True when the file system holding `dir` treats names that differ only in case as one
+/// (macOS's and Windows' defaults). Probes with a temporary file; `false` when unsure.
+pub fn is_case_insensitive(dir: &Path) -> bool {
+    let Ok(probe) = tempfile::Builder::new()
+        .prefix(".rlcm-case-probe-")
+        .tempfile_in(dir)
+    else {
+        return false;
+    };
+    let name = probe
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().to_uppercase())
+        .unwrap_or_default();
+    dir.join(name).exists()
+}
+
+/// Refuses to write `paths` under `dir` when two of them differ only in case and the file
+/// system there cannot hold both.
+pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str>) -> Result<()> {
+    let groups = crate::workspace::case_twins(paths);
+    if groups.is_empty() || !is_case_insensitive(dir) {
+        return Ok(());
+    }
+    let g = &groups[0];
+    Err(Error::Invalid(format!(
+        "`{}` is on a case-insensitive file system, which cannot hold both {}; use a case-sensitive file system (on macOS, a case-sensitive APFS volume)",
+        dir.display(),
+        g.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ")
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

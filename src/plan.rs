@@ -185,14 +185,31 @@ pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
     Ok(h.finalize().to_hex().to_string())
 }
 
-/// Rewrites a package asset's JSON for the target: references to target paths, provider names
-/// to the target's. Returns the unresolved references.
+/// What rewriting one asset for the target did.
+#[derive(Debug, Default)]
+pub struct RewriteLog {
+    /// `zip_name`s that resolve neither in the package nor in the target.
+    pub unresolved: Vec<String>,
+    /// `zip_name`s rewritten: (as written, as rewritten).
+    pub references: Vec<(String, String)>,
+    /// Provider names renamed: (package's, target's).
+    pub providers: Vec<(String, String)>,
+}
+
+/// Rewrites a package asset's JSON for the target: references to where their targets land,
+/// provider names to the target's.
+///
+/// A reference that already resolves to the right asset where the referring asset lands (in the
+/// target as it will be after the import) is left exactly as written: a project-relative
+/// `zip_name` of a `workato pull` tree stays relative. Only one that would resolve elsewhere, or
+/// nowhere, is rewritten, to the root-relative path of its target.
 pub struct Rewriter<'a> {
     pkg: &'a Workspace,
     target: &'a Workspace,
     target_paths: &'a [String],
     providers: &'a BTreeMap<String, String>,
     target_providers: std::collections::HashSet<&'a str>,
+    landing: std::collections::HashSet<&'a str>,
     folder: &'a Option<String>,
 }
 
@@ -211,77 +228,102 @@ impl<'a> Rewriter<'a> {
             target_paths,
             providers,
             target_providers: providers.values().map(String::as_str).collect(),
+            landing: target_paths.iter().map(String::as_str).collect(),
             folder,
         }
     }
 
+    /// True when `path` is an asset of the target after the import.
+    fn exists_after(&self, path: &str) -> bool {
+        self.landing.contains(path) || self.target.index_of(path).is_some()
+    }
+
+    /// Where `zip_name`, written in the asset that lands at `from`, resolves after the import
+    /// (the same rule as [`Workspace::resolve_path`]).
+    fn resolve_after(&self, from: &str, zip_name: &str) -> Option<String> {
+        if self.exists_after(zip_name) {
+            return Some(zip_name.to_string());
+        }
+        let mut folder = asset::folder_of(from);
+        while !folder.is_empty() {
+            let candidate = format!("{folder}/{zip_name}");
+            if self.exists_after(&candidate) {
+                return Some(candidate);
+            }
+            folder = asset::folder_of(folder);
+        }
+        None
+    }
+
+    /// Where a reference of package asset `i` must point in the target, and the target asset's
+    /// name when it is one of the target's own (a kept connection).
+    fn wanted(&self, i: usize, zip_name: &str) -> Option<(String, Option<String>)> {
+        let from = &self.pkg.assets[i].path;
+        let target_from = &self.target_paths[i];
+        match self.pkg.resolve_path(from, zip_name) {
+            Some(j) => Some((self.target_paths[j].clone(), None)),
+            None => {
+                let placed = place(self.folder, zip_name);
+                self.target
+                    .resolve_path(target_from, &placed)
+                    .or_else(|| self.target.resolve_path(target_from, zip_name))
+                    .map(|t| {
+                        (
+                            self.target.assets[t].path.clone(),
+                            Some(self.target.assets[t].name.clone()),
+                        )
+                    })
+            }
+        }
+    }
+
+    /// True when rewriting package asset `i` changes no reference: each resolves, as written,
+    /// to where its target lands.
+    fn references_stay(&self, i: usize) -> bool {
+        let a = &self.pkg.assets[i];
+        a.summary.refs.iter().all(|r| {
+            self.pkg.resolve_path(&a.path, &r.zip_name).is_some_and(|j| {
+                self.resolve_after(&self.target_paths[i], &r.zip_name).as_deref()
+                    == Some(self.target_paths[j].as_str())
+            })
+        })
+    }
+
     /// Rewrites `value` (the package asset `pkg_index`) in place.
-    pub fn rewrite(&self, pkg_index: usize, value: &mut Value) -> Vec<String> {
-        let mut unresolved = Vec::new();
+    pub fn rewrite(&self, pkg_index: usize, value: &mut Value) -> RewriteLog {
+        let mut log = RewriteLog::default();
         let a = &self.pkg.assets[pkg_index];
         // Only the asset's own provider names can appear in it (its steps, config, datapills):
         // the rename list stays short however many connectors the workspace has.
         let renames = provider_renames(a, self.providers);
-        let from = a.path.clone();
-        let target_from = self.target_paths[pkg_index].clone();
-        self.walk(value, &from, &target_from, &renames, &mut unresolved);
-        unresolved
+        self.walk(value, pkg_index, &renames, &mut log);
+        log.unresolved.sort();
+        log.unresolved.dedup();
+        log.references.sort();
+        log.references.dedup();
+        log.providers.sort();
+        log.providers.dedup();
+        log
     }
 
-    fn walk(
-        &self,
-        v: &mut Value,
-        from: &str,
-        target_from: &str,
-        renames: &[(&str, &str)],
-        unresolved: &mut Vec<String>,
-    ) {
+    fn walk(&self, v: &mut Value, i: usize, renames: &[(&str, &str)], log: &mut RewriteLog) {
         match v {
             Value::Object(map) => {
                 if let Some(zip_name) = map.get("zip_name").and_then(Value::as_str).map(str::to_string) {
-                    let new_path = match self.pkg.resolve_path(from, &zip_name) {
-                        Some(j) => Some((self.target_paths[j].clone(), None)),
-                        None => {
-                            let placed = place(self.folder, &zip_name);
-                            self.target
-                                .resolve_path(target_from, &placed)
-                                .or_else(|| self.target.resolve_path(target_from, &zip_name))
-                                .map(|t| {
-                                    (
-                                        self.target.assets[t].path.clone(),
-                                        Some(self.target.assets[t].name.clone()),
-                                    )
-                                })
-                        }
-                    };
-                    match new_path {
+                    match self.wanted(i, &zip_name) {
                         Some((p, name)) => {
-                            let folder = asset::folder_of(&p).to_string();
-                            if p != zip_name {
-                                map.insert("zip_name".into(), Value::from(p.clone()));
-                                if map.contains_key("folder") {
-                                    map.insert("folder".into(), Value::from(folder.clone()));
-                                }
-                                if map.contains_key("folder_full_path") {
-                                    let full = if folder.is_empty() {
-                                        "Home".to_string()
-                                    } else {
-                                        format!("Home/{folder}")
-                                    };
-                                    map.insert("folder_full_path".into(), Value::from(full));
-                                }
-                            }
-                            if let Some(n) = name
-                                && map.contains_key("name")
-                            {
-                                map.insert("name".into(), Value::from(n));
+                            let stays = self.resolve_after(&self.target_paths[i], &zip_name).as_deref()
+                                == Some(p.as_str());
+                            if !stays {
+                                rewrite_reference(map, &p, name);
+                                log.references.push((zip_name, p));
                             }
                         }
-                        None => unresolved.push(zip_name),
+                        None => log.unresolved.push(zip_name),
                     }
                 }
                 for (_, child) in map.iter_mut() {
-                    self.walk(child, from, target_from, renames, unresolved);
+                    self.walk(child, i, renames, log);
                 }
                 // Keys that name a provider (datapill paths) are renamed too.
                 if map.keys().any(|k| renames.iter().any(|(p, _)| k.contains(p))) {
@@ -290,24 +332,46 @@ impl<'a> Rewriter<'a> {
                         for (p, t) in renames {
                             if k.contains(p) {
                                 k = k.replace(p, t);
+                                log.providers.push((p.to_string(), t.to_string()));
                             }
                         }
                         map.insert(k, v);
                     }
                 }
             }
-            Value::Array(items) => items
-                .iter_mut()
-                .for_each(|x| self.walk(x, from, target_from, renames, unresolved)),
+            Value::Array(items) => items.iter_mut().for_each(|x| self.walk(x, i, renames, log)),
             Value::String(s) => {
                 for (p, t) in renames {
                     if s.contains(p) {
                         *s = s.replace(p, t);
+                        log.providers.push((p.to_string(), t.to_string()));
                     }
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// Points a `{zip_name, name, folder, folder_full_path}` object at `path`.
+pub(crate) fn rewrite_reference(map: &mut serde_json::Map<String, Value>, path: &str, name: Option<String>) {
+    let folder = asset::folder_of(path).to_string();
+    map.insert("zip_name".into(), Value::from(path));
+    if map.contains_key("folder") {
+        map.insert("folder".into(), Value::from(folder.clone()));
+    }
+    if map.contains_key("folder_full_path") {
+        let full = if folder.is_empty() {
+            "Home".to_string()
+        } else {
+            format!("Home/{folder}")
+        };
+        map.insert("folder_full_path".into(), Value::from(full));
+    }
+    if let Some(n) = name
+        && map.contains_key("name")
+    {
+        map.insert("name".into(), Value::from(n));
     }
 }
 
@@ -332,6 +396,22 @@ pub fn read_pkg_bytes(source: &Source, path: &str) -> Result<Vec<u8>> {
     source.read(entry)
 }
 
+/// A package asset as it would be written in the target.
+#[derive(Debug)]
+pub struct Final {
+    /// The rewritten (and, for a lookup table, merged) content.
+    pub value: Value,
+    /// What the rewrite did.
+    pub log: RewriteLog,
+    /// The JSON style to write it in: the target file's when it replaces one, else the
+    /// package entry's (a file rlcm rewrites keeps its style).
+    pub style: crate::json::Style,
+    /// The target's current content, when the asset replaces one.
+    pub current: Option<Value>,
+    /// True when the package's content, before any rewrite, differs from the target's.
+    pub content_changed: bool,
+}
+
 /// The final content of a package asset in the target (rewritten, merged for lookup tables).
 pub fn final_value(
     inputs: &Inputs<'_>,
@@ -339,17 +419,24 @@ pub fn final_value(
     opts: &PlanOptions,
     i: usize,
     existing: Option<usize>,
-) -> Result<(Value, Vec<String>)> {
-    let mut v = read_pkg_value(inputs.source, inputs.pkg, i)?;
-    let unresolved = rw.rewrite(i, &mut v);
+) -> Result<Final> {
+    let path = &inputs.pkg.assets[i].path;
+    let pkg_bytes = read_pkg_bytes(inputs.source, path)?;
+    let mut v = crate::json::parse(path, &pkg_bytes)?;
+    let (current, style) = match existing {
+        Some(t) => {
+            let tp = &inputs.target.assets[t].path;
+            let bytes = fsutil::read(&inputs.env.root.join(tp))?;
+            (Some(crate::json::parse(tp, &bytes)?), crate::json::Style::detect(&bytes))
+        }
+        None => (None, crate::json::Style::detect(&pkg_bytes)),
+    };
+    let content_changed = current.as_ref() != Some(&v);
+    let log = rw.rewrite(i, &mut v);
     if inputs.pkg.assets[i].asset_type == AssetType::LookupTable {
         let carried = v.get("data").is_some();
         let keep_target_data = !(carried && opts.overwrite_lookup_data);
-        if let Some(t) = existing.filter(|_| keep_target_data) {
-            let tv = crate::json::parse(
-                &inputs.target.assets[t].path,
-                &fsutil::read(&inputs.env.root.join(&inputs.target.assets[t].path))?,
-            )?;
+        if let Some(tv) = current.as_ref().filter(|_| keep_target_data) {
             if let (Some(obj), Some(data)) = (v.as_object_mut(), tv.get("data")) {
                 obj.insert("data".into(), data.clone());
             }
@@ -357,7 +444,32 @@ pub fn final_value(
             obj.insert("data".into(), Value::from(""));
         }
     }
-    Ok((v, unresolved))
+    Ok(Final {
+        value: v,
+        log,
+        style,
+        current,
+        content_changed,
+    })
+}
+
+/// Why an asset is updated, in words: its content changed, and what the rewrite for the
+/// target changed (provider names, references).
+fn update_reasons(f: &Final) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if f.content_changed {
+        reasons.push("content changed".to_string());
+    }
+    for (from, to) in &f.log.providers {
+        reasons.push(format!("provider renamed from `{from}` to `{to}`"));
+    }
+    for (from, to) in &f.log.references {
+        reasons.push(format!("reference `{from}` rewritten to `{to}`"));
+    }
+    if reasons.is_empty() {
+        reasons.push("content changed".to_string());
+    }
+    reasons
 }
 
 fn set_diff(a: &[String], b: &[String]) -> Vec<String> {
@@ -380,64 +492,9 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         ));
     }
 
-    // Target indexes.
-    let mut connectors_by_title: HashMap<&str, usize> = HashMap::new();
-    let mut connections_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_key: HashMap<(&str, &str, &str), usize> = HashMap::new();
-    for (i, a) in target.assets.iter().enumerate() {
-        match a.asset_type {
-            AssetType::CustomAdapter => {
-                connectors_by_title.entry(a.name.as_str()).or_insert(i);
-            }
-            AssetType::Connection => connections_by_name.entry(a.name.as_str()).or_default().push(i),
-            _ => {}
-        }
-        by_key
-            .entry((asset::folder_of(&a.path), a.asset_type.as_str(), a.name.as_str()))
-            .or_insert(i);
-    }
-    let properties_path = "account_properties.properties.json".to_string();
-
     // 1. Where each package asset lands.
-    let mut target_paths = Vec::with_capacity(pkg.assets.len());
-    let mut existing: Vec<Option<usize>> = Vec::with_capacity(pkg.assets.len());
-    for a in &pkg.assets {
-        let placed = place(&opts.folder, &a.path);
-        let hit = match a.asset_type {
-            AssetType::CustomAdapter => connectors_by_title.get(a.name.as_str()).copied(),
-            AssetType::Connection => connections_by_name.get(a.name.as_str()).and_then(|v| {
-                v.iter()
-                    .copied()
-                    .find(|&t| target.assets[t].path == placed)
-                    .or_else(|| v.first().copied())
-            }),
-            AssetType::Properties => target.index_of(&properties_path),
-            _ => by_key
-                .get(&(asset::folder_of(&placed), a.asset_type.as_str(), a.name.as_str()))
-                .copied()
-                .or_else(|| {
-                    target
-                        .index_of(&placed)
-                        .filter(|&t| target.assets[t].asset_type == a.asset_type)
-                }),
-        };
-        let path = match (hit, &a.asset_type) {
-            (Some(t), _) => target.assets[t].path.clone(),
-            (None, AssetType::Properties) => properties_path.clone(),
-            (None, _) => placed,
-        };
-        target_paths.push(path);
-        existing.push(hit);
-    }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (i, p) in target_paths.iter().enumerate() {
-        if let Some(j) = seen.insert(p.as_str(), i) {
-            return Err(Error::Invalid(format!(
-                "package assets `{}` and `{}` would both land at `{p}` in the target; rename one of them",
-                pkg.assets[j].path, pkg.assets[i].path
-            )));
-        }
-    }
+    let (target_paths, existing) = locate(pkg, target, &opts.folder)?;
+    let properties_path = PROPERTIES_PATH.to_string();
 
     // 2. Connectors and provider names.
     let mut connector_plans = Vec::new();
@@ -542,7 +599,11 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         };
         for (p, c) in &pkg.providers {
             if *c == i {
-                providers.insert(p.to_string(), provider.clone());
+                // A provider name the target already knows as this connector's stays as it
+                // is (one connector can be used under two provider names).
+                let known = hit.is_some_and(|t| target.providers.get(p) == Some(&t));
+                let to = if known { p.to_string() } else { provider.clone() };
+                providers.insert(p.to_string(), to);
             }
         }
         connector_plans.push(ConnectorPlan {
@@ -598,6 +659,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         let a = &pkg.assets[i];
         let tpath = target_paths[i].clone();
         blockers.extend(d.blockers);
+        warnings.extend(d.warnings);
         new_properties.extend(d.new_properties);
         if let Some(u) = d.uses {
             incoming_uses.insert(tpath.clone(), u);
@@ -609,6 +671,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
             action: d.action.as_str().to_string(),
             from: (a.path != tpath).then(|| a.path.clone()),
             detail: d.detail,
+            reasons: d.reasons,
         });
         items.push(Item {
             pkg: i,
@@ -736,24 +799,113 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
     })
 }
 
+/// The root account properties file every package's properties merge into.
+const PROPERTIES_PATH: &str = "account_properties.properties.json";
+
+/// The identity of an asset other than a connector, connection or properties file: folder,
+/// type, name, and for an API endpoint the collection it belongs to (two collections may hold
+/// endpoints of the same name in one folder).
+fn identity(a: &crate::workspace::Asset, folder: &str) -> (String, String, String, String) {
+    let collection = if a.asset_type == AssetType::ApiEndpoint {
+        a.summary
+            .refs
+            .iter()
+            .find(|r| r.key == "api_group_id")
+            .map(|r| asset::file_name(&r.zip_name).to_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    (folder.to_string(), a.asset_type.as_str().to_string(), a.name.clone(), collection)
+}
+
+/// Where each package asset lands in the target, and the target asset it replaces.
+///
+/// Custom connectors match by title anywhere, connections by name (the one at the same path
+/// first), the properties file is the root one; every other asset by its identity (folder,
+/// type, name, an endpoint's collection), then by path. An identity that two assets share, in
+/// the package or in the target (Workato names the second file `<slug>.1.<type>.json`), is
+/// ambiguous: those assets match by path only, never by name.
+fn locate(
+    pkg: &Workspace,
+    target: &Workspace,
+    folder: &Option<String>,
+) -> Result<(Vec<String>, Vec<Option<usize>>)> {
+    let mut connectors_by_title: HashMap<&str, usize> = HashMap::new();
+    let mut connections_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_identity: HashMap<_, Vec<usize>> = HashMap::new();
+    for (i, a) in target.assets.iter().enumerate() {
+        match a.asset_type {
+            AssetType::CustomAdapter => {
+                connectors_by_title.entry(a.name.as_str()).or_insert(i);
+            }
+            AssetType::Connection => connections_by_name.entry(a.name.as_str()).or_default().push(i),
+            _ => by_identity
+                .entry(identity(a, asset::folder_of(&a.path)))
+                .or_default()
+                .push(i),
+        }
+    }
+    let placed: Vec<String> = pkg.assets.iter().map(|a| place(folder, &a.path)).collect();
+    let mut pkg_identities: HashMap<_, usize> = HashMap::new();
+    for (a, p) in pkg.assets.iter().zip(&placed) {
+        *pkg_identities.entry(identity(a, asset::folder_of(p))).or_default() += 1;
+    }
+    let by_path = |i: usize| {
+        target
+            .index_of(&placed[i])
+            .filter(|&t| target.assets[t].asset_type == pkg.assets[i].asset_type)
+    };
+    let mut target_paths = Vec::with_capacity(pkg.assets.len());
+    let mut existing: Vec<Option<usize>> = Vec::with_capacity(pkg.assets.len());
+    for (i, a) in pkg.assets.iter().enumerate() {
+        let hit = match a.asset_type {
+            AssetType::CustomAdapter => connectors_by_title.get(a.name.as_str()).copied(),
+            AssetType::Connection => connections_by_name.get(a.name.as_str()).and_then(|v| {
+                v.iter()
+                    .copied()
+                    .find(|&t| target.assets[t].path == placed[i])
+                    .or_else(|| v.first().copied())
+            }),
+            AssetType::Properties => target.index_of(PROPERTIES_PATH),
+            _ => {
+                let id = identity(a, asset::folder_of(&placed[i]));
+                let ambiguous = pkg_identities.get(&id).is_some_and(|&n| n > 1);
+                match by_identity.get(&id).map(Vec::as_slice) {
+                    Some([only]) if !ambiguous => Some(*only),
+                    _ => by_path(i),
+                }
+            }
+        };
+        let path = match (hit, &a.asset_type) {
+            (Some(t), _) => target.assets[t].path.clone(),
+            (None, AssetType::Properties) => PROPERTIES_PATH.to_string(),
+            (None, _) => placed[i].clone(),
+        };
+        target_paths.push(path);
+        existing.push(hit);
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in target_paths.iter().enumerate() {
+        if let Some(j) = seen.insert(p.as_str(), i) {
+            return Err(Error::Invalid(format!(
+                "package assets `{}` and `{}` would both land at `{p}` in the target (they match the same target asset); give the import a `--folder`, or remove one of them from the package",
+                pkg.assets[j].path, pkg.assets[i].path
+            )));
+        }
+    }
+    Ok((target_paths, existing))
+}
+
 /// What the plan decides for one package asset.
 struct Decision {
     action: Action,
     detail: Option<String>,
+    reasons: Vec<String>,
+    warnings: Vec<String>,
     blockers: Vec<Blocker>,
     new_properties: Vec<(String, Value)>,
     uses: Option<Vec<(StepKind, String)>>,
-}
-
-/// True when rewriting the package asset `i` for the target would change nothing: every
-/// reference lands where it points already and no provider name of it changes.
-fn rewrite_is_identity(pkg: &Workspace, target_paths: &[String], i: usize) -> bool {
-    let a = &pkg.assets[i];
-    let refs_same = a.summary.refs.iter().all(|r| {
-        pkg.resolve_path(&a.path, &r.zip_name)
-            .is_some_and(|j| target_paths[j] == r.zip_name)
-    });
-    refs_same && target_paths[i] == a.path
 }
 
 /// The provider renames that concern asset `i`.
@@ -805,6 +957,8 @@ fn decide(
     let mut d = Decision {
         action: Action::NoChange,
         detail: None,
+        reasons: Vec::new(),
+        warnings: Vec::new(),
         blockers: Vec::new(),
         new_properties: Vec::new(),
         uses: None,
@@ -840,14 +994,16 @@ fn decide(
                 (None, _) => Action::Create,
                 (Some(_), true) => Action::NoChange,
                 (Some(_), false) => {
-                    d.detail = Some(format!(
+                    let added = format!(
                         "adds {}",
                         d.new_properties
                             .iter()
                             .map(|(k, _)| format!("`{k}`"))
                             .collect::<Vec<_>>()
                             .join(", ")
-                    ));
+                    );
+                    d.reasons = vec![added.clone()];
+                    d.detail = Some(added);
                     Action::Update
                 }
             }
@@ -873,8 +1029,7 @@ fn decide(
             // uses exactly the names they are renamed to.
             let same = match hit {
                 Some(t)
-                    if a.asset_type != AssetType::LookupTable
-                        && rewrite_is_identity(pkg, target_paths, i) =>
+                    if a.asset_type != AssetType::LookupTable && rw.references_stay(i) =>
                 {
                     let ta = &target.assets[t];
                     if a.hash == ta.hash && provider_renames(a, rw.providers).is_empty() {
@@ -893,25 +1048,14 @@ fn decide(
             if same {
                 Action::NoChange
             } else {
-                let (value, unresolved) = final_value(inputs, rw, opts, i, hit)?;
-                for u in unresolved {
-                    d.blockers.push(Blocker {
-                        kind: "unresolved_reference".into(),
-                        path: tpath.clone(),
-                        message: format!(
-                            "`{}` references `{u}`, which is neither in the package nor in the target; add it to the export (dependencies) or create it in the target first",
-                            a.path
-                        ),
-                    });
-                }
-                match hit {
-                    None => Action::Create,
-                    Some(t) => {
+                let f = final_value(inputs, rw, opts, i, hit)?;
+                let action = match (hit, &f.current) {
+                    (Some(t), Some(current)) => {
                         let tp = &target.assets[t].path;
-                        let tv = crate::json::parse(tp, &fsutil::read(&env.root.join(tp))?)?;
-                        if tv == value {
+                        if *current == f.value {
                             Action::NoChange
                         } else {
+                            d.reasons = update_reasons(&f);
                             let changed_in_target =
                                 env.state.as_ref().map(|s| &s.baseline).is_some_and(|b| {
                                     b.assets.get(tp).map(String::as_str)
@@ -927,7 +1071,10 @@ fn decide(
                             }
                         }
                     }
-                }
+                    _ => Action::Create,
+                };
+                unresolved_references(inputs, opts, &mut d, hit, action, &f.log.unresolved, i, tpath);
+                action
             }
         }
     };
@@ -947,6 +1094,54 @@ fn decide(
         _ => {}
     }
     Ok(d)
+}
+
+/// Turns the references of package asset `i` that resolve nowhere into blockers, or into
+/// warnings where the import does not make them worse: the asset is left unchanged, or the
+/// target's copy already dangles the same way. `--force` imports the rest too, with a warning.
+#[allow(clippy::too_many_arguments)]
+fn unresolved_references(
+    inputs: &Inputs<'_>,
+    opts: &PlanOptions,
+    d: &mut Decision,
+    hit: Option<usize>,
+    action: Action,
+    unresolved: &[String],
+    i: usize,
+    tpath: &str,
+) {
+    let a = &inputs.pkg.assets[i];
+    let dangles_in_target = |u: &str| {
+        hit.is_some_and(|t| {
+            inputs
+                .target
+                .references_from(t)
+                .iter()
+                .any(|r| matches!(&r.to, crate::workspace::Target::Dangling(z) if z == u))
+        })
+    };
+    for u in unresolved {
+        if action == Action::NoChange || dangles_in_target(u) {
+            d.warnings.push(format!(
+                "`{}` references `{u}`, which is in neither the package nor the target (it dangles there already; the import does not change that)",
+                a.path
+            ));
+        } else if opts.force {
+            d.warnings.push(format!(
+                "`{}` references `{u}`, which is in neither the package nor the target; imported anyway (`--force`): the reference dangles",
+                a.path
+            ));
+        } else {
+            d.blockers.push(Blocker {
+                kind: "unresolved_reference".into(),
+                path: tpath.to_string(),
+                message: format!(
+                    "`{}` references `{u}`, which is neither in the package nor in the target; add it to the export (dependencies), create it in the target first, or pass `--force` to import with the reference dangling",
+                    a.path
+                ),
+            });
+        }
+    }
 }
 
 /// Production recipes affected by the import, with severity.

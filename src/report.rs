@@ -53,6 +53,10 @@ pub struct InspectReport {
     pub other_files: Vec<String>,
     /// Problems found while reading (connector code that does not parse, orphan files, ...).
     pub findings: Vec<Finding>,
+    /// For a package that carries `rlcm-package.json`: whether every entry matches it (what
+    /// `rlcm verify` checks). Absent for trees and for packages without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<Integrity>,
 }
 
 /// An asset in `inspect`, with its dependency counts.
@@ -250,6 +254,10 @@ pub struct InitReport {
     pub id: u64,
     /// Number of assets adopted.
     pub assets: usize,
+    /// Warnings about the tree (names differing only in case, a connector under several
+    /// provider names, provider names that match no connector).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Finding>,
     /// Connectors adopted.
     pub connectors: Vec<InitConnector>,
 }
@@ -544,6 +552,10 @@ pub struct PlanAction {
     /// A short explanation (what differs, why it conflicts, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Why an `update`, `update_running` or `conflict` writes the asset: `content changed`,
+    /// `provider renamed from A to B`, `reference X rewritten to Y`, keys added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// A connector's fate.
@@ -647,5 +659,23 @@ pub struct RollbackReport {
     /// Connector versions marked rolled back (`title vN`).
     pub versions_rolled_back: Vec<String>,
     /// A sentence for people.
+    pub message: String,
+}
+
+/// Whether a package matches its `rlcm-package.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct Integrity {
+    /// True when every entry matches.
+    pub ok: bool,
+    /// The entries that do not match (added, missing, changed), each with what is wrong.
+    pub mismatches: Vec<IntegrityMismatch>,
+}
+
+/// One entry that does not match `rlcm-package.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct IntegrityMismatch {
+    /// The entry.
+    pub entry: String,
+    /// What is wrong, in words.
     pub message: String,
 }

@@ -81,12 +81,44 @@ pub enum Source {
     },
 }
 
-/// Names that an environment keeps for itself or that tools leave behind; never assets.
+/// Names that an environment keeps for itself or that tools leave behind; never assets:
+/// rlcm's and git's own, macOS litter, `wk`'s sidecar folder (`.wk/wk.toml`,
+/// `.wk/<path>.meta.json`) and workato-platform-cli's `.workatoenv` and `.workato-ignore`.
 fn is_private_name(name: &str) -> bool {
     matches!(
         name,
-        ".rlcm" | ".git" | ".DS_Store" | "__MACOSX" | ".gitignore" | ".gitattributes"
+        ".rlcm"
+            | ".git"
+            | ".DS_Store"
+            | "__MACOSX"
+            | ".gitignore"
+            | ".gitattributes"
+            | ".wk"
+            | ".workatoenv"
+            | ".workato-ignore"
     )
+}
+
+/// The patterns of a tree's `.workato-ignore` (gitignore syntax, as workato-platform-cli
+/// reads it); paths they match are skipped like `.git/`.
+fn workato_ignore(root: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
+    let file = root.join(".workato-ignore");
+    if !file.is_file() {
+        return Ok(None);
+    }
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    if let Some(e) = builder.add(&file) {
+        return Err(Error::Invalid(format!(
+            "`{}` cannot be read as ignore patterns: {e}; fix or remove it",
+            file.display()
+        )));
+    }
+    builder.build().map(Some).map_err(|e| {
+        Error::Invalid(format!(
+            "`{}` cannot be read as ignore patterns: {e}; fix or remove it",
+            file.display()
+        ))
+    })
 }
 
 impl Source {
@@ -154,12 +186,19 @@ impl Source {
     }
 
     fn open_dir(root: &Path) -> Result<Source> {
+        let ignored = workato_ignore(root)?;
         let mut found: Vec<(String, std::path::PathBuf)> = Vec::new();
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !is_private_name(&e.file_name().to_string_lossy()));
+            .filter_entry(|e| {
+                e.depth() == 0
+                    || (!is_private_name(&e.file_name().to_string_lossy())
+                        && !ignored
+                            .as_ref()
+                            .is_some_and(|g| g.matched(e.path(), e.file_type().is_dir()).is_ignore()))
+            });
         for item in walker {
             let item = item.map_err(|e| {
                 let path = e
@@ -300,7 +339,7 @@ impl Source {
                 let reason = if first == name {
                     "appears twice in the package".to_string()
                 } else {
-                    format!("collides with `{first}` (names differ only in case or Unicode normalisation)")
+                    format!("collides with `{first}` (the names differ only in Unicode normalisation)")
                 };
                 return Err(entry_err(reason));
             }
@@ -638,9 +677,10 @@ pub fn validate_entry_name(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// The key two names collide under: Unicode NFC, then lowercase.
+/// The key two names collide under: Unicode NFC. Names that differ only in case are distinct
+/// (Workato folder names are case-sensitive; see `fsutil::check_case_collisions`).
 fn fold_name(name: &str) -> String {
-    name.nfc().flat_map(char::to_lowercase).collect()
+    name.nfc().collect()
 }
 
 /// Returns `"T/"` when every file lives under one top-level folder `T` that is a wrapper added

@@ -755,3 +755,130 @@ fn default_name(path: &str) -> String {
     let stem = file.strip_suffix(".json").unwrap_or(file);
     stem.rsplit_once('.').map_or(stem, |(s, _)| s).to_string()
 }
+
+/// A warning about a tree as a whole: something that reads fine but will surprise a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeWarning {
+    /// Stable code: `case-twins`, `provider-aliases`, `unattributed-provider`.
+    pub code: &'static str,
+    /// The file, folder or asset concerned.
+    pub path: String,
+    /// What it is and what to do.
+    pub message: String,
+}
+
+impl Workspace {
+    /// Warnings about the tree as a whole (shared by `init`, `check` and `inspect`):
+    /// - files or folders whose names differ only in case (Workato keeps them apart; a
+    ///   case-insensitive file system cannot hold both);
+    /// - one custom connector used under two or more provider names;
+    /// - provider names that look like a custom connector's but match none.
+    pub fn tree_warnings(&self) -> Vec<TreeWarning> {
+        let mut out = Vec::new();
+        for group in case_twins(self.assets.iter().map(|a| a.path.as_str())) {
+            out.push(TreeWarning {
+                code: "case-twins",
+                path: group[0].clone(),
+                message: format!(
+                    "{} differ only in case: Workato keeps them apart and so does rlcm, but a case-insensitive file system (macOS, Windows) cannot hold both; work with this tree on a case-sensitive one",
+                    group.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ")
+                ),
+            });
+        }
+        let mut by_connector: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for (p, &c) in &self.providers {
+            by_connector.entry(c).or_default().push(p.as_str());
+        }
+        for (c, names) in by_connector.into_iter().filter(|(_, n)| n.len() > 1) {
+            out.push(TreeWarning {
+                code: "provider-aliases",
+                path: self.assets[c].path.clone(),
+                message: format!(
+                    "connector `{}` is used under {} provider names ({}); rlcm keeps each recipe's as it is, and gives new recipes the one `.rlcm` records",
+                    self.assets[c].name,
+                    names.len(),
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        let mut unattributed: BTreeMap<&str, &str> = BTreeMap::new();
+        for a in &self.assets {
+            let providers = a
+                .summary
+                .bindings
+                .iter()
+                .map(|b| b.provider.as_str())
+                .chain(a.summary.uses.iter().map(|u| u.provider.as_str()));
+            for p in providers {
+                if slug::parse_provider_name(p).is_some() && !self.providers.contains_key(p) {
+                    unattributed.entry(p).or_insert(a.path.as_str());
+                }
+            }
+        }
+        for (p, first) in unattributed {
+            out.push(TreeWarning {
+                code: "unattributed-provider",
+                path: first.to_string(),
+                message: format!(
+                    "`{first}` uses provider `{p}`, which looks like a custom connector's but matches none here (no connection with `custom: true` names its connector, and no connector title has its prefix); rlcm cannot tell whether a connector release breaks it"
+                ),
+            });
+        }
+        out
+    }
+}
+
+/// Groups of paths (files, or the folders above them) that differ only in case, each sorted,
+/// in path order.
+pub fn case_twins<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> {
+    let mut by_key: BTreeMap<String, std::collections::BTreeSet<&'a str>> = BTreeMap::new();
+    for p in paths {
+        let mut end = p.len();
+        loop {
+            let prefix = &p[..end];
+            by_key.entry(prefix.to_lowercase()).or_default().insert(prefix);
+            match prefix.rfind('/') {
+                Some(i) => end = i,
+                None => break,
+            }
+        }
+    }
+    by_key
+        .into_values()
+        .filter(|set| set.len() > 1)
+        .map(|set| set.into_iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::case_twins;
+
+    #[test]
+    fn case_twins_are_found_for_files_and_folders() {
+        let paths = ["recipes/a.recipe.json", "Recipes/b.recipe.json", "x.recipe.json", "X.recipe.json", "y/z.json"];
+        let groups = case_twins(paths.into_iter());
+        assert_eq!(
+            groups,
+            vec![
+                vec!["Recipes".to_string(), "recipes".to_string()],
+                vec!["X.recipe.json".to_string(), "x.recipe.json".to_string()],
+            ]
+        );
+    }
+}
+
+impl Workspace {
+    /// A dangling reference in words: a missing key of a properties file that exists is named as
+    /// such (not as a missing file).
+    pub fn describe_dangling(&self, from: &str, to: &str, kind: &str) -> String {
+        if let Some((file, key)) = to.split_once('#')
+            && self.index_of(file).is_some()
+        {
+            return format!(
+                "`{from}` uses property `{key}`, which `{file}` does not define; add the key to `{file}` or fix the recipe"
+            );
+        }
+        format!("`{from}` references `{to}` ({kind}), which is not in this tree; add it or fix the reference")
+    }
+}

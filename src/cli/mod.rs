@@ -520,6 +520,36 @@ fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
     Ok((source, ws))
 }
 
+/// Like [`load`], and for a package that carries `rlcm-package.json`, whether it matches it
+/// (the one read of each entry serves both).
+fn load_checked(
+    path: &std::path::Path,
+) -> anyhow::Result<(Source, Workspace, Option<rlcm::report::Integrity>)> {
+    if path.is_dir() {
+        let (source, ws) = load(path)?;
+        return Ok((source, ws, None));
+    }
+    let source = Source::open(path)?;
+    if source.find(rlcm::package::MANIFEST_NAME).is_none() {
+        let ws = Workspace::load(&source)?;
+        return Ok((source, ws, None));
+    }
+    let (ws, actual) = Workspace::load_hashed(&source)?;
+    let verified = rlcm::package::verify::verify_source(path, &source, actual);
+    let integrity = rlcm::report::Integrity {
+        ok: verified.ok,
+        mismatches: verified
+            .mismatches
+            .iter()
+            .map(|m| rlcm::report::IntegrityMismatch {
+                entry: m.entry.clone(),
+                message: m.message.clone(),
+            })
+            .collect(),
+    };
+    Ok((source, ws, Some(integrity)))
+}
+
 /// Prints a report as JSON or with the human renderer.
 fn output<T: serde::Serialize>(
     format: ReportFormat,
@@ -609,8 +639,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(if report.ok { EXIT_OK } else { EXIT_ERROR })
         }
         Command::Inspect(args) => {
-            let (source, ws) = load(&args.path)?;
-            let report = ops::inspect::inspect(&ws, &source.display());
+            let (source, ws, integrity) = load_checked(&args.path)?;
+            let mut report = ops::inspect::inspect(&ws, &source.display());
+            report.integrity = integrity;
             match args.format {
                 ReportFormat::Json => emit_json(&report)?,
                 _ => emit(&render::inspect(&report, args.all))?,

@@ -18,6 +18,17 @@ fn folder_label(f: &str) -> &str {
 /// Renders `inspect` for people.
 pub fn inspect(r: &InspectReport, all: bool) -> String {
     let mut o = String::new();
+    if let Some(i) = r.integrity.as_ref().filter(|i| !i.ok) {
+        let _ = writeln!(
+            o,
+            "WARNING: this package does not match its rlcm-package.json ({}); `rlcm verify`, `plan` and `import` refuse it:",
+            plural(i.mismatches.len(), "entry", "entries")
+        );
+        for m in &i.mismatches {
+            let _ = writeln!(o, "  {}: {}", m.entry, m.message);
+        }
+        o.push('\n');
+    }
     let _ = writeln!(
         o,
         "{}: {} in {}",
@@ -198,6 +209,9 @@ pub fn init(r: &InitReport) -> String {
             c.provider,
             if c.minted { " (minted)" } else { "" }
         );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(o, "warning: {}", w.message);
     }
     o
 }
@@ -555,11 +569,13 @@ pub fn plan(r: &PlanReport) -> String {
             no_change += 1;
             continue;
         }
-        let detail = a
-            .detail
-            .as_deref()
-            .map(|d| format!("  ({d})"))
-            .unwrap_or_default();
+        let mut notes: Vec<&str> = a.detail.iter().map(String::as_str).collect();
+        notes.extend(a.reasons.iter().map(String::as_str).filter(|r| Some(*r) != a.detail.as_deref()));
+        let detail = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join("; "))
+        };
         let _ = writeln!(o, "  {:<15} {:<16} {}{detail}", a.action, a.asset_type, a.path);
     }
     if no_change > 0 {
@@ -706,11 +722,18 @@ pub fn plan_markdown(r: &PlanReport) -> String {
     }
     let _ = writeln!(
         o,
-        "<details><summary>Assets ({})</summary>\n\n| action | type | path |\n|---|---|---|",
+        "<details><summary>Assets ({})</summary>\n\n| action | type | path | why |\n|---|---|---|---|",
         r.actions.len()
     );
     for a in &r.actions {
-        let _ = writeln!(o, "| {} | {} | `{}` |", a.action, a.asset_type, a.path);
+        let _ = writeln!(
+            o,
+            "| {} | {} | `{}` | {} |",
+            a.action,
+            a.asset_type,
+            a.path,
+            a.reasons.join("; ").replace('|', "\\|")
+        );
     }
     let _ = writeln!(o, "\n</details>");
     o

@@ -58,12 +58,14 @@ pub fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// Who is acting: `--user`, else `RLCM_USER`, else the OS user.
+/// Who is acting: `--user`, else `RLCM_USER`, else the OS user (`USER`/`USERNAME`, else the
+/// account database, so a job with a bare environment is still attributed).
 pub fn resolve_user(flag: Option<&str>) -> String {
     flag.map(str::to_string)
         .or_else(|| std::env::var("RLCM_USER").ok().filter(|s| !s.is_empty()))
         .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
         .or_else(|| std::env::var("USERNAME").ok().filter(|s| !s.is_empty()))
+        .or_else(|| whoami::username().ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -50,9 +50,12 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
                 "dangling-reference",
                 "error",
                 from,
-                format!("`{from}` references `{to}` ({}), which is not in this environment; add it or fix the reference", r.kind),
+                ws.describe_dangling(from, to, &r.kind),
             ));
         }
+    }
+    for w in ws.tree_warnings() {
+        findings.push(finding(w.code, "warning", &w.path, w.message));
     }
     for c in DepGraph::build(&ws).cycles() {
         let path: Vec<&str> = c.iter().map(|&i| ws.assets[i].path.as_str()).collect();

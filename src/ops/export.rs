@@ -230,7 +230,8 @@ fn select(ws: &Workspace, m: &ExportManifest) -> Result<Vec<usize>> {
             .filter(|(_, a)| folder.is_empty() || a.path.starts_with(&prefix))
             .map(|(i, _)| i)
             .collect();
-        if hits.is_empty() {
+        // `""` is the whole environment, even an empty one.
+        if hits.is_empty() && !folder.is_empty() {
             return Err(Error::NotFound {
                 what: "folder",
                 name: f.clone(),
@@ -250,7 +251,8 @@ fn select(ws: &Workspace, m: &ExportManifest) -> Result<Vec<usize>> {
         selected.insert(i);
     }
     selected.retain(|&i| !exclude.is_match(&ws.assets[i].path));
-    if selected.is_empty() {
+    let whole = m.folders.iter().any(|f| f.trim_matches('/').is_empty());
+    if selected.is_empty() && !whole {
         return Err(Error::Invalid(
             "the selection is empty: name folders or recipes (`--folder`, `--recipe`, or a manifest)".into(),
         ));
@@ -333,18 +335,20 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
         let disk = env.root.join(&a.path);
         let transformed: Option<Vec<u8>> = match a.asset_type {
             AssetType::Connection => {
-                let mut v = crate::json::parse(&a.path, &fsutil::read(&disk)?)?;
+                let bytes = fsutil::read(&disk)?;
+                let mut v = crate::json::parse(&a.path, &bytes)?;
                 let before = secrets.len();
                 strip_connection(&mut v, &a.path, &mut secrets);
-                (secrets.len() > before).then(|| crate::json::to_workato_vec(&v))
+                (secrets.len() > before).then(|| styled(&v, &bytes))
             }
             AssetType::Properties => {
-                let v = crate::json::parse(&a.path, &fsutil::read(&disk)?)?;
+                let bytes = fsutil::read(&disk)?;
+                let v = crate::json::parse(&a.path, &bytes)?;
                 let whole = selected_set.contains(&i);
                 let used = property_keys.get(&i);
                 let mut out = serde_json::Map::new();
-                if let Value::Object(map) = v {
-                    for (k, val) in map {
+                if let Value::Object(map) = &v {
+                    for (k, val) in map.clone() {
                         let wanted = whole
                             || used.is_some_and(|u| {
                                 u.iter()
@@ -363,12 +367,14 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
                         out.insert(k, if keep { val } else { Value::Null });
                     }
                 }
-                Some(crate::json::to_workato_vec(&Value::Object(out)))
+                let out = Value::Object(out);
+                (out != v).then(|| styled(&out, &bytes))
             }
             AssetType::LookupTable if !m.include_lookup_table_data => {
-                let mut v = crate::json::parse(&a.path, &fsutil::read(&disk)?)?;
+                let bytes = fsutil::read(&disk)?;
+                let mut v = crate::json::parse(&a.path, &bytes)?;
                 let removed = v.as_object_mut().and_then(|o| o.shift_remove("data"));
-                removed.map(|_| crate::json::to_workato_vec(&v))
+                removed.map(|_| styled(&v, &bytes))
             }
             AssetType::CustomAdapter => {
                 let (json, code, version, note) = released_files(env, ws, i, &graph)?;
@@ -394,9 +400,21 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
                 if let Some(logo) = &files_of.logo_path {
                     files.push(PackageFile::from_path(logo.clone(), env.root.join(logo)));
                 }
-                Some(json)
+                json
             }
             _ => None,
+        };
+        // A Workato package names every entry by its path from the package root.
+        let transformed = if opts.workato_strict && has_relative_references(ws, i, &because) {
+            let bytes = match transformed {
+                Some(b) => b,
+                None => fsutil::read(&disk)?,
+            };
+            let mut v = crate::json::parse(&a.path, &bytes)?;
+            root_relative_references(ws, i, &because, &mut v);
+            Some(styled(&v, &bytes))
+        } else {
+            transformed
         };
         let (size, hash) = match &transformed {
             Some(b) => (b.len() as u64, blake3::hash(b).to_hex().to_string()),
@@ -464,8 +482,9 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
     })
 }
 
-/// A connector's released version: `.custom_adapter.json` bytes, code, number, note.
-type ReleasedFiles = (Vec<u8>, Vec<u8>, u64, Option<String>);
+/// A connector's released version: `.custom_adapter.json` bytes (`None`: the file as it is),
+/// code, number, note.
+type ReleasedFiles = (Option<Vec<u8>>, Vec<u8>, u64, Option<String>);
 
 /// The released version of a connector: its `.custom_adapter.json` (describing that version),
 /// code, number and note. A directory without `.rlcm/` has its files as the released version.
@@ -478,7 +497,7 @@ fn released_files(env: &Environment, ws: &Workspace, i: usize, graph: &DepGraph)
         (None, _) => {
             let code = fsutil::read_optional(&env.root.join(code_path_of(&a.path)))?.unwrap_or_default();
             return Ok((
-                json_bytes,
+                None,
                 code,
                 a.summary.version_no.unwrap_or(1),
                 a.summary.note.clone(),
@@ -507,11 +526,57 @@ fn released_files(env: &Environment, ws: &Workspace, i: usize, graph: &DepGraph)
             )));
         }
     };
+    let note_value = note.clone().map_or(Value::Null, Value::from);
+    let unchanged = json.get("version_no").and_then(Value::as_u64) == Some(version)
+        && json.get("note").unwrap_or(&Value::Null) == &note_value;
+    if unchanged {
+        // The file describes the released version already: it travels byte for byte.
+        return Ok((None, code, version, note));
+    }
     if let Some(o) = json.as_object_mut() {
         o.insert("version_no".into(), Value::from(version));
-        o.insert("note".into(), note.clone().map_or(Value::Null, Value::from));
+        o.insert("note".into(), note_value);
     }
-    Ok((crate::json::to_workato_vec(&json), code, version, note))
+    Ok((Some(styled(&json, &json_bytes)), code, version, note))
+}
+
+/// `value` written in the JSON style of `original` (the file it replaces).
+fn styled(value: &Value, original: &[u8]) -> Vec<u8> {
+    crate::json::to_styled_vec(value, &crate::json::Style::detect(original))
+}
+
+/// True when asset `i` has a reference to a packaged asset that is not written as that
+/// asset's root-relative path.
+fn has_relative_references(ws: &Workspace, i: usize, included: &BTreeMap<usize, String>) -> bool {
+    let a = &ws.assets[i];
+    a.summary.refs.iter().any(|r| {
+        ws.resolve_path(&a.path, &r.zip_name)
+            .is_some_and(|t| included.contains_key(&t) && ws.assets[t].path != r.zip_name.as_str())
+    })
+}
+
+/// Rewrites every reference of asset `i` to a packaged asset as that asset's root-relative
+/// path (the form Workato's own import expects).
+fn root_relative_references(ws: &Workspace, i: usize, included: &BTreeMap<usize, String>, v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(zip_name) = map.get("zip_name").and_then(Value::as_str)
+                && let Some(t) = ws.resolve_path(&ws.assets[i].path, zip_name)
+                && included.contains_key(&t)
+                && ws.assets[t].path != zip_name
+            {
+                let path = ws.assets[t].path.clone();
+                crate::plan::rewrite_reference(map, &path, None);
+            }
+            for (_, child) in map.iter_mut() {
+                root_relative_references(ws, i, included, child);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|x| root_relative_references(ws, i, included, x)),
+        _ => {}
+    }
 }
 
 /// Exports to `out`.

@@ -72,8 +72,41 @@ pub fn graph(ws: &Workspace, focus: Option<usize>) -> GraphReport {
     }
 }
 
+/// A DOT quoted string: backslashes and quotes escaped, newlines as `\n`.
 fn quote_dot(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A Mermaid label: every character Mermaid gives a meaning (`#`, quotes, `<`, `>`, `&`,
+/// backslashes, and `|` in edge labels) as an entity code.
+fn mermaid_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '&' => out.push_str("#amp;"),
+            '\\' => out.push_str("#92;"),
+            '|' => out.push_str("#124;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Renders the graph as Graphviz dot.
@@ -119,10 +152,10 @@ pub fn to_mermaid(report: &GraphReport) -> String {
         .enumerate()
         .map(|(i, n)| (n.path.as_str(), format!("n{i}")))
         .collect();
-    let label = |s: &str| s.replace('"', "#quot;");
+    let label = mermaid_label;
     let mut out = String::from("flowchart LR\n");
     for n in &report.nodes {
-        let text = label(&format!("{}<br/>{}", n.name, n.asset_type));
+        let text = format!("{}<br/>{}", label(&n.name), label(&n.asset_type));
         let (open, close) = match n.asset_type.as_str() {
             "recipe" => ("[\"", "\"]"),
             "connection" => ("([\"", "\"])"),
@@ -144,4 +177,15 @@ pub fn to_mermaid(report: &GraphReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_escape_what_dot_and_mermaid_give_a_meaning() {
+        assert_eq!(quote_dot("a\"b\\c\nd <&>"), "\"a\\\"b\\\\c\\nd <&>\"");
+        assert_eq!(mermaid_label("x #1 <\"y\"> & \\ |"), "x #35;1 #lt;#quot;y#quot;#gt; #amp; #92; #124;");
+    }
 }

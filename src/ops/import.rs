@@ -318,6 +318,13 @@ pub fn apply(
     if plan.report.blocked || !plan.items.iter().any(|i| i.action.writes()) {
         return Ok(plan.report);
     }
+    crate::fsutil::check_case_collisions(
+        &env.root,
+        plan.target_paths
+            .iter()
+            .map(String::as_str)
+            .chain(target.assets.iter().map(|a| a.path.as_str())),
+    )?;
     let (txn, id) = stage(&env, pkg, opts, actor, &target, &plan)?;
     // Only the report is kept: the rest of the plan goes before the summary cache is written.
     let Plan { mut report, .. } = plan;
@@ -589,8 +596,8 @@ fn new_bytes(
             crate::json::to_workato_vec(&base)
         }
         _ => {
-            let (v, _) = plan::final_value(inputs, rw, opts, item.pkg, item.existing)?;
-            crate::json::to_workato_vec(&v)
+            let f = plan::final_value(inputs, rw, opts, item.pkg, item.existing)?;
+            crate::json::to_styled_vec(&f.value, &f.style)
         }
     })
 }

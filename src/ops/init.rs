@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::env::{self, State};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
-use crate::report::{FORMAT_VERSION, InitConnector, InitReport};
+use crate::report::{FORMAT_VERSION, Finding, InitConnector, InitReport};
 use crate::source::Source;
 use crate::workspace::Workspace;
 
@@ -44,7 +44,15 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
     let id = opts.id.unwrap_or_else(|| env::new_env_id(&name));
     match &opts.from {
         None => {
-            let meta = std::fs::metadata(dir).with_path("open", dir)?;
+            let meta = match std::fs::metadata(dir) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::Invalid(format!(
+                        "`{}` does not exist; `rlcm init DIR` adopts an existing tree (create it first), and `rlcm init --from PKG.zip DIR` unpacks a package into a new directory",
+                        dir.display()
+                    )));
+                }
+                other => other.with_path("open", dir)?,
+            };
             if !meta.is_dir() {
                 return Err(Error::Invalid(format!("`{}` is not a directory", dir.display())));
             }
@@ -75,6 +83,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
             fsutil::create_dir_all(parent)?;
+            fsutil::check_case_collisions(parent, source.entries().iter().map(|e| e.path.as_str()))?;
             let build = tempfile::Builder::new()
                 .prefix(".rlcm-init-")
                 .tempdir_in(parent)
@@ -113,6 +122,15 @@ fn report(dir: &Path, state: &State, ws: &Workspace) -> InitReport {
         name: state.info.name.clone(),
         id: state.info.id,
         assets: ws.assets.len(),
+        warnings: ws
+            .tree_warnings()
+            .into_iter()
+            .map(|w| Finding {
+                kind: w.code.to_string(),
+                path: w.path,
+                message: w.message,
+            })
+            .collect(),
         connectors: state
             .connectors
             .values()

@@ -38,7 +38,15 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
             used_by: used_by[i],
         })
         .collect();
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = ws
+        .tree_warnings()
+        .into_iter()
+        .map(|w| Finding {
+            kind: w.code.to_string(),
+            path: w.path,
+            message: w.message,
+        })
+        .collect();
     let connectors = ws
         .assets
         .iter()
@@ -86,10 +94,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         findings.push(Finding {
             kind: "dangling-reference".into(),
             path: d.from.clone(),
-            message: format!(
-                "`{}` references `{}` ({}), which is not here",
-                d.from, d.to, d.kind
-            ),
+            message: ws.describe_dangling(&d.from, &d.to, &d.kind),
         });
     }
     for p in &ws.orphan_files {
@@ -123,6 +128,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         cycles,
         other_files: ws.other_files.clone(),
         findings,
+        integrity: None,
     }
 }
 

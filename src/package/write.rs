@@ -428,7 +428,7 @@ fn plan(files: Vec<PackageFile>) -> Result<Vec<Planned>> {
             let reason = if first == f.path {
                 "is given twice".to_string()
             } else {
-                format!("collides with `{first}` (names differ only in case or Unicode normalisation)")
+                format!("collides with `{first}` (the names differ only in Unicode normalisation)")
             };
             return Err(bad(&f.path, reason));
         }
@@ -450,7 +450,7 @@ fn plan(files: Vec<PackageFile>) -> Result<Vec<Planned>> {
                     return Err(bad(
                         &f.path,
                         format!(
-                            "its folder `{folder}` collides with `{seen}` (differs only in case or Unicode normalisation)"
+                            "its folder `{folder}` collides with `{seen}` (the names differ only in Unicode normalisation)"
                         ),
                     ));
                 }
@@ -798,9 +798,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The key two names collide under: Unicode NFC, then lowercase (as the reader folds them).
+/// The key two names collide under: Unicode NFC (as the reader folds them).
 fn fold(name: &str) -> String {
-    name.nfc().flat_map(char::to_lowercase).collect()
+    name.nfc().collect()
 }
 
 /// Converts seconds since 1970-01-01 UTC to a zip timestamp, clamped to the zip range.
