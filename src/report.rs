@@ -226,6 +226,7 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("recipe-list", schema::<RecipeListReport>()),
         ("check", schema::<CheckReport>()),
         ("plan", schema::<PlanReport>()),
+        ("diff", schema::<crate::ops::diff::DiffReport>()),
         ("history", schema::<HistoryReport>()),
         ("rollback", schema::<RollbackReport>()),
         ("export", schema::<crate::ops::export::ExportReport>()),
@@ -544,6 +545,10 @@ pub struct PlanAction {
     /// A short explanation (what differs, why it conflicts, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For `update`, `update_running` and `conflict`: what changes inside the asset, compared on
+    /// what would be written (provider names and references already rewritten for the target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<crate::semdiff::Change>>,
 }
 
 /// A connector's fate.
