@@ -139,9 +139,9 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
     index(&order, &mut pos);
     let count = |order: &Vec<Vec<usize>>, pos: &Vec<usize>| -> usize {
         let mut c = 0;
-        for l in 1..order.len() {
+        for layer in order.iter().skip(1) {
             let mut segs: Vec<(usize, usize)> = Vec::new();
-            for &v in &order[l] {
+            for &v in layer {
                 for &w in &down[v] {
                     segs.push((pos[v], pos[w]));
                 }

@@ -134,7 +134,10 @@ fn md_text(s: &str) -> String {
 
 fn md_changes(o: &mut String, changes: &[Change]) {
     for c in changes.iter().take(CHANGES_SHOWN) {
-        let _ = writeln!(o, "- {}", md_text(&change_line(c)));
+        // The marker in code, so that `- -` never reads as a nested list.
+        let line = change_line(c);
+        let (mark, rest) = line.split_at(1);
+        let _ = writeln!(o, "- `{mark}`{}", md_text(rest).replace(" -> ", " → "));
     }
     if changes.len() > CHANGES_SHOWN {
         let _ = writeln!(
@@ -237,6 +240,7 @@ pub fn diff_human(r: &DiffReport) -> String {
         o.push('\n');
     }
     let _ = writeln!(o, "Assets");
+    let width = r.assets.iter().map(|a| a.asset_type.len()).max().unwrap_or(0);
     for a in &r.assets {
         let st = match a.status {
             DiffStatus::Added => super::shell::style::GOOD,
@@ -245,7 +249,7 @@ pub fn diff_human(r: &DiffReport) -> String {
         };
         let _ = writeln!(
             o,
-            "  {} {:<16} {}",
+            "  {} {:<width$}  {}",
             super::shell::style::paint(st, &format!("{:<8}", a.status.as_str())),
             a.asset_type,
             asset_label(a)

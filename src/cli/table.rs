@@ -141,7 +141,7 @@ impl Table {
 }
 
 fn paint(c: &Cell, text: &str) -> String {
-    if c.style == anstyle::Style::new() {
+    if c.style == anstyle::Style::new() || text.is_empty() {
         text.to_string()
     } else {
         format!("{}{text}{:#}", c.style, c.style)
