@@ -9,7 +9,9 @@
 //! - [`cache`]: per-environment cache of asset summaries (size + mtime)
 //! - [`workspace`]: a loaded tree or package with every reference resolved
 //! - [`graph`]: the dependency graph (closure, dependents, cycles)
+//! - [`layout`]: a layered layout of a graph (for the SVG of the HTML reports)
 //! - [`report`]: the JSON report documents
+//! - [`semdiff`]: what changes inside an asset (recipe steps, JSON paths)
 //! - [`package`]: writing and verifying packages (deterministic zip, `rlcm-package.json`)
 //! - [`ops`]: one entry point per command
 //! - [`progress`]: progress bars on stderr for long work
@@ -28,12 +30,14 @@ pub mod fsutil;
 pub mod graph;
 pub mod istr;
 pub mod json;
+pub mod layout;
 pub mod ops;
 pub mod package;
 pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod ruby;
+pub mod semdiff;
 pub mod slug;
 pub mod source;
 pub mod workspace;

@@ -34,6 +34,8 @@ pub struct PlanOptions {
     pub overwrite_lookup_data: bool,
     /// Provider names to use for connectors new to the target (from a saved plan).
     pub minted_providers: BTreeMap<String, String>,
+    /// Also compute a unified text diff of every update ([`Plan::text_diffs`]).
+    pub text_diff: bool,
 }
 
 /// What the importer does with one package asset.
@@ -143,6 +145,9 @@ pub struct Plan {
     pub new_properties: Vec<(String, Value)>,
     /// The properties file path in the target.
     pub properties_path: String,
+    /// Target path → unified diff of the pretty JSON, for each update (with
+    /// [`PlanOptions::text_diff`]).
+    pub text_diffs: BTreeMap<String, String>,
 }
 
 /// Inputs of a plan.
@@ -654,6 +659,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
     let mut actions = Vec::with_capacity(pkg.assets.len());
     let mut new_properties: Vec<(String, Value)> = Vec::new();
     let mut incoming_uses: HashMap<String, Vec<(StepKind, String)>> = HashMap::new();
+    let mut text_diffs = BTreeMap::new();
     for (i, d) in decisions.into_iter().enumerate() {
         let d = d?;
         let a = &pkg.assets[i];
@@ -664,6 +670,9 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         if let Some(u) = d.uses {
             incoming_uses.insert(tpath.clone(), u);
         }
+        if let Some(t) = d.text_diff {
+            text_diffs.insert(tpath.clone(), t);
+        }
         actions.push(PlanAction {
             path: tpath.clone(),
             asset_type: a.asset_type.as_str().to_string(),
@@ -672,6 +681,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
             from: (a.path != tpath).then(|| a.path.clone()),
             detail: d.detail,
             reasons: d.reasons,
+            changes: d.changes,
         });
         items.push(Item {
             pkg: i,
@@ -796,6 +806,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         target_paths,
         new_properties,
         properties_path,
+        text_diffs,
     })
 }
 
@@ -906,6 +917,9 @@ struct Decision {
     blockers: Vec<Blocker>,
     new_properties: Vec<(String, Value)>,
     uses: Option<Vec<(StepKind, String)>>,
+    /// What changes inside the asset, for an update.
+    changes: Option<Vec<crate::semdiff::Change>>,
+    text_diff: Option<String>,
 }
 
 /// The provider renames that concern asset `i`.
@@ -962,6 +976,8 @@ fn decide(
         blockers: Vec::new(),
         new_properties: Vec::new(),
         uses: None,
+        changes: None,
+        text_diff: None,
     };
     d.action = match a.asset_type {
         AssetType::CustomAdapter => connector_actions.get(&i).copied().unwrap_or(Action::NoChange),
@@ -994,6 +1010,17 @@ fn decide(
                 (None, _) => Action::Create,
                 (Some(_), true) => Action::NoChange,
                 (Some(_), false) => {
+                    d.changes = Some(
+                        d.new_properties
+                            .iter()
+                            .flat_map(|(k, v)| {
+                                crate::semdiff::diff_json(
+                                    &Value::Object(Default::default()),
+                                    &Value::Object([(k.clone(), v.clone())].into_iter().collect()),
+                                )
+                            })
+                            .collect(),
+                    );
                     let added = format!(
                         "adds {}",
                         d.new_properties
@@ -1056,6 +1083,10 @@ fn decide(
                             Action::NoChange
                         } else {
                             d.reasons = update_reasons(&f);
+                            d.changes = Some(crate::semdiff::diff_asset(&a.asset_type, current, &f.value));
+                            if opts.text_diff {
+                                d.text_diff = Some(crate::semdiff::text_diff(tpath, current, &f.value));
+                            }
                             let changed_in_target =
                                 env.state.as_ref().map(|s| &s.baseline).is_some_and(|b| {
                                     b.assets.get(tp).map(String::as_str)

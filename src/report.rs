@@ -230,6 +230,7 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("recipe-list", schema::<RecipeListReport>()),
         ("check", schema::<CheckReport>()),
         ("plan", schema::<PlanReport>()),
+        ("diff", schema::<crate::ops::diff::DiffReport>()),
         ("history", schema::<HistoryReport>()),
         ("rollback", schema::<RollbackReport>()),
         ("export", schema::<crate::ops::export::ExportReport>()),
@@ -556,6 +557,10 @@ pub struct PlanAction {
     /// `provider renamed from A to B`, `reference X rewritten to Y`, keys added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// For `update`, `update_running` and `conflict`: what changes inside the asset, compared on
+    /// what would be written (provider names and references already rewritten for the target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<crate::semdiff::Change>>,
 }
 
 /// A connector's fate.

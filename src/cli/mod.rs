@@ -4,7 +4,12 @@
 //! 1 error, 2 usage, 3 blocked, 10 changes pending (`plan --detailed-exitcode`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod formats;
+mod html;
 mod render;
+mod reports;
+mod shell;
+mod table;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,11 +38,21 @@ pub const EXIT_BLOCKED: i32 = 3;
 #[command(name = "rlcm", version, max_term_width = 100)]
 pub struct Cli {
     /// Who is acting (recorded in histories); default `RLCM_USER`, else the OS user.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Global options")]
     user: Option<String>,
     /// Wait for another rlcm process writing the same environment instead of failing.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     wait: bool,
+    /// Colour in human output: `auto` (a terminal, unless `NO_COLOR`), `always`, `never`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Global options"
+    )]
+    color: shell::ColorWhen,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,6 +89,12 @@ enum Command {
     History(HistoryArgs),
     /// Undo an import (default: the most recent).
     Rollback(RollbackArgs),
+    /// What differs between two environments or packages (any mix), asset by asset.
+    Diff(reports::DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page, or write every man page into a directory.
+    Man(shell::ManArgs),
 }
 
 /// What to export: a manifest, or folders and assets named on the command line.
@@ -120,7 +141,7 @@ struct ExportArgs {
     output: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
+    format: formats::PlainFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,6 +178,7 @@ impl ImportFlags {
             force: self.force,
             overwrite_lookup_data: self.overwrite_lookup_data,
             minted_providers: Default::default(),
+            text_diff: false,
         }
     }
 }
@@ -185,9 +207,12 @@ struct PlanArgs {
     /// Exit 10 when the import would change something (0: nothing to change, 3: blocked).
     #[arg(long)]
     detailed_exitcode: bool,
-    /// Output format.
+    /// Show what changes inside each updated asset (`--diff=text`: a unified diff of the JSON).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "semantic", require_equals = true)]
+    diff: Option<reports::DiffMode>,
+    /// Output format (`html`: one self-contained page; `-o` still saves the plan JSON).
     #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
+    format: reports::PageFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -208,7 +233,7 @@ struct ImportArgs {
     dry_run: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
+    format: formats::PlainFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -231,13 +256,13 @@ struct PromoteArgs {
     dry_run: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
+    format: formats::PlainFormat,
 }
 
 #[derive(Debug, clap::Args)]
 struct HistoryArgs {
     #[command(flatten)]
-    env: EnvArg,
+    env: EnvArgMd,
 }
 
 #[derive(Debug, clap::Args)]
@@ -266,11 +291,22 @@ struct InitArgs {
     id: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
+    format: formats::PlainFormat,
 }
 
 #[derive(Debug, clap::Args)]
 struct EnvArg {
+    /// The environment (directory).
+    #[arg(long, value_name = "DIR")]
+    env: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: formats::PlainFormat,
+}
+
+/// The environment, for a command whose report CI jobs post (Markdown offered).
+#[derive(Debug, clap::Args)]
+struct EnvArgMd {
     /// The environment (directory).
     #[arg(long, value_name = "DIR")]
     env: PathBuf,
@@ -288,7 +324,7 @@ enum ConnectorCommand {
         /// The connector's title (or slug).
         name: String,
         #[command(flatten)]
-        env: EnvArg,
+        env: EnvArgMd,
     },
     /// Make the tree's `.rb` a new latest version.
     Commit {
@@ -345,7 +381,7 @@ enum ConnectorCommand {
         /// New side: a version number, `tree`, `latest`, `released` or `shared`.
         to: String,
         #[command(flatten)]
-        env: EnvArg,
+        env: EnvArgMd,
     },
     /// Would releasing this version break any recipe here? (exit 3 if it would)
     Check {
@@ -388,7 +424,7 @@ struct RecipeArgs {
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
     #[command(flatten)]
-    env: EnvArg,
+    env: EnvArgMd,
 }
 
 /// Output format for reports.
@@ -417,7 +453,7 @@ pub enum GraphFormat {
 struct InspectArgs {
     /// Package zip or directory.
     path: PathBuf,
-    /// Output format (human or json).
+    /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: ReportFormat,
     /// List every asset even in large workspaces (human output).
@@ -444,9 +480,9 @@ struct ImpactArgs {
     /// The environment (directory).
     #[arg(long, value_name = "DIR")]
     env: PathBuf,
-    /// Output format.
+    /// Output format (`html`: one self-contained page).
     #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
+    format: reports::PageFormat,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -486,10 +522,16 @@ fn report_error(err: &anyhow::Error) -> i32 {
     }
 }
 
-/// Writes a report to stdout; a closed pipe ends quietly.
+/// Writes a report to stdout; a closed pipe ends quietly. Colour styles are kept only when
+/// colour is on (see `shell`).
 fn emit(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    emit_bytes(text.as_bytes())
+}
+
+/// Writes bytes to stdout through the colour-aware stream; a closed pipe ends quietly.
+fn emit_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = anstream::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
@@ -552,13 +594,27 @@ fn load_checked(
 
 /// Prints a report as JSON or with the human renderer.
 fn output<T: serde::Serialize>(
-    format: ReportFormat,
+    format: formats::PlainFormat,
     report: &T,
     human: impl FnOnce(&T) -> String,
 ) -> anyhow::Result<()> {
     match format {
+        formats::PlainFormat::Json => emit_json(report),
+        formats::PlainFormat::Human => emit(&human(report)),
+    }
+}
+
+/// Prints a report as JSON, with the human renderer or with the Markdown one.
+fn output_md<T: serde::Serialize>(
+    format: ReportFormat,
+    report: &T,
+    human: impl FnOnce(&T) -> String,
+    markdown: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    match format {
         ReportFormat::Json => emit_json(report),
-        _ => emit(&human(report)),
+        ReportFormat::Human => emit(&human(report)),
+        ReportFormat::Markdown => emit(&markdown(report)),
     }
 }
 
@@ -567,6 +623,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     crate::progress::enable(
         std::io::stderr().is_terminal() && std::env::var_os("RLCM_NO_PROGRESS").is_none(),
     );
+    shell::set_color(cli.color);
     let actor = Actor {
         user: resolve_user(cli.user.as_deref()),
         wait: cli.wait,
@@ -615,15 +672,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Verify(args) => {
             let report = ops::verify::verify(&args.package)?;
-            output(args.format, &report, ops::verify::render_human)?;
+            output_md(args.format, &report, ops::verify::render_human, formats::verify)?;
             Ok(if report.ok { EXIT_OK } else { EXIT_ERROR })
         }
         Command::Plan(args) => run_plan(args),
+        Command::Diff(args) => reports::run_diff(args),
+        Command::Completions(args) => shell::completions(&args),
+        Command::Man(args) => shell::man(&args),
         Command::Import(args) => run_import(args, &actor),
         Command::Promote(args) => run_promote(args, &actor),
         Command::History(args) => {
             let env = Environment::open(&args.env.env)?;
-            output(args.env.format, &ops::import::history(&env)?, render::history)?;
+            output_md(
+                args.env.format,
+                &ops::import::history(&env)?,
+                render::history,
+                formats::history,
+            )?;
             Ok(EXIT_OK)
         }
         Command::Rollback(args) => {
@@ -635,7 +700,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(args) => {
             let env = Environment::open(&args.env.env)?;
             let report = ops::check::check(&env)?;
-            output(args.env.format, &report, render::check)?;
+            output_md(args.env.format, &report, render::check, formats::check)?;
             Ok(if report.ok { EXIT_OK } else { EXIT_ERROR })
         }
         Command::Inspect(args) => {
@@ -644,7 +709,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             report.integrity = integrity;
             match args.format {
                 ReportFormat::Json => emit_json(&report)?,
-                _ => emit(&render::inspect(&report, args.all))?,
+                ReportFormat::Human => emit(&render::inspect(&report, args.all))?,
+                ReportFormat::Markdown => emit(&formats::inspect(&report))?,
             }
             Ok(EXIT_OK)
         }
@@ -665,9 +731,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let target = ws.find_asset(&args.asset)?;
             let report = ops::impact::impact(&ws, target, &|p| env.is_running(p));
             match args.format {
-                ReportFormat::Json => emit_json(&report)?,
-                ReportFormat::Human => emit(&render::impact(&report))?,
-                ReportFormat::Markdown => emit(&render::impact_markdown(&report))?,
+                reports::PageFormat::Json => emit_json(&report)?,
+                reports::PageFormat::Human => emit(&render::impact(&report))?,
+                reports::PageFormat::Markdown => emit(&render::impact_markdown(&report))?,
+                reports::PageFormat::Html => emit(&html::impact(&report))?,
             }
             Ok(EXIT_OK)
         }
@@ -683,7 +750,12 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
         }
         ConnectorCommand::Versions { name, env: e } => {
             let env = Environment::open(&e.env)?;
-            output(e.format, &c::versions(&env, &name)?, render::connector_versions)?;
+            output_md(
+                e.format,
+                &c::versions(&env, &name)?,
+                render::connector_versions,
+                formats::connector_versions,
+            )?;
         }
         ConnectorCommand::Commit { name, note, env: e } => {
             let env = Environment::open(&e.env)?;
@@ -736,10 +808,11 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
             env: e,
         } => {
             let env = Environment::open(&e.env)?;
-            output(
+            output_md(
                 e.format,
                 &c::diff(&env, &name, &from, &to)?,
                 render::connector_diff,
+                formats::connector_diff,
             )?;
         }
         ConnectorCommand::Check {
@@ -849,7 +922,9 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
     let pkg = ops::import::open_package(&package)?;
     let env = Environment::open(&args.env)?;
     let target = env.load_workspace()?;
-    let plan = ops::import::make_plan(&pkg, &env, &target, &args.flags.options())?;
+    let mut opts = args.flags.options();
+    opts.text_diff = args.diff == Some(reports::DiffMode::Text);
+    let plan = ops::import::make_plan(&pkg, &env, &target, &opts)?;
     let mut report = plan.report;
     if args.from.is_some() {
         report.package = format!(
@@ -868,7 +943,20 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
         }
         crate::fsutil::write_atomic(out, &crate::json::to_pretty_vec(&report))?;
     }
-    print_plan(args.format, &report)?;
+    match (args.diff, args.format) {
+        (_, reports::PageFormat::Html) => emit(&html::plan(&report))?,
+        (Some(mode), reports::PageFormat::Human) => emit(&format!(
+            "{}{}",
+            render::plan(&report),
+            reports::plan_changes_human(&report, mode, &plan.text_diffs)
+        ))?,
+        (Some(mode), reports::PageFormat::Markdown) => emit(&format!(
+            "{}{}",
+            render::plan_markdown(&report),
+            reports::plan_changes_markdown(&report, mode, &plan.text_diffs)
+        ))?,
+        _ => print_plan(args.format.report(), &report)?,
+    }
     Ok(plan_exit(&report, args.detailed_exitcode))
 }
 
@@ -919,7 +1007,7 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
             expect.as_ref().map(|s| s.target_digest.as_str()),
         )?
     };
-    print_plan(args.format, &report)?;
+    print_plan(args.format.into(), &report)?;
     Ok(if report.blocked { EXIT_BLOCKED } else { EXIT_OK })
 }
 
@@ -935,6 +1023,6 @@ fn run_promote(args: PromoteArgs, actor: &Actor) -> anyhow::Result<i32> {
         ops::import::apply(env, &pkg, &opts, actor, None)?
     };
     report.package = format!("(exported from {})", args.from.display());
-    print_plan(args.format, &report)?;
+    print_plan(args.format.into(), &report)?;
     Ok(if report.blocked { EXIT_BLOCKED } else { EXIT_OK })
 }

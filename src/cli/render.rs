@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use super::shell::style::{self, paint};
+use super::table::{Cell, Table};
 use crate::report::*;
 
 /// Above this many assets, human `inspect` lists folders only (unless `--all`).
@@ -37,9 +39,11 @@ pub fn inspect(r: &InspectReport, all: bool) -> String {
         plural(r.folders.len(), "folder", "folders")
     );
     let _ = writeln!(o, "\nAssets by type");
-    for (t, n) in &r.counts {
-        let _ = writeln!(o, "  {t:<20} {n:>7}");
+    let mut t = Table::new(2).right(1);
+    for (ty, n) in &r.counts {
+        t.row(vec![ty.as_str().into(), n.to_string().into()]);
     }
+    o.push_str(&t.render());
     if r.assets.len() <= LIST_LIMIT || all {
         let _ = writeln!(o, "\nAssets by folder (needs / used by)");
         let mut by_folder: std::collections::BTreeMap<&str, Vec<&InspectAsset>> = Default::default();
@@ -64,9 +68,11 @@ pub fn inspect(r: &InspectReport, all: bool) -> String {
         }
     } else {
         let _ = writeln!(o, "\nFolders (assets directly inside; `--all` lists every asset)");
+        let mut t = Table::new(2).right(1);
         for (f, n) in &r.folders {
-            let _ = writeln!(o, "  {:<40} {n:>7}", folder_label(f));
+            t.row(vec![folder_label(f).into(), n.to_string().into()]);
         }
+        o.push_str(&t.render());
     }
     let _ = writeln!(o, "\nConnectors");
     if r.connectors.is_empty() {
@@ -221,33 +227,31 @@ pub fn connector_list(r: &ConnectorListReport) -> String {
     if r.connectors.is_empty() {
         return "No custom connectors.\n".into();
     }
-    let width = r
-        .connectors
-        .iter()
-        .map(|c| c.title.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(9);
-    let mut o = format!(
-        "{:<width$}  {:>6}  {:>8}  {:>6}\n",
-        "connector", "latest", "released", "shared"
-    );
+    let mut t = Table::new(0).right(1).right(2).right(3);
+    t.row(vec![
+        "connector".into(),
+        "latest".into(),
+        "released".into(),
+        "shared".into(),
+        "".into(),
+    ]);
     for c in &r.connectors {
-        let _ = writeln!(
-            o,
-            "{:<width$}  {:>6}  {:>8}  {:>6}{}",
-            c.title,
-            opt(c.latest),
-            opt(c.released),
-            opt(c.shared),
-            if c.uncommitted {
-                "  (uncommitted edits in the tree)"
-            } else {
-                ""
-            }
-        );
+        t.row(vec![
+            c.title.as_str().into(),
+            opt(c.latest).into(),
+            opt(c.released).into(),
+            opt(c.shared).into(),
+            Cell::styled(
+                if c.uncommitted {
+                    "(uncommitted edits in the tree)"
+                } else {
+                    ""
+                },
+                style::WARN,
+            ),
+        ]);
     }
-    o
+    t.render()
 }
 
 /// Renders `connector versions`.
@@ -466,7 +470,7 @@ pub fn history(r: &HistoryReport) -> String {
     if r.imports.is_empty() {
         return "No imports yet.\n".into();
     }
-    let mut o = String::new();
+    let mut t = Table::new(0);
     for i in &r.imports {
         let counts = i
             .counts
@@ -479,16 +483,15 @@ pub fn history(r: &HistoryReport) -> String {
             .as_deref()
             .map(|t| format!("  [rolled back {t}]"))
             .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "#{:<4} {}  {:<12} {}  {counts}{rolled}",
-            i.id,
-            i.at,
-            i.user,
-            crate::report::short_digest(&i.package_digest)
-        );
+        t.row(vec![
+            format!("#{}", i.id).into(),
+            i.at.as_str().into(),
+            i.user.as_str().into(),
+            crate::report::short_digest(&i.package_digest).into(),
+            format!("{counts}{rolled}").into(),
+        ]);
     }
-    o
+    t.render()
 }
 
 fn severity_label(s: &str) -> &str {
@@ -536,11 +539,15 @@ pub fn plan(r: &PlanReport) -> String {
                 let _ = writeln!(
                     o,
                     "    removes: {}",
-                    both(&c.actions_removed, &c.triggers_removed)
+                    paint(style::BAD, &both(&c.actions_removed, &c.triggers_removed))
                 );
             }
             if !c.actions_added.is_empty() || !c.triggers_added.is_empty() {
-                let _ = writeln!(o, "    adds:    {}", both(&c.actions_added, &c.triggers_added));
+                let _ = writeln!(
+                    o,
+                    "    adds:    {}",
+                    paint(style::GOOD, &both(&c.actions_added, &c.triggers_added))
+                );
             }
         }
         o.push('\n');
@@ -564,6 +571,7 @@ pub fn plan(r: &PlanReport) -> String {
     });
     let quiet_limit = 40;
     let mut no_change = 0;
+    let mut t = Table::new(2);
     for a in &sorted {
         if a.action == "no_change" && r.actions.len() > quiet_limit {
             no_change += 1;
@@ -576,8 +584,18 @@ pub fn plan(r: &PlanReport) -> String {
         } else {
             format!("  ({})", notes.join("; "))
         };
-        let _ = writeln!(o, "  {:<15} {:<16} {}{detail}", a.action, a.asset_type, a.path);
+        let st = match a.action.as_str() {
+            "conflict" => style::BAD,
+            "update_running" => style::WARN,
+            _ => anstyle::Style::new(),
+        };
+        t.row(vec![
+            Cell::styled(a.action.as_str(), st),
+            a.asset_type.as_str().into(),
+            format!("{}{detail}", a.path).into(),
+        ]);
     }
+    o.push_str(&t.render());
     if no_change > 0 {
         let _ = writeln!(o, "  ... and {no_change} unchanged (see --format json)");
     }
@@ -598,8 +616,11 @@ pub fn plan(r: &PlanReport) -> String {
         }
         let _ = writeln!(
             o,
-            "  {:<9} {}  [{}]",
-            severity_label(&e.severity),
+            "  {} {}  [{}]",
+            paint(
+                style::severity(&e.severity),
+                &format!("{:<9}", severity_label(&e.severity))
+            ),
             e.recipe,
             tags.join(", ")
         );
@@ -625,12 +646,16 @@ pub fn plan(r: &PlanReport) -> String {
         .join(", ");
     let _ = writeln!(o, "\nSummary: {counts}");
     if r.blocked {
-        let _ = writeln!(o, "\nBLOCKED: the import would be refused:");
+        let _ = writeln!(
+            o,
+            "\n{}: the import would be refused:",
+            paint(style::BAD, "BLOCKED")
+        );
         for b in &r.blockers {
             let _ = writeln!(o, "  {}: {}", b.kind, b.message);
         }
     } else if r.applied {
-        let _ = writeln!(o, "Applied.");
+        let _ = writeln!(o, "{}", paint(style::GOOD, "Applied."));
     } else if r
         .actions
         .iter()
@@ -638,7 +663,11 @@ pub fn plan(r: &PlanReport) -> String {
     {
         let _ = writeln!(o, "Nothing to change.");
     } else {
-        let _ = writeln!(o, "Not blocked: `rlcm import` with these flags would apply it.");
+        let _ = writeln!(
+            o,
+            "{}: `rlcm import` with these flags would apply it.",
+            paint(style::GOOD, "Not blocked")
+        );
     }
     o
 }

@@ -107,6 +107,7 @@ pub fn options_of(report: &PlanReport) -> PlanOptions {
             .filter(|c| c.action == "create")
             .map(|c| (c.title.clone(), c.target_provider.clone()))
             .collect(),
+        text_diff: false,
     }
 }
 

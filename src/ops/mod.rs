@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod connector;
+pub mod diff;
 pub mod export;
 pub mod graph;
 pub mod impact;
