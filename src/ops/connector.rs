@@ -366,6 +366,131 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
     ch.finish("commit", Some(version), None, Vec::new(), message)
 }
 
+/// The note of the version an [`update_code`] autosaves the tree's uncommitted edits as.
+pub const AUTOSAVE_UPDATE_NOTE: &str = "autosave before update";
+
+/// A connector to create with [`create`] (what Workato's `POST /api/custom_connectors` takes).
+#[derive(Debug, Clone, Default)]
+pub struct NewConnector {
+    /// Its title (its identity across environments).
+    pub title: String,
+    /// Its description (markdown), written to the tree's `.custom_adapter.json`.
+    pub description: Option<String>,
+    /// The first version's note.
+    pub note: Option<String>,
+    /// Its Ruby source.
+    pub code: Vec<u8>,
+}
+
+/// Creates a custom connector at the root of the tree (`<slug>.custom_adapter.json` and
+/// `.rb`) with a history of one unreleased version, in one transaction. Refused when a
+/// connector with that title, or a file at either path, exists.
+pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result<ConnectorChangeReport> {
+    let lock = env.lock(actor.wait, "connector create")?;
+    let ws = env.load_workspace()?;
+    let title = new.title.trim();
+    if title.is_empty() {
+        return Err(Error::Invalid("a connector needs a non-empty title".into()));
+    }
+    let taken = env.state()?.connectors.contains_key(title)
+        || ws
+            .assets
+            .iter()
+            .any(|a| a.asset_type == AssetType::CustomAdapter && a.name == title);
+    if taken {
+        return Err(Error::Invalid(format!(
+            "a connector titled `{title}` exists already; update it instead"
+        )));
+    }
+    let path = format!("{}.custom_adapter.json", env::connector_key(title));
+    for p in [path.clone(), code_path_of(&path)] {
+        if env.root.join(&p).exists() {
+            return Err(Error::Invalid(format!(
+                "`{p}` exists already in `{}`; move it away or choose another title",
+                env.root.display()
+            )));
+        }
+    }
+    let c = ConnectorState {
+        format_version: 1,
+        title: title.to_string(),
+        path: path.clone(),
+        provider: env::mint_provider(title, env.state()?.info.id),
+        released: None,
+        shared: None,
+        versions: Vec::new(),
+    };
+    let txn = Transaction::begin(&env.root, &format!("connector create `{title}`"))?;
+    let mut ch = Change {
+        env,
+        ws,
+        c,
+        txn,
+        _lock: lock,
+    };
+    let record = new_record(&ch.c, &new.code, new.note.clone(), "commit", &actor.user);
+    let version = record.version;
+    stage_version(&mut ch.txn, &mut ch.c, record, &new.code)?;
+    let mut json = serde_json::Map::new();
+    json.insert("title".into(), Value::from(title));
+    json.insert(
+        "description".into(),
+        new.description.clone().map_or(Value::Null, Value::from),
+    );
+    json.insert("version_no".into(), Value::from(version));
+    json.insert("note".into(), new.note.clone().map_or(Value::Null, Value::from));
+    ch.txn
+        .write(&path, &crate::json::to_workato_vec(&Value::Object(json)))?;
+    ch.txn.write(&code_path_of(&path), &new.code)?;
+    let message = format!("Created connector `{title}` with version {version}, unreleased.");
+    ch.finish("create", Some(version), None, Vec::new(), message)
+}
+
+/// Replaces a connector's code: `code` becomes version latest+1 (unreleased) and the tree's
+/// `.rb`, in one transaction. Uncommitted edits of the tree's `.rb` are first kept as a version
+/// of their own. Code equal to the latest version changes nothing.
+pub fn update_code(
+    env: Environment,
+    name: &str,
+    code: &[u8],
+    note: Option<&str>,
+    actor: &Actor,
+) -> Result<ConnectorChangeReport> {
+    let mut ch = Change::begin(env, name, actor, "connector update")?;
+    let autosaved = ch.autosave(AUTOSAVE_UPDATE_NOTE, actor)?;
+    let hash = blake3::hash(code).to_hex().to_string();
+    if autosaved.is_none() && ch.c.latest().is_some_and(|l| l.code_blake3 == hash) {
+        let latest = ch.c.latest().map(|v| v.version);
+        ch.txn.abort();
+        return Ok(ConnectorChangeReport {
+            format_version: FORMAT_VERSION,
+            title: ch.c.title.clone(),
+            action: "none".into(),
+            version: None,
+            latest,
+            released: ch.c.released,
+            shared: ch.c.shared,
+            autosaved: None,
+            breaking: Vec::new(),
+            message: format!(
+                "Nothing to update: the code equals version {}.",
+                latest.unwrap_or(0)
+            ),
+        });
+    }
+    let record = new_record(&ch.c, code, note.map(str::to_string), "commit", &actor.user);
+    let version = record.version;
+    stage_version(&mut ch.txn, &mut ch.c, record, code)?;
+    ch.txn.write(&code_path_of(&ch.c.path), code)?;
+    let json = updated_json(&ch.env, &ch.c.path, version, note)?;
+    ch.txn.write(&ch.c.path, &json)?;
+    let message = format!(
+        "Version {version} of `{}` is the new latest, unreleased.",
+        ch.c.title
+    );
+    ch.finish("commit", Some(version), autosaved, Vec::new(), message)
+}
+
 /// `connector release`: releases a version (default: the latest, after autosaving edits).
 pub fn release(
     env: Environment,
