@@ -1069,7 +1069,7 @@ async fn recipes_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
                 .filter(|(id, _)| since.is_none_or(|s| *id < s))
                 .map(|(id, a)| (id, model::recipe_json(&app.identity, &env, a, exclude_code)))
                 .collect();
-            list.sort_by(|a, b| b.0.cmp(&a.0));
+            list.sort_by_key(|r| std::cmp::Reverse(r.0));
             Ok(list.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
         })
         .await?;
@@ -1318,7 +1318,7 @@ async fn connector_release(State(app): State<Arc<App>>, Path(id): Path<String>) 
             let Some(latest) = c.latest().map(|v| v.version) else {
                 return Err(message(
                     StatusCode::BAD_REQUEST,
-                    "Fix code errors before releasing the connector",
+                    &format!("Connector `{}` has no version to release", c.title),
                 ));
             };
             if c.released == Some(latest) {

@@ -21,7 +21,6 @@ fn fault_429_and_500_refuse_requests_without_processing_them() {
     assert_eq!(a.status, 429);
     assert!(a.json()["message"].is_string());
     assert_eq!(a.retry_after, None, "a fault 429 sends no Retry-After");
-    // Not processed: a refused start leaves the recipe stopped.
     let a = call("PUT", &e.url("/api/recipes/1/start"), Some(TOKEN), None);
     assert_eq!(a.status, 429);
     // Auth comes first.
@@ -134,6 +133,38 @@ fn download_location(e: &Emulator) -> String {
     d.location.unwrap()
 }
 
+/// A GET over a raw socket: status, Content-Length, body bytes received before the close.
+fn raw_get(url: &str) -> (u16, usize, usize) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    // Bounded: the answer is small; a reset ends the loop.
+    for _ in 0..10_000 {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+    let status = head[9..12].parse().unwrap();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0);
+    (status, length, buf.len() - end - 4)
+}
+
 #[test]
 fn download_faults_drop_truncate_expire() {
     let dir = tempfile::tempdir().unwrap();
@@ -144,6 +175,14 @@ fn download_faults_drop_truncate_expire() {
     let loc = download_location(&e);
     let r = try_call("GET", &loc, None, None);
     assert!(r.is_err(), "a dropped download must fail: {r:?}");
+    // On the wire: the headers promise every byte, half of them come, then the connection closes.
+    let (status, length, got) = raw_get(&download_location(&e));
+    assert_eq!(status, 200);
+    assert!(
+        length > 0 && got > 0 && got < length,
+        "promised {length}, got {got}"
+    );
+    assert!(got >= length / 2 - 1, "promised {length}, got {got}");
 
     let e = Emulator::start(&env, &[&off[..], &["--fault", "truncate-download:1"]].concat());
     let loc = download_location(&e);
