@@ -831,3 +831,152 @@ pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCh
         breaking,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+
+    fn production(dir: &std::path::Path) -> std::path::PathBuf {
+        let root = dir.join("prod");
+        copy(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/production"),
+            &root,
+        );
+        let opts = crate::ops::init::InitOptions {
+            name: Some("prod".into()),
+            id: Some(7),
+            from: None,
+            user: "t".into(),
+        };
+        crate::ops::init::init(&root, &opts).unwrap();
+        root
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            user: "api".into(),
+            wait: false,
+        }
+    }
+
+    const CODE: &str =
+        "{\n  title: 'Beta',\n  actions: {\n    ping: { execute: lambda { |_c, _i| {} } }\n  }\n}\n";
+
+    /// `create` writes the tree files and a one-version, unreleased history together; a second
+    /// connector with the same title is refused and changes nothing.
+    #[test]
+    fn create_writes_tree_and_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = production(dir.path());
+        let new = NewConnector {
+            title: "Beta".into(),
+            description: Some("A beta".into()),
+            note: Some("first".into()),
+            code: CODE.as_bytes().to_vec(),
+        };
+        let r = create(Environment::open(&root).unwrap(), &new, &actor()).unwrap();
+        assert_eq!(
+            (r.action.as_str(), r.version, r.released),
+            ("create", Some(1), None)
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("beta.custom_adapter.rb")).unwrap(),
+            CODE
+        );
+        let json: Value =
+            serde_json::from_slice(&std::fs::read(root.join("beta.custom_adapter.json")).unwrap()).unwrap();
+        assert_eq!(json["title"], "Beta");
+        assert_eq!(json["version_no"], 1);
+        let env = Environment::open(&root).unwrap();
+        let c = env.connector("Beta").unwrap();
+        assert_eq!(c.versions.len(), 1);
+        assert_eq!(c.versions[0].actions, ["ping"]);
+        assert!(c.provider.starts_with("beta_connector_7_"), "{}", c.provider);
+        assert_eq!(env.version_code(c, 1).unwrap(), CODE.as_bytes());
+        let before = std::fs::read(root.join(".rlcm/connectors/beta.json")).unwrap();
+        let again = create(env, &new, &actor()).unwrap_err();
+        assert!(again.to_string().contains("exists already"), "{again}");
+        assert_eq!(
+            std::fs::read(root.join(".rlcm/connectors/beta.json")).unwrap(),
+            before
+        );
+        let env = Environment::open(&root).unwrap();
+        let blank = NewConnector {
+            title: " ".into(),
+            ..new
+        };
+        assert!(create(env, &blank, &actor()).is_err());
+        // The environment is whole: no finding about the new connector.
+        let checked = crate::ops::check::check(&Environment::open(&root).unwrap()).unwrap();
+        assert!(
+            !checked.findings.iter().any(|f| f.path.contains("beta")),
+            "{:?}",
+            checked.findings
+        );
+    }
+
+    /// `update_code` appends an unreleased version and puts it in the tree; the same code again
+    /// changes nothing; uncommitted tree edits become a version of their own first.
+    #[test]
+    fn update_code_appends_a_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = production(dir.path());
+        let rb = root.join("acme_crm.custom_adapter.rb");
+        let code = std::fs::read_to_string(&rb).unwrap() + "\n# v4\n";
+        let r = update_code(
+            Environment::open(&root).unwrap(),
+            "Acme CRM",
+            code.as_bytes(),
+            Some("v4"),
+            &actor(),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.version, r.latest, r.released, r.autosaved),
+            (Some(4), Some(4), Some(3), None)
+        );
+        assert_eq!(std::fs::read_to_string(&rb).unwrap(), code);
+        let r = update_code(
+            Environment::open(&root).unwrap(),
+            "Acme CRM",
+            code.as_bytes(),
+            None,
+            &actor(),
+        )
+        .unwrap();
+        assert_eq!(r.action, "none");
+        std::fs::write(&rb, format!("{code}# edited in the tree\n")).unwrap();
+        let v6 = format!("{code}# v6\n");
+        let r = update_code(
+            Environment::open(&root).unwrap(),
+            "Acme CRM",
+            v6.as_bytes(),
+            Some("v6"),
+            &actor(),
+        )
+        .unwrap();
+        assert_eq!((r.autosaved, r.version), (Some(5), Some(6)));
+        let env = Environment::open(&root).unwrap();
+        let c = env.connector("Acme CRM").unwrap();
+        assert_eq!(c.version(5).unwrap().note.as_deref(), Some(AUTOSAVE_UPDATE_NOTE));
+        assert!(
+            env.version_code(c, 5)
+                .unwrap()
+                .ends_with(b"# edited in the tree\n")
+        );
+        assert_eq!(std::fs::read_to_string(&rb).unwrap(), v6);
+        assert!(update_code(env, "No such", b"x", None, &actor()).is_err());
+    }
+}

@@ -66,3 +66,80 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         served,
     })
 }
+
+/// An emulator serving from a background thread of this process (for tests that link the
+/// library instead of spawning the binary); it stops when dropped.
+pub struct Background {
+    /// The API's address.
+    pub api: SocketAddr,
+    /// The download origin's address.
+    pub storage: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// `http://HOST:PORT` of the API (what the binary prints after `listening on `).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.api)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts an emulator on a thread of its own (with its own runtime) and returns once both
+/// listeners are bound.
+pub fn spawn(config: Config) -> anyhow::Result<Background> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<(SocketAddr, SocketAddr)>>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("workato-emulator".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(anyhow::anyhow!("cannot start the runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match start(config).await {
+                    Ok(running) => {
+                        let _ = ready_tx.send(Ok((running.api, running.storage)));
+                        tokio::select! {
+                            _ = running.served => {}
+                            _ = stop_rx => {}
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+            // An import or export still running on a blocking thread gets a few seconds.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        })
+        .map_err(|e| anyhow::anyhow!("cannot start the emulator's thread: {e}"))?;
+    let (api, storage) = ready_rx
+        .recv()
+        .map_err(|_| anyhow::anyhow!("the emulator's thread ended before it was listening"))??;
+    Ok(Background {
+        api,
+        storage,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
