@@ -39,6 +39,16 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         })
         .collect();
     let mut findings = Vec::new();
+    // Assets that are not what their type says: read tolerantly, reported.
+    for a in &ws.assets {
+        for f in &a.summary.invalid {
+            findings.push(Finding {
+                kind: "invalid-asset".into(),
+                path: a.path.clone(),
+                message: format!("`{}`: {}", a.path, f.describe(&a.asset_type)),
+            });
+        }
+    }
     let connectors = ws
         .assets
         .iter()
