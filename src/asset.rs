@@ -226,6 +226,138 @@ pub struct AssetSummary {
     pub note: Option<String>,
     /// The keys of an account properties file.
     pub keys: Vec<String>,
+    /// Top-level fields that are not what the asset's type needs (see [`shape_problems`]).
+    pub invalid: Vec<InvalidField>,
+}
+
+/// The kind of a JSON value, as asset validation reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum JsonKind {
+    /// `{...}`
+    Object,
+    /// `[...]`
+    Array,
+    /// a string
+    String,
+    /// a non-negative integer
+    Integer,
+    /// any other number (negative, fractional)
+    Number,
+    /// `true` / `false`
+    Bool,
+    /// `null`
+    Null,
+}
+
+impl JsonKind {
+    /// The kind of a parsed value.
+    pub fn of(v: &Value) -> JsonKind {
+        match v {
+            Value::Object(_) => JsonKind::Object,
+            Value::Array(_) => JsonKind::Array,
+            Value::String(_) => JsonKind::String,
+            Value::Number(n) if n.as_u64().is_some() => JsonKind::Integer,
+            Value::Number(_) => JsonKind::Number,
+            Value::Bool(_) => JsonKind::Bool,
+            Value::Null => JsonKind::Null,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            JsonKind::Object => "an object",
+            JsonKind::Array => "an array",
+            JsonKind::String => "a string",
+            JsonKind::Integer => "a non-negative integer",
+            JsonKind::Number => "a number that is not a non-negative integer",
+            JsonKind::Bool => "a boolean",
+            JsonKind::Null => "null",
+        }
+    }
+}
+
+/// A top-level field of an asset that is not what its type needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InvalidField {
+    /// The field (`name`, `code`, ...); empty for the document itself.
+    pub field: String,
+    /// What the type needs there.
+    pub expected: JsonKind,
+    /// What is there; `None` when the field is missing.
+    pub found: Option<JsonKind>,
+}
+
+impl InvalidField {
+    /// What is wrong, for messages.
+    pub fn describe(&self, asset_type: &AssetType) -> String {
+        let ty = asset_type.as_str();
+        match (self.field.as_str(), self.found) {
+            ("", found) => format!(
+                "the file is {}, but a {ty} asset is a JSON object",
+                found.map_or("empty", JsonKind::noun)
+            ),
+            (f, None) => format!("has no `{f}`; a {ty} needs `{f}` ({})", self.expected.noun()),
+            (f, Some(k)) => format!(
+                "its `{f}` is {}, but a {ty} needs {}",
+                k.noun(),
+                self.expected.noun()
+            ),
+        }
+    }
+}
+
+/// Top-level fields watched by validation (the streaming summary records their kinds).
+pub const WATCHED_FIELDS: &[&str] = &["name", "code", "provider", "version_no"];
+
+/// What an asset of `asset_type` whose document is of kind `top` (fields looked up by
+/// `field`) lacks: typed validation per asset type. A recipe needs a string `name` and an
+/// object `code`; a connection a `provider` (a string, or a reference object for a custom
+/// connector); a custom connector's `version_no`, when
+/// present, is a non-negative integer; every asset file is a JSON object.
+pub fn shape_problems(
+    asset_type: &AssetType,
+    top: JsonKind,
+    field: impl Fn(&str) -> Option<JsonKind>,
+) -> Vec<InvalidField> {
+    if top != JsonKind::Object {
+        return vec![InvalidField {
+            field: String::new(),
+            expected: JsonKind::Object,
+            found: Some(top),
+        }];
+    }
+    type Fields = &'static [(&'static str, JsonKind)];
+    let (required, optional): (Fields, Fields) = match asset_type {
+        AssetType::Recipe => (&[("name", JsonKind::String), ("code", JsonKind::Object)], &[]),
+        AssetType::Connection => (&[("provider", JsonKind::String)], &[]),
+        AssetType::CustomAdapter => (&[], &[("version_no", JsonKind::Integer)]),
+        _ => (&[], &[]),
+    };
+    let mut out = Vec::new();
+    for (f, expected) in required {
+        let found = field(f);
+        // A custom connector's connection names it by a reference object.
+        let also_object = *asset_type == AssetType::Connection && found == Some(JsonKind::Object);
+        if found != Some(*expected) && !also_object {
+            out.push(InvalidField {
+                field: (*f).to_string(),
+                expected: *expected,
+                found,
+            });
+        }
+    }
+    for (f, expected) in optional {
+        if let Some(found) = field(f)
+            && found != *expected
+        {
+            out.push(InvalidField {
+                field: (*f).to_string(),
+                expected: *expected,
+                found: Some(found),
+            });
+        }
+    }
+    out
 }
 
 static DP_PROPERTY: LazyLock<Regex> = LazyLock::new(|| {
@@ -256,6 +388,7 @@ pub fn summarize(asset_type: &AssetType, value: &Value) -> AssetSummary {
     let mut s = AssetSummary::default();
     let obj = value.as_object();
     let field = |k: &str| obj.and_then(|o| o.get(k));
+    s.invalid = shape_problems(asset_type, JsonKind::of(value), |k| field(k).map(JsonKind::of));
     s.name = match asset_type {
         AssetType::CustomAdapter => field("title"),
         _ => field("name"),

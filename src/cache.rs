@@ -16,7 +16,7 @@ use crate::ruby::ConnectorDefinition;
 use crate::workspace::Workspace;
 
 /// Bumped whenever the cached data changes meaning.
-const CACHE_FORMAT: u32 = 5;
+const CACHE_FORMAT: u32 = 6;
 
 /// Files modified this recently (ns) when the cache is written are not cached.
 const RACY_NS: u64 = 2_000_000_000;
@@ -113,6 +113,66 @@ struct CachedEntryRef<'a> {
 struct CacheHeader {
     format: u32,
     version: String,
+    /// Binds the cache to the environment and machine that wrote it (see [`binding`]).
+    binding: [u8; 32],
+}
+
+/// Where this user's cache key lives on this machine: `$XDG_CACHE_HOME/rlcm/cache-key`, else
+/// `$HOME/.cache/rlcm/cache-key`. Outside every environment, so a copied tree never carries it.
+fn key_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("rlcm").join("cache-key"))
+}
+
+/// Reads this user's cache key, creating it (32 random bytes, mode 0600) when `create`.
+fn cache_key(create: bool) -> Option<[u8; 32]> {
+    let path = key_path()?;
+    let read = |p: &Path| -> Option<[u8; 32]> { std::fs::read(p).ok()?.try_into().ok() };
+    if let Some(k) = read(&path) {
+        return Some(k);
+    }
+    if !create {
+        return None;
+    }
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let mut key = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").ok()?, &mut key).ok()?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".cache-key-")
+        .tempfile_in(dir)
+        .ok()?;
+    std::io::Write::write_all(&mut tmp, &key).ok()?;
+    tmp.as_file().sync_all().ok()?;
+    // Another rlcm may have created it meanwhile: the first one stays.
+    let _ = tmp.persist_noclobber(&path);
+    read(&path)
+}
+
+/// The cache's binding to this environment on this machine: a keyed blake3 (the user's
+/// random cache key, which lives outside the environment) of the device and inode of the
+/// environment root and of its `.rlcm/`. A cache copied from elsewhere, or crafted by whoever
+/// prepared the directory, does not carry it and is ignored (then rebuilt by the next write).
+/// `None` when there is no key (then no cache is used).
+fn binding(root: &Path, create: bool) -> Option<[u8; 32]> {
+    use std::os::unix::fs::MetadataExt;
+    let key = cache_key(create)?;
+    let r = std::fs::metadata(root).ok()?;
+    let d = std::fs::symlink_metadata(root.join(".rlcm")).ok()?;
+    let machine = std::fs::read("/etc/machine-id").unwrap_or_default();
+    let mut h = blake3::Hasher::new_keyed(&key);
+    for n in [r.dev(), r.ino(), d.dev(), d.ino()] {
+        h.update(&n.to_le_bytes());
+    }
+    h.update(&machine);
+    Some(*h.finalize().as_bytes())
 }
 
 /// Loaded cache entries, sorted by path. Entries are handed out once ([`SummaryCache::take`]),
@@ -166,6 +226,12 @@ impl SummaryCache {
     /// The file is a header frame and frames of [`FRAME_ENTRIES`] entries in path order; one
     /// thread reads frames while the others decode them.
     pub fn read(root: &Path) -> SummaryCache {
+        if crate::env::guard::check_state_dir(root).is_err() {
+            return SummaryCache::default();
+        }
+        let Some(binding) = binding(root, false) else {
+            return SummaryCache::default();
+        };
         let Ok(file) = std::fs::File::open(cache_path(root)) else {
             return SummaryCache::default();
         };
@@ -174,7 +240,9 @@ impl SummaryCache {
             Some(Ok(bytes)) => postcard::from_bytes::<CacheHeader>(&bytes).ok(),
             _ => None,
         };
-        if !header.is_some_and(|h| h.format == CACHE_FORMAT && h.version == env!("CARGO_PKG_VERSION")) {
+        if !header.is_some_and(|h| {
+            h.format == CACHE_FORMAT && h.version == env!("CARGO_PKG_VERSION") && h.binding == binding
+        }) {
             return SummaryCache::default();
         }
         use rayon::iter::{ParallelBridge, ParallelIterator};
@@ -278,9 +346,16 @@ pub fn write(root: &Path, ws: &Workspace) {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     entries.retain(|e| e.mtime != 0 && e.mtime.saturating_add(RACY_NS) < now);
     entries.sort_by(|a, b| a.path.cmp(b.path));
+    if crate::env::guard::check_state_dir(root).is_err() {
+        return;
+    }
+    let Some(binding) = binding(root, true) else {
+        return;
+    };
     let header = CacheHeader {
         format: CACHE_FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        binding,
     };
     let _ = crate::fsutil::write_atomic_with(&cache_path(root), |w| {
         let bytes = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
@@ -368,6 +443,14 @@ mod tests {
         assert_eq!(changed.get("a.recipe.json").unwrap().name, "A2");
         // Garbage in the cache file is ignored.
         std::fs::write(cache_path(root), b"garbage").unwrap();
+        assert!(SummaryCache::read(root).is_empty());
+        // A cache bound to another environment (here: another `.rlcm/`, so another inode) is
+        // ignored.
+        write(root, &ws);
+        assert!(!SummaryCache::read(root).is_empty());
+        std::fs::rename(root.join(".rlcm"), root.join("old")).unwrap();
+        std::fs::create_dir_all(root.join(".rlcm/cache")).unwrap();
+        std::fs::copy(root.join("old/cache/summaries.bin"), cache_path(root)).unwrap();
         assert!(SummaryCache::read(root).is_empty());
     }
 }

@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::asset::{self, AssetSummary, AssetType, Binding, IStr, StepKind, StepUse, ZipRef};
+use crate::asset::{self, AssetSummary, AssetType, Binding, IStr, JsonKind, StepKind, StepUse, ZipRef};
 use crate::error::{Error, Result};
 
 /// serde_json's key for an arbitrary-precision number presented as a map.
@@ -37,6 +37,10 @@ struct Raw {
     version_no: Option<u64>,
     provider: Option<String>,
     keys: Vec<String>,
+    /// The document is an object (else its kind comes from what the visit returns).
+    top_object: bool,
+    /// Kinds of the top-level fields validation watches ([`asset::WATCHED_FIELDS`]).
+    fields: Vec<(&'static str, JsonKind)>,
 }
 
 /// What a visited value was, as far as its parent needs to know.
@@ -45,7 +49,24 @@ enum Got {
     Num(Option<u64>),
     Bool(bool),
     Map { zip_name: Option<String>, custom: bool },
+    Seq,
+    Null,
     Other,
+}
+
+impl Got {
+    /// The JSON kind of what was visited (a map below the top is an object).
+    fn kind(&self) -> JsonKind {
+        match self {
+            Got::Str(_) => JsonKind::String,
+            Got::Num(Some(_)) => JsonKind::Integer,
+            Got::Num(None) => JsonKind::Number,
+            Got::Bool(_) => JsonKind::Bool,
+            Got::Map { .. } | Got::Other => JsonKind::Object,
+            Got::Seq => JsonKind::Array,
+            Got::Null => JsonKind::Null,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -116,7 +137,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
     }
 
     fn visit_unit<E>(self) -> std::result::Result<Got, E> {
-        Ok(Got::Other)
+        Ok(Got::Null)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Got, A::Error> {
@@ -126,7 +147,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
             ..self.at
         };
         while seq.next_element_seed(ValueSeed { raw: self.raw, at })?.is_some() {}
-        Ok(Got::Other)
+        Ok(Got::Seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Got, A::Error> {
@@ -173,7 +194,13 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
             if self.at.depth == 0 && raw.keys.len() < 100_000 {
                 raw.keys.push(key.to_string());
             }
-            match map.next_value_seed(ValueSeed { raw: &mut *raw, at })? {
+            let got = map.next_value_seed(ValueSeed { raw: &mut *raw, at })?;
+            if self.at.depth == 0
+                && let Some(f) = asset::WATCHED_FIELDS.iter().find(|f| **f == key)
+            {
+                raw.fields.push((f, got.kind()));
+            }
+            match got {
                 Got::Str(Some(s)) => match key.as_ref() {
                     "zip_name" => zip_name = Some(s),
                     "name" => name = Some(s),
@@ -221,6 +248,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
             });
         }
         if self.at.depth == 0 {
+            raw.top_object = true;
             raw.name = name;
             raw.title = title;
             raw.note = note;
@@ -277,10 +305,19 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
         in_code: false,
         config_entry: false,
     };
-    ValueSeed { raw: &mut raw, at }
+    let top = ValueSeed { raw: &mut raw, at }
         .deserialize(&mut de)
-        .and_then(|_| de.end())
+        .and_then(|got| de.end().map(|()| got))
         .map_err(|e| Error::json(origin, &e))?;
+    let top = if raw.top_object {
+        JsonKind::Object
+    } else {
+        top.kind()
+    };
+    let fields = std::mem::take(&mut raw.fields);
+    let invalid = asset::shape_problems(asset_type, top, |k| {
+        fields.iter().find(|(f, _)| *f == k).map(|(_, kind)| *kind)
+    });
     let mut s = AssetSummary {
         name: match asset_type {
             AssetType::CustomAdapter => raw.title,
@@ -288,6 +325,7 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
         },
         refs: raw.refs,
         properties: raw.properties,
+        invalid,
         ..Default::default()
     };
     match asset_type {

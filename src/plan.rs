@@ -477,6 +477,24 @@ fn update_reasons(f: &Final) -> Vec<String> {
     reasons
 }
 
+/// One `invalid_asset` blocker per field of a package asset that is not what its type needs.
+fn invalid_asset_blockers(pkg: &Workspace) -> Vec<Blocker> {
+    pkg.assets
+        .iter()
+        .flat_map(|a| {
+            a.summary.invalid.iter().map(|f| Blocker {
+                kind: "invalid_asset".into(),
+                path: a.path.clone(),
+                message: format!(
+                    "package entry `{}`: {}; fix it in the source environment and export again (`--force` does not import malformed assets)",
+                    a.path,
+                    f.describe(&a.asset_type)
+                ),
+            })
+        })
+        .collect()
+}
+
 fn set_diff(a: &[String], b: &[String]) -> Vec<String> {
     let set: BTreeSet<&String> = a.iter().collect();
     b.iter().filter(|x| !set.contains(x)).cloned().collect()
@@ -490,6 +508,8 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
     let state = env.state.as_ref();
     let mut blockers: Vec<Blocker> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
+    // Malformed assets in the package: never imported, whatever the flags (not `--force`).
+    blockers.extend(invalid_asset_blockers(pkg));
     if state.is_none() {
         warnings.push(format!(
             "`{}` is not initialised: connectors read as their one released version, no conflict can be detected, and `import` needs `rlcm init` first",

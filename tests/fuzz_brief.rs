@@ -178,3 +178,134 @@ fn mutated_ruby_never_panics() {
     eprintln!("Ruby extractor: {runs} mutated sources");
     assert!(runs > 10);
 }
+
+/// Export manifests (YAML and JSON) and saved plans: mutated, read by their parsers; nothing
+/// panics and every error names the file.
+#[test]
+fn mutated_manifests_and_saved_plans_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = std::fs::read(common::testdata("orders-release.yaml")).unwrap();
+    let json_manifest = br#"{"name": "orders-release", "folders": ["orders"], "recipes": ["shared/enrich_order.recipe.json"], "exclude": ["orders/experimental/**"], "dependencies": true, "include_lookup_table_data": false}"#.to_vec();
+    // A saved plan of the README's example.
+    let sandbox = common::env_copy(dir.path(), "sandbox", "1100000001");
+    let prod = common::env_copy(dir.path(), "production", "2200000002");
+    let pkg = dir.path().join("orders.zip");
+    let saved = dir.path().join("plan.json");
+    common::ok(&common::run(&[
+        "export",
+        "--env",
+        sandbox.to_str().unwrap(),
+        "--manifest",
+        common::testdata("orders-release.yaml").to_str().unwrap(),
+        "-o",
+        pkg.to_str().unwrap(),
+    ]));
+    let _ = common::run(&[
+        "plan",
+        pkg.to_str().unwrap(),
+        "--env",
+        prod.to_str().unwrap(),
+        "-o",
+        saved.to_str().unwrap(),
+    ]);
+    let plan = std::fs::read(&saved).unwrap();
+    let path = dir.path().join("m.yaml");
+    let mut rng = Rng(0x5EED_0004);
+    let (start, mut runs) = (Instant::now(), 0);
+    while start.elapsed() < budget() {
+        let input = match rng.below(3) {
+            0 => mutate(&mut rng, &yaml),
+            1 => mutate(&mut rng, &json_manifest),
+            _ => mutate(&mut rng, &plan),
+        };
+        std::fs::write(&path, &input).unwrap();
+        if let Err(e) = rlcm::ops::export::ExportManifest::read(&path) {
+            assert!(e.to_string().contains("m.yaml"), "{e}");
+        }
+        // Saved plans are read as the CLI reads them.
+        let _ = serde_json::from_slice::<rlcm::report::PlanReport>(&input)
+            .map(|r| rlcm::ops::import::options_of(&r));
+        runs += 1;
+    }
+    eprintln!("manifests and saved plans: {runs} mutated inputs");
+    assert!(runs > 10);
+}
+
+/// The state files in `.rlcm/` (env, recipes, baseline, a connector, a history record, a
+/// journal): mutated in place, then the environment is opened, checked and its history read,
+/// in process. Nothing panics, and nothing outside the environment is created or changed.
+#[test]
+fn mutated_state_files_never_panic_or_escape() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = common::env_copy(dir.path(), "sandbox", "1100000001");
+    let prod = common::env_copy(dir.path(), "production", "2200000002");
+    let pkg = dir.path().join("orders.zip");
+    common::ok(&common::run(&[
+        "export",
+        "--env",
+        sandbox.to_str().unwrap(),
+        "--manifest",
+        common::testdata("orders-release.yaml").to_str().unwrap(),
+        "-o",
+        pkg.to_str().unwrap(),
+    ]));
+    common::ok(&common::run(&[
+        "import",
+        pkg.to_str().unwrap(),
+        "--env",
+        prod.to_str().unwrap(),
+        "--force",
+        "--restart-recipes",
+    ]));
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("victim.txt"), b"stays").unwrap();
+    // A journal whose staged files are gone: replaying it changes nothing in the tree.
+    let journal = br#"{
+  "format_version": 1,
+  "id": "1-1",
+  "label": "fuzz",
+  "started_at": "2026-11-20T10:00:00Z",
+  "ops": {
+    "scratch/a.json": {"op": "write", "staged": "0/00000001"},
+    "../outside/victim.txt": {"op": "write", "staged": "0/00000002"}
+  }
+}
+"#
+    .to_vec();
+    let files = [
+        ".rlcm/env.json",
+        ".rlcm/recipes.json",
+        ".rlcm/baseline.json",
+        ".rlcm/connectors/acme_crm.json",
+        ".rlcm/history/000001.json",
+        ".rlcm/journal.json",
+    ];
+    let originals: Vec<Option<Vec<u8>>> = files.iter().map(|f| std::fs::read(prod.join(f)).ok()).collect();
+    let mut rng = Rng(0x5EED_0005);
+    let (start, mut runs) = (Instant::now(), 0);
+    while start.elapsed() < budget() {
+        let i = rng.below(files.len());
+        let seed = originals[i].clone().unwrap_or_else(|| journal.clone());
+        let input = mutate(&mut rng, &seed);
+        std::fs::write(prod.join(files[i]), &input).unwrap();
+        if let Ok(env) = rlcm::env::Environment::open(&prod) {
+            let _ = rlcm::ops::check::check(&env);
+        }
+        let _ = rlcm::ops::import::read_history(&prod);
+        // Put the file back (a replayed journal removes itself).
+        match &originals[i] {
+            Some(b) => std::fs::write(prod.join(files[i]), b).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(prod.join(files[i]));
+            }
+        }
+        let _ = std::fs::remove_dir_all(prod.join("scratch"));
+        runs += 1;
+    }
+    let entries: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+    assert_eq!(entries.len(), 1, "something was created outside");
+    assert_eq!(std::fs::read(outside.join("victim.txt")).unwrap(), b"stays");
+    eprintln!("state files: {runs} mutated inputs");
+    assert!(runs > 10);
+}

@@ -555,6 +555,12 @@ fn emit_json<T: serde::Serialize>(report: &T) -> anyhow::Result<()> {
 /// its summary cache (read-only: the cache is never written here).
 fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
     if path.is_dir() {
+        // An initialised environment is read between two writes, never during one.
+        let _reading = if path.join(".rlcm/env.json").exists() {
+            crate::env::ReadLock::acquire(path)?
+        } else {
+            None
+        };
         return Ok(Workspace::load_tree_cached(path)?);
     }
     let source = Source::open(path)?;

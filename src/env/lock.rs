@@ -18,8 +18,13 @@ impl EnvLock {
     /// Takes the lock of the environment at `root` (its `.rlcm/` must exist). Without `wait`,
     /// fails at once with [`Error::Locked`] naming the holder; with it, waits.
     pub fn acquire(root: &Path, wait: bool, what: &str) -> Result<EnvLock> {
+        super::guard::check_state_dir(root)?;
         let path = root.join(".rlcm").join("lock");
-        let mut file = OpenOptions::new()
+        let mut options = OpenOptions::new();
+        // Never through a symbolic link planted after the check.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let mut file = options
             .read(true)
             .write(true)
             .create(true)
@@ -70,5 +75,66 @@ impl Drop for EnvLock {
     fn drop(&mut self) {
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
+    }
+}
+
+/// Readers see an environment before or after a write, never a mix: each reader holds a
+/// shared lock on `.rlcm/read.lock` for its read ([`ReadLock`]), and a write holds it
+/// exclusively from its commit point until every file is in place ([`CommitLock`]). Readers
+/// therefore wait only while a commit moves files (not while an import plans or stages), and
+/// a commit waits for the readers already reading.
+#[derive(Debug)]
+pub struct ReadLock {
+    _file: File,
+}
+
+fn open_read_lock(root: &Path, create: bool) -> std::io::Result<File> {
+    let path = root.join(".rlcm").join("read.lock");
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    if create {
+        options.read(true).write(true).create(true).truncate(false);
+    } else {
+        options.read(true);
+    }
+    options.open(path)
+}
+
+impl ReadLock {
+    /// Takes the shared read lock of the initialised environment at `root`, waiting for a
+    /// commit in progress. `None` when the lock file can be neither opened nor created (a
+    /// read-only copy, where no rlcm can be writing either).
+    pub fn acquire(root: &Path) -> Result<Option<ReadLock>> {
+        super::guard::check_state_dir(root)?;
+        let path = root.join(".rlcm").join("read.lock");
+        let file = match open_read_lock(root, false) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match open_read_lock(root, true) {
+                Ok(f) => f,
+                Err(_) => return Ok(None),
+            },
+            Err(e) => return Err(Error::io("open", &path, e)),
+        };
+        file.lock_shared().with_path("lock", &path)?;
+        Ok(Some(ReadLock { _file: file }))
+    }
+}
+
+/// The exclusive side of [`ReadLock`], held by a write from its commit point until its files
+/// are in place; the caller holds the writer lock ([`EnvLock`]).
+#[derive(Debug)]
+pub struct CommitLock {
+    _file: File,
+}
+
+impl CommitLock {
+    /// Waits for the readers reading now, then keeps new readers out until dropped.
+    pub fn acquire(root: &Path) -> Result<CommitLock> {
+        super::guard::check_state_dir(root)?;
+        let path = root.join(".rlcm").join("read.lock");
+        let file = open_read_lock(root, true).with_path("open", &path)?;
+        file.lock().with_path("lock", &path)?;
+        Ok(CommitLock { _file: file })
     }
 }

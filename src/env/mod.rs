@@ -12,6 +12,7 @@
 //! A directory without `.rlcm/` reads as if each connector's files were its one released
 //! version.
 
+pub mod guard;
 pub mod lock;
 pub mod state;
 pub mod txn;
@@ -27,7 +28,7 @@ use crate::slug;
 use crate::source::Source;
 use crate::workspace::Workspace;
 
-pub use lock::EnvLock;
+pub use lock::{EnvLock, ReadLock};
 pub use state::{Baseline, ConnectorState, EnvInfo, RecipeStates, RunInfo, VersionRecord};
 pub use txn::Transaction;
 
@@ -91,6 +92,8 @@ pub struct Environment {
     pub state: Option<State>,
     /// The label of an interrupted write that opening this environment finished.
     pub recovered: Option<String>,
+    /// Held while this environment is read (see [`ReadLock`]); given up by [`Environment::lock`].
+    read_lock: Option<ReadLock>,
 }
 
 /// Relative path of a file inside `.rlcm/`.
@@ -137,12 +140,14 @@ impl Environment {
                 root.display()
             )));
         }
+        guard::check_state_dir(root)?;
         let dot = root.join(".rlcm");
         if !dot.join("env.json").exists() {
             return Ok(Environment {
                 root: root.to_path_buf(),
                 state: None,
                 recovered: None,
+                read_lock: None,
             });
         }
         let mut recovered = None;
@@ -150,11 +155,14 @@ impl Environment {
             let _lock = EnvLock::acquire(root, true, "recovering an interrupted write")?;
             recovered = txn::recover(root)?;
         }
+        // From here until this value is dropped (or becomes a writer), no commit runs.
+        let read_lock = ReadLock::acquire(root)?;
         let state = Self::read_state(root)?;
         Ok(Environment {
             root: root.to_path_buf(),
             state: Some(state),
             recovered,
+            read_lock,
         })
     }
 
@@ -164,14 +172,27 @@ impl Environment {
         let mut connectors = BTreeMap::new();
         let cdir = dot.join("connectors");
         if cdir.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&cdir)
-                .map_err(|e| Error::io("read", &cdir, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect();
+            let mut files: Vec<PathBuf> = Vec::new();
+            for e in std::fs::read_dir(&cdir).map_err(|e| Error::io("read", &cdir, e))? {
+                let e = e.map_err(|e| Error::io("read", &cdir, e))?;
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "json") {
+                    if !e.file_type().is_ok_and(|t| t.is_file()) {
+                        return Err(Error::Invalid(format!(
+                            "`{}` is not a regular file (a symbolic link?); rlcm refuses to read connector state through it (restore `.rlcm/` from git or a backup)",
+                            p.display()
+                        )));
+                    }
+                    files.push(p);
+                }
+            }
             files.sort();
             for f in files {
                 let c: ConnectorState = read_json(&f)?;
+                guard::check_inside(root, &c.path, &f)?;
+                for v in &c.versions {
+                    guard::check_inside(root, &format!(".rlcm/connectors/{}", v.code), &f)?;
+                }
                 connectors.insert(c.title.clone(), c);
             }
         }
@@ -211,6 +232,9 @@ impl Environment {
     /// Takes the writer lock, finishes any interrupted write, and re-reads the state.
     pub fn lock(&mut self, wait: bool, what: &str) -> Result<EnvLock> {
         self.state()?;
+        // A writer reads under its own lock; holding the shared read lock while waiting for
+        // the writer lock would deadlock with a writer that waits for the readers to commit.
+        self.read_lock = None;
         let lock = EnvLock::acquire(&self.root, wait, what)?;
         if let Some(label) = txn::recover(&self.root)? {
             self.recovered = Some(label);
@@ -280,7 +304,9 @@ impl Environment {
                     .join(", ")
             ),
         })?;
-        let path = self.root.join(".rlcm/connectors").join(&v.code);
+        let rel = format!(".rlcm/connectors/{}", v.code);
+        let path = self.root.join(&rel);
+        guard::check_inside(&self.root, &rel, &self.root.join(connector_state_path(&c.title)))?;
         let code = fsutil::read(&path)?;
         let hash = blake3::hash(&code).to_hex().to_string();
         if hash != v.code_blake3 {

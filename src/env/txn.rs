@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::env::guard;
+use crate::env::lock::CommitLock;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 
@@ -136,6 +138,7 @@ impl Transaction {
                 .unwrap_or(0),
             std::process::id()
         );
+        guard::check_state_dir(root)?;
         let staging = rlcm_dir(root).join("tmp").join(&id);
         fsutil::create_dir_all(&staging)?;
         Ok(Transaction {
@@ -228,6 +231,8 @@ impl Transaction {
         };
         // From here on the journal owns the staging folder.
         self.done = true;
+        // Readers reading now finish first; new ones wait until every file is in place.
+        let _readers_out = CommitLock::acquire(&root)?;
         fsutil::write_atomic(&journal_path(&root), &crate::json::to_pretty_vec(&journal))?;
         crash_point("journal written");
         replay(&root, &journal)
@@ -390,6 +395,7 @@ impl Dirs {
 /// Finishes or discards an interrupted write; the caller holds the lock. Returns the label of
 /// the write that was finished, if any.
 pub fn recover(root: &Path) -> Result<Option<String>> {
+    guard::check_state_dir(root)?;
     let path = journal_path(root);
     let mut finished = None;
     if let Some(bytes) = fsutil::read_optional(&path)? {
@@ -397,6 +403,8 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
             path: path.display().to_string(),
             message: format!("{e}; the interrupted write cannot be finished automatically: restore `.rlcm/` from backup or git"),
         })?;
+        validate(root, &journal, &path)?;
+        let _readers_out = CommitLock::acquire(root)?;
         replay(root, &journal)?;
         finished = Some(journal.label);
     }
@@ -408,6 +416,44 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
         }
     }
     Ok(finished)
+}
+
+/// Checks a journal read from disk before anything it names is touched: its id is a plain
+/// name, every path is a valid relative name inside the environment (no `..`, not absolute,
+/// no symbolic link on the way), and every staged file is a staging slot name whose file, when
+/// present, is a regular file in this write's staging folder.
+fn validate(root: &Path, journal: &Journal, file: &Path) -> Result<()> {
+    guard::check_component(&journal.id, file)?;
+    let staging = format!(".rlcm/tmp/{}", journal.id);
+    guard::check_inside(root, &staging, file)?;
+    for (path, op) in &journal.ops {
+        guard::check_inside(root, path, file)?;
+        if let Op::Write { staged } = op {
+            let well_formed = staged.split_once('/').is_some_and(|(shard, n)| {
+                !shard.is_empty()
+                    && !n.is_empty()
+                    && shard.bytes().all(|b| b.is_ascii_hexdigit())
+                    && n.bytes().all(|b| b.is_ascii_digit())
+            });
+            if !well_formed {
+                return Err(Error::Invalid(format!(
+                    "`{}` stages `{path}` from `{staged}`, which is not a staging slot name; rlcm refuses it (the file is damaged or was crafted: restore `.rlcm/` from git or a backup)",
+                    file.display()
+                )));
+            }
+            let from = format!("{staging}/{staged}");
+            guard::check_inside(root, &from, file)?;
+            if let Ok(m) = std::fs::symlink_metadata(root.join(&from))
+                && !m.file_type().is_file()
+            {
+                return Err(Error::Invalid(format!(
+                    "`{}` stages `{path}` from `{from}`, which is not a regular file; rlcm refuses it",
+                    file.display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// True when an interrupted write awaits recovery (a journal, or staging left behind).

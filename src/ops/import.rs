@@ -181,11 +181,25 @@ pub fn read_history(root: &Path) -> Result<Vec<ImportRecord>> {
     for e in entries.flatten() {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "json") {
+            if !e.file_type().is_ok_and(|t| t.is_file()) {
+                return Err(Error::Invalid(format!(
+                    "`{}` is not a regular file (a symbolic link?); rlcm refuses to read import records through it (restore `.rlcm/` from git or a backup)",
+                    p.display()
+                )));
+            }
             let bytes = fsutil::read(&p)?;
             let r: ImportRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Json {
                 path: p.display().to_string(),
                 message: format!("{e}; this import record is damaged: restore it from git or a backup"),
             })?;
+            // Every path the record names is checked before any of them is opened.
+            for f in &r.files {
+                env::guard::check_inside(root, &f.path, &p)?;
+                if f.existed {
+                    env::guard::check_inside(root, &backup_path(r.id, &f.path), &p)?;
+                }
+            }
+            env::guard::check_inside(root, &baseline_backup_path(r.id), &p)?;
             out.push(r);
         }
     }

@@ -47,6 +47,16 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
             message: w.message,
         })
         .collect();
+    // Assets that are not what their type says: read tolerantly, reported.
+    for a in &ws.assets {
+        for f in &a.summary.invalid {
+            findings.push(Finding {
+                kind: "invalid-asset".into(),
+                path: a.path.clone(),
+                message: format!("`{}`: {}", a.path, f.describe(&a.asset_type)),
+            });
+        }
+    }
     let connectors = ws
         .assets
         .iter()

@@ -132,7 +132,9 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
                 e.path().to_path_buf(),
             )
         })
-        .filter(|(rel, _)| rel != ".rlcm/lock" && !rel.starts_with(".rlcm/cache/"))
+        .filter(|(rel, _)| {
+            rel != ".rlcm/lock" && rel != ".rlcm/read.lock" && !rel.starts_with(".rlcm/cache/")
+        })
         .map(|(rel, p)| (rel, std::fs::read(p).unwrap()))
         .collect()
 }
