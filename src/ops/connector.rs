@@ -366,6 +366,131 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
     ch.finish("commit", Some(version), None, Vec::new(), message)
 }
 
+/// The note of the version an [`update_code`] autosaves the tree's uncommitted edits as.
+pub const AUTOSAVE_UPDATE_NOTE: &str = "autosave before update";
+
+/// A connector to create with [`create`] (what Workato's `POST /api/custom_connectors` takes).
+#[derive(Debug, Clone, Default)]
+pub struct NewConnector {
+    /// Its title (its identity across environments).
+    pub title: String,
+    /// Its description (markdown), written to the tree's `.custom_adapter.json`.
+    pub description: Option<String>,
+    /// The first version's note.
+    pub note: Option<String>,
+    /// Its Ruby source.
+    pub code: Vec<u8>,
+}
+
+/// Creates a custom connector at the root of the tree (`<slug>.custom_adapter.json` and
+/// `.rb`) with a history of one unreleased version, in one transaction. Refused when a
+/// connector with that title, or a file at either path, exists.
+pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result<ConnectorChangeReport> {
+    let lock = env.lock(actor.wait, "connector create")?;
+    let ws = env.load_workspace()?;
+    let title = new.title.trim();
+    if title.is_empty() {
+        return Err(Error::Invalid("a connector needs a non-empty title".into()));
+    }
+    let taken = env.state()?.connectors.contains_key(title)
+        || ws
+            .assets
+            .iter()
+            .any(|a| a.asset_type == AssetType::CustomAdapter && a.name == title);
+    if taken {
+        return Err(Error::Invalid(format!(
+            "a connector titled `{title}` exists already; update it instead"
+        )));
+    }
+    let path = format!("{}.custom_adapter.json", env::connector_key(title));
+    for p in [path.clone(), code_path_of(&path)] {
+        if env.root.join(&p).exists() {
+            return Err(Error::Invalid(format!(
+                "`{p}` exists already in `{}`; move it away or choose another title",
+                env.root.display()
+            )));
+        }
+    }
+    let c = ConnectorState {
+        format_version: 1,
+        title: title.to_string(),
+        path: path.clone(),
+        provider: env::mint_provider(title, env.state()?.info.id),
+        released: None,
+        shared: None,
+        versions: Vec::new(),
+    };
+    let txn = Transaction::begin(&env.root, &format!("connector create `{title}`"))?;
+    let mut ch = Change {
+        env,
+        ws,
+        c,
+        txn,
+        _lock: lock,
+    };
+    let record = new_record(&ch.c, &new.code, new.note.clone(), "commit", &actor.user);
+    let version = record.version;
+    stage_version(&mut ch.txn, &mut ch.c, record, &new.code)?;
+    let mut json = serde_json::Map::new();
+    json.insert("title".into(), Value::from(title));
+    json.insert(
+        "description".into(),
+        new.description.clone().map_or(Value::Null, Value::from),
+    );
+    json.insert("version_no".into(), Value::from(version));
+    json.insert("note".into(), new.note.clone().map_or(Value::Null, Value::from));
+    ch.txn
+        .write(&path, &crate::json::to_workato_vec(&Value::Object(json)))?;
+    ch.txn.write(&code_path_of(&path), &new.code)?;
+    let message = format!("Created connector `{title}` with version {version}, unreleased.");
+    ch.finish("create", Some(version), None, Vec::new(), message)
+}
+
+/// Replaces a connector's code: `code` becomes version latest+1 (unreleased) and the tree's
+/// `.rb`, in one transaction. Uncommitted edits of the tree's `.rb` are first kept as a version
+/// of their own. Code equal to the latest version changes nothing.
+pub fn update_code(
+    env: Environment,
+    name: &str,
+    code: &[u8],
+    note: Option<&str>,
+    actor: &Actor,
+) -> Result<ConnectorChangeReport> {
+    let mut ch = Change::begin(env, name, actor, "connector update")?;
+    let autosaved = ch.autosave(AUTOSAVE_UPDATE_NOTE, actor)?;
+    let hash = blake3::hash(code).to_hex().to_string();
+    if autosaved.is_none() && ch.c.latest().is_some_and(|l| l.code_blake3 == hash) {
+        let latest = ch.c.latest().map(|v| v.version);
+        ch.txn.abort();
+        return Ok(ConnectorChangeReport {
+            format_version: FORMAT_VERSION,
+            title: ch.c.title.clone(),
+            action: "none".into(),
+            version: None,
+            latest,
+            released: ch.c.released,
+            shared: ch.c.shared,
+            autosaved: None,
+            breaking: Vec::new(),
+            message: format!(
+                "Nothing to update: the code equals version {}.",
+                latest.unwrap_or(0)
+            ),
+        });
+    }
+    let record = new_record(&ch.c, code, note.map(str::to_string), "commit", &actor.user);
+    let version = record.version;
+    stage_version(&mut ch.txn, &mut ch.c, record, code)?;
+    ch.txn.write(&code_path_of(&ch.c.path), code)?;
+    let json = updated_json(&ch.env, &ch.c.path, version, note)?;
+    ch.txn.write(&ch.c.path, &json)?;
+    let message = format!(
+        "Version {version} of `{}` is the new latest, unreleased.",
+        ch.c.title
+    );
+    ch.finish("commit", Some(version), autosaved, Vec::new(), message)
+}
+
 /// `connector release`: releases a version (default: the latest, after autosaving edits).
 pub fn release(
     env: Environment,
@@ -705,4 +830,153 @@ pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCh
         triggers: def.triggers,
         breaking,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+
+    fn production(dir: &std::path::Path) -> std::path::PathBuf {
+        let root = dir.join("prod");
+        copy(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/production"),
+            &root,
+        );
+        let opts = crate::ops::init::InitOptions {
+            name: Some("prod".into()),
+            id: Some(7),
+            from: None,
+            user: "t".into(),
+        };
+        crate::ops::init::init(&root, &opts).unwrap();
+        root
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            user: "api".into(),
+            wait: false,
+        }
+    }
+
+    const CODE: &str =
+        "{\n  title: 'Beta',\n  actions: {\n    ping: { execute: lambda { |_c, _i| {} } }\n  }\n}\n";
+
+    /// `create` writes the tree files and a one-version, unreleased history together; a second
+    /// connector with the same title is refused and changes nothing.
+    #[test]
+    fn create_writes_tree_and_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = production(dir.path());
+        let new = NewConnector {
+            title: "Beta".into(),
+            description: Some("A beta".into()),
+            note: Some("first".into()),
+            code: CODE.as_bytes().to_vec(),
+        };
+        let r = create(Environment::open(&root).unwrap(), &new, &actor()).unwrap();
+        assert_eq!(
+            (r.action.as_str(), r.version, r.released),
+            ("create", Some(1), None)
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("beta.custom_adapter.rb")).unwrap(),
+            CODE
+        );
+        let json: Value =
+            serde_json::from_slice(&std::fs::read(root.join("beta.custom_adapter.json")).unwrap()).unwrap();
+        assert_eq!(json["title"], "Beta");
+        assert_eq!(json["version_no"], 1);
+        let env = Environment::open(&root).unwrap();
+        let c = env.connector("Beta").unwrap();
+        assert_eq!(c.versions.len(), 1);
+        assert_eq!(c.versions[0].actions, ["ping"]);
+        assert!(c.provider.starts_with("beta_connector_7_"), "{}", c.provider);
+        assert_eq!(env.version_code(c, 1).unwrap(), CODE.as_bytes());
+        let before = std::fs::read(root.join(".rlcm/connectors/beta.json")).unwrap();
+        let again = create(env, &new, &actor()).unwrap_err();
+        assert!(again.to_string().contains("exists already"), "{again}");
+        assert_eq!(
+            std::fs::read(root.join(".rlcm/connectors/beta.json")).unwrap(),
+            before
+        );
+        let env = Environment::open(&root).unwrap();
+        let blank = NewConnector {
+            title: " ".into(),
+            ..new
+        };
+        assert!(create(env, &blank, &actor()).is_err());
+        // The environment is whole: no finding about the new connector.
+        let checked = crate::ops::check::check(&Environment::open(&root).unwrap()).unwrap();
+        assert!(
+            !checked.findings.iter().any(|f| f.path.contains("beta")),
+            "{:?}",
+            checked.findings
+        );
+    }
+
+    /// `update_code` appends an unreleased version and puts it in the tree; the same code again
+    /// changes nothing; uncommitted tree edits become a version of their own first.
+    #[test]
+    fn update_code_appends_a_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = production(dir.path());
+        let rb = root.join("acme_crm.custom_adapter.rb");
+        let code = std::fs::read_to_string(&rb).unwrap() + "\n# v4\n";
+        let r = update_code(
+            Environment::open(&root).unwrap(),
+            "Acme CRM",
+            code.as_bytes(),
+            Some("v4"),
+            &actor(),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.version, r.latest, r.released, r.autosaved),
+            (Some(4), Some(4), Some(3), None)
+        );
+        assert_eq!(std::fs::read_to_string(&rb).unwrap(), code);
+        let r = update_code(
+            Environment::open(&root).unwrap(),
+            "Acme CRM",
+            code.as_bytes(),
+            None,
+            &actor(),
+        )
+        .unwrap();
+        assert_eq!(r.action, "none");
+        std::fs::write(&rb, format!("{code}# edited in the tree\n")).unwrap();
+        let v6 = format!("{code}# v6\n");
+        let r = update_code(
+            Environment::open(&root).unwrap(),
+            "Acme CRM",
+            v6.as_bytes(),
+            Some("v6"),
+            &actor(),
+        )
+        .unwrap();
+        assert_eq!((r.autosaved, r.version), (Some(5), Some(6)));
+        let env = Environment::open(&root).unwrap();
+        let c = env.connector("Acme CRM").unwrap();
+        assert_eq!(c.version(5).unwrap().note.as_deref(), Some(AUTOSAVE_UPDATE_NOTE));
+        assert!(
+            env.version_code(c, 5)
+                .unwrap()
+                .ends_with(b"# edited in the tree\n")
+        );
+        assert_eq!(std::fs::read_to_string(&rb).unwrap(), v6);
+        assert!(update_code(env, "No such", b"x", None, &actor()).is_err());
+    }
 }
