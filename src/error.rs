@@ -87,6 +87,17 @@ pub enum Error {
     /// The operation is refused by a safety check (exit code 3).
     #[error("{0}")]
     Blocked(String),
+    /// A Workato workspace answered with an error status (the message names method and URL).
+    #[error("{message}")]
+    Remote {
+        /// The HTTP status.
+        status: u16,
+        /// Method, URL, status, the server's message and what to do.
+        message: String,
+    },
+    /// A request whose answer never came: whether it took effect is unknown (exit code 4).
+    #[error("{0}")]
+    OutcomeUnknown(String),
 }
 
 impl Error {
@@ -110,6 +121,11 @@ impl Error {
     /// Returns true when the error means "refused by a safety check" (exit code 3).
     pub fn is_blocked(&self) -> bool {
         matches!(self, Error::Blocked(_))
+    }
+
+    /// Returns true when a request's outcome is unknown (exit code 4).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown(_))
     }
 }
 

@@ -15,6 +15,7 @@
 //! - [`package`]: writing and verifying packages (deterministic zip, `rlcm-package.json`)
 //! - [`ops`]: one entry point per command
 //! - [`progress`]: progress bars on stderr for long work
+//! - [`remote`]: live Workato workspaces (Developer API client, remotes)
 //! - [`config`]: the user's config and cache directories (`remotes.toml`, `registries.toml`)
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -35,6 +36,7 @@ pub mod ops;
 pub mod package;
 pub mod plan;
 pub mod progress;
+pub mod remote;
 pub mod report;
 pub mod ruby;
 pub mod semdiff;

@@ -6,6 +6,7 @@
 
 mod formats;
 mod html;
+mod remote;
 mod render;
 mod reports;
 mod shell;
@@ -31,6 +32,8 @@ pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code: the import is blocked.
 pub const EXIT_BLOCKED: i32 = 3;
+/// Exit code: a request's answer never came (an import may or may not have started).
+pub const EXIT_OUTCOME_UNKNOWN: i32 = 4;
 
 /// Recipe lifecycle management: move Workato recipes and everything they depend on from
 /// sandbox to production, and know what an import will do before it does it.
@@ -95,6 +98,13 @@ enum Command {
     Completions(shell::CompletionsArgs),
     /// Print the man page, or write every man page into a directory.
     Man(shell::ManArgs),
+    /// Workato workspaces (remotes): add, list, remove, check.
+    #[command(subcommand)]
+    Remote(remote::RemoteCommand),
+    /// Pull a Workato workspace (or folders of it) into a package zip or a mirror directory.
+    Pull(remote::PullArgs),
+    /// Plan, import, verify: push a package to one or many Workato workspaces.
+    Push(remote::PushArgs),
 }
 
 /// What to export: a manifest, or folders and assets named on the command line.
@@ -197,8 +207,10 @@ struct PlanArgs {
     #[arg(long = "export-folder", value_name = "FOLDER")]
     export_folders: Vec<String>,
     /// The target environment.
-    #[arg(long, value_name = "DIR")]
-    env: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "remote")]
+    env: Option<PathBuf>,
+    #[command(flatten)]
+    remote: remote::RemoteTargetArgs,
     #[command(flatten)]
     flags: ImportFlags,
     /// Save the plan (for `import --plan`).
@@ -267,13 +279,22 @@ struct HistoryArgs {
 
 #[derive(Debug, clap::Args)]
 struct RollbackArgs {
-    /// The import to undo (default: the most recent not rolled back).
+    /// The import (or, with `--remote`, the push) to undo (default: the most recent).
     id: Option<u64>,
-    /// Roll back even when a later import built on it.
+    /// Roll back even when a later import built on it (`--remote`: despite a blocked plan).
     #[arg(long)]
     force: bool,
+    /// The environment (directory).
+    #[arg(long, value_name = "DIR", required_unless_present = "remote")]
+    env: Option<PathBuf>,
     #[command(flatten)]
-    env: EnvArg,
+    remote: remote::RemoteTargetArgs,
+    /// With `--remote`: let Workato restart running recipes the re-import touches.
+    #[arg(long, requires = "remote")]
+    restart_recipes: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -518,6 +539,7 @@ fn report_error(err: &anyhow::Error) -> i32 {
     // input (1) or a blocked import (3).
     match err.downcast_ref::<Error>() {
         Some(e) if e.is_blocked() => EXIT_BLOCKED,
+        Some(e) if e.is_outcome_unknown() => EXIT_OUTCOME_UNKNOWN,
         _ => EXIT_ERROR,
     }
 }
@@ -635,6 +657,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         wait: cli.wait,
     };
     match cli.command {
+        Command::Remote(cmd) => remote::run_remote(cmd),
+        Command::Pull(args) => remote::run_pull(args, &actor.user),
+        Command::Push(args) => remote::run_push(args, &actor.user),
         Command::Init(args) => {
             let opts = ops::init::InitOptions {
                 name: args.name,
@@ -698,9 +723,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Rollback(args) => {
-            let env = Environment::open(&args.env.env)?;
+            if args.remote.remote.is_some() {
+                return remote::run_rollback_remote(
+                    &args.remote,
+                    args.id,
+                    args.restart_recipes,
+                    args.force,
+                    args.format,
+                    &actor.user,
+                );
+            }
+            let env = Environment::open(&args.env.clone().unwrap_or_default())?;
             let report = ops::import::rollback(env, args.id, args.force, &actor)?;
-            output(args.env.format, &report, |r| format!("{}\n", r.message))?;
+            output(args.format, &report, |r| format!("{}\n", r.message))?;
             Ok(EXIT_OK)
         }
         Command::Check(args) => {
@@ -925,8 +960,26 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
         }
         (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--from SANDBOX`".into())),
     };
+    if args.remote.remote.is_some() {
+        if args.from.is_some() {
+            anyhow::bail!(Error::Invalid(
+                "plan a package file against a remote: export it first (`rlcm export -o PKG.zip`)".into()
+            ));
+        }
+        let user = resolve_user(None);
+        let report = remote::run_plan_remote(
+            &args.remote,
+            &package,
+            args.flags.options(),
+            args.output.as_ref(),
+            &user,
+        )?;
+        print_plan(args.format, &report)?;
+        return Ok(plan_exit(&report, args.detailed_exitcode));
+    }
     let pkg = ops::import::open_package(&package)?;
-    let env = Environment::open(&args.env)?;
+    let env_dir = args.env.clone().unwrap_or_default();
+    let env = Environment::open(&env_dir)?;
     let target = env.load_workspace()?;
     let mut opts = args.flags.options();
     opts.text_diff = args.diff == Some(reports::DiffMode::Text);

@@ -260,3 +260,183 @@ pub fn kill_at_every_crash_point(env: &Path, args: &[&str]) -> usize {
     eprintln!("{args:?}: killed at {killed} crash points, each recovered to before or after");
     killed
 }
+
+/// One canned HTTP answer for [`ReplayServer`].
+#[derive(Clone, Debug)]
+pub struct Canned {
+    /// Status code.
+    pub status: u16,
+    /// Extra headers (name, value).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes, sent as they are.
+    pub body: Vec<u8>,
+}
+
+/// A request as [`ReplayServer`] received it (header names lower-cased).
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Headers.
+    pub headers: BTreeMap<String, String>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// A tiny loopback HTTP/1.1 server for client tests: answers requests in order with the
+/// canned answers (then 599), records what it received; bounded in count and time.
+pub struct ReplayServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl ReplayServer {
+    /// Starts serving `answers` on 127.0.0.1 port 0.
+    pub fn start(answers: Vec<Canned>) -> ReplayServer {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let rec = received.clone();
+        let answers = std::sync::Arc::new(std::sync::Mutex::new(
+            answers.into_iter().collect::<std::collections::VecDeque<_>>(),
+        ));
+        std::thread::spawn(move || {
+            let limit = answers.lock().unwrap().len() + 4;
+            for stream in listener.incoming().take(limit) {
+                let Ok(stream) = stream else { break };
+                let rec = rec.clone();
+                let answers = answers.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(20)));
+                    let mut w = stream.try_clone().expect("clone");
+                    let mut r = BufReader::new(stream);
+                    for _ in 0..limit {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut parts = line.split_whitespace();
+                        let method = parts.next().unwrap_or("").to_string();
+                        let path = parts.next().unwrap_or("").to_string();
+                        let mut headers = BTreeMap::new();
+                        loop {
+                            let mut h = String::new();
+                            if r.read_line(&mut h).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let h = h.trim_end();
+                            if h.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                            }
+                        }
+                        let len: usize = headers
+                            .get("content-length")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
+                        let mut body = vec![0; len];
+                        if r.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        rec.lock().unwrap().push(Received {
+                            method,
+                            path,
+                            headers,
+                            body,
+                        });
+                        let a = answers.lock().unwrap().pop_front().unwrap_or(Canned {
+                            status: 599,
+                            headers: vec![],
+                            body: b"{\"message\":\"no more canned answers\"}".to_vec(),
+                        });
+                        let mut head =
+                            format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", a.status, a.body.len());
+                        for (k, v) in &a.headers {
+                            head.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        head.push_str("\r\n");
+                        if w.write_all(head.as_bytes()).is_err() || w.write_all(&a.body).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        ReplayServer { url, received }
+    }
+
+    /// What has been received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// One recorded interaction: (method, URI, request headers, request body, answer).
+pub type Interaction = (String, String, BTreeMap<String, String>, Vec<u8>, Canned);
+
+/// The interactions of a VCR cassette.
+pub fn cassette(path: &Path) -> Vec<Interaction> {
+    use base64::Engine as _;
+    fn bytes(v: &serde_norway::Value) -> Vec<u8> {
+        match v {
+            serde_norway::Value::String(s) => s.clone().into_bytes(),
+            serde_norway::Value::Tagged(t) if t.tag == "binary" => {
+                let s: String = t
+                    .value
+                    .as_str()
+                    .expect("binary string")
+                    .split_whitespace()
+                    .collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(s)
+                    .expect("base64")
+            }
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+    fn headers(v: &serde_norway::Value) -> Vec<(String, String)> {
+        v.as_mapping()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| {
+                        let first = v.as_sequence()?.first()?.as_str()?.to_string();
+                        Some((k.as_str()?.to_string(), first))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    let text = std::fs::read_to_string(path).expect("read cassette");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("parse cassette");
+    doc["http_interactions"]
+        .as_sequence()
+        .expect("interactions")
+        .iter()
+        .map(|i| {
+            let req = &i["request"];
+            let resp = &i["response"];
+            let keep = ["Content-Type", "Content-Encoding"];
+            let canned = Canned {
+                status: resp["status"]["code"].as_u64().expect("status") as u16,
+                headers: headers(&resp["headers"])
+                    .into_iter()
+                    .filter(|(k, _)| keep.contains(&k.as_str()))
+                    .collect(),
+                body: bytes(&resp["body"]["string"]),
+            };
+            (
+                req["method"].as_str().expect("method").to_ascii_uppercase(),
+                req["uri"].as_str().expect("uri").to_string(),
+                headers(&req["headers"]).into_iter().collect(),
+                bytes(&req["body"]["string"]),
+                canned,
+            )
+        })
+        .collect()
+}
