@@ -14,6 +14,7 @@
 //! - [`ops`]: one entry point per command
 //! - [`progress`]: progress bars on stderr for long work
 //! - [`config`]: the user's config and cache directories (`remotes.toml`, `registries.toml`)
+//! - [`registry`]: connector sharing through a self-hosted registry (client, API bodies)
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -32,6 +33,7 @@ pub mod ops;
 pub mod package;
 pub mod plan;
 pub mod progress;
+pub mod registry;
 pub mod report;
 pub mod ruby;
 pub mod slug;
