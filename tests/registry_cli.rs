@@ -375,7 +375,7 @@ fn the_whole_sharing_story() {
     );
 
     // A releases and shares v4.
-    edit_and_release(&t, &alice, &a, "search_contacts", "Add search_contacts");
+    edit_and_release(&t, &alice, &a, "find_deals", "Add find_deals");
     let r = t.json(
         &alice,
         "registry-share",
@@ -400,7 +400,7 @@ fn the_whole_sharing_story() {
     let o: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     validate("connector-outdated", &o);
     assert_eq!(o["outdated"][0]["latest"], v4);
-    assert_eq!(o["outdated"][0]["notes"][0]["note"], "Add search_contacts");
+    assert_eq!(o["outdated"][0]["notes"][0]["note"], "Add find_deals");
     let list = t.ok(&bob, &["connector", "list", "--env", bee]);
     assert!(
         list.contains(&format!(
@@ -429,7 +429,7 @@ fn the_whole_sharing_story() {
         (Some("update"), Some(2)),
         "{u:#}"
     );
-    assert_eq!(u["actions_added"], serde_json::json!(["search_contacts"]));
+    assert_eq!(u["actions_added"], serde_json::json!(["find_deals"]));
     assert_eq!(u["check"]["ok"], true);
     let v = t.json(
         &bob,
