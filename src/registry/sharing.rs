@@ -354,7 +354,10 @@ fn decode(what: &str, b64: &str) -> Result<Vec<u8>> {
     })
 }
 
-fn decode_version(v: &SharedVersion) -> Result<(Vec<u8>, Option<(LogoKind, Vec<u8>)>)> {
+/// A shared version's code and logo (with its kind), decoded.
+type Decoded = (Vec<u8>, Option<(LogoKind, Vec<u8>)>);
+
+fn decode_version(v: &SharedVersion) -> Result<Decoded> {
     let code = decode("code", &v.code_base64)?;
     if blake3::hash(&code).to_hex().as_str() != v.summary.code_blake3 {
         return Err(Error::Invalid(format!(

@@ -1,5 +1,9 @@
 //! The HTTP API (documented in the README's "Sharing connectors"; bodies in
 //! `rlcm::registry::api`, schemas in `schemas/registry-*.schema.json`).
+//!
+//! Handlers return `Result<Response, Response>`: the error side is the finished HTTP answer
+//! (status and JSON body), so it is as large as a response is.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -347,7 +347,7 @@ fn sigkill_during_shares_keeps_whole_versions_or_none() {
                 match agent()
                     .post(&format!("{url}/v1/connectors/acme_crm/versions"))
                     .header("Authorization", format!("Bearer {token}"))
-                    .send_json(&request(v, &code, Some(&logo_w)))
+                    .send_json(request(v, &code, Some(&logo_w)))
                 {
                     Ok(r) if r.status().as_u16() == 201 => {
                         let _ = tx.send(v);
