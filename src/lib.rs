@@ -17,6 +17,7 @@
 //! - [`progress`]: progress bars on stderr for long work
 //! - [`remote`]: live Workato workspaces (Developer API client, remotes)
 //! - [`config`]: the user's config and cache directories (`remotes.toml`, `registries.toml`)
+//! - [`registry`]: connector sharing through a self-hosted registry (client, API bodies)
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -37,6 +38,7 @@ pub mod package;
 pub mod plan;
 pub mod progress;
 pub mod remote;
+pub mod registry;
 pub mod report;
 pub mod ruby;
 pub mod semdiff;

@@ -240,6 +240,7 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     .into_iter()
     .chain(crate::package::package_schemas())
     .chain(crate::remote::remotes::schemas())
+    .chain(crate::registry::schemas())
     .collect()
 }
 

@@ -541,3 +541,89 @@ fn concurrent_writers_never_lose_updates() {
     );
     assert_eq!(r["recipes"].as_array().unwrap().len(), recipes.len());
 }
+
+/// Issue 11, item 11: only a released version can be shared (the seed: "you need to have at
+/// least one released version to enable sharing").
+#[test]
+fn share_only_released_versions() {
+    let (_d, env) = production();
+    let e = env.to_str().unwrap();
+    let versions = |env: &str| {
+        json(
+            "connector-versions",
+            &[
+                "connector",
+                "versions",
+                "Acme CRM",
+                "--env",
+                env,
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let released = versions(e)["released"].as_u64().unwrap();
+    // A new latest version, committed but not released.
+    let rb = env.join("acme_crm.custom_adapter.rb");
+    let mut code = std::fs::read(&rb).unwrap();
+    code.extend_from_slice(b"\n# an edit\n");
+    std::fs::write(&rb, &code).unwrap();
+    let r = json(
+        "connector-change",
+        &[
+            "connector",
+            "commit",
+            "Acme CRM",
+            "--note",
+            "wip",
+            "--env",
+            e,
+            "--format",
+            "json",
+        ],
+    );
+    let latest = r["latest"].as_u64().unwrap();
+    assert!(latest > released);
+    // Sharing the unreleased latest is refused, and nothing changes.
+    let before = snapshot(&env);
+    let out = run(&["connector", "share", "Acme CRM", &latest.to_string(), "--env", e]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("never released"), "{}", stderr(&out));
+    assert_eq!(snapshot(&env), before);
+    // The default is the released version, not the latest.
+    let r = json(
+        "connector-change",
+        &["connector", "share", "Acme CRM", "--env", e, "--format", "json"],
+    );
+    assert_eq!(
+        (r["action"].as_str(), r["shared"].as_u64()),
+        (Some("share"), Some(released))
+    );
+    // Again: a no-op that says so.
+    let r = json(
+        "connector-change",
+        &["connector", "share", "Acme CRM", "--env", e, "--format", "json"],
+    );
+    assert_eq!(r["action"], "none");
+    assert!(r["message"].as_str().unwrap().contains("already"), "{r}");
+    // A connector with no released version at all.
+    std::fs::write(
+        env.join("beta.custom_adapter.json"),
+        br#"{"title": "Beta Conn", "description": "", "version_no": 1, "note": null}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        env.join("beta.custom_adapter.rb"),
+        b"{\n  title: 'Beta Conn',\n  actions: {}\n}\n",
+    )
+    .unwrap();
+    let before = snapshot(&env);
+    let out = run(&["connector", "share", "Beta Conn", "--env", e]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("you need to have at least one released version to enable sharing"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&env), before);
+}

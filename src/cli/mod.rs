@@ -7,6 +7,7 @@
 mod formats;
 mod html;
 mod remote;
+mod registry;
 mod render;
 mod reports;
 mod shell;
@@ -70,12 +71,16 @@ enum Command {
     Impact(ImpactArgs),
     /// Make a directory an environment, adopting what is there.
     Init(InitArgs),
-    /// Custom connector versions: list, history, commit, release, restore, share, diff, check.
+    /// Custom connector versions: list, history, commit, release, restore, share, diff, check;
+    /// sharing through a registry: share --registry, link, install, outdated, update.
     #[command(subcommand)]
     Connector(ConnectorCommand),
     /// Recipe running state.
     #[command(subcommand)]
     Recipe(RecipeCommand),
+    /// Connector registries (for sharing): add, list, remove.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// Check an environment: references resolve, tree matches state, no unfinished write.
     Check(CheckArgs),
     /// Build a package from an environment (manifest or folder/recipe selection).
@@ -384,15 +389,8 @@ enum ConnectorCommand {
         #[command(flatten)]
         env: EnvArg,
     },
-    /// Set the shared version (default: the latest).
-    Share {
-        /// The connector's title (or slug).
-        name: String,
-        /// The version to share.
-        version: Option<u64>,
-        #[command(flatten)]
-        env: EnvArg,
-    },
+    #[command(flatten)]
+    Sharing(registry::SharingCommand),
     /// Code diff between two versions, with actions and triggers added and removed.
     Diff {
         /// The connector's title (or slug).
@@ -672,6 +670,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Connector(cmd) => run_connector(cmd, &actor),
+        Command::Registry(cmd) => registry::run_registry(cmd),
         Command::Recipe(cmd) => {
             let (env_arg, report) = match cmd {
                 RecipeCommand::List { running, env } => {
@@ -788,6 +787,7 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
         ConnectorCommand::List(e) => {
             let env = Environment::open(&e.env)?;
             output(e.format, &c::list(&env)?, render::connector_list)?;
+            registry::list_notices(&env, e.format)?;
         }
         ConnectorCommand::Versions { name, env: e } => {
             let env = Environment::open(&e.env)?;
@@ -830,18 +830,7 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
             let report = c::restore(env, &name, version, note.as_deref(), force, actor)?;
             output(e.format, &report, render::connector_change)?;
         }
-        ConnectorCommand::Share {
-            name,
-            version,
-            env: e,
-        } => {
-            let env = Environment::open(&e.env)?;
-            output(
-                e.format,
-                &c::share(env, &name, version, actor)?,
-                render::connector_change,
-            )?;
-        }
+        ConnectorCommand::Sharing(cmd) => return registry::run_sharing(cmd, actor),
         ConnectorCommand::Diff {
             name,
             from,

@@ -29,7 +29,9 @@ use crate::source::Source;
 use crate::workspace::Workspace;
 
 pub use lock::{EnvLock, ReadLock};
-pub use state::{Baseline, ConnectorState, EnvInfo, RecipeStates, RunInfo, VersionRecord};
+pub use state::{
+    Baseline, ConnectorState, EnvInfo, InstalledFrom, RecipeStates, RunInfo, SharedTo, VersionRecord,
+};
 pub use txn::Transaction;
 
 /// The current time as RFC 3339 UTC (seconds); `RLCM_NOW` (RFC 3339 or Unix seconds)
@@ -391,6 +393,8 @@ pub fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
                 released: Some(version),
                 shared: None,
                 versions: vec![record],
+                shared_to: Default::default(),
+                installed_from: None,
             },
         );
     }

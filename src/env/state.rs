@@ -39,6 +39,42 @@ pub struct ConnectorState {
     pub shared: Option<u64>,
     /// Every version, oldest first.
     pub versions: Vec<VersionRecord>,
+    /// The registries it was shared to, by registry name (`rlcm connector share --registry`).
+    /// Absent in files written before sharing existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared_to: BTreeMap<String, SharedTo>,
+    /// Where it was installed from (`rlcm connector install`), for `outdated` and `update`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_from: Option<InstalledFrom>,
+}
+
+/// A connector's place in one registry, as its publisher's environment records it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct SharedTo {
+    /// The registry's connector id (its slug).
+    pub connector_id: String,
+    /// The version last shared there (this environment's number).
+    pub version: u64,
+}
+
+/// Where an installed connector came from. Its install credential is not here: it lives in
+/// `.rlcm/secrets/` (mode 0600, ignored by git, never packaged).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct InstalledFrom {
+    /// The registry's URL.
+    pub registry: String,
+    /// The registry's connector id.
+    pub connector_id: String,
+    /// The parent's title at install time.
+    pub title: String,
+    /// The shared version this copy has (the publisher's number).
+    pub shared_version: u64,
+    /// The registry's sequence number of that share.
+    pub seq: u64,
+    /// The install's id at the registry (not secret).
+    pub install_id: String,
+    /// The credential's file, relative to `.rlcm/secrets/`.
+    pub credential_file: String,
 }
 
 /// One version of a connector.

@@ -165,6 +165,16 @@ impl Transaction {
         Ok(())
     }
 
+    /// Stages `bytes` to be written at `path` readable by its owner only (mode 0600 on Unix,
+    /// from the staged file's creation on): for secrets under `.rlcm/secrets/`.
+    pub fn write_private(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        check_relative(path)?;
+        let slot = self.reserve()?;
+        slot.write_private(bytes)?;
+        self.ops.insert(path.to_string(), Op::Write { staged: slot.name });
+        Ok(())
+    }
+
     /// Reserves a staged file: it can be filled from any thread ([`Slot::write`],
     /// [`Slot::keep`]), several at once, then put in the transaction with [`Transaction::add`].
     /// A slot never added is discarded with the staging folder.
@@ -262,6 +272,20 @@ impl Slot {
     /// Fills the slot with `bytes`.
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
         std::fs::write(&self.file, bytes).with_path("write", &self.file)
+    }
+
+    /// Fills the slot with `bytes`, the file readable by its owner only (mode 0600 on Unix).
+    pub fn write_private(&self, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&self.file).with_path("create", &self.file)?;
+        f.write_all(bytes).with_path("write", &self.file)
     }
 
     /// Fills the slot with the bytes of the existing file `from`, which are `bytes`: a hard

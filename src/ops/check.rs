@@ -181,6 +181,15 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
             ));
         }
     }
+    // Installed connectors whose parent shared a newer version (asks their registries).
+    for (title, path, message) in crate::registry::sharing::update_notices(env) {
+        let kind = if message.starts_with("cannot") {
+            "registry-unreachable"
+        } else {
+            "connector-update-available"
+        };
+        findings.push(finding(kind, "warning", &path, format!("`{title}`: {message}")));
+    }
     Ok(finish(env, findings))
 }
 

@@ -201,6 +201,8 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
         released: None,
         shared: None,
         versions: Vec::new(),
+        shared_to: Default::default(),
+        installed_from: None,
     })
 }
 
@@ -588,7 +590,47 @@ pub fn restore(
     ch.finish("restore", Some(new_version), autosaved, breaking, message)
 }
 
-/// `connector share`: sets the shared version (default: the latest).
+/// The version `connector share` shares: `version`, or the released one. Only a version that
+/// has been released at some point can be shared, and only when the connector has one (the
+/// seed: "you need to have at least one released version to enable sharing").
+pub fn shareable_version(c: &ConnectorState, version: Option<u64>) -> Result<u64> {
+    if !c.versions.iter().any(|v| v.released_at.is_some()) && c.released.is_none() {
+        return Err(Error::Invalid(format!(
+            "connector `{}` has no released version: you need to have at least one released version \
+             to enable sharing; release one first (`rlcm connector release`)",
+            c.title
+        )));
+    }
+    let version = match version {
+        Some(v) => v,
+        None => c.released.ok_or_else(|| {
+            Error::Invalid(format!(
+                "connector `{}` has no released version now; name a version that was released (`share NAME V`) or release one",
+                c.title
+            ))
+        })?,
+    };
+    match c.version(version) {
+        None => Err(no_version(c, version)),
+        Some(r) if r.rolled_back => Err(Error::Invalid(format!(
+            "version {version} of `{}` was rolled back and cannot be shared",
+            c.title
+        ))),
+        Some(r) if r.released_at.is_none() && c.released != Some(version) => Err(Error::Invalid(format!(
+            "version {version} of `{}` was never released and cannot be shared: only a released \
+             version can be shared; release it first (`rlcm connector release {} {version}`){}",
+            c.title,
+            c.title,
+            c.released
+                .map(|r| format!(", or share the released version {r}"))
+                .unwrap_or_default()
+        ))),
+        Some(_) => Ok(version),
+    }
+}
+
+/// `connector share`: sets the shared version (default: the released one; see
+/// [`shareable_version`]).
 pub fn share(
     env: Environment,
     name: &str,
@@ -596,32 +638,27 @@ pub fn share(
     actor: &Actor,
 ) -> Result<ConnectorChangeReport> {
     let mut ch = Change::begin(env, name, actor, "connector share")?;
-    let version = match version {
-        Some(v) => v,
-        None => ch.c.latest().map(|v| v.version).ok_or_else(|| {
-            Error::Invalid(format!(
-                "connector `{}` has no version to share; commit one first",
-                ch.c.title
-            ))
-        })?,
-    };
-    match ch.c.version(version) {
-        None => return Err(no_version(&ch.c, version)),
-        Some(r) if r.rolled_back => {
-            return Err(Error::Invalid(format!(
-                "version {version} of `{}` was rolled back and cannot be shared",
-                ch.c.title
-            )));
+    let version = match shareable_version(&ch.c, version) {
+        Ok(v) => v,
+        Err(e) => {
+            ch.txn.abort();
+            return Err(e);
         }
-        Some(_) => {}
-    }
+    };
     let action = if ch.c.shared == Some(version) {
         "none"
     } else {
         "share"
     };
     ch.c.shared = Some(version);
-    let message = format!("Version {version} of `{}` is the shared version.", ch.c.title);
+    let message = if action == "none" {
+        format!(
+            "Version {version} of `{}` is already the shared version; nothing changed.",
+            ch.c.title
+        )
+    } else {
+        format!("Version {version} of `{}` is the shared version.", ch.c.title)
+    };
     ch.finish(action, Some(version), None, Vec::new(), message)
 }
 
@@ -646,6 +683,8 @@ pub fn histories(env: &Environment, ws: &Workspace) -> Result<Vec<ConnectorState
                         released: None,
                         shared: None,
                         versions: Vec::new(),
+                        shared_to: Default::default(),
+                        installed_from: None,
                     });
                 }
             }

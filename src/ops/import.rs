@@ -408,6 +408,8 @@ fn stage(
                 released: None,
                 shared: None,
                 versions: Vec::new(),
+                shared_to: Default::default(),
+                installed_from: None,
             });
         let mut change = ConnectorChange {
             title: c.title.clone(),

@@ -439,4 +439,87 @@ pub fn cassette(path: &Path) -> Vec<Interaction> {
             )
         })
         .collect()
+/// The `rlcm-registry` binary, built beside `rlcm` by `cargo build --workspace` (and by
+/// `cargo test --workspace`).
+pub fn registry_binary() -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_rlcm")).with_file_name("rlcm-registry");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` (or `cargo test --workspace`) so the registry server is built beside rlcm",
+        path.display()
+    );
+    path
+}
+
+/// Runs `rlcm-registry ARGS`.
+pub fn registry_cmd(args: &[&str]) -> Output {
+    Command::new(registry_binary())
+        .args(args)
+        .env("RLCM_USER", "tester")
+        .output()
+        .expect("run rlcm-registry")
+}
+
+/// A registry server on loopback, killed (SIGKILL) when dropped.
+pub struct RegistryServer {
+    /// The child process.
+    pub child: std::process::Child,
+    /// Its URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+}
+
+impl RegistryServer {
+    /// Starts `rlcm-registry serve --data DATA --listen 127.0.0.1:0 EXTRA...` and waits (at
+    /// most 30 s) for its `listening on` line.
+    pub fn start(data: &Path, extra: &[&str]) -> RegistryServer {
+        use std::io::BufRead;
+        let mut child = Command::new(registry_binary())
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn rlcm-registry");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("rlcm-registry printed no `listening on` line within 30 s");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        RegistryServer { child, url }
+    }
+
+    /// Kills the server (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RegistryServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Adds a publisher to the registry at DATA, returning its token (the last stdout line).
+pub fn add_publisher(data: &Path, name: &str) -> String {
+    let out = registry_cmd(&["publisher", "add", name, "--data", data.to_str().unwrap()]);
+    let text = ok(&out);
+    text.lines().last().unwrap().trim().to_string()
 }

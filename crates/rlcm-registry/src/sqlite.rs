@@ -1,0 +1,712 @@
+//! [`Store`] on SQLite: one database file `DIR/registry.sqlite3` in WAL mode, schema migrations
+//! versioned in this crate (`PRAGMA user_version`), blobs beside it ([`crate::blobs`]).
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rlcm::registry::api::{LinkInfo, LogoKind, ShareOutcome, SharedVersionSummary};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::store::*;
+
+/// The schema, one migration per entry; entry `i` takes the database from version `i` to
+/// `i + 1`. Never edit a released entry: append a new one (listings of the community library
+/// come as the next migration).
+pub const MIGRATIONS: &[&str] = &[
+    // 1: publishers, connectors, shared versions, links, installs, audit log.
+    "CREATE TABLE publishers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE admin (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        token_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE connectors (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        publisher_id INTEGER NOT NULL REFERENCES publishers(id),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE versions (
+        connector_id INTEGER NOT NULL REFERENCES connectors(id),
+        seq INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        note TEXT,
+        metadata TEXT NOT NULL,
+        code_blob TEXT NOT NULL,
+        logo_blob TEXT,
+        logo_kind TEXT,
+        actions TEXT NOT NULL,
+        triggers TEXT NOT NULL,
+        shared_at TEXT NOT NULL,
+        shared_by INTEGER NOT NULL REFERENCES publishers(id),
+        PRIMARY KEY (connector_id, seq),
+        UNIQUE (connector_id, version)
+    );
+    CREATE TABLE links (
+        id INTEGER PRIMARY KEY,
+        public_id TEXT NOT NULL UNIQUE,
+        connector_id INTEGER NOT NULL REFERENCES connectors(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE TABLE installs (
+        id INTEGER PRIMARY KEY,
+        public_id TEXT NOT NULL UNIQUE,
+        connector_id INTEGER NOT NULL REFERENCES connectors(id),
+        link_id INTEGER REFERENCES links(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        client TEXT NOT NULL,
+        action TEXT NOT NULL,
+        connector TEXT,
+        detail TEXT
+    );",
+];
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn now() -> String {
+    rlcm::env::now_rfc3339()
+}
+
+fn log(
+    tx: &Connection,
+    audit: &Audit,
+    action: AuditAction,
+    connector: Option<&str>,
+    detail: Option<&str>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, client, action, connector, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            now(),
+            audit.actor,
+            audit.client,
+            action.as_str(),
+            connector,
+            detail
+        ],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+fn kind_name(k: LogoKind) -> &'static str {
+    match k {
+        LogoKind::Png => "png",
+        LogoKind::Jpeg => "jpeg",
+    }
+}
+
+fn kind_of(s: &str) -> Option<LogoKind> {
+    match s {
+        "png" => Some(LogoKind::Png),
+        "jpeg" => Some(LogoKind::Jpeg),
+        _ => None,
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating) `data/registry.sqlite3`, in WAL mode, migrated to the latest schema.
+    pub fn open(data: &Path) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(data)
+            .map_err(|e| StoreError::Backend(format!("cannot create `{}`: {e}", data.display())))?;
+        let path = data.join("registry.sqlite3");
+        let mut conn = Connection::open(&path)
+            .map_err(|e| StoreError::Backend(format!("cannot open `{}`: {e}", path.display())))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Backend("the database handle was poisoned".into()))?;
+        f(&mut guard)
+    }
+}
+
+/// Applies the migrations the database has not seen, each in its own transaction.
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if current as usize > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {current}, newer than this rlcm-registry knows ({}); upgrade rlcm-registry",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute_batch(sql).map_err(db)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    Ok(())
+}
+
+fn connector_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Connector> {
+    Ok(Connector {
+        id: r.get(0)?,
+        slug: r.get(1)?,
+        title: r.get(2)?,
+        publisher_id: r.get(3)?,
+        publisher: r.get(4)?,
+    })
+}
+
+const CONNECTOR_COLS: &str = "c.id, c.slug, c.title, c.publisher_id, p.name FROM connectors c JOIN publishers p ON p.id = c.publisher_id";
+
+fn publisher_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Publisher> {
+    Ok(Publisher {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created_at: r.get(2)?,
+        revoked_at: r.get(3)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn add_publisher(&self, name: &str, token_hash: &str, audit: &Audit) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT id FROM publishers WHERE name = ?1", [name], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            if exists.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "a publisher named `{name}` exists already; choose another name (or revoke it first)"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO publishers (name, token_hash, created_at) VALUES (?1, ?2, ?3)",
+                params![name, token_hash, now()],
+            )
+            .map_err(db)?;
+            log(&tx, audit, AuditAction::PublisherAdd, None, Some(name))?;
+            tx.commit().map_err(db)
+        })
+    }
+
+    fn publishers(&self) -> StoreResult<Vec<Publisher>> {
+        self.with(|c| {
+            let mut st = c
+                .prepare("SELECT id, name, created_at, revoked_at FROM publishers ORDER BY name")
+                .map_err(db)?;
+            let rows = st.query_map([], publisher_row).map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+    }
+
+    fn revoke_publisher(&self, name: &str, audit: &Audit) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            let n = tx
+                .execute(
+                    "UPDATE publishers SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
+                    params![name, now()],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "no active publisher named `{name}`"
+                )));
+            }
+            log(&tx, audit, AuditAction::PublisherRevoke, None, Some(name))?;
+            tx.commit().map_err(db)
+        })
+    }
+
+    fn publisher_by_token(&self, token_hash: &str) -> StoreResult<Option<Publisher>> {
+        self.with(|c| {
+            let found: Option<(Publisher, String)> = c
+                .query_row(
+                    "SELECT id, name, created_at, revoked_at, token_hash FROM publishers
+                     WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    [token_hash],
+                    |r| Ok((publisher_row(r)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            Ok(found
+                .filter(|(_, h)| crate::tokens::same_hash(h, token_hash))
+                .map(|(p, _)| p))
+        })
+    }
+
+    fn set_admin_token(&self, token_hash: &str, audit: &Audit) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            tx.execute(
+                "INSERT INTO admin (id, token_hash, created_at) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+                params![token_hash, now()],
+            )
+            .map_err(db)?;
+            log(&tx, audit, AuditAction::AdminToken, None, None)?;
+            tx.commit().map_err(db)
+        })
+    }
+
+    fn connector(&self, slug: &str) -> StoreResult<Option<Connector>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {CONNECTOR_COLS} WHERE c.slug = ?1"),
+                [slug],
+                connector_row,
+            )
+            .optional()
+            .map_err(db)
+        })
+    }
+
+    fn share(
+        &self,
+        publisher: &Publisher,
+        v: &NewVersion,
+        audit: &Audit,
+    ) -> StoreResult<(ShareOutcome, u64)> {
+        self.with(|c| {
+            // IMMEDIATE: two shares of one connector never read the same next `seq`.
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+            let existing = tx
+                .query_row(&format!("SELECT {CONNECTOR_COLS} WHERE c.slug = ?1"), [&v.slug], connector_row)
+                .optional()
+                .map_err(db)?;
+            let connector_id = match existing {
+                Some(conn) if conn.publisher_id != publisher.id => {
+                    return Err(StoreError::Conflict(format!(
+                        "the registry connector `{}` belongs to another publisher; share yours under another slug (`--slug`)",
+                        v.slug
+                    )));
+                }
+                Some(conn) => conn.id,
+                None => {
+                    tx.execute(
+                        "INSERT INTO connectors (slug, title, publisher_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![v.slug, v.title, publisher.id, now()],
+                    )
+                    .map_err(db)?;
+                    tx.last_insert_rowid()
+                }
+            };
+            let same: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT code_blob, seq FROM versions WHERE connector_id = ?1 AND version = ?2",
+                    params![connector_id, v.version as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some((blob, seq)) = same {
+                if blob == v.code_blob {
+                    return Ok((ShareOutcome::AlreadyShared, seq as u64));
+                }
+                return Err(StoreError::Conflict(format!(
+                    "version {} of `{}` was already shared with other code; shared versions are immutable: share a new version",
+                    v.version, v.slug
+                )));
+            }
+            let seq: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE connector_id = ?1",
+                    [connector_id],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let json = |l: &Vec<String>| serde_json::to_string(l).unwrap_or_else(|_| "[]".into());
+            tx.execute(
+                "INSERT INTO versions (connector_id, seq, version, title, note, metadata, code_blob, logo_blob,
+                    logo_kind, actions, triggers, shared_at, shared_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    connector_id,
+                    seq,
+                    v.version as i64,
+                    v.title,
+                    v.note,
+                    v.metadata,
+                    v.code_blob,
+                    v.logo.as_ref().map(|l| l.0.clone()),
+                    v.logo.as_ref().map(|l| kind_name(l.1)),
+                    json(&v.actions),
+                    json(&v.triggers),
+                    now(),
+                    publisher.id
+                ],
+            )
+            .map_err(db)?;
+            log(
+                &tx,
+                audit,
+                AuditAction::Share,
+                Some(&v.slug),
+                Some(&format!("version {} (seq {seq})", v.version)),
+            )?;
+            tx.commit().map_err(db)?;
+            Ok((ShareOutcome::Shared, seq as u64))
+        })
+    }
+
+    fn versions(&self, connector: i64) -> StoreResult<Vec<StoredVersion>> {
+        self.with(|c| {
+            let mut st = c
+                .prepare(
+                    "SELECT version, seq, note, shared_at, actions, triggers, code_blob, title, metadata,
+                        logo_blob, logo_kind
+                     FROM versions WHERE connector_id = ?1 ORDER BY seq",
+                )
+                .map_err(db)?;
+            let rows = st
+                .query_map([connector], |r| {
+                    let list = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
+                    let code_blob: String = r.get(6)?;
+                    let logo_blob: Option<String> = r.get(9)?;
+                    let logo_kind: Option<String> = r.get(10)?;
+                    Ok(StoredVersion {
+                        summary: SharedVersionSummary {
+                            version: r.get::<_, i64>(0)? as u64,
+                            seq: r.get::<_, i64>(1)? as u64,
+                            note: r.get(2)?,
+                            shared_at: r.get(3)?,
+                            actions: list(r.get(4)?),
+                            triggers: list(r.get(5)?),
+                            code_blake3: code_blob.clone(),
+                        },
+                        title: r.get(7)?,
+                        metadata: r.get(8)?,
+                        code_blob,
+                        logo: logo_blob.zip(logo_kind.as_deref().and_then(kind_of)),
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+    }
+
+    fn create_link(
+        &self,
+        connector: &Connector,
+        id: &str,
+        token_hash: &str,
+        regenerate: bool,
+        audit: &Audit,
+    ) -> StoreResult<u64> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            let mut revoked = 0;
+            if regenerate {
+                revoked = tx
+                    .execute(
+                        "UPDATE links SET revoked_at = ?2 WHERE connector_id = ?1 AND revoked_at IS NULL",
+                        params![connector.id, now()],
+                    )
+                    .map_err(db)? as u64;
+                if revoked > 0 {
+                    log(
+                        &tx,
+                        audit,
+                        AuditAction::LinkRevoke,
+                        Some(&connector.slug),
+                        Some(&format!("{revoked} link(s), regenerate")),
+                    )?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO links (public_id, connector_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, connector.id, token_hash, now()],
+            )
+            .map_err(db)?;
+            log(
+                &tx,
+                audit,
+                AuditAction::LinkCreate,
+                Some(&connector.slug),
+                Some(&format!("link {id}")),
+            )?;
+            tx.commit().map_err(db)?;
+            Ok(revoked)
+        })
+    }
+
+    fn revoke_links(&self, connector: &Connector, installs: bool, audit: &Audit) -> StoreResult<(u64, u64)> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            let at = now();
+            let links = tx
+                .execute(
+                    "UPDATE links SET revoked_at = ?2 WHERE connector_id = ?1 AND revoked_at IS NULL",
+                    params![connector.id, at],
+                )
+                .map_err(db)? as u64;
+            log(
+                &tx,
+                audit,
+                AuditAction::LinkRevoke,
+                Some(&connector.slug),
+                Some(&format!("{links} link(s)")),
+            )?;
+            let mut n = 0;
+            if installs {
+                n = tx
+                    .execute(
+                        "UPDATE installs SET revoked_at = ?2 WHERE connector_id = ?1 AND revoked_at IS NULL",
+                        params![connector.id, at],
+                    )
+                    .map_err(db)? as u64;
+                log(
+                    &tx,
+                    audit,
+                    AuditAction::InstallRevoke,
+                    Some(&connector.slug),
+                    Some(&format!("{n} install(s)")),
+                )?;
+            }
+            tx.commit().map_err(db)?;
+            Ok((links, n))
+        })
+    }
+
+    fn links(&self, connector: i64) -> StoreResult<Vec<LinkInfo>> {
+        self.with(|c| {
+            let mut st = c
+                .prepare(
+                    "SELECT l.public_id, l.created_at, l.last_used_at, l.revoked_at,
+                        (SELECT COUNT(*) FROM installs i WHERE i.link_id = l.id)
+                     FROM links l WHERE l.connector_id = ?1 ORDER BY l.id",
+                )
+                .map_err(db)?;
+            let rows = st
+                .query_map([connector], |r| {
+                    Ok(LinkInfo {
+                        id: r.get(0)?,
+                        created_at: r.get(1)?,
+                        last_used_at: r.get(2)?,
+                        revoked_at: r.get(3)?,
+                        installs: r.get::<_, i64>(4)? as u64,
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+    }
+
+    fn link_by_token(&self, token_hash: &str) -> StoreResult<Option<(i64, Connector)>> {
+        self.with(|c| {
+            let found: Option<(i64, String, i64)> = c
+                .query_row(
+                    "SELECT id, token_hash, connector_id FROM links WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    [token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some((link, _, connector)) = found.filter(|f| crate::tokens::same_hash(&f.1, token_hash)) else {
+                return Ok(None);
+            };
+            c.execute("UPDATE links SET last_used_at = ?2 WHERE id = ?1", params![link, now()])
+                .map_err(db)?;
+            let conn = c
+                .query_row(&format!("SELECT {CONNECTOR_COLS} WHERE c.id = ?1"), [connector], connector_row)
+                .map_err(db)?;
+            Ok(Some((link, conn)))
+        })
+    }
+
+    fn create_install(
+        &self,
+        link: i64,
+        connector: &Connector,
+        id: &str,
+        token_hash: &str,
+        audit: &Audit,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            tx.execute(
+                "INSERT INTO installs (public_id, connector_id, link_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, connector.id, link, token_hash, now()],
+            )
+            .map_err(db)?;
+            log(&tx, audit, AuditAction::Install, Some(&connector.slug), Some(&format!("install {id}")))?;
+            tx.commit().map_err(db)
+        })
+    }
+
+    fn install_by_token(&self, token_hash: &str) -> StoreResult<Option<Connector>> {
+        self.with(|c| {
+            let found: Option<(String, i64)> = c
+                .query_row(
+                    "SELECT token_hash, connector_id FROM installs WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    [token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some((_, connector)) = found.filter(|f| crate::tokens::same_hash(&f.0, token_hash)) else {
+                return Ok(None);
+            };
+            c.query_row(&format!("SELECT {CONNECTOR_COLS} WHERE c.id = ?1"), [connector], connector_row)
+                .optional()
+                .map_err(db)
+        })
+    }
+
+    fn audit_log(&self) -> StoreResult<Vec<AuditRow>> {
+        self.with(|c| {
+            let mut st = c
+                .prepare("SELECT at, actor, client, action, connector, detail FROM audit ORDER BY id")
+                .map_err(db)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(AuditRow {
+                        at: r.get(0)?,
+                        actor: r.get(1)?,
+                        client: r.get(2)?,
+                        action: r.get(3)?,
+                        connector: r.get(4)?,
+                        detail: r.get(5)?,
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+    }
+
+    fn backup(&self, dest: &Path) -> StoreResult<()> {
+        self.with(|c| {
+            let mut out = Connection::open(dest)
+                .map_err(|e| StoreError::Backend(format!("cannot create `{}`: {e}", dest.display())))?;
+            let b = rusqlite::backup::Backup::new(c, &mut out).map_err(db)?;
+            b.run_to_completion(256, std::time::Duration::from_millis(5), None)
+                .map_err(|e| StoreError::Backend(format!("backup to `{}` failed: {e}", dest.display())))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audit() -> Audit {
+        Audit {
+            actor: "test".into(),
+            client: "local".into(),
+        }
+    }
+
+    fn version(slug: &str, v: u64, blob: &str) -> NewVersion {
+        NewVersion {
+            slug: slug.into(),
+            title: "Acme".into(),
+            version: v,
+            note: Some(format!("v{v}")),
+            metadata: "{}".into(),
+            code_blob: blob.into(),
+            logo: None,
+            actions: vec!["a".into()],
+            triggers: vec![],
+        }
+    }
+
+    #[test]
+    fn migrations_share_ownership_and_reopen() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(d.path()).unwrap();
+        s.add_publisher("a", "ha", &audit()).unwrap();
+        s.add_publisher("b", "hb", &audit()).unwrap();
+        assert!(matches!(
+            s.add_publisher("a", "hx", &audit()),
+            Err(StoreError::Conflict(_))
+        ));
+        let a = s.publisher_by_token("ha").unwrap().unwrap();
+        let b = s.publisher_by_token("hb").unwrap().unwrap();
+        assert_eq!(
+            s.share(&a, &version("acme", 3, "x3"), &audit()).unwrap(),
+            (ShareOutcome::Shared, 1)
+        );
+        assert_eq!(
+            s.share(&a, &version("acme", 3, "x3"), &audit()).unwrap(),
+            (ShareOutcome::AlreadyShared, 1)
+        );
+        assert!(matches!(
+            s.share(&a, &version("acme", 3, "other"), &audit()),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.share(&b, &version("acme", 4, "x4"), &audit()),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            s.share(&a, &version("acme", 4, "x4"), &audit()).unwrap(),
+            (ShareOutcome::Shared, 2)
+        );
+        drop(s);
+        let s = SqliteStore::open(d.path()).unwrap();
+        let c = s.connector("acme").unwrap().unwrap();
+        let v = s.versions(c.id).unwrap();
+        assert_eq!(v.iter().map(|v| v.summary.version).collect::<Vec<_>>(), [3, 4]);
+        s.revoke_publisher("b", &audit()).unwrap();
+        assert!(s.publisher_by_token("hb").unwrap().is_none());
+        let log = s.audit_log().unwrap();
+        assert_eq!(log.iter().filter(|r| r.action == "share").count(), 2);
+        let mode: String = s
+            .with(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(db))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn links_and_installs() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(d.path()).unwrap();
+        s.add_publisher("a", "ha", &audit()).unwrap();
+        let a = s.publisher_by_token("ha").unwrap().unwrap();
+        s.share(&a, &version("acme", 1, "x"), &audit()).unwrap();
+        let c = s.connector("acme").unwrap().unwrap();
+        s.create_link(&c, "l1", "t1", false, &audit()).unwrap();
+        let (link, _) = s.link_by_token("t1").unwrap().unwrap();
+        s.create_install(link, &c, "i1", "c1", &audit()).unwrap();
+        assert_eq!(s.create_link(&c, "l2", "t2", true, &audit()).unwrap(), 1);
+        assert!(s.link_by_token("t1").unwrap().is_none());
+        assert!(s.install_by_token("c1").unwrap().is_some());
+        let links = s.links(c.id).unwrap();
+        assert_eq!((links.len(), links[0].installs), (2, 1));
+        assert_eq!(s.revoke_links(&c, true, &audit()).unwrap(), (1, 1));
+        assert!(s.install_by_token("c1").unwrap().is_none());
+    }
+}

@@ -1,0 +1,207 @@
+//! The storage interface. [`crate::sqlite::SqliteStore`] implements it; a PostgreSQL backend
+//! implements the same trait (every method is one transaction, nothing here is SQLite's).
+
+use rlcm::registry::api::{LinkInfo, LogoKind, ShareOutcome, SharedVersionSummary};
+
+/// A storage failure or refusal.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request conflicts with what is stored (another publisher's slug, a version number
+    /// already shared with other code, a name taken).
+    #[error("{0}")]
+    Conflict(String),
+    /// Nothing by that name (or not visible to the caller).
+    #[error("{0}")]
+    NotFound(String),
+    /// The database or the blob directory failed.
+    #[error("storage failed: {0}")]
+    Backend(String),
+}
+
+/// Result alias of the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A publisher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publisher {
+    /// Its row id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// When it was added.
+    pub created_at: String,
+    /// When its token was revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// A registry connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connector {
+    /// Its row id.
+    pub id: i64,
+    /// Its global slug (the connector id in the API).
+    pub slug: String,
+    /// Its title at the first share.
+    pub title: String,
+    /// The owning publisher's id.
+    pub publisher_id: i64,
+    /// The owning publisher's name.
+    pub publisher: String,
+}
+
+/// A stored shared version.
+#[derive(Debug, Clone)]
+pub struct StoredVersion {
+    /// The summary the API shows.
+    pub summary: SharedVersionSummary,
+    /// The title as shared in this version.
+    pub title: String,
+    /// The `.custom_adapter.json`, as text.
+    pub metadata: String,
+    /// The code blob's hash.
+    pub code_blob: String,
+    /// The logo blob's hash and kind.
+    pub logo: Option<(String, LogoKind)>,
+}
+
+/// A version to store: its blobs are already written.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    /// The slug (new connector, or the publisher's own).
+    pub slug: String,
+    /// The title.
+    pub title: String,
+    /// The publisher's version number.
+    pub version: u64,
+    /// The note.
+    pub note: Option<String>,
+    /// The metadata, as text.
+    pub metadata: String,
+    /// The code blob (its hash is the code's blake3).
+    pub code_blob: String,
+    /// The logo blob and kind.
+    pub logo: Option<(String, LogoKind)>,
+    /// Actions.
+    pub actions: Vec<String>,
+    /// Triggers.
+    pub triggers: Vec<String>,
+}
+
+/// Who did something and from where, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// `publisher:NAME`, `install:ID`, `link:ID`, `cli`.
+    pub actor: String,
+    /// The client's address.
+    pub client: String,
+}
+
+/// What the audit log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A share.
+    Share,
+    /// A link created.
+    LinkCreate,
+    /// Links revoked.
+    LinkRevoke,
+    /// An install.
+    Install,
+    /// Installs revoked.
+    InstallRevoke,
+    /// A publisher added.
+    PublisherAdd,
+    /// A publisher revoked.
+    PublisherRevoke,
+    /// The admin token (re)made.
+    AdminToken,
+}
+
+impl AuditAction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Share => "share",
+            AuditAction::LinkCreate => "link-create",
+            AuditAction::LinkRevoke => "link-revoke",
+            AuditAction::Install => "install",
+            AuditAction::InstallRevoke => "install-revoke",
+            AuditAction::PublisherAdd => "publisher-add",
+            AuditAction::PublisherRevoke => "publisher-revoke",
+            AuditAction::AdminToken => "admin-token",
+        }
+    }
+}
+
+/// One audit log row.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// From where.
+    pub client: String,
+    /// What.
+    pub action: String,
+    /// Which connector.
+    pub connector: Option<String>,
+    /// Details (never a token).
+    pub detail: Option<String>,
+}
+
+/// The registry's storage. Each method is atomic.
+pub trait Store: Send + Sync {
+    /// Adds a publisher with its token's hash.
+    fn add_publisher(&self, name: &str, token_hash: &str, audit: &Audit) -> StoreResult<()>;
+    /// Every publisher, by name.
+    fn publishers(&self) -> StoreResult<Vec<Publisher>>;
+    /// Revokes a publisher's token.
+    fn revoke_publisher(&self, name: &str, audit: &Audit) -> StoreResult<()>;
+    /// The active publisher whose token hashes to `token_hash`.
+    fn publisher_by_token(&self, token_hash: &str) -> StoreResult<Option<Publisher>>;
+    /// Sets the admin token's hash (replacing any).
+    fn set_admin_token(&self, token_hash: &str, audit: &Audit) -> StoreResult<()>;
+
+    /// A connector by slug.
+    fn connector(&self, slug: &str) -> StoreResult<Option<Connector>>;
+    /// Stores a shared version (creating the connector for its first share): refuses another
+    /// publisher's slug, and a version number already shared with other code.
+    fn share(&self, publisher: &Publisher, v: &NewVersion, audit: &Audit)
+    -> StoreResult<(ShareOutcome, u64)>;
+    /// The shared versions of a connector, oldest share first.
+    fn versions(&self, connector: i64) -> StoreResult<Vec<StoredVersion>>;
+
+    /// Makes a link (revoking the others first when `regenerate`); returns the link's public id
+    /// and how many links were revoked.
+    fn create_link(
+        &self,
+        connector: &Connector,
+        id: &str,
+        token_hash: &str,
+        regenerate: bool,
+        audit: &Audit,
+    ) -> StoreResult<u64>;
+    /// Revokes the connector's links (and its installs when `installs`); returns the counts.
+    fn revoke_links(&self, connector: &Connector, installs: bool, audit: &Audit) -> StoreResult<(u64, u64)>;
+    /// The connector's links.
+    fn links(&self, connector: i64) -> StoreResult<Vec<LinkInfo>>;
+    /// The connector of an active link, marking the link used.
+    fn link_by_token(&self, token_hash: &str) -> StoreResult<Option<(i64, Connector)>>;
+    /// Records an install through a link, with its credential's hash.
+    fn create_install(
+        &self,
+        link: i64,
+        connector: &Connector,
+        id: &str,
+        token_hash: &str,
+        audit: &Audit,
+    ) -> StoreResult<()>;
+    /// The connector of an active install credential.
+    fn install_by_token(&self, token_hash: &str) -> StoreResult<Option<Connector>>;
+
+    /// The audit log, oldest first.
+    fn audit_log(&self) -> StoreResult<Vec<AuditRow>>;
+    /// Copies the database to `dest` (online).
+    fn backup(&self, dest: &std::path::Path) -> StoreResult<()>;
+}

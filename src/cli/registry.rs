@@ -1,0 +1,326 @@
+//! `rlcm registry ...` and the sharing commands of `rlcm connector` (share, link, install,
+//! outdated, update): arguments, dispatch and rendering.
+
+use clap::Subcommand;
+
+use super::{EXIT_OK, EnvArg, ReportFormat, output};
+use crate::env::Environment;
+use crate::ops::connector::Actor;
+use crate::registry::{self, RegistryListReport, sharing};
+
+/// Exit code of `outdated --detailed-exitcode` when updates exist.
+const EXIT_PENDING: i32 = 10;
+
+/// `rlcm registry ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistryCommand {
+    /// Add (or change) a named registry in `registries.toml` (stores the token's variable name).
+    Add {
+        /// The registry's name.
+        name: String,
+        /// Its URL (`http://HOST:PORT`, `https://HOST`).
+        #[arg(long)]
+        url: String,
+        /// The variable holding the publisher token (default `RLCM_REGISTRY_TOKEN_<NAME>`).
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: ReportFormat,
+    },
+    /// List the named registries.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: ReportFormat,
+    },
+    /// Remove a named registry.
+    Remove {
+        /// The registry's name.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: ReportFormat,
+    },
+}
+
+/// The sharing commands of `rlcm connector`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SharingCommand {
+    /// Set the shared version (default: the released one; only a released version can be
+    /// shared); with `--registry`, publish it there.
+    Share {
+        /// The connector's title (or slug).
+        name: String,
+        /// The version to share.
+        version: Option<u64>,
+        /// Publish to this registry (see `rlcm registry add`).
+        #[arg(long, value_name = "REG")]
+        registry: Option<String>,
+        /// The registry slug to share under (when another publisher owns the title's slug).
+        #[arg(long, requires = "registry")]
+        slug: Option<String>,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Private share links: create, revoke, regenerate, list.
+    #[command(subcommand)]
+    Link(LinkCommand),
+    /// Install a connector from a share link as a new connector here (version 1, released).
+    Install {
+        /// The share link.
+        url: String,
+        /// Install under this title (only the title changes; the code stays as shared).
+        #[arg(long = "as", value_name = "TITLE")]
+        as_title: Option<String>,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Installed connectors whose parent shared a newer version, with its notes.
+    Outdated {
+        /// Exit 10 when updates exist.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Put the parent's latest shared version on top of an installed connector (not released).
+    Update {
+        /// The connector's title (or slug).
+        name: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+}
+
+/// `rlcm connector link ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum LinkCommand {
+    /// A new private share link (printed once).
+    Create(LinkArgs),
+    /// Revoke the connector's links.
+    Revoke {
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Also revoke every install's credential (they can no longer update).
+        #[arg(long)]
+        installs: bool,
+    },
+    /// Revoke the links, then make a new one (printed once).
+    Regenerate(LinkArgs),
+    /// The links: created, last used, installs through each (never a token).
+    List(LinkArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct LinkArgs {
+    /// The connector's title (or slug).
+    name: String,
+    /// The registry.
+    #[arg(long, value_name = "REG")]
+    registry: String,
+    #[command(flatten)]
+    env: EnvArg,
+}
+
+fn registry_list(r: &RegistryListReport) -> String {
+    if r.registries.is_empty() {
+        return format!(
+            "No registries (in {}); add one with `rlcm registry add NAME --url URL`.\n",
+            r.file
+        );
+    }
+    let mut s = String::new();
+    for e in &r.registries {
+        s.push_str(&format!(
+            "{}  {}  token in ${} ({})\n",
+            e.name,
+            e.url,
+            e.token_env,
+            if e.token_set { "set" } else { "not set" }
+        ));
+    }
+    s
+}
+
+pub(crate) fn run_registry(cmd: RegistryCommand) -> anyhow::Result<i32> {
+    match cmd {
+        RegistryCommand::Add {
+            name,
+            url,
+            token_env,
+            format,
+        } => {
+            let r = registry::add(&name, &url, token_env.as_deref())?;
+            output(format, &r, |r| {
+                let e = r.registries.iter().find(|e| e.name == name);
+                format!(
+                    "Registry `{name}` is {} (token read from ${}).\n",
+                    e.map_or("", |e| e.url.as_str()),
+                    e.map_or("", |e| e.token_env.as_str())
+                )
+            })?;
+        }
+        RegistryCommand::List { format } => output(format, &registry::list()?, registry_list)?,
+        RegistryCommand::Remove { name, format } => output(format, &registry::remove(&name)?, |_| {
+            format!("Registry `{name}` removed.\n")
+        })?,
+    }
+    Ok(EXIT_OK)
+}
+
+fn line(s: &str) -> String {
+    format!("{s}\n")
+}
+
+pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<i32> {
+    match cmd {
+        SharingCommand::Share {
+            name,
+            version,
+            registry: None,
+            env: e,
+            ..
+        } => {
+            let env = Environment::open(&e.env)?;
+            output(
+                e.format,
+                &crate::ops::connector::share(env, &name, version, actor)?,
+                super::render::connector_change,
+            )?;
+        }
+        SharingCommand::Share {
+            name,
+            version,
+            registry: Some(registry),
+            slug,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            let opts = sharing::ShareOptions {
+                name,
+                version,
+                registry,
+                slug,
+            };
+            output(e.format, &sharing::share(env, &opts, actor)?, |r| {
+                line(&r.message)
+            })?;
+        }
+        SharingCommand::Link(cmd) => {
+            let (args, action, installs) = match cmd {
+                LinkCommand::Create(a) => (a, sharing::LinkAction::Create, false),
+                LinkCommand::Regenerate(a) => (a, sharing::LinkAction::Regenerate, false),
+                LinkCommand::List(a) => (a, sharing::LinkAction::List, false),
+                LinkCommand::Revoke { link, installs } => (link, sharing::LinkAction::Revoke, installs),
+            };
+            let env = Environment::open(&args.env.env)?;
+            let r = sharing::link(&env, &args.name, &args.registry, action, installs)?;
+            output(args.env.format, &r, |r| {
+                let mut s = line(&r.message);
+                for l in &r.links {
+                    s.push_str(&format!(
+                        "  {}  created {}  last used {}  {} install(s){}\n",
+                        l.id,
+                        l.created_at,
+                        l.last_used_at.as_deref().unwrap_or("never"),
+                        l.installs,
+                        l.revoked_at
+                            .as_ref()
+                            .map(|r| format!("  revoked {r}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                if let Some(u) = &r.url {
+                    // The URL alone on the last line, for scripts.
+                    s.push_str(&line(u));
+                }
+                s
+            })?;
+        }
+        SharingCommand::Install {
+            url,
+            as_title,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            let opts = sharing::InstallOptions { url, as_title };
+            output(e.format, &sharing::install(env, &opts, actor)?, |r| {
+                line(&r.message)
+            })?;
+        }
+        SharingCommand::Outdated {
+            detailed_exitcode,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            let r = sharing::outdated(&env)?;
+            output(e.format, &r, render_outdated)?;
+            if detailed_exitcode && !r.outdated.is_empty() {
+                return Ok(EXIT_PENDING);
+            }
+        }
+        SharingCommand::Update { name, env: e } => {
+            let env = Environment::open(&e.env)?;
+            let r = sharing::update(env, &name, actor)?;
+            output(e.format, &r, render_update)?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// After `connector list` (human output): a line per installed connector with an update.
+pub(crate) fn list_notices(env: &Environment, format: ReportFormat) -> anyhow::Result<()> {
+    if format == ReportFormat::Json {
+        return Ok(());
+    }
+    let mut s = String::new();
+    for (title, _, message) in sharing::update_notices(env) {
+        s.push_str(&format!("{title}: {message}\n"));
+    }
+    if !s.is_empty() {
+        super::emit(&s)?;
+    }
+    Ok(())
+}
+
+fn render_outdated(r: &sharing::OutdatedReport) -> String {
+    if r.outdated.is_empty() {
+        return format!("{} installed connector(s), all up to date.\n", r.installed);
+    }
+    let mut s = String::new();
+    for o in &r.outdated {
+        s.push_str(&format!(
+            "{}: shared version {} available (you have {}) from {} `{}`\n",
+            o.title, o.latest, o.installed, o.registry, o.connector_id
+        ));
+        for n in &o.notes {
+            s.push_str(&format!(
+                "  v{}: {}\n",
+                n.version,
+                n.note.as_deref().unwrap_or("(no note)")
+            ));
+        }
+    }
+    s.push_str("Update with `rlcm connector update NAME --env E`.\n");
+    s
+}
+
+fn render_update(r: &sharing::UpdateReport) -> String {
+    let mut s = line(&r.message);
+    let list = |label: &str, l: &[String]| {
+        if l.is_empty() {
+            String::new()
+        } else {
+            format!("  {label}: {}\n", l.join(", "))
+        }
+    };
+    s.push_str(&list("actions added", &r.actions_added));
+    s.push_str(&list("actions removed", &r.actions_removed));
+    s.push_str(&list("triggers added", &r.triggers_added));
+    s.push_str(&list("triggers removed", &r.triggers_removed));
+    if let Some(c) = &r.check {
+        s.push_str(&super::render::connector_check(c));
+    }
+    s
+}
