@@ -645,6 +645,9 @@ mod property_scan_tests {
 
     #[test]
     fn datapill_paths_still_count() {
-        assert_eq!(scan("#{account_properties.api_host}/v1"), vec!["api_host".to_string()]);
+        assert_eq!(
+            scan("#{account_properties.api_host}/v1"),
+            vec!["api_host".to_string()]
+        );
     }
 }

@@ -143,7 +143,10 @@ pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str
     Err(Error::Invalid(format!(
         "`{}` is on a case-insensitive file system, which cannot hold both {}; use a case-sensitive file system (on macOS, a case-sensitive APFS volume)",
         dir.display(),
-        g.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ")
+        g.iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(" and ")
     )))
 }
 

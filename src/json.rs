@@ -186,7 +186,12 @@ impl StyledFormatter<'_> {
         Ok(())
     }
 
-    fn end_container<W: ?Sized + Write>(&mut self, writer: &mut W, close: &[u8], empty_ruby: &[u8]) -> io::Result<()> {
+    fn end_container<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        close: &[u8],
+        empty_ruby: &[u8],
+    ) -> io::Result<()> {
         self.indent -= 1;
         if self.has_value {
             writer.write_all(b"\n")?;
@@ -357,9 +362,13 @@ mod tests {
     #[test]
     fn go_style_files_keep_their_style() {
         // As wk writes them: sorted keys, `{}` / `[]`, HTML escapes, a trailing newline.
-        let text = "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": \"x \\u003c y \\u0026 z\",\n  \"d\": \"日本\"\n}\n";
+        let text =
+            "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": \"x \\u003c y \\u0026 z\",\n  \"d\": \"日本\"\n}\n";
         let style = Style::detect(text.as_bytes());
-        assert!(style.escape_html && !style.ruby_empty && style.trailing_newline, "{style:?}");
+        assert!(
+            style.escape_html && !style.ruby_empty && style.trailing_newline,
+            "{style:?}"
+        );
         assert_eq!(styled_roundtrip(text), text);
     }
 
@@ -374,7 +383,10 @@ mod tests {
     fn python_style_with_ascii_escapes_and_four_spaces() {
         let text = "{\n    \"name\": \"caf\\u00e9 \\ud83d\\ude00\",\n    \"list\": []\n}";
         let style = Style::detect(text.as_bytes());
-        assert!(style.ascii_only && style.indent == b"    " && !style.trailing_newline, "{style:?}");
+        assert!(
+            style.ascii_only && style.indent == b"    " && !style.trailing_newline,
+            "{style:?}"
+        );
         assert_eq!(styled_roundtrip(text), text);
     }
 

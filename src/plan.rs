@@ -432,7 +432,10 @@ pub fn final_value(
         Some(t) => {
             let tp = &inputs.target.assets[t].path;
             let bytes = fsutil::read(&inputs.env.root.join(tp))?;
-            (Some(crate::json::parse(tp, &bytes)?), crate::json::Style::detect(&bytes))
+            (
+                Some(crate::json::parse(tp, &bytes)?),
+                crate::json::Style::detect(&bytes),
+            )
         }
         None => (None, crate::json::Style::detect(&pkg_bytes)),
     };
@@ -847,7 +850,12 @@ fn identity(a: &crate::workspace::Asset, folder: &str) -> (String, String, Strin
     } else {
         String::new()
     };
-    (folder.to_string(), a.asset_type.as_str().to_string(), a.name.clone(), collection)
+    (
+        folder.to_string(),
+        a.asset_type.as_str().to_string(),
+        a.name.clone(),
+        collection,
+    )
 }
 
 /// Where each package asset lands in the target, and the target asset it replaces.
@@ -880,7 +888,9 @@ fn locate(
     let placed: Vec<String> = pkg.assets.iter().map(|a| place(folder, &a.path)).collect();
     let mut pkg_identities: HashMap<_, usize> = HashMap::new();
     for (a, p) in pkg.assets.iter().zip(&placed) {
-        *pkg_identities.entry(identity(a, asset::folder_of(p))).or_default() += 1;
+        *pkg_identities
+            .entry(identity(a, asset::folder_of(p)))
+            .or_default() += 1;
     }
     let by_path = |i: usize| {
         target
@@ -1075,9 +1085,7 @@ fn decide(
             // provider of the package asset is renamed by this import, and the target asset
             // uses exactly the names they are renamed to.
             let same = match hit {
-                Some(t)
-                    if a.asset_type != AssetType::LookupTable && rw.references_stay(i) =>
-                {
+                Some(t) if a.asset_type != AssetType::LookupTable && rw.references_stay(i) => {
                     let ta = &target.assets[t];
                     if a.hash == ta.hash && provider_renames(a, rw.providers).is_empty() {
                         true

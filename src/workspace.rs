@@ -856,7 +856,13 @@ mod tree_tests {
 
     #[test]
     fn case_twins_are_found_for_files_and_folders() {
-        let paths = ["recipes/a.recipe.json", "Recipes/b.recipe.json", "x.recipe.json", "X.recipe.json", "y/z.json"];
+        let paths = [
+            "recipes/a.recipe.json",
+            "Recipes/b.recipe.json",
+            "x.recipe.json",
+            "X.recipe.json",
+            "y/z.json",
+        ];
         let groups = case_twins(paths.into_iter());
         assert_eq!(
             groups,

@@ -111,10 +111,13 @@ fn refuses_duplicates_and_reads_case_twins() {
         "case.zip",
         &[("a.recipe.json", RECIPE), ("A.recipe.json", RECIPE)],
     );
-    let out = rlcm(&["inspect", zip.to_str().unwrap(), "--format", "json"]);
+    let out = common::rlcm(&["inspect", zip.to_str().unwrap(), "--format", "json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("\"A.recipe.json\"") && text.contains("\"a.recipe.json\""), "{text}");
+    assert!(
+        text.contains("\"A.recipe.json\"") && text.contains("\"a.recipe.json\""),
+        "{text}"
+    );
 }
 
 #[test]

@@ -83,16 +83,27 @@ fn law(source: &Path, work: &Path) -> Result<(), String> {
         return Err(format!("export: {}", String::from_utf8_lossy(&out.stderr)));
     }
     // 1. The plan changes nothing.
-    let out = rlcm(&["plan", pkg.to_str().unwrap(), "--env", b.to_str().unwrap(), "--format", "json"]);
+    let out = rlcm(&[
+        "plan",
+        pkg.to_str().unwrap(),
+        "--env",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     if out.status.code() != Some(0) {
         return Err(format!(
             "plan exited {:?}: {}{}",
             out.status.code(),
             String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout).chars().take(2000).collect::<String>()
+            String::from_utf8_lossy(&out.stdout)
+                .chars()
+                .take(2000)
+                .collect::<String>()
         ));
     }
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("plan JSON: {e}"))?;
+    let plan: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("plan JSON: {e}"))?;
     common::validate("plan", &plan);
     if plan["blocked"] != false {
         return Err(format!("plan is blocked: {}", plan["blockers"]));
@@ -130,13 +141,19 @@ fn law(source: &Path, work: &Path) -> Result<(), String> {
         strict.to_str().unwrap(),
     ]);
     if !out.status.success() {
-        return Err(format!("export --workato-strict: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "export --workato-strict: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let env_ws = Workspace::load(&Source::open(&a).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let pkg_ws = Workspace::load(&Source::open(&strict).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let pkg_ws =
+        Workspace::load(&Source::open(&strict).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     for asset in &pkg_ws.assets {
         for r in &asset.summary.refs {
-            if env_ws.resolve_path(&asset.path, &r.zip_name).is_some() && pkg_ws.index_of(&r.zip_name).is_none() {
+            if env_ws.resolve_path(&asset.path, &r.zip_name).is_some()
+                && pkg_ws.index_of(&r.zip_name).is_none()
+            {
                 return Err(format!(
                     "strict package: `{}` references `{}`, which is not an entry path",
                     asset.path, r.zip_name
@@ -150,7 +167,10 @@ fn law(source: &Path, work: &Path) -> Result<(), String> {
 #[test]
 fn every_real_export_imports_into_a_copy_of_itself_as_a_no_op() {
     let sources = sources();
-    assert!(sources.len() >= 18, "expected the whole corpus, found {sources:?}");
+    assert!(
+        sources.len() >= 18,
+        "expected the whole corpus, found {sources:?}"
+    );
     let root = realworld_root();
     let failures: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = sources
@@ -170,7 +190,11 @@ fn every_real_export_imports_into_a_copy_of_itself_as_a_no_op() {
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
-    assert!(failures.is_empty(), "the round-trip law fails for:\n{}", failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "the round-trip law fails for:\n{}",
+        failures.join("\n\n")
+    );
 }
 
 /// The law on a reduced copy in `testdata/reduced/` (see its SOURCES.md).
@@ -201,11 +225,17 @@ fn wk_style_files_stay_byte_identical() {
 fn folders_differing_only_in_case_and_trailing_spaces_round_trip() {
     reduced("case-folders");
     // ... and `inspect` warns early.
-    let out = rlcm(&["inspect", common::testdata("reduced/case-folders").to_str().unwrap(), "--format", "json"]);
+    let out = rlcm(&[
+        "inspect",
+        common::testdata("reduced/case-folders").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = report["findings"].as_array().unwrap();
     assert!(
-        findings.iter().any(|f| f["kind"] == "case-twins" && f["message"].as_str().unwrap().contains("`Recipes` and `recipes`")),
+        findings.iter().any(|f| f["kind"] == "case-twins"
+            && f["message"].as_str().unwrap().contains("`Recipes` and `recipes`")),
         "{findings:?}"
     );
 }
@@ -226,7 +256,12 @@ fn one_connector_under_two_provider_names_is_left_alone_and_warned_about() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 provider names"), "{text}");
     let out = rlcm(&["check", "--env", env.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("provider-aliases") || String::from_utf8_lossy(&out.stdout).contains("2 provider names"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("provider-aliases")
+            || String::from_utf8_lossy(&out.stdout).contains("2 provider names"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -238,7 +273,9 @@ fn every_update_says_why() {
     copy_tree(&common::testdata("reduced/provider-aliases"), &a);
     copy_tree(&common::testdata("reduced/provider-aliases"), &b);
     let recipe = "SalvationArmy/sage_rec_001_list_dimension_s_restricted_data.recipe.json";
-    let text = std::fs::read_to_string(b.join(recipe)).unwrap().replace("1678385876", "1704571680");
+    let text = std::fs::read_to_string(b.join(recipe))
+        .unwrap()
+        .replace("1678385876", "1704571680");
     std::fs::write(b.join(recipe), text).unwrap();
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join(recipe)).unwrap()).unwrap();
     v["description"] = serde_json::Value::from("changed in the sandbox");
@@ -247,8 +284,27 @@ fn every_update_says_why() {
         assert!(rlcm(&["init", e.to_str().unwrap()]).status.success());
     }
     let pkg = work.path().join("x.zip");
-    assert!(rlcm(&["export", "--env", a.to_str().unwrap(), "--folder", "", "-o", pkg.to_str().unwrap()]).status.success());
-    let out = rlcm(&["plan", pkg.to_str().unwrap(), "--env", b.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        rlcm(&[
+            "export",
+            "--env",
+            a.to_str().unwrap(),
+            "--folder",
+            "",
+            "-o",
+            pkg.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let out = rlcm(&[
+        "plan",
+        pkg.to_str().unwrap(),
+        "--env",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     common::validate("plan", &plan);
     let action = plan["actions"]
@@ -258,15 +314,30 @@ fn every_update_says_why() {
         .find(|x| x["path"] == recipe)
         .unwrap();
     assert_eq!(action["action"], "update", "{plan}");
-    let reasons: Vec<&str> = action["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    let reasons: Vec<&str> = action["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
     assert!(reasons.contains(&"content changed"), "{reasons:?}");
     assert!(
-        reasons.iter().any(|r| r.starts_with("provider renamed from `sage_intacct_custom__connector_908715_1678385876`")),
+        reasons.iter().any(
+            |r| r.starts_with("provider renamed from `sage_intacct_custom__connector_908715_1678385876`")
+        ),
         "{reasons:?}"
     );
     // Every other asset is unchanged, and the human plan says why too.
-    for other in plan["actions"].as_array().unwrap().iter().filter(|x| x["path"] != recipe) {
-        assert!(other["action"] == "no_change" || other["action"] == "keep", "{other}");
+    for other in plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["path"] != recipe)
+    {
+        assert!(
+            other["action"] == "no_change" || other["action"] == "keep",
+            "{other}"
+        );
     }
     let human = rlcm(&["plan", pkg.to_str().unwrap(), "--env", b.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&human.stdout);
@@ -281,11 +352,17 @@ fn other_tools_files_are_never_assets_nor_packaged() {
     // wk's sidecars, workato-platform-cli's files and what `.workato-ignore` lists.
     for (p, body) in [
         (".wk/wk.toml", "workspace = 1\n"),
-        (".wk/fixtures/ha_api_control_light.recipe.json.meta.json", "{\"zip_name\": \"x\"}\n"),
+        (
+            ".wk/fixtures/ha_api_control_light.recipe.json.meta.json",
+            "{\"zip_name\": \"x\"}\n",
+        ),
         (".workatoenv", "{\"project_id\": 1}\n"),
         (".workato-ignore", "drafts/\n*.scratch.recipe.json\n"),
         ("drafts/a.recipe.json", "{\"name\": \"draft\", \"code\": {}}"),
-        ("fixtures/b.scratch.recipe.json", "{\"name\": \"scratch\", \"code\": {}}"),
+        (
+            "fixtures/b.scratch.recipe.json",
+            "{\"name\": \"scratch\", \"code\": {}}",
+        ),
     ] {
         let path = env.join(p);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -293,21 +370,46 @@ fn other_tools_files_are_never_assets_nor_packaged() {
     }
     let out = rlcm(&["inspect", env.to_str().unwrap(), "--format", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let paths: Vec<&str> = report["assets"].as_array().unwrap().iter().map(|a| a["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = report["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
     assert_eq!(
         paths,
-        ["fixtures/ha_api_control_light.corrected.recipe.json", "fixtures/ha_api_control_light.recipe.json"],
+        [
+            "fixtures/ha_api_control_light.corrected.recipe.json",
+            "fixtures/ha_api_control_light.recipe.json"
+        ],
         "{report}"
     );
     let others = report["other_files"].to_string();
-    assert!(!others.contains(".wk") && !others.contains(".workato") && !others.contains("drafts"), "{others}");
+    assert!(
+        !others.contains(".wk") && !others.contains(".workato") && !others.contains("drafts"),
+        "{others}"
+    );
     assert!(rlcm(&["init", env.to_str().unwrap()]).status.success());
     let pkg = work.path().join("x.zip");
-    let out = rlcm(&["export", "--env", env.to_str().unwrap(), "--folder", "", "-o", pkg.to_str().unwrap()]);
+    let out = rlcm(&[
+        "export",
+        "--env",
+        env.to_str().unwrap(),
+        "--folder",
+        "",
+        "-o",
+        pkg.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let source = Source::open(&pkg).unwrap();
     let names: Vec<&str> = source.entries().iter().map(|e| e.path.as_str()).collect();
-    assert!(names.iter().all(|n| !n.contains(".wk") && !n.contains(".workato") && !n.contains("drafts") && !n.contains("scratch")), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.contains(".wk")
+            && !n.contains(".workato")
+            && !n.contains("drafts")
+            && !n.contains("scratch")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -317,7 +419,19 @@ fn inspect_says_when_a_package_does_not_match_its_manifest() {
     copy_tree(&common::testdata("reduced/same-name"), &env);
     assert!(rlcm(&["init", env.to_str().unwrap()]).status.success());
     let pkg = work.path().join("x.zip");
-    assert!(rlcm(&["export", "--env", env.to_str().unwrap(), "--folder", "", "-o", pkg.to_str().unwrap()]).status.success());
+    assert!(
+        rlcm(&[
+            "export",
+            "--env",
+            env.to_str().unwrap(),
+            "--folder",
+            "",
+            "-o",
+            pkg.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
     let report = common::rlcm_json("inspect", &["inspect", pkg.to_str().unwrap(), "--format", "json"]);
     assert_eq!(report["integrity"]["ok"], true, "{report}");
     // Rewrite one entry with different content (same length, so the zip stays readable).
@@ -330,15 +444,20 @@ fn inspect_says_when_a_package_does_not_match_its_manifest() {
             let mut f = zin.by_index(i).unwrap();
             let name = f.name().to_string();
             if f.is_dir() {
-                zout.add_directory(name, zip::write::SimpleFileOptions::default()).unwrap();
+                zout.add_directory(name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
                 continue;
             }
             let mut data = Vec::new();
             std::io::Read::read_to_end(&mut f, &mut data).unwrap();
             if name.ends_with("ha_api_control_light.recipe.json") {
-                data = String::from_utf8(data).unwrap().replacen("\"name\"", "\"NAME\"", 1).into_bytes();
+                data = String::from_utf8(data)
+                    .unwrap()
+                    .replacen("\"name\"", "\"NAME\"", 1)
+                    .into_bytes();
             }
-            zout.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            zout.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
             std::io::Write::write_all(&mut zout, &data).unwrap();
         }
         zout.finish().unwrap();
@@ -347,8 +466,19 @@ fn inspect_says_when_a_package_does_not_match_its_manifest() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     common::validate("inspect", &report);
     assert_eq!(report["integrity"]["ok"], false, "{report}");
-    assert!(report["integrity"]["mismatches"].to_string().contains("fixtures/ha_api_control_light.recipe.json"), "{report}");
+    assert!(
+        report["integrity"]["mismatches"]
+            .to_string()
+            .contains("fixtures/ha_api_control_light.recipe.json"),
+        "{report}"
+    );
     let human = String::from_utf8_lossy(&rlcm(&["inspect", tampered.to_str().unwrap()]).stdout).into_owned();
-    assert!(human.starts_with("WARNING: this package does not match its rlcm-package.json"), "{human}");
-    assert!(human.contains("fixtures/ha_api_control_light.recipe.json"), "{human}");
+    assert!(
+        human.starts_with("WARNING: this package does not match its rlcm-package.json"),
+        "{human}"
+    );
+    assert!(
+        human.contains("fixtures/ha_api_control_light.recipe.json"),
+        "{human}"
+    );
 }

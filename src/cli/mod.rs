@@ -6,8 +6,8 @@
 
 mod formats;
 mod html;
-mod remote;
 mod registry;
+mod remote;
 mod render;
 mod reports;
 mod shell;
@@ -299,7 +299,7 @@ struct RollbackArgs {
     restart_recipes: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
+    format: formats::PlainFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -592,24 +592,31 @@ fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
 /// (the one read of each entry serves both).
 fn load_checked(
     path: &std::path::Path,
-) -> anyhow::Result<(Source, Workspace, Option<rlcm::report::Integrity>)> {
+) -> anyhow::Result<(Source, Workspace, Option<crate::report::Integrity>)> {
     if path.is_dir() {
         let (source, ws) = load(path)?;
         return Ok((source, ws, None));
     }
     let source = Source::open(path)?;
-    if source.find(rlcm::package::MANIFEST_NAME).is_none() {
+    if source.find(crate::package::MANIFEST_NAME).is_none() {
         let ws = Workspace::load(&source)?;
         return Ok((source, ws, None));
     }
     let (ws, actual) = Workspace::load_hashed(&source)?;
-    let verified = rlcm::package::verify::verify_source(path, &source, actual);
-    let integrity = rlcm::report::Integrity {
+    let actual = actual
+        .into_iter()
+        .map(|(path, size, hash)| crate::package::verify::ActualEntry {
+            path,
+            content: Ok((size, hash)),
+        })
+        .collect();
+    let verified = crate::package::verify::verify_source(path, &source, actual);
+    let integrity = crate::report::Integrity {
         ok: verified.ok,
         mismatches: verified
             .mismatches
             .iter()
-            .map(|m| rlcm::report::IntegrityMismatch {
+            .map(|m| crate::report::IntegrityMismatch {
                 entry: m.entry.clone(),
                 message: m.message.clone(),
             })
@@ -728,7 +735,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     args.id,
                     args.restart_recipes,
                     args.force,
-                    args.format,
+                    args.format.into(),
                     &actor.user,
                 );
             }
@@ -963,7 +970,10 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
             args.output.as_ref(),
             &user,
         )?;
-        print_plan(args.format, &report)?;
+        match args.format {
+            reports::PageFormat::Html => emit(&html::plan(&report))?,
+            other => print_plan(other.report(), &report)?,
+        }
         return Ok(plan_exit(&report, args.detailed_exitcode));
     }
     let pkg = ops::import::open_package(&package)?;

@@ -3,7 +3,8 @@
 
 use clap::Subcommand;
 
-use super::{EXIT_OK, EnvArg, ReportFormat, output};
+use super::formats::PlainFormat;
+use super::{EXIT_OK, EnvArg, output};
 use crate::env::Environment;
 use crate::ops::connector::Actor;
 use crate::registry::{self, RegistryListReport, sharing};
@@ -26,13 +27,13 @@ pub(crate) enum RegistryCommand {
         token_env: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
-        format: ReportFormat,
+        format: PlainFormat,
     },
     /// List the named registries.
     List {
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
-        format: ReportFormat,
+        format: PlainFormat,
     },
     /// Remove a named registry.
     Remove {
@@ -40,7 +41,7 @@ pub(crate) enum RegistryCommand {
         name: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
-        format: ReportFormat,
+        format: PlainFormat,
     },
 }
 
@@ -270,8 +271,8 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
 }
 
 /// After `connector list` (human output): a line per installed connector with an update.
-pub(crate) fn list_notices(env: &Environment, format: ReportFormat) -> anyhow::Result<()> {
-    if format == ReportFormat::Json {
+pub(crate) fn list_notices(env: &Environment, format: PlainFormat) -> anyhow::Result<()> {
+    if format == PlainFormat::Json {
         return Ok(());
     }
     let mut s = String::new();

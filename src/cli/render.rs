@@ -578,7 +578,12 @@ pub fn plan(r: &PlanReport) -> String {
             continue;
         }
         let mut notes: Vec<&str> = a.detail.iter().map(String::as_str).collect();
-        notes.extend(a.reasons.iter().map(String::as_str).filter(|r| Some(*r) != a.detail.as_deref()));
+        notes.extend(
+            a.reasons
+                .iter()
+                .map(String::as_str)
+                .filter(|r| Some(*r) != a.detail.as_deref()),
+        );
         let detail = if notes.is_empty() {
             String::new()
         } else {

@@ -421,6 +421,8 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
         released: None,
         shared: None,
         versions: Vec::new(),
+        shared_to: Default::default(),
+        installed_from: None,
     };
     let txn = Transaction::begin(&env.root, &format!("connector create `{title}`"))?;
     let mut ch = Change {

@@ -186,6 +186,9 @@ mod tests {
     #[test]
     fn labels_escape_what_dot_and_mermaid_give_a_meaning() {
         assert_eq!(quote_dot("a\"b\\c\nd <&>"), "\"a\\\"b\\\\c\\nd <&>\"");
-        assert_eq!(mermaid_label("x #1 <\"y\"> & \\ |"), "x #35;1 #lt;#quot;y#quot;#gt; #amp; #92; #124;");
+        assert_eq!(
+            mermaid_label("x #1 <\"y\"> & \\ |"),
+            "x #35;1 #lt;#quot;y#quot;#gt; #amp; #92; #124;"
+        );
     }
 }

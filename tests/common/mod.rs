@@ -439,6 +439,8 @@ pub fn cassette(path: &Path) -> Vec<Interaction> {
             )
         })
         .collect()
+}
+
 /// The `rlcm-registry` binary, built beside `rlcm` by `cargo build --workspace` (and by
 /// `cargo test --workspace`).
 pub fn registry_binary() -> PathBuf {
