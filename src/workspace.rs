@@ -850,6 +850,21 @@ pub fn case_twins<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> 
         .collect()
 }
 
+impl Workspace {
+    /// A dangling reference in words: a missing key of a properties file that exists is named as
+    /// such (not as a missing file).
+    pub fn describe_dangling(&self, from: &str, to: &str, kind: &str) -> String {
+        if let Some((file, key)) = to.split_once('#')
+            && self.index_of(file).is_some()
+        {
+            return format!(
+                "`{from}` uses property `{key}`, which `{file}` does not define; add the key to `{file}` or fix the recipe"
+            );
+        }
+        format!("`{from}` references `{to}` ({kind}), which is not in this tree; add it or fix the reference")
+    }
+}
+
 #[cfg(test)]
 mod tree_tests {
     use super::case_twins;
@@ -871,20 +886,5 @@ mod tree_tests {
                 vec!["X.recipe.json".to_string(), "x.recipe.json".to_string()],
             ]
         );
-    }
-}
-
-impl Workspace {
-    /// A dangling reference in words: a missing key of a properties file that exists is named as
-    /// such (not as a missing file).
-    pub fn describe_dangling(&self, from: &str, to: &str, kind: &str) -> String {
-        if let Some((file, key)) = to.split_once('#')
-            && self.index_of(file).is_some()
-        {
-            return format!(
-                "`{from}` uses property `{key}`, which `{file}` does not define; add the key to `{file}` or fix the recipe"
-            );
-        }
-        format!("`{from}` references `{to}` ({kind}), which is not in this tree; add it or fix the reference")
     }
 }
