@@ -32,7 +32,13 @@ pub fn to_workato_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 
 /// Serialises `value` in Workato's style into `writer` (no trailing newline).
 pub fn write_workato<W: Write, T: Serialize + ?Sized>(writer: W, value: &T) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(writer, RubyPrettyFormatter::default());
+    let style = Style::workato();
+    let formatter = StyledFormatter {
+        style: &style,
+        indent: 0,
+        has_value: false,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(writer, formatter);
     value.serialize(&mut ser).map_err(io::Error::other)
 }
 
@@ -152,9 +158,6 @@ fn has_non_ascii_escape(bytes: &[u8]) -> bool {
 
 /// Serialises `value` in `style`.
 pub fn to_styled_vec<T: Serialize + ?Sized>(value: &T, style: &Style) -> Vec<u8> {
-    if *style == Style::workato() {
-        return to_workato_vec(value);
-    }
     let mut out = Vec::with_capacity(256);
     let formatter = StyledFormatter {
         style,
@@ -171,7 +174,8 @@ pub fn to_styled_vec<T: Serialize + ?Sized>(value: &T, style: &Style) -> Vec<u8>
     out
 }
 
-/// A pretty formatter for a detected [`Style`] other than Workato's.
+/// A pretty formatter for a [`Style`]: Workato's (Ruby's legacy `JSON.pretty_generate`) or
+/// any detected one.
 struct StyledFormatter<'s> {
     style: &'s Style,
     indent: usize,
@@ -269,78 +273,6 @@ impl Formatter for StyledFormatter<'_> {
             start = i + c.len_utf8();
         }
         writer.write_all(&fragment.as_bytes()[start..])
-    }
-}
-
-/// A serde_json formatter that reproduces Ruby's legacy `JSON.pretty_generate`.
-#[derive(Debug, Default)]
-struct RubyPrettyFormatter {
-    indent: usize,
-    has_value: bool,
-}
-
-impl RubyPrettyFormatter {
-    fn write_indent<W: ?Sized + Write>(&self, writer: &mut W) -> io::Result<()> {
-        for _ in 0..self.indent {
-            writer.write_all(b"  ")?;
-        }
-        Ok(())
-    }
-}
-
-impl Formatter for RubyPrettyFormatter {
-    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.indent += 1;
-        self.has_value = false;
-        writer.write_all(b"[")
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.indent -= 1;
-        if self.has_value {
-            writer.write_all(b"\n")?;
-        } else {
-            writer.write_all(b"\n\n")?;
-        }
-        self.write_indent(writer)?;
-        writer.write_all(b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
-        writer.write_all(if first { b"\n" } else { b",\n" })?;
-        self.write_indent(writer)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.indent += 1;
-        self.has_value = false;
-        writer.write_all(b"{")
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.indent -= 1;
-        writer.write_all(b"\n")?;
-        self.write_indent(writer)?;
-        writer.write_all(b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
-        writer.write_all(if first { b"\n" } else { b",\n" })?;
-        self.write_indent(writer)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        writer.write_all(b": ")
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
     }
 }
 
