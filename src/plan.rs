@@ -246,18 +246,7 @@ impl<'a> Rewriter<'a> {
     /// Where `zip_name`, written in the asset that lands at `from`, resolves after the import
     /// (the same rule as [`Workspace::resolve_path`]).
     fn resolve_after(&self, from: &str, zip_name: &str) -> Option<String> {
-        if self.exists_after(zip_name) {
-            return Some(zip_name.to_string());
-        }
-        let mut folder = asset::folder_of(from);
-        while !folder.is_empty() {
-            let candidate = format!("{folder}/{zip_name}");
-            if self.exists_after(&candidate) {
-                return Some(candidate);
-            }
-            folder = asset::folder_of(folder);
-        }
-        None
+        crate::workspace::resolve_with(from, zip_name, |p| self.exists_after(p).then(|| p.to_string()))
     }
 
     /// Where a reference of package asset `i` must point in the target, and the target asset's

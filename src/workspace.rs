@@ -383,17 +383,7 @@ impl Workspace {
     /// relative to each folder above the referring asset (project-by-project exports such as
     /// `workato pull` trees write references relative to their project folder).
     pub fn resolve_path(&self, from: &str, zip_name: &str) -> Option<usize> {
-        if let Some(i) = self.index_of(zip_name) {
-            return Some(i);
-        }
-        let mut folder = asset::folder_of(from);
-        while !folder.is_empty() {
-            if let Some(i) = self.index_of(&format!("{folder}/{zip_name}")) {
-                return Some(i);
-            }
-            folder = asset::folder_of(folder);
-        }
-        None
+        resolve_with(from, zip_name, |p| self.index_of(p))
     }
 
     /// The connectors a provider name belongs to, by its `<prefix>_connector_...` form.
@@ -754,6 +744,22 @@ fn default_name(path: &str) -> String {
     let file = asset::file_name(path);
     let stem = file.strip_suffix(".json").unwrap_or(file);
     stem.rsplit_once('.').map_or(stem, |(s, _)| s).to_string()
+}
+
+/// Resolves a `zip_name` written in the asset at `from` with `lookup`: the path as written
+/// first, then relative to each folder above `from`, nearest first.
+pub fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
+    if let Some(hit) = lookup(zip_name) {
+        return Some(hit);
+    }
+    let mut folder = asset::folder_of(from);
+    while !folder.is_empty() {
+        if let Some(hit) = lookup(&format!("{folder}/{zip_name}")) {
+            return Some(hit);
+        }
+        folder = asset::folder_of(folder);
+    }
+    None
 }
 
 /// A warning about a tree as a whole: something that reads fine but will surprise a user.
