@@ -824,7 +824,19 @@ fn external_sigkill_at_spread_instants_of_a_large_import() {
         } else if now == after {
             outcomes[1] += 1;
         } else {
-            panic!("kill at {k}/{trials} of {duration:?}: neither before nor after");
+            let differ = |other: &std::collections::BTreeMap<String, Vec<u8>>| -> Vec<String> {
+                now.keys()
+                    .chain(other.keys())
+                    .filter(|p| now.get(*p) != other.get(*p))
+                    .take(5)
+                    .cloned()
+                    .collect()
+            };
+            panic!(
+                "kill at {k}/{trials} of {duration:?}: neither before nor after (differs from before in {:?}, from after in {:?})",
+                differ(&before),
+                differ(&after)
+            );
         }
         std::fs::remove_dir_all(&victim).unwrap();
     }
