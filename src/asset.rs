@@ -39,6 +39,9 @@ pub enum AssetType {
     DataTable,
     /// `project` (`project.json`)
     Project,
+    /// `tags`: the workspace's tag definitions (`tags.json`, an array of `{title, description,
+    /// color}`); assets name the tags they carry in a top-level `"tags": [titles]`
+    Tags,
     /// any other type, carried as an opaque asset
     Other(String),
 }
@@ -80,6 +83,7 @@ impl AssetType {
             AssetType::AgenticSkill => "agentic_skill",
             AssetType::DataTable => "workato_db_table",
             AssetType::Project => "project",
+            AssetType::Tags => "tags",
             AssetType::Other(t) => t,
         }
     }
@@ -128,6 +132,9 @@ pub fn classify(path: &str) -> FileRole {
     let name = file_name(path);
     if name == "project.json" {
         return FileRole::Asset(AssetType::Project);
+    }
+    if name == "tags.json" {
+        return FileRole::Asset(AssetType::Tags);
     }
     if let Some(at) = name.find(".custom_adapter.") {
         let ext = &name[at + ".custom_adapter.".len()..];
@@ -218,13 +225,18 @@ pub struct AssetSummary {
     pub uses: Vec<StepUse>,
     /// Account property names used through datapills or formulas.
     pub properties: Vec<IStr>,
+    /// Project property names used through datapills.
+    pub project_properties: Vec<IStr>,
+    /// The tags the asset carries (its top-level `"tags": [titles]`).
+    pub tags: Vec<IStr>,
     /// A connection's built-in provider (`"salesforce"`), when not a custom connector.
     pub provider: Option<IStr>,
     /// A connector's `version_no`.
     pub version_no: Option<u64>,
     /// A connector's `note`.
     pub note: Option<String>,
-    /// The keys of an account properties file.
+    /// The keys of an account properties file, of a project properties file's `data`, or the
+    /// titles of a tags file.
     pub keys: Vec<String>,
     /// Top-level fields that are not what the asset's type needs (see [`shape_problems`]).
     pub invalid: Vec<InvalidField>,
@@ -293,8 +305,13 @@ impl InvalidField {
         let ty = asset_type.as_str();
         match (self.field.as_str(), self.found) {
             ("", found) => format!(
-                "the file is {}, but a {ty} asset is a JSON object",
-                found.map_or("empty", JsonKind::noun)
+                "the file is {}, but a {ty} asset is a JSON {}",
+                found.map_or("empty", JsonKind::noun),
+                if self.expected == JsonKind::Array {
+                    "array"
+                } else {
+                    "object"
+                }
             ),
             (f, None) => format!("has no `{f}`; a {ty} needs `{f}` ({})", self.expected.noun()),
             (f, Some(k)) => format!(
@@ -319,10 +336,14 @@ pub fn shape_problems(
     top: JsonKind,
     field: impl Fn(&str) -> Option<JsonKind>,
 ) -> Vec<InvalidField> {
-    if top != JsonKind::Object {
+    let document = match asset_type {
+        AssetType::Tags => JsonKind::Array,
+        _ => JsonKind::Object,
+    };
+    if top != document {
         return vec![InvalidField {
             field: String::new(),
-            expected: JsonKind::Object,
+            expected: document,
             found: Some(top),
         }];
     }
@@ -362,6 +383,10 @@ pub fn shape_problems(
 
 static DP_PROPERTY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#""pill_type"\s*:\s*"account_property"\s*,\s*"property_name"\s*:\s*"((?:[^"\\]|\\.)*)""#)
+        .expect("valid regex")
+});
+static DP_PROJECT_PROPERTY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""pill_type"\s*:\s*"project_property"\s*,\s*"property_name"\s*:\s*"((?:[^"\\]|\\.)*)""#)
         .expect("valid regex")
 });
 static FORMULA_PROPERTY: LazyLock<Regex> =
@@ -406,10 +431,24 @@ pub fn summarize(asset_type: &AssetType, value: &Value) -> AssetSummary {
         AssetType::Properties => {
             s.keys = obj.map(|o| o.keys().cloned().collect()).unwrap_or_default();
         }
+        AssetType::ProjectProperties => {
+            s.keys = field("data")
+                .and_then(Value::as_object)
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+        }
+        AssetType::Tags => {
+            s.keys = tag_titles(value.as_array().map(Vec::as_slice).unwrap_or_default());
+        }
         _ => {}
     }
+    if let Some(tags) = field("tags").and_then(Value::as_array) {
+        for t in tags.iter().filter_map(Value::as_str) {
+            push_tag(&mut s.tags, t);
+        }
+    }
     collect_refs(value, None, &mut s.refs);
-    collect_properties(value, &mut s.properties);
+    collect_properties(value, &mut s.properties, &mut s.project_properties);
     if *asset_type == AssetType::Recipe {
         if let Some(config) = field("config").and_then(Value::as_array) {
             for entry in config {
@@ -497,12 +536,52 @@ pub fn scan_properties(text: &str, out: &mut Vec<IStr>) {
     }
 }
 
-fn collect_properties(value: &Value, out: &mut Vec<IStr>) {
+fn collect_properties(value: &Value, out: &mut Vec<IStr>, project: &mut Vec<IStr>) {
     match value {
-        Value::String(text) => scan_properties(text, out),
-        Value::Object(map) => map.values().for_each(|v| collect_properties(v, out)),
-        Value::Array(items) => items.iter().for_each(|v| collect_properties(v, out)),
+        Value::String(text) => {
+            scan_properties(text, out);
+            scan_project_properties(text, project);
+        }
+        Value::Object(map) => map.values().for_each(|v| collect_properties(v, out, project)),
+        Value::Array(items) => items.iter().for_each(|v| collect_properties(v, out, project)),
         _ => {}
+    }
+}
+
+/// Adds the project property names a string uses (`{"pill_type":"project_property",
+/// "property_name":"X"}` datapills) to `out`, once each. Project property names are matched
+/// exactly (Workato shows them as written: `abc.def`).
+pub fn scan_project_properties(text: &str, out: &mut Vec<IStr>) {
+    if !text.contains("project_property") {
+        return;
+    }
+    for c in DP_PROJECT_PROPERTY.captures_iter(text) {
+        let name = c[1].replace("\\\"", "\"").replace("\\'", "'");
+        if !out.iter().any(|n| n.as_str() == name) {
+            out.push(name.into());
+        }
+    }
+}
+
+/// The titles of a tags file's entries (`[{title, description, color}, ...]`), once each.
+pub fn tag_titles(entries: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for title in entries
+        .iter()
+        .filter_map(|e| e.get("title"))
+        .filter_map(Value::as_str)
+    {
+        if !out.iter().any(|t| t == title) {
+            out.push(title.to_string());
+        }
+    }
+    out
+}
+
+/// Adds a tag an asset carries, once.
+pub fn push_tag(out: &mut Vec<IStr>, title: &str) {
+    if !out.iter().any(|t| t.as_str() == title) {
+        out.push(title.into());
     }
 }
 

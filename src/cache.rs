@@ -16,7 +16,7 @@ use crate::ruby::ConnectorDefinition;
 use crate::workspace::Workspace;
 
 /// Bumped whenever the cached data changes meaning.
-const CACHE_FORMAT: u32 = 6;
+const CACHE_FORMAT: u32 = 7;
 
 /// Files modified this recently (ns) when the cache is written are not cached.
 const RACY_NS: u64 = 2_000_000_000;

@@ -31,6 +31,12 @@ struct Raw {
     steps: Vec<RawStep>,
     bindings: Vec<Binding>,
     properties: Vec<IStr>,
+    project_properties: Vec<IStr>,
+    tags: Vec<IStr>,
+    /// The keys of a top-level `data` object (a project properties file's).
+    data_keys: Vec<String>,
+    /// The `title`s of objects that are elements of a top-level array (a tags file's).
+    tag_titles: Vec<String>,
     name: Option<String>,
     title: Option<String>,
     note: Option<String>,
@@ -79,6 +85,8 @@ struct Where<'k> {
     in_code: bool,
     /// A direct element of the top-level `config` array.
     config_entry: bool,
+    /// A direct element of the top-level `tags` array.
+    tag_entry: bool,
 }
 
 struct ValueSeed<'r, 'k> {
@@ -104,6 +112,12 @@ impl ValueSeed<'_, '_> {
     fn string(self, v: &str) -> Got {
         if memchr::memmem::find(v.as_bytes(), b"account_propert").is_some() {
             asset::scan_properties(v, &mut self.raw.properties);
+        }
+        if memchr::memmem::find(v.as_bytes(), b"project_property").is_some() {
+            asset::scan_project_properties(v, &mut self.raw.project_properties);
+        }
+        if self.at.tag_entry {
+            asset::push_tag(&mut self.raw.tags, v);
         }
         Got::Str(keep_string(self.at.key).then(|| v.to_string()))
     }
@@ -144,6 +158,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         let at = Where {
             depth: self.at.depth + 1,
             config_entry: self.at.depth == 1 && self.at.key == Some("config"),
+            tag_entry: self.at.depth == 1 && self.at.key == Some("tags"),
             ..self.at
         };
         while seq.next_element_seed(ValueSeed { raw: self.raw, at })?.is_some() {}
@@ -190,9 +205,13 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                 depth: self.at.depth + 1,
                 in_code: self.at.in_code || (self.at.depth == 0 && key == "code"),
                 config_entry: false,
+                tag_entry: false,
             };
             if self.at.depth == 0 && raw.keys.len() < 100_000 {
                 raw.keys.push(key.to_string());
+            }
+            if self.at.depth == 1 && self.at.key == Some("data") && raw.data_keys.len() < 100_000 {
+                raw.data_keys.push(key.to_string());
             }
             let got = map.next_value_seed(ValueSeed { raw: &mut *raw, at })?;
             if self.at.depth == 0
@@ -246,6 +265,13 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                 connection: connection.map(IStr::from),
                 custom,
             });
+        }
+        if self.at.depth == 1
+            && self.at.key.is_none()
+            && let Some(t) = &title
+            && !raw.tag_titles.contains(t)
+        {
+            raw.tag_titles.push(t.clone());
         }
         if self.at.depth == 0 {
             raw.top_object = true;
@@ -304,6 +330,7 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
         depth: 0,
         in_code: false,
         config_entry: false,
+        tag_entry: false,
     };
     let top = ValueSeed { raw: &mut raw, at }
         .deserialize(&mut de)
@@ -325,6 +352,8 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
         },
         refs: raw.refs,
         properties: raw.properties,
+        project_properties: raw.project_properties,
+        tags: raw.tags,
         invalid,
         ..Default::default()
     };
@@ -335,6 +364,8 @@ pub fn summarize_bytes(origin: &str, asset_type: &AssetType, bytes: &[u8]) -> Re
         }
         AssetType::Connection => s.provider = raw.provider.map(IStr::from),
         AssetType::Properties => s.keys = raw.keys,
+        AssetType::ProjectProperties => s.keys = raw.data_keys,
+        AssetType::Tags => s.keys = raw.tag_titles,
         _ => {}
     }
     if *asset_type == AssetType::Recipe {
@@ -391,5 +422,51 @@ mod tests {
             let err = summarize_bytes("a.recipe.json", &AssetType::Recipe, &object(&keys)).unwrap_err();
             assert!(err.to_string().contains("`k0` appears twice"), "{n}: {err}");
         }
+    }
+
+    /// The streaming extractor and the value-based oracle agree on project properties, the
+    /// tags an asset carries, a project properties file's `data` keys and a tags file's titles,
+    /// including shapes that only look alike.
+    #[test]
+    fn project_properties_and_tags_agree_with_the_oracle() {
+        let cases: &[(AssetType, &str)] = &[
+            (
+                AssetType::Recipe,
+                r##"{"name": "r", "code": {"input": {"a": "#{_dp('{\"pill_type\":\"project_property\",\"property_name\":\"abc.def\"}')} #{_dp('{\"pill_type\":\"project_property\",\"property_name\":\"abc.def\"}')}"}}, "tags": ["QA", "PROD", "QA"]}"##,
+            ),
+            (
+                AssetType::Recipe,
+                r##"{"name": "r", "code": {}, "tags": {"tags": "not a tag"}, "x": {"tags": ["nor this"]}}"##,
+            ),
+            (
+                AssetType::Recipe,
+                r##"{"name": "r", "code": {}, "tags": [["nested"], {"title": "obj"}, 3]}"##,
+            ),
+            (
+                AssetType::ProjectProperties,
+                r##"{"data": {"abc.def": null, "abc.defg": "v"}, "other": {"k": 1}}"##,
+            ),
+            (
+                AssetType::ProjectProperties,
+                r##"{"data": [{"k": 1}], "x": {"data": {"no": 1}}}"##,
+            ),
+            (
+                AssetType::Tags,
+                r##"[{"title": "target", "color": "blue"}, {"title": "target"}, {"title": 3}, "x", [{"title": "deep"}]]"##,
+            ),
+        ];
+        for (t, text) in cases {
+            let streamed = summarize_bytes("a.json", t, text.as_bytes()).unwrap();
+            let oracle = asset::summarize(t, &serde_json::from_str(text).unwrap());
+            assert_eq!(streamed, oracle, "{text}");
+        }
+        let s = summarize_bytes("a.json", &AssetType::Recipe, cases[0].1.as_bytes()).unwrap();
+        assert_eq!(s.project_properties, vec![IStr::new("abc.def")]);
+        assert_eq!(s.tags, vec![IStr::new("QA"), IStr::new("PROD")]);
+        let tags = summarize_bytes("tags.json", &AssetType::Tags, cases[5].1.as_bytes()).unwrap();
+        assert_eq!(tags.keys, vec!["target".to_string()]);
+        assert!(tags.invalid.is_empty(), "a tags file is an array");
+        let props = summarize_bytes("p.json", &AssetType::ProjectProperties, cases[3].1.as_bytes()).unwrap();
+        assert_eq!(props.keys, vec!["abc.def".to_string(), "abc.defg".to_string()]);
     }
 }

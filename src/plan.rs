@@ -141,10 +141,10 @@ pub struct Plan {
     pub providers: BTreeMap<String, String>,
     /// Package asset index → target path.
     pub target_paths: Vec<String>,
-    /// Account property keys to add to the target's properties file.
-    pub new_properties: Vec<(String, Value)>,
-    /// The properties file path in the target.
-    pub properties_path: String,
+    /// Target path of each merged file (account properties, project properties, tags) → what
+    /// the import adds to it: `(key, value)` for properties, `(title, entry)` for tags. The
+    /// target's own keys and tags are never overwritten.
+    pub additions: BTreeMap<String, Vec<(String, Value)>>,
     /// Target path → unified diff of the pretty JSON, for each update (with
     /// [`PlanOptions::text_diff`]).
     pub text_diffs: BTreeMap<String, String>,
@@ -511,7 +511,6 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
 
     // 1. Where each package asset lands.
     let (target_paths, existing) = locate(pkg, target, &opts.folder)?;
-    let properties_path = PROPERTIES_PATH.to_string();
 
     // 2. Connectors and provider names.
     let mut connector_plans = Vec::new();
@@ -669,7 +668,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         .collect();
     let mut items = Vec::with_capacity(pkg.assets.len());
     let mut actions = Vec::with_capacity(pkg.assets.len());
-    let mut new_properties: Vec<(String, Value)> = Vec::new();
+    let mut additions: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
     let mut incoming_uses: HashMap<String, Vec<(StepKind, String)>> = HashMap::new();
     let mut text_diffs = BTreeMap::new();
     for (i, d) in decisions.into_iter().enumerate() {
@@ -678,7 +677,12 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         let tpath = target_paths[i].clone();
         blockers.extend(d.blockers);
         warnings.extend(d.warnings);
-        new_properties.extend(d.new_properties);
+        if !d.new_properties.is_empty() {
+            additions
+                .entry(tpath.clone())
+                .or_default()
+                .extend(d.new_properties);
+        }
         if let Some(u) = d.uses {
             incoming_uses.insert(tpath.clone(), u);
         }
@@ -702,6 +706,8 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
             existing: existing[i],
         });
     }
+
+    warnings.extend(missing_properties(inputs, &items));
 
     // 4. Impact on production.
     let impact = impact(inputs, &items, &connector_plans, &incoming_uses);
@@ -816,14 +822,15 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         connectors: connector_plans,
         providers,
         target_paths,
-        new_properties,
-        properties_path,
+        additions,
         text_diffs,
     })
 }
 
 /// The root account properties file every package's properties merge into.
-const PROPERTIES_PATH: &str = "account_properties.properties.json";
+const PROPERTIES_PATH: &str = crate::workspace::ACCOUNT_PROPERTIES_FILE;
+/// The root tags file every package's tags merge into (tags are the workspace's).
+const TAGS_PATH: &str = crate::workspace::TAGS_FILE;
 
 /// The identity of an asset other than a connector, connection or properties file: folder,
 /// type, name, and for an API endpoint the collection it belongs to (two collections may hold
@@ -898,6 +905,7 @@ fn locate(
                     .or_else(|| v.first().copied())
             }),
             AssetType::Properties => target.index_of(PROPERTIES_PATH),
+            AssetType::Tags => target.index_of(TAGS_PATH),
             _ => {
                 let id = identity(a, asset::folder_of(&placed[i]));
                 let ambiguous = pkg_identities.get(&id).is_some_and(|&n| n > 1);
@@ -910,6 +918,7 @@ fn locate(
         let path = match (hit, &a.asset_type) {
             (Some(t), _) => target.assets[t].path.clone(),
             (None, AssetType::Properties) => PROPERTIES_PATH.to_string(),
+            (None, AssetType::Tags) => TAGS_PATH.to_string(),
             (None, _) => placed[i].clone(),
         };
         target_paths.push(path);
@@ -925,6 +934,160 @@ fn locate(
         }
     }
     Ok((target_paths, existing))
+}
+
+/// What a merged file of the package adds to the target's copy (`target` is `None` when the
+/// target has none): account properties' keys (spaces and underscores alike), project
+/// properties' `data` keys, tags by title. What the target has is never replaced.
+pub fn merge_additions(asset_type: &AssetType, pkg: &Value, target: Option<&Value>) -> Vec<(String, Value)> {
+    let entries = |v: &Value| -> Vec<(String, Value)> {
+        match asset_type {
+            AssetType::Tags => v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| Some((e.get("title")?.as_str()?.to_string(), e.clone())))
+                .collect(),
+            AssetType::ProjectProperties => v
+                .get("data")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            _ => v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    };
+    let key = |k: &str| match asset_type {
+        AssetType::Properties => asset::property_key(k),
+        _ => k.to_string(),
+    };
+    let mut have: BTreeSet<String> = target
+        .map(|t| entries(t).into_iter().map(|(k, _)| key(&k)).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (k, v) in entries(pkg) {
+        if have.insert(key(&k)) {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+/// Applies what [`merge_additions`] found to the target's copy of a merged file (or to an
+/// empty one).
+pub fn apply_additions(asset_type: &AssetType, base: Option<Value>, additions: &[(String, Value)]) -> Value {
+    match asset_type {
+        AssetType::Tags => {
+            let mut base = base.filter(Value::is_array).unwrap_or(Value::Array(Vec::new()));
+            if let Value::Array(entries) = &mut base {
+                entries.extend(additions.iter().map(|(_, e)| e.clone()));
+            }
+            base
+        }
+        AssetType::ProjectProperties => {
+            let mut base = base
+                .filter(Value::is_object)
+                .unwrap_or(serde_json::json!({"data": {}}));
+            if let Some(o) = base.as_object_mut() {
+                let data = o
+                    .entry("data")
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if !data.is_object() {
+                    *data = Value::Object(Default::default());
+                }
+                if let Some(d) = data.as_object_mut() {
+                    for (k, v) in additions {
+                        d.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            base
+        }
+        _ => {
+            let mut base = base
+                .filter(Value::is_object)
+                .unwrap_or(Value::Object(Default::default()));
+            if let Some(o) = base.as_object_mut() {
+                for (k, v) in additions {
+                    o.insert(k.clone(), v.clone());
+                }
+            }
+            base
+        }
+    }
+}
+
+/// Before and after views of what a merge adds, for the semantic diff.
+fn added_views(asset_type: &AssetType, additions: &[(String, Value)]) -> (Value, Value) {
+    let empty = match asset_type {
+        AssetType::Tags => Value::Array(Vec::new()),
+        _ => Value::Object(Default::default()),
+    };
+    let after = apply_additions(asset_type, Some(empty.clone()), additions);
+    (empty, after)
+}
+
+/// Properties that package assets the import writes use, and that neither the package nor
+/// the target will define after the import: warnings (Workato reads such a property as empty
+/// until someone adds it), each naming the asset, the key and the file to add it to.
+fn missing_properties(inputs: &Inputs<'_>, items: &[Item]) -> Vec<String> {
+    let (pkg, target) = (inputs.pkg, inputs.target);
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i.action.writes()) {
+        for r in pkg.references_from(item.pkg) {
+            let (crate::workspace::Target::Dangling(_), Some(name)) = (&r.to, &r.property) else {
+                continue;
+            };
+            let (file, project) = match r.kind.as_str() {
+                "account_property" => (target.index_of(PROPERTIES_PATH), false),
+                "project_property" => (
+                    crate::workspace::nearest_with(
+                        &item.target,
+                        crate::workspace::PROJECT_PROPERTIES_FILE,
+                        |p| target.index_of(p),
+                    ),
+                    true,
+                ),
+                _ => continue,
+            };
+            let defined = file.is_some_and(|f| {
+                target.assets[f].summary.keys.iter().any(|k| {
+                    if project {
+                        k == name.as_str()
+                    } else {
+                        asset::property_key(k) == asset::property_key(name)
+                    }
+                })
+            });
+            if defined {
+                continue;
+            }
+            let noun = if project {
+                "project property"
+            } else {
+                "account property"
+            };
+            let where_ = match file {
+                Some(f) => format!("`{}`", target.assets[f].path),
+                None if project => format!(
+                    "a `{}` in its project folder",
+                    crate::workspace::PROJECT_PROPERTIES_FILE
+                ),
+                None => format!("`{PROPERTIES_PATH}`"),
+            };
+            out.push(format!(
+                "`{}` uses {noun} `{name}`, which neither the package nor the target defines; Workato reads it as empty until `{name}` is added to {where_}",
+                item.target
+            ));
+        }
+    }
+    out
 }
 
 /// What the plan decides for one package asset.
@@ -1004,7 +1167,7 @@ fn decide(
             Some(_) => Action::Keep,
             None => Action::Create,
         },
-        AssetType::Properties => {
+        AssetType::Properties | AssetType::ProjectProperties | AssetType::Tags => {
             let pv = read_pkg_value(inputs.source, pkg, i)?;
             let tv = match hit {
                 Some(t) => Some(crate::json::parse(
@@ -1013,35 +1176,21 @@ fn decide(
                 )?),
                 None => None,
             };
-            let existing_keys: BTreeSet<String> = tv
-                .as_ref()
-                .and_then(Value::as_object)
-                .map(|o| o.keys().map(|k| asset::property_key(k)).collect())
-                .unwrap_or_default();
-            if let Value::Object(map) = pv {
-                for (k, v) in map {
-                    if !existing_keys.contains(&asset::property_key(&k)) {
-                        d.new_properties.push((k, v));
-                    }
-                }
-            }
+            d.new_properties = merge_additions(&a.asset_type, &pv, tv.as_ref());
             match (hit, d.new_properties.is_empty()) {
                 (None, _) => Action::Create,
                 (Some(_), true) => Action::NoChange,
                 (Some(_), false) => {
-                    d.changes = Some(
-                        d.new_properties
-                            .iter()
-                            .flat_map(|(k, v)| {
-                                crate::semdiff::diff_json(
-                                    &Value::Object(Default::default()),
-                                    &Value::Object([(k.clone(), v.clone())].into_iter().collect()),
-                                )
-                            })
-                            .collect(),
-                    );
+                    let (before, after) = added_views(&a.asset_type, &d.new_properties);
+                    d.changes = Some(crate::semdiff::diff_json(&before, &after));
+                    let noun = if a.asset_type == AssetType::Tags {
+                        "tag"
+                    } else {
+                        "key"
+                    };
                     let added = format!(
-                        "adds {}",
+                        "adds {noun}{} {}",
+                        if d.new_properties.len() == 1 { "" } else { "s" },
                         d.new_properties
                             .iter()
                             .map(|(k, _)| format!("`{k}`"))
@@ -1217,7 +1366,12 @@ fn impact(
                 Action::Update | Action::UpdateRunning | Action::Conflict | Action::NewVersion
             )
         })
-        .filter(|i| inputs.pkg.assets[i.pkg].asset_type != AssetType::Properties)
+        .filter(|i| {
+            !matches!(
+                inputs.pkg.assets[i.pkg].asset_type,
+                AssetType::Properties | AssetType::ProjectProperties | AssetType::Tags
+            )
+        })
         .filter_map(|i| i.existing)
         .collect();
     // Incoming connector definitions, by target provider name.

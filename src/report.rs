@@ -373,6 +373,9 @@ pub struct ConnectorChangeReport {
     pub autosaved: Option<u64>,
     /// Recipes the released code breaks, when released with `--force`.
     pub breaking: Vec<BreakingUse>,
+    /// For a release or restore: recipes whose provider name looks like a custom connector's
+    /// but matches none here (rlcm cannot tell whether the release breaks them).
+    pub unattributed: Vec<UnattributedUse>,
     /// A sentence for people.
     pub message: String,
 }
@@ -411,6 +414,18 @@ pub struct ConnectorCheckReport {
     pub triggers: Vec<String>,
     /// Uses that would break.
     pub breaking: Vec<BreakingUse>,
+    /// Recipes whose provider name looks like a custom connector's but matches none here:
+    /// rlcm cannot tell whether this version breaks them.
+    pub unattributed: Vec<UnattributedUse>,
+}
+
+/// A recipe that uses a provider name that looks like a custom connector's but matches none.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct UnattributedUse {
+    /// The recipe (or other asset).
+    pub recipe: String,
+    /// The provider name (`<prefix>_connector_<env>_<created>`).
+    pub provider: String,
 }
 
 /// `rlcm connector diff`.

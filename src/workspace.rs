@@ -79,9 +79,11 @@ pub struct Reference {
     /// What it points at.
     pub to: Target,
     /// How: the JSON key (`flow_id`, `account_id`, `provider`, `lookup_table_id`, ...),
-    /// `provider_name` (recipe to custom connector), or `account_property`.
+    /// `provider_name` (recipe to custom connector), `account_property`, `project_property`
+    /// or `tag`.
     pub kind: IStr,
-    /// The account property named, for `account_property` references.
+    /// The property or tag named, for `account_property`, `project_property` and `tag`
+    /// references.
     pub property: Option<IStr>,
     /// The provider name, for `provider_name` references.
     pub provider: Option<IStr>,
@@ -124,10 +126,18 @@ impl PathIndex {
     }
 }
 
+/// What attributes a provider name to a custom connector when no connection says so.
+struct Attribution<'a> {
+    prefixes: &'a HashMap<String, Option<usize>>,
+    ids: &'a HashMap<(u64, u64), Option<usize>>,
+}
+
 /// The reference kinds rlcm adds itself, interned once per resolve.
 struct Kinds {
     provider_name: IStr,
     account_property: IStr,
+    project_property: IStr,
+    tag: IStr,
 }
 
 /// One asset's references, and the provider names it resolved to connectors.
@@ -412,31 +422,94 @@ impl Workspace {
         index
     }
 
+    /// The id part (`<env>_<created>` of `<prefix>_connector_<env>_<created>`) of every
+    /// provider name a recipe binds to a connection that names its custom connector → that
+    /// connector (`None` when the evidence names two). The id part stays when a connector is
+    /// renamed, so another recipe's provider with the same id part but another prefix is the
+    /// same connector.
+    fn id_index(&self) -> HashMap<(u64, u64), Option<usize>> {
+        let found: Vec<((u64, u64), usize)> = self
+            .assets
+            .par_iter()
+            .with_min_len(256)
+            .flat_map_iter(|a| {
+                a.summary.bindings.iter().filter_map(|b| {
+                    let (_, env, ts) = slug::parse_provider_name(&b.provider)?;
+                    let c = self.resolve_path(&a.path, b.connection.as_deref()?)?;
+                    Some(((env, ts), self.connector_of_connection(c)?))
+                })
+            })
+            .collect();
+        let mut ids: HashMap<(u64, u64), Option<usize>> = HashMap::new();
+        for (id, c) in found {
+            ids.entry(id)
+                .and_modify(|e| {
+                    if *e != Some(c) {
+                        *e = None;
+                    }
+                })
+                .or_insert(Some(c));
+        }
+        ids
+    }
+
     /// The account properties file that serves the asset at `from`.
     fn properties_for(&self, from: &str) -> Option<usize> {
-        self.resolve_path(from, "account_properties.properties.json")
+        self.resolve_path(from, ACCOUNT_PROPERTIES_FILE)
+    }
+
+    /// The project properties file that serves the asset at `from`: the nearest enclosing
+    /// folder's (a project's properties belong to the project the asset is in).
+    fn project_properties_for(&self, from: &str) -> Option<usize> {
+        nearest_with(from, PROJECT_PROPERTIES_FILE, |p| self.index_of(p))
+    }
+
+    /// The tags file that serves the asset at `from` (the nearest enclosing one).
+    fn tags_for(&self, from: &str) -> Option<usize> {
+        nearest_with(from, TAGS_FILE, |p| self.index_of(p))
     }
 
     /// Resolves every asset's references, on every core (each asset's are independent); the
     /// provider map keeps, for each name, the connector the first asset in path order found.
     fn resolve(&mut self) {
         let prefixes = self.prefix_index();
+        let ids = self.id_index();
         let kinds = Kinds {
             provider_name: IStr::new("provider_name"),
             account_property: IStr::new("account_property"),
+            project_property: IStr::new("project_property"),
+            tag: IStr::new("tag"),
         };
-        // Each properties file's keys, as matched (spaces and underscores alike).
+        // Each properties file's keys and each tags file's titles, as matched (account
+        // properties: spaces and underscores alike; the others exactly).
         let property_keys: HashMap<usize, std::collections::HashSet<String>> = self
             .assets
             .iter()
             .enumerate()
-            .filter(|(_, a)| a.asset_type == AssetType::Properties)
-            .map(|(i, a)| (i, a.summary.keys.iter().map(|k| asset::property_key(k)).collect()))
+            .filter_map(|(i, a)| match a.asset_type {
+                AssetType::Properties => {
+                    Some((i, a.summary.keys.iter().map(|k| asset::property_key(k)).collect()))
+                }
+                AssetType::ProjectProperties | AssetType::Tags => {
+                    Some((i, a.summary.keys.iter().cloned().collect()))
+                }
+                _ => None,
+            })
             .collect();
         let per_asset: Vec<Resolved> = (0..self.assets.len())
             .into_par_iter()
             .with_min_len(256)
-            .map(|i| self.resolve_one(i, &prefixes, &kinds, &property_keys))
+            .map(|i| {
+                self.resolve_one(
+                    i,
+                    &Attribution {
+                        prefixes: &prefixes,
+                        ids: &ids,
+                    },
+                    &kinds,
+                    &property_keys,
+                )
+            })
             .collect();
         let mut references = Vec::with_capacity(per_asset.iter().map(|(r, _)| r.len()).sum());
         let mut providers = BTreeMap::new();
@@ -454,7 +527,7 @@ impl Workspace {
     fn resolve_one(
         &self,
         i: usize,
-        prefixes: &HashMap<String, Option<usize>>,
+        by: &Attribution<'_>,
         kinds: &Kinds,
         property_keys: &HashMap<usize, std::collections::HashSet<String>>,
     ) -> Resolved {
@@ -490,7 +563,14 @@ impl Workspace {
             let via_connection = connection
                 .and_then(|c| self.resolve_path(&a.path, c))
                 .and_then(|c| self.connector_of_connection(c));
-            let Some(target) = via_connection.or_else(|| self.connector_by_prefix(prefixes, provider)) else {
+            let by_id = || {
+                slug::parse_provider_name(provider)
+                    .and_then(|(_, env, ts)| by.ids.get(&(env, ts)).copied().flatten())
+            };
+            let Some(target) = via_connection
+                .or_else(by_id)
+                .or_else(|| self.connector_by_prefix(by.prefixes, provider))
+            else {
                 continue;
             };
             found.push((provider.clone(), target));
@@ -502,24 +582,50 @@ impl Workspace {
                 provider: Some(provider.clone()),
             });
         }
-        if !a.summary.properties.is_empty() {
-            let file = self.properties_for(&a.path);
-            for name in &a.summary.properties {
+        let named = [
+            (
+                &a.summary.properties,
+                &kinds.account_property,
+                ACCOUNT_PROPERTIES_FILE,
+                self.properties_for(&a.path),
+                true,
+            ),
+            (
+                &a.summary.project_properties,
+                &kinds.project_property,
+                PROJECT_PROPERTIES_FILE,
+                self.project_properties_for(&a.path),
+                false,
+            ),
+            (
+                &a.summary.tags,
+                &kinds.tag,
+                TAGS_FILE,
+                self.tags_for(&a.path),
+                false,
+            ),
+        ];
+        for (names, kind, file_name, file, loose) in named {
+            for name in names {
+                let key = if loose {
+                    asset::property_key(name)
+                } else {
+                    name.to_string()
+                };
                 let to = match file {
-                    Some(f)
-                        if property_keys
-                            .get(&f)
-                            .is_some_and(|keys| keys.contains(&asset::property_key(name))) =>
-                    {
+                    Some(f) if property_keys.get(&f).is_some_and(|keys| keys.contains(&key)) => {
                         Target::Asset(f)
                     }
+                    // A tag no tags file defines is a plain label (real exports carry many):
+                    // it travels on the asset as written, and nothing depends on it.
+                    _ if *kind == kinds.tag => continue,
                     Some(f) => Target::Dangling(format!("{}#{name}", self.assets[f].path)),
-                    None => Target::Dangling(format!("account_properties.properties.json#{name}")),
+                    None => Target::Dangling(format!("{file_name}#{name}")),
                 };
                 references.push(Reference {
                     from: i,
                     to,
-                    kind: kinds.account_property.clone(),
+                    kind: kind.clone(),
                     property: Some(name.clone()),
                     provider: None,
                 });
@@ -746,6 +852,30 @@ fn default_name(path: &str) -> String {
     stem.rsplit_once('.').map_or(stem, |(s, _)| s).to_string()
 }
 
+/// The account properties file (one per workspace, at the root).
+pub const ACCOUNT_PROPERTIES_FILE: &str = "account_properties.properties.json";
+/// A project's properties file (in the project's folder).
+pub const PROJECT_PROPERTIES_FILE: &str = "properties.project_properties.json";
+/// The workspace's tag definitions (at the root).
+pub const TAGS_FILE: &str = "tags.json";
+
+/// Finds the file named `file_name` nearest to the asset at `from`: in its own folder, then
+/// in each folder above, the root last.
+pub fn nearest_with<T>(from: &str, file_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
+    let mut folder = asset::folder_of(from);
+    loop {
+        let hit = if folder.is_empty() {
+            lookup(file_name)
+        } else {
+            lookup(&format!("{folder}/{file_name}"))
+        };
+        if hit.is_some() || folder.is_empty() {
+            return hit;
+        }
+        folder = asset::folder_of(folder);
+    }
+}
+
 /// Resolves a `zip_name` written in the asset at `from` with `lookup`: the path as written
 /// first, then relative to each folder above `from`, nearest first.
 pub fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
@@ -774,6 +904,28 @@ pub struct TreeWarning {
 }
 
 impl Workspace {
+    /// Every `(asset path, provider name)` where an asset uses a provider name that looks like
+    /// a custom connector's (`<prefix>_connector_<env>_<created>`) but is attributed to none
+    /// (no connection names its connector, no other provider with its id part does, no
+    /// connector title has its prefix): rlcm cannot tell which connector such a step runs on.
+    pub fn unattributed_providers(&self) -> Vec<(&str, &str)> {
+        let mut out = Vec::new();
+        for a in &self.assets {
+            let mut mine: Vec<&str> = a
+                .summary
+                .bindings
+                .iter()
+                .map(|b| b.provider.as_str())
+                .chain(a.summary.uses.iter().map(|u| u.provider.as_str()))
+                .filter(|p| slug::parse_provider_name(p).is_some() && !self.providers.contains_key(*p))
+                .collect();
+            mine.sort_unstable();
+            mine.dedup();
+            out.extend(mine.into_iter().map(|p| (a.path.as_str(), p)));
+        }
+        out
+    }
+
     /// Warnings about the tree as a whole (shared by `init`, `check` and `inspect`):
     /// - files or folders whose names differ only in case (Workato keeps them apart; a
     ///   case-insensitive file system cannot hold both);
@@ -808,25 +960,15 @@ impl Workspace {
             });
         }
         let mut unattributed: BTreeMap<&str, &str> = BTreeMap::new();
-        for a in &self.assets {
-            let providers = a
-                .summary
-                .bindings
-                .iter()
-                .map(|b| b.provider.as_str())
-                .chain(a.summary.uses.iter().map(|u| u.provider.as_str()));
-            for p in providers {
-                if slug::parse_provider_name(p).is_some() && !self.providers.contains_key(p) {
-                    unattributed.entry(p).or_insert(a.path.as_str());
-                }
-            }
+        for (path, p) in self.unattributed_providers() {
+            unattributed.entry(p).or_insert(path);
         }
         for (p, first) in unattributed {
             out.push(TreeWarning {
                 code: "unattributed-provider",
                 path: first.to_string(),
                 message: format!(
-                    "`{first}` uses provider `{p}`, which looks like a custom connector's but matches none here (no connection with `custom: true` names its connector, and no connector title has its prefix); rlcm cannot tell whether a connector release breaks it"
+                    "`{first}` uses provider `{p}`, which looks like a custom connector's but matches none here (no connection with `custom: true` names its connector, no attributed provider shares its id part, and no connector title has its prefix); rlcm cannot tell whether a connector release breaks it"
                 ),
             });
         }
@@ -860,12 +1002,30 @@ impl Workspace {
     /// A dangling reference in words: a missing key of a properties file that exists is named as
     /// such (not as a missing file).
     pub fn describe_dangling(&self, from: &str, to: &str, kind: &str) -> String {
-        if let Some((file, key)) = to.split_once('#')
-            && self.index_of(file).is_some()
+        if let Some((file, key)) = to.rsplit_once('#')
+            && matches!(kind, "account_property" | "project_property" | "tag")
         {
-            return format!(
-                "`{from}` uses property `{key}`, which `{file}` does not define; add the key to `{file}` or fix the recipe"
-            );
+            let defined = self.index_of(file).is_some();
+            return match (kind, defined) {
+                ("tag", true) => format!(
+                    "`{from}` carries tag `{key}`, which `{file}` does not define; add the tag to `{file}` or remove it from the asset"
+                ),
+                ("tag", false) => format!(
+                    "`{from}` carries tag `{key}`, but there is no `{file}` defining tags; add it or remove the tag from the asset"
+                ),
+                ("project_property", true) => format!(
+                    "`{from}` uses project property `{key}`, which `{file}` does not define; add the key to the project's `{file}` or fix the recipe"
+                ),
+                ("project_property", false) => format!(
+                    "`{from}` uses project property `{key}`, but its project has no `{file}`; add one that defines `{key}` or fix the recipe"
+                ),
+                (_, true) => format!(
+                    "`{from}` uses property `{key}`, which `{file}` does not define; add the key to `{file}` or fix the recipe"
+                ),
+                (_, false) => format!(
+                    "`{from}` uses property `{key}`, but there is no `{file}`; add one that defines `{key}` or fix the recipe"
+                ),
+            };
         }
         format!("`{from}` references `{to}` ({kind}), which is not in this tree; add it or fix the reference")
     }

@@ -189,10 +189,11 @@ const TIBCO: &str =
 
 #[test]
 fn tibco_tree_and_rezipped_wrapper() {
-    // 9 recipes, 2 schemas, project properties; a040 → a999, a050 → a999 + 2 schemas.
+    // 9 recipes, 2 schemas, project properties; a040 → a999, a050 → a999 + 2 schemas; a020
+    // uses project property `language` twice (one reference).
     let expect = || Expect {
         counts: &[("project_properties", 1), ("recipe", 9), ("workato_schema", 2)],
-        references: 4,
+        references: 5,
         dangling: &[],
         connectors: &[],
     };

@@ -482,3 +482,373 @@ fn inspect_says_when_a_package_does_not_match_its_manifest() {
         "{human}"
     );
 }
+
+/// Reads a JSON file.
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// One JSON entry of a package.
+fn zip_json(pkg: &Path, entry: &str) -> Option<serde_json::Value> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(pkg).unwrap()).unwrap();
+    let mut f = zip.by_name(entry).ok()?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
+    Some(serde_json::from_slice(&bytes).unwrap())
+}
+
+fn ok_json(args: &[&str]) -> serde_json::Value {
+    let out = rlcm(args);
+    assert!(
+        out.status.success(),
+        "rlcm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn project_properties_travel_with_the_recipes_that_use_them() {
+    reduced("project-properties");
+    let work = tempfile::tempdir().unwrap();
+    let (a, b) = (work.path().join("A"), work.path().join("B"));
+    copy_tree(&common::testdata("reduced/project-properties"), &a);
+    let props = "Test-Hello-World/properties.project_properties.json";
+    let recipe = "Test-Hello-World/test_rec_001.recipe.json";
+    // The sandbox has values, and a key no recipe uses.
+    std::fs::write(
+        a.join(props),
+        br#"{"data": {"abc.def": "sandbox value", "abc.defg": "other value", "unused.key": "x"}}"#,
+    )
+    .unwrap();
+    // Production has the project with its own value for one key, and a key of its own.
+    std::fs::create_dir_all(b.join("Test-Hello-World")).unwrap();
+    std::fs::write(
+        b.join(props),
+        "{\n  \"data\": {\n    \"abc.def\": \"production value\",\n    \"prod.only\": 1\n  }\n}\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        a.join("my_fifth_http_account.connection.json"),
+        b.join("my_fifth_http_account.connection.json"),
+    )
+    .unwrap();
+    for e in [&a, &b] {
+        assert!(rlcm(&["init", e.to_str().unwrap()]).status.success());
+    }
+    // The recipe depends on the project's properties file: impact follows it.
+    let impact = ok_json(&["impact", props, "--env", a.to_str().unwrap(), "--format", "json"]);
+    assert!(impact.to_string().contains(recipe), "{impact:#}");
+
+    // Export of the recipe alone carries the keys it uses, without values.
+    let pkg = work.path().join("x.zip");
+    ok_json(&[
+        "export",
+        "--env",
+        a.to_str().unwrap(),
+        "--recipe",
+        recipe,
+        "-o",
+        pkg.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let packaged = zip_json(&pkg, props).expect("the project's properties file is packaged");
+    assert_eq!(
+        packaged,
+        serde_json::json!({"data": {"abc.def": null, "abc.defg": null}})
+    );
+
+    // The plan adds the missing key and never overwrites production's value.
+    let plan = ok_json(&[
+        "plan",
+        pkg.to_str().unwrap(),
+        "--env",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let action = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["path"] == props)
+        .unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(action["action"], "update", "{action:#}");
+    assert_eq!(action["reasons"], serde_json::json!(["adds key `abc.defg`"]));
+    let out = rlcm(&["import", pkg.to_str().unwrap(), "--env", b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        read_json(&b.join(props)),
+        serde_json::json!({"data": {"abc.def": "production value", "prod.only": 1, "abc.defg": null}})
+    );
+    // Production's file keeps its own style (two-space indent, trailing newline).
+    assert!(std::fs::read_to_string(b.join(props)).unwrap().ends_with("}\n"));
+    // A second import changes nothing.
+    let again = ok_json(&[
+        "plan",
+        pkg.to_str().unwrap(),
+        "--env",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        again["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["action"] != "update"),
+        "{again:#}"
+    );
+
+    // A key the project does not define is reported by inspect, check and plan.
+    std::fs::write(a.join(props), br#"{"data": {"abc.def": null}}"#).unwrap();
+    let inspect = rlcm(&["inspect", a.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        text.contains("properties.project_properties.json#abc.defg"),
+        "{text}"
+    );
+    let check = rlcm(&["check", "--env", a.to_str().unwrap()]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(said.contains("project property `abc.defg`"), "{said}");
+    let c = tempfile::tempdir().unwrap();
+    let empty = c.path().join("C");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert!(rlcm(&["init", empty.to_str().unwrap()]).status.success());
+    let pkg2 = work.path().join("y.zip");
+    let out = rlcm(&[
+        "export",
+        "--env",
+        a.to_str().unwrap(),
+        "--recipe",
+        recipe,
+        "-o",
+        pkg2.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("project property `abc.defg`"),
+        "export warns about the missing key: {said}"
+    );
+    let plan = ok_json(&[
+        "plan",
+        pkg2.to_str().unwrap(),
+        "--env",
+        empty.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        plan["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("project property `abc.defg`")),
+        "{plan:#}"
+    );
+}
+
+#[test]
+fn tags_travel_with_the_assets_that_carry_them_and_merge_without_overwriting() {
+    reduced("tags");
+    let work = tempfile::tempdir().unwrap();
+    let (a, b) = (work.path().join("A"), work.path().join("B"));
+    copy_tree(&common::testdata("reduced/tags"), &a);
+    std::fs::create_dir_all(&b).unwrap();
+    // Production defines `target` in its own colour, and a tag of its own.
+    std::fs::write(
+        b.join("tags.json"),
+        br#"[{"title": "target", "description": "prod", "color": "green"}, {"title": "prod-only", "description": "", "color": "red"}]"#,
+    )
+    .unwrap();
+    for e in [&a, &b] {
+        assert!(rlcm(&["init", e.to_str().unwrap()]).status.success());
+    }
+    let table = "Lookups, helpers, etc/Cache/target_user_lookup_cache.workato_db_table.json";
+    let pkg = work.path().join("x.zip");
+    let out = rlcm(&[
+        "export",
+        "--env",
+        a.to_str().unwrap(),
+        "--recipe",
+        table,
+        "-o",
+        pkg.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Only the tags the packaged asset carries, as the source defines them.
+    let tags = zip_json(&pkg, "tags.json").expect("tags.json is packaged");
+    let titles: Vec<&str> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["target", "lookup", "cache", "user"]);
+    let plan = ok_json(&[
+        "plan",
+        pkg.to_str().unwrap(),
+        "--env",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let action = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["path"] == "tags.json")
+        .unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(action["action"], "update");
+    assert_eq!(
+        action["reasons"],
+        serde_json::json!(["adds tags `lookup`, `cache`, `user`"])
+    );
+    let out = rlcm(&["import", pkg.to_str().unwrap(), "--env", b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let merged = read_json(&b.join("tags.json"));
+    let merged = merged.as_array().unwrap();
+    assert_eq!(merged.len(), 5);
+    assert_eq!(merged[0]["color"], "green", "production's definition is kept");
+    assert_eq!(merged[1]["title"], "prod-only");
+    // The asset carries its tags as written; the connection's undefined tags are labels only.
+    let v = read_json(&b.join(table));
+    assert_eq!(
+        v["tags"],
+        serde_json::json!(["cache", "lookup", "target", "user"])
+    );
+    let inspect = rlcm(&["inspect", a.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&inspect.stdout).contains("(tag)"));
+}
+
+#[test]
+fn a_renamed_connector_keeps_its_recipes_and_unmatched_providers_are_said() {
+    // A connector renamed after creation keeps its provider (`acme_crm_connector_...` under
+    // the title "Renamed CRM"); one recipe's binding names no connection, so only the id part
+    // of its provider ties it to the connector. Another recipe uses a provider that looks
+    // like a custom connector's but matches none.
+    let work = tempfile::tempdir().unwrap();
+    let a = work.path().join("A");
+    copy_tree(&common::testdata("production"), &a);
+    let adapter = a.join("acme_crm.custom_adapter.json");
+    let mut v = read_json(&adapter);
+    v["title"] = "Renamed CRM".into();
+    std::fs::write(&adapter, rlcm::json::to_workato_vec(&v)).unwrap();
+    let recipe = "contacts/create_contact_from_form.recipe.json";
+    let mut r = read_json(&a.join(recipe));
+    for entry in r["config"].as_array_mut().unwrap() {
+        if entry["provider"]
+            .as_str()
+            .unwrap()
+            .starts_with("acme_crm_connector_")
+        {
+            entry["account_id"] = serde_json::Value::Null;
+        }
+    }
+    std::fs::write(a.join(recipe), rlcm::json::to_workato_vec(&r)).unwrap();
+    let ghost = serde_json::to_string(&r)
+        .unwrap()
+        .replace(
+            "acme_crm_connector_2200000002_1710000000",
+            "ghost_connector_99_42",
+        )
+        .replace("Create contact from form", "Ghost");
+    std::fs::create_dir_all(a.join("ghost")).unwrap();
+    std::fs::write(a.join("ghost/ghost.recipe.json"), ghost).unwrap();
+    let init = rlcm(&["init", a.to_str().unwrap()]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let env = a.to_str().unwrap();
+
+    // The id part attributes the recipe: impact lists it.
+    let impact = ok_json(&[
+        "impact",
+        "acme_crm.custom_adapter.json",
+        "--env",
+        env,
+        "--format",
+        "json",
+    ]);
+    assert!(impact.to_string().contains(recipe), "{impact:#}");
+
+    // check: nothing it can attribute breaks, and it says what it cannot attribute.
+    let check = rlcm(&["connector", "check", "Renamed CRM", "tree", "--env", env]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{text}");
+    assert!(!text.contains("breaks no recipe here"), "{text}");
+    assert!(
+        text.contains("breaks no recipe that rlcm can attribute to it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ghost/ghost.recipe.json uses provider `ghost_connector_99_42`"),
+        "{text}"
+    );
+    let json = ok_json(&[
+        "connector",
+        "check",
+        "Renamed CRM",
+        "tree",
+        "--env",
+        env,
+        "--format",
+        "json",
+    ]);
+    common::validate("connector-check", &json);
+    assert_eq!(
+        json["unattributed"],
+        serde_json::json!([{"recipe": "ghost/ghost.recipe.json", "provider": "ghost_connector_99_42"}])
+    );
+
+    // A version without the action the recipe uses breaks it, found through the id part.
+    let rb = a.join("acme_crm.custom_adapter.rb");
+    let code = std::fs::read_to_string(&rb)
+        .unwrap()
+        .replace("create_contact:", "create_contact_v2:");
+    std::fs::write(&rb, code).unwrap();
+    let check = rlcm(&[
+        "connector",
+        "check",
+        "Renamed CRM",
+        "tree",
+        "--env",
+        env,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        check.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert!(
+        json["breaking"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["recipe"] == recipe && b["name"] == "create_contact"),
+        "{json:#}"
+    );
+
+    // release says it too (forced past the breaking use).
+    let out = rlcm(&["connector", "release", "Renamed CRM", "--env", env, "--force"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("ghost_connector_99_42"), "{text}");
+}

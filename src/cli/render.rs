@@ -315,6 +315,7 @@ pub fn connector_change(r: &ConnectorChangeReport) -> String {
             );
         }
     }
+    unattributed(&mut o, &r.unattributed, "this release");
     let _ = writeln!(
         o,
         "Now: latest {}, released {}, shared {}.",
@@ -323,6 +324,26 @@ pub fn connector_change(r: &ConnectorChangeReport) -> String {
         opt(r.shared)
     );
     o
+}
+
+/// The uses rlcm cannot attribute to any connector, said plainly (a release check cannot
+/// vouch for them).
+fn unattributed(o: &mut String, uses: &[crate::report::UnattributedUse], what: &str) {
+    if uses.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "Warning: {} use(s) of provider names that look like a custom connector's but match none here; rlcm cannot tell whether {what} breaks them:",
+        uses.len()
+    );
+    for u in uses {
+        let _ = writeln!(o, "  {} uses provider `{}`", u.recipe, u.provider);
+    }
+    let _ = writeln!(
+        o,
+        "  (bind each such step's connection with `custom: true` to its connector, or check those recipes by hand)"
+    );
 }
 
 /// Renders `connector diff`.
@@ -361,9 +382,16 @@ pub fn connector_check(r: &ConnectorCheckReport) -> String {
         let _ = writeln!(o, "{version} of `{}` does not parse: {e}", r.title);
     }
     if r.breaking.is_empty() {
-        if r.parse_error.is_none() {
+        if r.parse_error.is_none() && r.unattributed.is_empty() {
             let _ = writeln!(o, "{version} of `{}` breaks no recipe here.", r.title);
+        } else if r.parse_error.is_none() {
+            let _ = writeln!(
+                o,
+                "{version} of `{}` breaks no recipe that rlcm can attribute to it.",
+                r.title
+            );
         }
+        unattributed(&mut o, &r.unattributed, "it");
     } else {
         let _ = writeln!(
             o,
@@ -379,6 +407,7 @@ pub fn connector_check(r: &ConnectorCheckReport) -> String {
                 b.recipe, b.kind, b.name, b.steps
             );
         }
+        unattributed(&mut o, &r.unattributed, "it");
     }
     o
 }

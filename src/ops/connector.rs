@@ -212,7 +212,20 @@ struct Change {
     ws: Workspace,
     c: ConnectorState,
     txn: Transaction,
+    /// Set by a release check: uses rlcm cannot attribute to any connector.
+    unattributed: Vec<crate::report::UnattributedUse>,
     _lock: env::EnvLock,
+}
+
+/// The workspace's uses of provider names that look like a custom connector's but match none.
+pub fn unattributed_uses(ws: &Workspace) -> Vec<crate::report::UnattributedUse> {
+    ws.unattributed_providers()
+        .into_iter()
+        .map(|(recipe, provider)| crate::report::UnattributedUse {
+            recipe: recipe.to_string(),
+            provider: provider.to_string(),
+        })
+        .collect()
 }
 
 impl Change {
@@ -226,6 +239,7 @@ impl Change {
             ws,
             c,
             txn,
+            unattributed: Vec::new(),
             _lock: lock,
         })
     }
@@ -253,7 +267,8 @@ impl Change {
     }
 
     /// Refuses code that does not parse or breaks recipes here, unless forced.
-    fn check_release(&self, version: u64, code: &[u8], force: bool) -> Result<Vec<BreakingUse>> {
+    fn check_release(&mut self, version: u64, code: &[u8], force: bool) -> Result<Vec<BreakingUse>> {
+        self.unattributed = unattributed_uses(&self.ws);
         let def = ruby::parse_connector(code);
         if let Some(err) = &def.parse_error
             && !force
@@ -318,6 +333,7 @@ impl Change {
             shared: self.c.shared,
             autosaved,
             breaking,
+            unattributed: self.unattributed,
             message,
         })
     }
@@ -346,6 +362,7 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
             shared: ch.c.shared,
             autosaved: None,
             breaking: Vec::new(),
+            unattributed: Vec::new(),
             message: format!(
                 "Nothing to commit: `{}` equals version {}.",
                 code_path_of(&ch.c.path),
@@ -426,6 +443,7 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
     };
     let txn = Transaction::begin(&env.root, &format!("connector create `{title}`"))?;
     let mut ch = Change {
+        unattributed: Vec::new(),
         env,
         ws,
         c,
@@ -476,6 +494,7 @@ pub fn update_code(
             shared: ch.c.shared,
             autosaved: None,
             breaking: Vec::new(),
+            unattributed: Vec::new(),
             message: format!(
                 "Nothing to update: the code equals version {}.",
                 latest.unwrap_or(0)
@@ -537,6 +556,7 @@ pub fn release(
             shared: ch.c.shared,
             autosaved: None,
             breaking,
+            unattributed: std::mem::take(&mut ch.unattributed),
             message: format!("Version {version} of `{}` is already released.", ch.c.title),
         });
     }
@@ -870,6 +890,7 @@ pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCh
         actions: def.actions,
         triggers: def.triggers,
         breaking,
+        unattributed: unattributed_uses(&ws),
     })
 }
 

@@ -147,7 +147,13 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
         };
         match (&pa.asset_type, item.existing) {
             (_, None) => assets.push(entry(DiffStatus::Added, Vec::new(), None)),
-            (AssetType::Connection | AssetType::Properties, Some(t)) => {
+            (
+                AssetType::Connection
+                | AssetType::Properties
+                | AssetType::ProjectProperties
+                | AssetType::Tags,
+                Some(t),
+            ) => {
                 // Never overwritten by an import: compared as they are, B's providers as A's.
                 let tv = read_json(a_root, &target.assets[t].path)?;
                 let mut bv = crate::plan::read_pkg_value(&pkg.source, &pkg.ws, item.pkg)?;

@@ -293,10 +293,7 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
         let from = &ws.assets[r.from].path;
         match &r.to {
             Target::Dangling(to) => {
-                let msg = format!(
-                    "`{from}` references `{to}` ({}), which is not in the environment",
-                    r.kind
-                );
+                let msg = ws.describe_dangling(from, to, &r.kind);
                 if opts.strict {
                     return Err(Error::Invalid(format!(
                         "{msg} (`--strict` makes dangling references errors)"
@@ -341,33 +338,27 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
                 strip_connection(&mut v, &a.path, &mut secrets);
                 (secrets.len() > before).then(|| styled(&v, &bytes))
             }
-            AssetType::Properties => {
+            AssetType::Properties | AssetType::ProjectProperties => {
                 let bytes = fsutil::read(&disk)?;
                 let v = crate::json::parse(&a.path, &bytes)?;
                 let whole = selected_set.contains(&i);
                 let used = property_keys.get(&i);
-                let mut out = serde_json::Map::new();
-                if let Value::Object(map) = &v {
-                    for (k, val) in map.clone() {
-                        let wanted = whole
-                            || used.is_some_and(|u| {
-                                u.iter()
-                                    .any(|p| crate::asset::property_key(p) == crate::asset::property_key(&k))
-                            });
-                        if !wanted {
-                            continue;
-                        }
-                        let keep = opts.include_property_values && !is_secret_key(&k);
-                        if opts.include_property_values && is_secret_key(&k) && !val.is_null() {
-                            secrets.push(StrippedSecret {
-                                path: a.path.clone(),
-                                field: k.clone(),
-                            });
-                        }
-                        out.insert(k, if keep { val } else { Value::Null });
-                    }
+                let out = exported_properties(&v, a, whole, used, opts.include_property_values, &mut secrets);
+                (out != v).then(|| styled(&out, &bytes))
+            }
+            AssetType::Tags if !selected_set.contains(&i) => {
+                // Only the tags the packaged assets carry.
+                let bytes = fsutil::read(&disk)?;
+                let v = crate::json::parse(&a.path, &bytes)?;
+                let mut out = v.clone();
+                let used = property_keys.get(&i);
+                if let Value::Array(entries) = &mut out {
+                    entries.retain(|e| {
+                        e.get("title")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| used.is_some_and(|u| u.contains(t)))
+                    });
                 }
-                let out = Value::Object(out);
                 (out != v).then(|| styled(&out, &bytes))
             }
             AssetType::LookupTable if !m.include_lookup_table_data => {
@@ -541,6 +532,52 @@ fn released_files(env: &Environment, ws: &Workspace, i: usize, graph: &DepGraph)
 }
 
 /// `value` written in the JSON style of `original` (the file it replaces).
+/// What a properties file (account properties: a flat object; project properties: the same
+/// under `data`) exports as: every key when the file itself is selected, else the keys the
+/// packaged assets use; values `null` unless `include_values` (and never a secret's).
+fn exported_properties(
+    v: &Value,
+    a: &crate::workspace::Asset,
+    whole: bool,
+    used: Option<&BTreeSet<String>>,
+    include_values: bool,
+    secrets: &mut Vec<StrippedSecret>,
+) -> Value {
+    let project = a.asset_type == AssetType::ProjectProperties;
+    let matches = |p: &str, k: &str| {
+        if project {
+            p == k
+        } else {
+            crate::asset::property_key(p) == crate::asset::property_key(k)
+        }
+    };
+    let keys = if project { v.get("data") } else { Some(v) };
+    let mut out = serde_json::Map::new();
+    if let Some(Value::Object(map)) = keys {
+        for (k, val) in map {
+            if !(whole || used.is_some_and(|u| u.iter().any(|p| matches(p, k)))) {
+                continue;
+            }
+            let secret = is_secret_key(k);
+            if include_values && secret && !val.is_null() {
+                secrets.push(StrippedSecret {
+                    path: a.path.clone(),
+                    field: if project { format!("data.{k}") } else { k.clone() },
+                });
+            }
+            let keep = include_values && !secret;
+            out.insert(k.clone(), if keep { val.clone() } else { Value::Null });
+        }
+    }
+    if !project {
+        return Value::Object(out);
+    }
+    // A project properties file keeps its other fields as they are.
+    let mut whole_file = v.as_object().cloned().unwrap_or_default();
+    whole_file.insert("data".into(), Value::Object(out));
+    Value::Object(whole_file)
+}
+
 fn styled(value: &Value, original: &[u8]) -> Vec<u8> {
     crate::json::to_styled_vec(value, &crate::json::Style::detect(original))
 }

@@ -597,20 +597,23 @@ fn new_bytes(
             strip_connection(&mut v, &item.target, &mut stripped);
             crate::json::to_workato_vec(&v)
         }
-        AssetType::Properties => {
-            let mut base = match item.existing {
-                Some(t) => crate::json::parse(
-                    &item.target,
-                    &fsutil::read(&env.root.join(&target.assets[t].path))?,
-                )?,
-                None => Value::Object(Default::default()),
-            };
-            if let Some(o) = base.as_object_mut() {
-                for (k, v) in &plan.new_properties {
-                    o.insert(k.clone(), v.clone());
+        AssetType::Properties | AssetType::ProjectProperties | AssetType::Tags => {
+            let t = &pkg.assets[item.pkg].asset_type;
+            // The target's own file keeps its style; a new one is written in Workato's.
+            let (base, style) = match item.existing {
+                Some(e) => {
+                    let bytes = fsutil::read(&env.root.join(&target.assets[e].path))?;
+                    (
+                        Some(crate::json::parse(&item.target, &bytes)?),
+                        crate::json::Style::detect(&bytes),
+                    )
                 }
-            }
-            crate::json::to_workato_vec(&base)
+                None => (None, crate::json::Style::workato()),
+            };
+            let none = Vec::new();
+            let additions = plan.additions.get(&item.target).unwrap_or(&none);
+            let merged = plan::apply_additions(t, base, additions);
+            crate::json::to_styled_vec(&merged, &style)
         }
         _ => {
             let f = plan::final_value(inputs, rw, opts, item.pkg, item.existing)?;
