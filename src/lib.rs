@@ -25,6 +25,7 @@ pub mod asset;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod diag;
 pub mod env;
 pub mod error;
 pub mod extract;

@@ -38,47 +38,7 @@ pub struct PlanOptions {
     pub text_diff: bool,
 }
 
-/// What the importer does with one package asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// New in the target.
-    Create,
-    /// Replaces the target's.
-    Update,
-    /// Replaces a running recipe (needs `--restart-recipes`).
-    UpdateRunning,
-    /// Identical already.
-    NoChange,
-    /// A connection that exists: never overwritten.
-    Keep,
-    /// A connector version appended and released.
-    NewVersion,
-    /// Changed in the target since the last import, and changed by the package.
-    Conflict,
-}
-
-impl Action {
-    /// The action's name in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::UpdateRunning => "update_running",
-            Action::NoChange => "no_change",
-            Action::Keep => "keep",
-            Action::NewVersion => "new_version",
-            Action::Conflict => "conflict",
-        }
-    }
-
-    /// True when the import writes the asset.
-    pub fn writes(self) -> bool {
-        matches!(
-            self,
-            Action::Create | Action::Update | Action::UpdateRunning | Action::NewVersion | Action::Conflict
-        )
-    }
-}
+pub use crate::report::Action;
 
 /// One package asset's plan.
 #[derive(Debug, Clone)]
@@ -469,13 +429,13 @@ fn update_reasons(f: &Final) -> Vec<String> {
     reasons
 }
 
-/// One `invalid_asset` blocker per field of a package asset that is not what its type needs.
+/// One `invalid-asset` blocker per field of a package asset that is not what its type needs.
 fn invalid_asset_blockers(pkg: &Workspace) -> Vec<Blocker> {
     pkg.assets
         .iter()
         .flat_map(|a| {
             a.summary.invalid.iter().map(|f| Blocker {
-                kind: "invalid_asset".into(),
+                kind: crate::diag::Code::InvalidAsset,
                 path: a.path.clone(),
                 message: format!(
                     "package entry `{}`: {}; fix it in the source environment and export again (`--force` does not import malformed assets)",
@@ -600,7 +560,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
                         && !opts.force
                     {
                         blockers.push(Blocker {
-                            kind: "uncommitted_connector".into(),
+                            kind: crate::diag::Code::UncommittedConnector,
                             path: code_path_of(&target.assets[t].path),
                             message: format!(
                                 "connector `{}` has uncommitted edits in `{}` that the new version would replace; commit them (`rlcm connector commit`) or pass `--force` (they are then saved as a version first)",
@@ -693,7 +653,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
             path: tpath.clone(),
             asset_type: a.asset_type.as_str().to_string(),
             name: a.name.clone(),
-            action: d.action.as_str().to_string(),
+            action: d.action,
             from: (a.path != tpath).then(|| a.path.clone()),
             detail: d.detail,
             reasons: d.reasons,
@@ -714,7 +674,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
     for e in impact.iter().filter(|e| e.severity == "breaking") {
         if !opts.force {
             blockers.push(Blocker {
-                kind: "breaking_change".into(),
+                kind: crate::diag::Code::BreakingChange,
                 path: e.recipe.clone(),
                 message: format!(
                     "`{}`{} uses {} which the incoming connector version no longer defines; change the recipe, keep the action in the connector, or pass `--force`",
@@ -727,7 +687,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
     }
     if state.is_none() && items.iter().any(|i| i.action.writes()) {
         blockers.push(Blocker {
-            kind: "not_initialised".into(),
+            kind: crate::diag::Code::NotInitialised,
             path: ".".into(),
             message: format!(
                 "`{}` is not an rlcm environment; run `rlcm init {}` before importing",
@@ -739,7 +699,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
 
     let mut counts = BTreeMap::new();
     for a in &actions {
-        *counts.entry(a.action.clone()).or_insert(0) += 1;
+        *counts.entry(a.action.as_str().to_string()).or_insert(0) += 1;
     }
     let report_connectors = connector_plans
         .iter()
@@ -747,7 +707,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
             let old = &c.previous;
             PlanConnector {
                 title: c.title.clone(),
-                action: c.action.as_str().to_string(),
+                action: c.action,
                 from_version: c.from_version,
                 to_version: Some(c.to_version),
                 released: c.action != Action::NoChange || c.from_version == Some(c.to_version),
@@ -785,7 +745,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
             ));
         } else {
             blockers.push(Blocker {
-                kind: "connector_parse_error".into(),
+                kind: crate::diag::Code::ConnectorParseError,
                 path: c.pkg_code.clone(),
                 message: format!(
                     "connector `{}`: the incoming code `{}` does not parse as Ruby ({err}), and the import would release it; fix it in the sandbox, or pass `--force`",
@@ -1277,14 +1237,14 @@ fn decide(
     };
     match d.action {
         Action::Conflict if !opts.force => d.blockers.push(Blocker {
-            kind: "conflict".into(),
+            kind: crate::diag::Code::Conflict,
             path: tpath.clone(),
             message: format!(
                 "`{tpath}` was changed in the target since the last import, and the package changes it too; merge by hand, or pass `--force` to overwrite (rollback keeps the old bytes)"
             ),
         }),
         Action::UpdateRunning if !opts.restart_recipes => d.blockers.push(Blocker {
-            kind: "running_recipe".into(),
+            kind: crate::diag::Code::RunningRecipe,
             path: tpath.clone(),
             message: format!("`{tpath}` is running; pass `--restart-recipes` to stop it, update it and start it again"),
         }),
@@ -1330,7 +1290,7 @@ fn unresolved_references(
             ));
         } else {
             d.blockers.push(Blocker {
-                kind: "unresolved_reference".into(),
+                kind: crate::diag::Code::UnresolvedReference,
                 path: tpath.to_string(),
                 message: format!(
                     "`{}` references `{u}`, which is neither in the package nor in the target; add it to the export (dependencies), create it in the target first, or pass `--force` to import with the reference dangling",
@@ -1439,11 +1399,11 @@ fn impact(
         );
         // A running recipe the package updates is stopped, updated and started again.
         let severity = if !missing.is_empty() {
-            "breaking"
+            ImpactSeverity::Breaking
         } else if running && updated {
-            "restart"
+            ImpactSeverity::Restart
         } else {
-            "affected"
+            ImpactSeverity::Affected
         };
         entries.insert(
             path.clone(),
@@ -1451,7 +1411,7 @@ fn impact(
                 in_package: in_package.contains(path.as_str()),
                 recipe: path,
                 running,
-                severity: severity.into(),
+                severity,
                 via,
                 missing,
             },
@@ -1486,17 +1446,12 @@ fn impact(
                 recipe: item.target.clone(),
                 running: false,
                 in_package: true,
-                severity: "breaking".into(),
+                severity: ImpactSeverity::Breaking,
                 via: vec![item.target.clone()],
                 missing,
             });
         }
     }
-    let rank = |s: &str| match s {
-        "breaking" => 0,
-        "restart" => 1,
-        _ => 2,
-    };
-    out.sort_by(|a, b| (rank(&a.severity), &a.recipe).cmp(&(rank(&b.severity), &b.recipe)));
+    out.sort_by(|a, b| (a.severity, &a.recipe).cmp(&(b.severity, &b.recipe)));
     out
 }

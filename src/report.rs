@@ -138,7 +138,7 @@ pub struct DanglingEntry {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Finding {
     /// Stable code (`dangling-reference`, `connector-parse-error`, ...).
-    pub kind: String,
+    pub kind: crate::diag::Code,
     /// The file or asset concerned.
     pub path: String,
     /// What is wrong and what to do.
@@ -492,9 +492,9 @@ pub struct CheckReport {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct CheckFinding {
     /// Stable kebab-case code.
-    pub kind: String,
+    pub kind: crate::diag::Code,
     /// `error` or `warning`.
-    pub severity: String,
+    pub severity: crate::diag::Severity,
     /// The file or asset concerned.
     pub path: String,
     /// What is wrong and what to do.
@@ -562,8 +562,8 @@ pub struct PlanAction {
     pub asset_type: String,
     /// Asset name.
     pub name: String,
-    /// `create`, `update`, `update_running`, `no_change`, `keep`, `new_version` or `conflict`.
-    pub action: String,
+    /// What the import does with it.
+    pub action: Action,
     /// Path in the package, when it differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -586,7 +586,7 @@ pub struct PlanConnector {
     /// Title.
     pub title: String,
     /// `create`, `new_version` or `no_change`.
-    pub action: String,
+    pub action: Action,
     /// The target's released version before (none for `create`).
     pub from_version: Option<u64>,
     /// The version after (new versions are appended as latest + 1).
@@ -609,6 +609,99 @@ pub struct PlanConnector {
     pub triggers_removed: Vec<String>,
 }
 
+/// What the importer does with one package asset.
+/// Its `Ord` is the order reports list actions in (what needs attention first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Changed in the target since the last import, and changed by the package.
+    Conflict,
+    /// Replaces a running recipe (needs `--restart-recipes`).
+    UpdateRunning,
+    /// Replaces the target's.
+    Update,
+    /// New in the target.
+    Create,
+    /// A connector version appended and released.
+    NewVersion,
+    /// A connection that exists: never overwritten.
+    Keep,
+    /// Identical already.
+    NoChange,
+}
+
+impl Action {
+    /// The action's name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::UpdateRunning => "update_running",
+            Action::NoChange => "no_change",
+            Action::Keep => "keep",
+            Action::NewVersion => "new_version",
+            Action::Conflict => "conflict",
+        }
+    }
+
+    /// True when the import writes the asset.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Update | Action::UpdateRunning | Action::NewVersion | Action::Conflict
+        )
+    }
+}
+
+/// Compares with the wire spelling (`action == "no_change"`).
+impl PartialEq<&str> for Action {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an import affects a production recipe; its `Ord` is the order reports list them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImpactSeverity {
+    /// It uses an action or trigger the incoming connector version lacks.
+    Breaking,
+    /// It is running and the import replaces it (it is stopped, updated and started again).
+    Restart,
+    /// It depends on something the import changes.
+    Affected,
+}
+
+impl ImpactSeverity {
+    /// The severity as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImpactSeverity::Breaking => "breaking",
+            ImpactSeverity::Restart => "restart",
+            ImpactSeverity::Affected => "affected",
+        }
+    }
+}
+
+/// Compares with the wire spelling (`severity == "breaking"`).
+impl PartialEq<&str> for ImpactSeverity {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for ImpactSeverity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A production recipe an import affects.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct ImpactEntry {
@@ -618,8 +711,8 @@ pub struct ImpactEntry {
     pub running: bool,
     /// True when the package overwrites it.
     pub in_package: bool,
-    /// `breaking`, `restart` or `affected`.
-    pub severity: String,
+    /// How it is affected.
+    pub severity: ImpactSeverity,
     /// The chain from the recipe to the changed asset, both included.
     pub via: Vec<String>,
     /// For `breaking`: the actions and triggers it uses that the incoming connector lacks.
@@ -629,9 +722,8 @@ pub struct ImpactEntry {
 /// Why an import is refused.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct Blocker {
-    /// `conflict`, `unresolved_reference`, `breaking_change`, `running_recipe`, `stale_plan`,
-    /// `uncommitted_connector`, `not_initialised`.
-    pub kind: String,
+    /// What blocks (`conflict`, `unresolved-reference`, `breaking-change`, ...).
+    pub kind: crate::diag::Code,
     /// The asset concerned.
     pub path: String,
     /// What is wrong and what to do.

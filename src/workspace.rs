@@ -895,8 +895,8 @@ pub fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Opti
 /// A warning about a tree as a whole: something that reads fine but will surprise a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeWarning {
-    /// Stable code: `case-twins`, `provider-aliases`, `unattributed-provider`.
-    pub code: &'static str,
+    /// [`crate::diag::Code::CaseTwins`], `ProviderAliases` or `UnattributedProvider`.
+    pub code: crate::diag::Code,
     /// The file, folder or asset concerned.
     pub path: String,
     /// What it is and what to do.
@@ -935,7 +935,7 @@ impl Workspace {
         let mut out = Vec::new();
         for group in case_twins(self.assets.iter().map(|a| a.path.as_str())) {
             out.push(TreeWarning {
-                code: "case-twins",
+                code: crate::diag::Code::CaseTwins,
                 path: group[0].clone(),
                 message: format!(
                     "{} differ only in case: Workato keeps them apart and so does rlcm, but a case-insensitive file system (macOS, Windows) cannot hold both; work with this tree on a case-sensitive one",
@@ -949,7 +949,7 @@ impl Workspace {
         }
         for (c, names) in by_connector.into_iter().filter(|(_, n)| n.len() > 1) {
             out.push(TreeWarning {
-                code: "provider-aliases",
+                code: crate::diag::Code::ProviderAliases,
                 path: self.assets[c].path.clone(),
                 message: format!(
                     "connector `{}` is used under {} provider names ({}); rlcm keeps each recipe's as it is, and gives new recipes the one `.rlcm` records",
@@ -965,7 +965,7 @@ impl Workspace {
         }
         for (p, first) in unattributed {
             out.push(TreeWarning {
-                code: "unattributed-provider",
+                code: crate::diag::Code::UnattributedProvider,
                 path: first.to_string(),
                 message: format!(
                     "`{first}` uses provider `{p}`, which looks like a custom connector's but matches none here (no connection with `custom: true` names its connector, no attributed provider shares its id part, and no connector title has its prefix); rlcm cannot tell whether a connector release breaks it"

@@ -443,7 +443,7 @@ fn unparseable_ruby_and_outside_references_block() {
         .map(|b| b["kind"].as_str().unwrap())
         .collect();
     assert!(
-        kinds.contains(&"connector_parse_error") && kinds.contains(&"unresolved_reference"),
+        kinds.contains(&"connector-parse-error") && kinds.contains(&"unresolved-reference"),
         "{kinds:?}"
     );
     let msgs = v["blockers"].to_string();

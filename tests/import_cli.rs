@@ -196,7 +196,7 @@ fn plan_has_every_action_and_severity_and_blocks_until_forced() {
     let mut kinds = blocker_kinds(&p);
     kinds.sort();
     kinds.dedup();
-    assert_eq!(kinds, ["breaking_change", "conflict", "running_recipe"]);
+    assert_eq!(kinds, ["breaking-change", "conflict", "running-recipe"]);
     assert_eq!(p["blocked"], true);
     // import with the same flags is refused the same way, and writes nothing.
     let out = run(&["import", s.pkg(), "--env", s.prod()]);
@@ -204,7 +204,7 @@ fn plan_has_every_action_and_severity_and_blocks_until_forced() {
     assert_eq!(before, snapshot(&s.prod));
     // --restart-recipes lifts one blocker; --force the others.
     let p = plan(&s, 3, &["--restart-recipes"]);
-    assert!(!blocker_kinds(&p).contains(&"running_recipe".to_string()));
+    assert!(!blocker_kinds(&p).contains(&"running-recipe".to_string()));
     let p = plan(&s, 0, &["--restart-recipes", "--force"]);
     assert_eq!(p["blocked"], false);
     // Markdown for CI summaries.

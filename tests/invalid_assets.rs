@@ -1,6 +1,6 @@
 //! Malformed assets are refused before import (issue 14, part 2): entries that parse as JSON
 //! but are not what their type says. `inspect` reports each as a finding; `plan` lists each as
-//! an `invalid_asset` blocker naming the entry and the field; `import` refuses and writes
+//! an `invalid-asset` blocker naming the entry and the field; `import` refuses and writes
 //! nothing, with or without `--force`.
 
 mod common;
@@ -140,7 +140,7 @@ fn malformed_assets_are_reported_blocked_and_never_imported() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|b| b["kind"] == "invalid_asset")
+                .filter(|b| b["kind"] == "invalid-asset")
                 .collect();
             for (path, _, field) in BAD {
                 if path.ends_with(".custom_adapter.json") && !connectors_too {
@@ -150,7 +150,7 @@ fn malformed_assets_are_reported_blocked_and_never_imported() {
                     blockers.iter().any(|b| b["path"] == *path
                         && b["message"].as_str().unwrap().contains(path)
                         && b["message"].as_str().unwrap().contains(field)),
-                    "plan {extra:?}: no invalid_asset blocker for {path} naming {field}: {blockers:#?}"
+                    "plan {extra:?}: no invalid-asset blocker for {path} naming {field}: {blockers:#?}"
                 );
             }
             // `import` refuses and writes nothing.
@@ -165,7 +165,7 @@ fn malformed_assets_are_reported_blocked_and_never_imported() {
                 stderr(&out)
             );
             assert!(
-                stdout(&out).contains("invalid_asset") || stderr(&out).contains("bad/no_code.recipe.json")
+                stdout(&out).contains("invalid-asset") || stderr(&out).contains("bad/no_code.recipe.json")
             );
             assert_eq!(before, snapshot(&prod), "import {extra:?} changed the target");
         }
@@ -212,7 +212,7 @@ fn many_empty_recipes_are_each_blocked() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|b| b["kind"] == "invalid_asset")
+        .filter(|b| b["kind"] == "invalid-asset")
         .count();
     // Each `{}` lacks both `name` and `code`.
     assert_eq!(blocked, 2 * n);

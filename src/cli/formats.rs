@@ -3,6 +3,7 @@
 //! diff have theirs in `render` and `reports`). A command whose format enum lacks
 //! `markdown` refuses it as a usage error (exit 2).
 
+use crate::diag::{Code, Severity};
 use std::fmt::Write;
 
 use clap::ValueEnum;
@@ -112,12 +113,12 @@ pub fn inspect(r: &InspectReport) -> String {
         for f in r
             .findings
             .iter()
-            .filter(|f| f.kind != "dangling-reference" && f.kind != "call-cycle")
+            .filter(|f| !matches!(f.kind, Code::DanglingReference | Code::CallCycle))
         {
             let _ = writeln!(
                 o,
                 "- **{}** {}: {}",
-                cell(&f.kind),
+                cell(f.kind.as_str()),
                 code(&f.path),
                 cell(&f.message)
             );
@@ -144,7 +145,11 @@ pub fn inspect(r: &InspectReport) -> String {
 
 /// `check` as Markdown.
 pub fn check(r: &CheckReport) -> String {
-    let errors = r.findings.iter().filter(|f| f.severity == "error").count();
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     let mut o = format!(
         "## rlcm check: {}\n\n{errors} errors, {} warnings\n",
         if r.ok { "✅ ok" } else { "❌ problems found" },
@@ -159,8 +164,8 @@ pub fn check(r: &CheckReport) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} |",
-                cell(&f.severity),
-                cell(&f.kind),
+                cell(f.severity.as_str()),
+                cell(f.kind.as_str()),
                 code(&f.path),
                 cell(&f.message)
             );

@@ -143,8 +143,8 @@ pub fn plan(r: &PlanReport) -> String {
             let _ = writeln!(
                 b,
                 "<li class=\"blocker\" data-kind=\"{}\"><b>{}</b> {}: {}</li>",
-                esc(&x.kind),
-                esc(&x.kind),
+                esc(x.kind.as_str()),
+                esc(x.kind.as_str()),
                 code(&x.path),
                 esc(&x.message)
             );
@@ -198,7 +198,7 @@ pub fn plan(r: &PlanReport) -> String {
                 "<tr data-connector=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.title),
                 esc(&c.title),
-                esc(&c.action),
+                esc(c.action.as_str()),
                 esc(&version),
                 esc(c.note.as_deref().unwrap_or("")),
                 tags(&c.actions_removed, &c.triggers_removed, "removed"),
@@ -219,7 +219,7 @@ pub fn plan(r: &PlanReport) -> String {
             .iter()
             .map(|e| ImpactRow {
                 recipe: &e.recipe,
-                severity: &e.severity,
+                severity: e.severity.as_str(),
                 running: Some(e.running),
                 in_package: Some(e.in_package),
                 via: &e.via,
@@ -272,7 +272,7 @@ pub fn plan(r: &PlanReport) -> String {
         let _ = writeln!(
             b,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&a.action),
+            esc(a.action.as_str()),
             esc(&a.asset_type),
             code(&a.path),
             esc(a.detail.as_deref().unwrap_or(""))
@@ -483,7 +483,7 @@ fn asset_diff(b: &mut String, a: &PlanAction) {
         b,
         "<details class=\"asset-diff\" data-path=\"{}\"><summary>{} {} ({} change{})</summary>\n<table class=\"changes\"><tbody>",
         esc(&a.path),
-        esc(&a.action),
+        esc(a.action.as_str()),
         code(&a.path),
         changes.len(),
         if changes.len() == 1 { "" } else { "s" }

@@ -1,5 +1,6 @@
 //! Human and Markdown renderings of reports.
 
+use crate::diag::{Code, Severity};
 use std::fmt::Write;
 
 use super::shell::style::{self, paint};
@@ -114,7 +115,7 @@ pub fn inspect(r: &InspectReport, all: bool) -> String {
     for f in r
         .findings
         .iter()
-        .filter(|f| f.kind != "dangling-reference" && f.kind != "call-cycle")
+        .filter(|f| !matches!(f.kind, Code::DanglingReference | Code::CallCycle))
     {
         let _ = writeln!(o, "  {}: {}", f.kind, f.message);
     }
@@ -434,7 +435,11 @@ pub fn check(r: &CheckReport) -> String {
     for f in &r.findings {
         let _ = writeln!(o, "{}[{}] {}: {}", f.severity, f.kind, f.path, f.message);
     }
-    let errors = r.findings.iter().filter(|f| f.severity == "error").count();
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     let warnings = r.findings.len() - errors;
     let _ = writeln!(
         o,
@@ -582,22 +587,8 @@ pub fn plan(r: &PlanReport) -> String {
         o.push('\n');
     }
     let _ = writeln!(o, "Assets");
-    let order = [
-        "conflict",
-        "update_running",
-        "update",
-        "create",
-        "new_version",
-        "keep",
-        "no_change",
-    ];
     let mut sorted: Vec<&PlanAction> = r.actions.iter().collect();
-    sorted.sort_by_key(|a| {
-        (
-            order.iter().position(|x| *x == a.action).unwrap_or(9),
-            a.path.clone(),
-        )
-    });
+    sorted.sort_by_key(|a| (a.action, a.path.clone()));
     let quiet_limit = 40;
     let mut no_change = 0;
     let mut t = Table::new(2);
@@ -652,8 +643,8 @@ pub fn plan(r: &PlanReport) -> String {
             o,
             "  {} {}  [{}]",
             paint(
-                style::severity(&e.severity),
-                &format!("{:<9}", severity_label(&e.severity))
+                style::severity(e.severity.as_str()),
+                &format!("{:<9}", severity_label(e.severity.as_str()))
             ),
             e.recipe,
             tags.join(", ")
@@ -768,7 +759,7 @@ pub fn plan_markdown(r: &PlanReport) -> String {
             let _ = writeln!(
                 o,
                 "| {} | `{}` | {} | {} | {} | {} |",
-                severity_label(&e.severity),
+                severity_label(e.severity.as_str()),
                 e.recipe,
                 if e.running { "yes" } else { "no" },
                 if e.in_package { "yes" } else { "no" },

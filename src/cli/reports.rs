@@ -190,7 +190,7 @@ pub fn plan_changes_markdown(r: &PlanReport, mode: DiffMode, texts: &BTreeMap<St
         let _ = writeln!(
             o,
             "<details><summary>{} {} ({})</summary>\n",
-            md_text(&a.action),
+            md_text(a.action.as_str()),
             code(&a.path),
             if changes.len() == 1 {
                 "1 change".to_string()

@@ -1,6 +1,7 @@
 //! `rlcm check`: is an environment whole? References resolve, the tree matches the state,
 //! no write is left unfinished.
 
+use crate::diag::{Code, Severity};
 use std::collections::{HashMap, HashSet};
 
 use crate::asset::{AssetType, StepKind};
@@ -30,10 +31,10 @@ fn uses_by_connector(ws: &Workspace) -> HashMap<usize, Vec<Use<'_>>> {
     out
 }
 
-fn finding(kind: &str, severity: &str, path: &str, message: String) -> CheckFinding {
+fn finding(kind: Code, severity: Severity, path: &str, message: String) -> CheckFinding {
     CheckFinding {
-        kind: kind.into(),
-        severity: severity.into(),
+        kind,
+        severity,
         path: path.into(),
         message,
     }
@@ -47,37 +48,37 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         if let Target::Dangling(to) = &r.to {
             let from = &ws.assets[r.from].path;
             findings.push(finding(
-                "dangling-reference",
-                "error",
+                Code::DanglingReference,
+                Severity::Error,
                 from,
                 ws.describe_dangling(from, to, &r.kind),
             ));
         }
     }
     for w in ws.tree_warnings() {
-        findings.push(finding(w.code, "warning", &w.path, w.message));
+        findings.push(finding(w.code, Severity::Warning, &w.path, w.message));
     }
     for c in DepGraph::build(&ws).cycles() {
         let path: Vec<&str> = c.iter().map(|&i| ws.assets[i].path.as_str()).collect();
         findings.push(finding(
-            "call-cycle",
-            "warning",
+            Code::CallCycle,
+            Severity::Warning,
             path[0],
             format!("dependency cycle: {}", path.join(" → ")),
         ));
     }
     for p in &ws.orphan_files {
         findings.push(finding(
-            "orphan-connector-file",
-            "warning",
+            Code::OrphanConnectorFile,
+            Severity::Warning,
             p,
             format!("`{p}` has no `.custom_adapter.json` beside it"),
         ));
     }
     let Some(state) = &env.state else {
         findings.push(finding(
-            "not-initialised",
-            "warning",
+            Code::NotInitialised,
+            Severity::Warning,
             ".",
             "this directory has no `.rlcm/` state; run `rlcm init` to manage connector versions and running state".into(),
         ));
@@ -100,8 +101,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
     {
         let Some(c) = state.connectors.get(&a.name) else {
             findings.push(finding(
-                "connector-without-history",
-                "warning",
+                Code::ConnectorWithoutHistory,
+                Severity::Warning,
                 &a.path,
                 format!("connector `{}` has no version history; start it with `rlcm connector commit \"{}\" --note ...`", a.name, a.name),
             ));
@@ -111,8 +112,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         if let Some(latest) = c.latest() {
             if code.as_deref() != Some(latest.code_blake3.as_str()) {
                 findings.push(finding(
-                    "uncommitted-connector-change",
-                    "warning",
+                    Code::UncommittedConnectorChange,
+                    Severity::Warning,
                     &code_path_of(&a.path),
                     format!(
                         "`{}` differs from version {} of `{}`: commit it (`rlcm connector commit`) or restore it",
@@ -124,8 +125,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
             }
             if a.summary.version_no != Some(latest.version) || a.summary.note != latest.note {
                 findings.push(finding(
-                    "connector-metadata-mismatch",
-                    "error",
+                    Code::ConnectorMetadataMismatch,
+                    Severity::Error,
                     &a.path,
                     format!(
                         "`{}` says version {:?} but the latest version of `{}` is {}; it was edited by hand: set `version_no` and `note` back",
@@ -137,8 +138,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         for v in &c.versions {
             if let Err(e) = env.version_code(c, v.version) {
                 findings.push(finding(
-                    "state-damaged",
-                    "error",
+                    Code::StateDamaged,
+                    Severity::Error,
                     &format!(".rlcm/connectors/{}", v.code),
                     e.to_string(),
                 ));
@@ -149,8 +150,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
             let mine = uses.get(&i).map_or(&[][..], Vec::as_slice);
             for b in breaking_among(env, &ws, mine, &def) {
                 findings.push(finding(
-                    "broken-recipe",
-                    "error",
+                    Code::BrokenRecipe,
+                    Severity::Error,
                     &b.recipe,
                     format!(
                         "`{}` uses {} `{}` (steps {:?}) which released version {} of `{}` does not define",
@@ -164,8 +165,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         // A connector whose every version was rolled back has left the tree on purpose.
         if c.latest().is_some() && ws.get(&c.path).is_none() && !tree_titles.contains(title.as_str()) {
             findings.push(finding(
-                "connector-missing-from-tree",
-                "error",
+                Code::ConnectorMissingFromTree,
+                Severity::Error,
                 &c.path,
                 format!("connector `{title}` has a history but its files are gone from the tree; restore them (`rlcm connector restore`) or from git"),
             ));
@@ -174,8 +175,8 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
     for path in state.recipes.running.keys() {
         if ws.get(path).is_none() {
             findings.push(finding(
-                "running-recipe-missing",
-                "error",
+                Code::RunningRecipeMissing,
+                Severity::Error,
                 path,
                 format!("`{path}` is marked running but is not in the tree; stop it with `rlcm recipe stop`"),
             ));
@@ -184,11 +185,16 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
     // Installed connectors whose parent shared a newer version (asks their registries).
     for (title, path, message) in crate::registry::sharing::update_notices(env) {
         let kind = if message.starts_with("cannot") {
-            "registry-unreachable"
+            Code::RegistryUnreachable
         } else {
-            "connector-update-available"
+            Code::ConnectorUpdateAvailable
         };
-        findings.push(finding(kind, "warning", &path, format!("`{title}`: {message}")));
+        findings.push(finding(
+            kind,
+            Severity::Warning,
+            &path,
+            format!("`{title}`: {message}"),
+        ));
     }
     Ok(finish(env, findings))
 }
@@ -196,7 +202,7 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
 fn finish(env: &Environment, findings: Vec<CheckFinding>) -> CheckReport {
     CheckReport {
         format_version: FORMAT_VERSION,
-        ok: !findings.iter().any(|f| f.severity == "error"),
+        ok: !findings.iter().any(|f| f.severity == Severity::Error),
         recovered: env.recovered.clone(),
         findings,
     }

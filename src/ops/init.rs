@@ -126,7 +126,7 @@ fn report(dir: &Path, state: &State, ws: &Workspace) -> InitReport {
             .tree_warnings()
             .into_iter()
             .map(|w| Finding {
-                kind: w.code.to_string(),
+                kind: w.code,
                 path: w.path,
                 message: w.message,
             })

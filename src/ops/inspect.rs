@@ -42,7 +42,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         .tree_warnings()
         .into_iter()
         .map(|w| Finding {
-            kind: w.code.to_string(),
+            kind: w.code,
             path: w.path,
             message: w.message,
         })
@@ -51,7 +51,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
     for a in &ws.assets {
         for f in &a.summary.invalid {
             findings.push(Finding {
-                kind: "invalid-asset".into(),
+                kind: crate::diag::Code::InvalidAsset,
                 path: a.path.clone(),
                 message: format!("`{}`: {}", a.path, f.describe(&a.asset_type)),
             });
@@ -66,7 +66,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
             let c = a.connector.clone().unwrap_or_default();
             if let Some(err) = &c.definition.parse_error {
                 findings.push(Finding {
-                    kind: "connector-parse-error".into(),
+                    kind: crate::diag::Code::ConnectorParseError,
                     path: c.code_path.clone().unwrap_or_else(|| a.path.clone()),
                     message: format!("connector `{}`: the Ruby source does not parse: {err}", a.name),
                 });
@@ -102,14 +102,14 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         .collect();
     for d in &dangling {
         findings.push(Finding {
-            kind: "dangling-reference".into(),
+            kind: crate::diag::Code::DanglingReference,
             path: d.from.clone(),
             message: ws.describe_dangling(&d.from, &d.to, &d.kind),
         });
     }
     for p in &ws.orphan_files {
         findings.push(Finding {
-            kind: "orphan-connector-file".into(),
+            kind: crate::diag::Code::OrphanConnectorFile,
             path: p.clone(),
             message: format!("`{p}` has no `.custom_adapter.json` beside it and is ignored"),
         });
@@ -121,7 +121,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         .collect();
     for c in &cycles {
         findings.push(Finding {
-            kind: "call-cycle".into(),
+            kind: crate::diag::Code::CallCycle,
             path: c[0].clone(),
             message: format!("dependency cycle: {}", c.join(" → ")),
         });

@@ -994,7 +994,7 @@ fn run_import(app: &App, env: Environment, file: &FsPath, folder: String, restar
         let running: Vec<&str> = report
             .blockers
             .iter()
-            .filter(|b| b.kind == "running_recipe")
+            .filter(|b| b.kind == rlcm::diag::Code::RunningRecipe)
             .map(|b| b.path.as_str())
             .collect();
         let msg = if !running.is_empty() {
