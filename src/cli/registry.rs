@@ -271,12 +271,12 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
 }
 
 /// After `connector list` (human output): a line per installed connector with an update.
-pub(crate) fn list_notices(env: &Environment, format: PlainFormat) -> anyhow::Result<()> {
+pub(crate) fn list_notices(notices: &[(String, String)], format: PlainFormat) -> anyhow::Result<()> {
     if format == PlainFormat::Json {
         return Ok(());
     }
     let mut s = String::new();
-    for (title, _, message) in sharing::update_notices(env) {
+    for (title, message) in notices {
         s.push_str(&format!("{title}: {message}\n"));
     }
     if !s.is_empty() {

@@ -281,3 +281,30 @@ mod tests {
         assert_eq!(slug_of_title("Acme CRM"), "acme_crm");
     }
 }
+
+/// One row of the registry's audit log (`rlcm-registry audit`); never holds a token.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who: `publisher:NAME`, `link:ID`, `admin`, `cli`.
+    pub actor: String,
+    /// From where (the client's address, `local` for the command line).
+    pub client: String,
+    /// What: `share`, `link-create`, `link-revoke`, `install`, `install-revoke`,
+    /// `publisher-add`, `publisher-revoke`, `admin-token`, and the community's `listing-*`.
+    pub action: String,
+    /// The registry connector concerned, if any.
+    pub connector: Option<String>,
+    /// Details (a version, a link id, a count, a reason).
+    pub detail: Option<String>,
+}
+
+/// `rlcm-registry audit --format json`: the audit log, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuditLog {
+    /// Always 1.
+    pub format_version: u32,
+    /// The rows that matched the filters.
+    pub entries: Vec<AuditEntry>,
+}

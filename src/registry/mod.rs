@@ -182,5 +182,6 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("registry-api-revoke", schema::<api::RevokeResponse>()),
         ("registry-api-error", schema::<api::ApiError>()),
         ("registry-api-new-token", schema::<api::NewToken>()),
+        ("registry-audit", schema::<api::AuditLog>()),
     ]
 }

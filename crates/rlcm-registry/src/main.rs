@@ -60,6 +60,19 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
+    /// Show the audit log (every share, link change, install, revocation; who, when, from where).
+    Audit {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only the rows about this registry connector (slug).
+        #[arg(long, value_name = "SLUG")]
+        connector: Option<String>,
+        /// Only the rows of this action (`share`, `install`, `link-create`, ...).
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
     /// Copy the database to FILE while the server runs (SQLite online backup).
     Backup {
         #[command(flatten)]
@@ -219,6 +232,57 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &token,
                 "Admin token made (any earlier one no longer works).",
             )
+        }
+        Command::Audit {
+            data,
+            connector,
+            action,
+            format,
+        } => {
+            let store = open(&data.data)?;
+            let entries: Vec<rlcm::registry::api::AuditEntry> = store
+                .audit_log()?
+                .into_iter()
+                .filter(|r| connector.is_none() || r.connector == connector)
+                .filter(|r| action.as_deref().is_none_or(|a| r.action == a))
+                .map(|r| rlcm::registry::api::AuditEntry {
+                    at: r.at,
+                    actor: r.actor,
+                    client: r.client,
+                    action: r.action,
+                    connector: r.connector,
+                    detail: r.detail,
+                })
+                .collect();
+            let mut out = std::io::stdout().lock();
+            match format {
+                Format::Json => writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&rlcm::registry::api::AuditLog {
+                        format_version: 1,
+                        entries,
+                    })?
+                )?,
+                Format::Human => {
+                    if entries.is_empty() {
+                        writeln!(out, "No audit rows.")?;
+                    }
+                    for e in &entries {
+                        writeln!(
+                            out,
+                            "{}  {}  {} from {}{}{}",
+                            e.at,
+                            e.action,
+                            e.actor,
+                            e.client,
+                            e.connector.as_ref().map(|c| format!("  {c}")).unwrap_or_default(),
+                            e.detail.as_ref().map(|d| format!("  ({d})")).unwrap_or_default(),
+                        )?;
+                    }
+                }
+            }
+            Ok(())
         }
         Command::Backup { data, output } => {
             let store = open(&data.data)?;
