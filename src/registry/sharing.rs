@@ -62,7 +62,7 @@ pub struct ShareOptions {
     pub slug: Option<String>,
 }
 
-fn publisher_client(registry: &str) -> Result<Client> {
+pub(crate) fn publisher_client(registry: &str) -> Result<Client> {
     let entry = super::get(registry)?;
     let token = crate::config::token_from_env(&entry.token_env, &format!("registry `{registry}`"))?;
     Ok(Client::new(&entry.url, Some(token)))
