@@ -229,7 +229,8 @@ pub(crate) fn run_registry(cmd: RegistryCommand) -> anyhow::Result<i32> {
             format,
         } => output(format, &registry::community::apps(&registry, &search)?, |r| {
             if r.apps.is_empty() {
-                return "No app of the catalog matches; submit with `--app-name \"...\"` in plain text.\n".into();
+                return "No app of the catalog matches; submit with `--app-name \"...\"` in plain text.\n"
+                    .into();
             }
             let mut s = String::new();
             for a in &r.apps {
@@ -352,7 +353,9 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
                 no_direct_install,
                 landing_page,
             };
-            output(e.format, &registry::community::submit(&env, &o)?, |r| line(&r.message))?;
+            output(e.format, &registry::community::submit(&env, &o)?, |r| {
+                line(&r.message)
+            })?;
         }
         SharingCommand::Community(CommunityCommand::Status {
             name,

@@ -101,7 +101,8 @@ pub fn submit(env: &Environment, o: &SubmitOptions) -> Result<CommunityReport> {
     }
     if o.no_direct_install && o.landing_page.is_none() {
         return Err(Error::Invalid(
-            "`--no-direct-install` sends people to your landing page instead: give `--landing-page URL`".into(),
+            "`--no-direct-install` sends people to your landing page instead: give `--landing-page URL`"
+                .into(),
         ));
     }
     let (title, slug) = registry_slug(env, &o.name, &o.registry)?;
@@ -135,11 +136,13 @@ pub fn submit(env: &Environment, o: &SubmitOptions) -> Result<CommunityReport> {
 pub fn status(env: &Environment, name: &str, registry: &str) -> Result<CommunityReport> {
     let (title, slug) = registry_slug(env, name, registry)?;
     let client = super::sharing::publisher_client(registry)?;
-    let listing: ListingView = client.get(&format!("/v1/connectors/{slug}/listing")).map_err(|e| {
-        Error::Invalid(format!(
-            "{e} (has `{title}` been submitted? `rlcm connector community submit` lists it)"
-        ))
-    })?;
+    let listing: ListingView = client
+        .get(&format!("/v1/connectors/{slug}/listing"))
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "{e} (has `{title}` been submitted? `rlcm connector community submit` lists it)"
+            ))
+        })?;
     Ok(CommunityReport {
         format_version: FORMAT_VERSION,
         title,

@@ -51,8 +51,14 @@ pub(crate) fn routes() -> Router<Shared> {
 /// referrer.
 pub async fn security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(pages::CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(pages::CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     r
@@ -159,11 +165,7 @@ fn with_url(app: &Shared, mut l: ListingView) -> ListingView {
     l
 }
 
-async fn connector_page(
-    State(app): State<Shared>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn connector_page(State(app): State<Shared>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
     let json = wants_json(&headers);
     let run = || -> Result<Response, Response> {
         let (c, l) = live(&app, &slug)?;
@@ -259,8 +261,8 @@ async fn community_install(
         }
         let view = app.view(&c)?;
         let version = app.full_version(&c, None)?;
-        let credential = tokens::new_token(TokenKind::Install)
-            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        let credential =
+            tokens::new_token(TokenKind::Install).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
         let id = tokens::new_id().map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
         let audit = app.audit("community".into(), addr);
         app.store
@@ -309,7 +311,9 @@ async fn categories() -> Response {
 /// Checks a listing request and resolves its app against the catalog.
 pub fn check_listing(store: &dyn Store, req: &ListingRequest) -> Result<ListingSubmit, String> {
     let (app_slug, app_name) = match (&req.app, &req.app_name) {
-        (Some(_), Some(_)) => return Err("give either `app` (from the catalog) or `app_name` (plain text), not both".into()),
+        (Some(_), Some(_)) => {
+            return Err("give either `app` (from the catalog) or `app_name` (plain text), not both".into());
+        }
         (None, None) => {
             return Err("the listing names the app the connector connects to: `app` (a catalog slug or name; search with `rlcm registry apps`) or `app_name` in plain text".into());
         }
@@ -371,7 +375,10 @@ pub fn check_listing(store: &dyn Store, req: &ListingRequest) -> Result<ListingS
             Some(u.to_string())
         }
         (None, false) => {
-            return Err("preventing direct installation sends people to a landing page: give `--landing-page URL`".into());
+            return Err(
+                "preventing direct installation sends people to a landing page: give `--landing-page URL`"
+                    .into(),
+            );
         }
         (None, true) => None,
     };
@@ -490,18 +497,12 @@ fn login_page(app: &Shared, status: StatusCode, err: Option<&str>) -> Response {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "the OS random source failed");
     };
     let mut r = html(status, pages::admin_login(&csrf, err));
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(app, LOGIN_COOKIE, &csrf, 3600),
-    );
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(app, LOGIN_COOKIE, &csrf, 3600));
     r
 }
 
-async fn admin(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
+async fn admin(State(app): State<Shared>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let run = || -> Result<Response, Response> {
         let Some((_, csrf)) = session(&app, &headers)? else {
             return Ok(login_page(&app, StatusCode::OK, None));
@@ -552,10 +553,10 @@ async fn admin_login(
                 Some("That is not the admin token."),
             ));
         }
-        let id = tokens::new_token(TokenKind::Link)
-            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-        let csrf = tokens::new_token(TokenKind::Link)
-            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        let id =
+            tokens::new_token(TokenKind::Link).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        let csrf =
+            tokens::new_token(TokenKind::Link).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
         let audit = app.audit("admin".into(), addr);
         app.store
             .create_session(&tokens::hash(&id), &csrf, unix_now() + SESSION_SECONDS, &audit)
@@ -573,7 +574,11 @@ async fn admin_login(
 }
 
 /// The session whose CSRF token the form carries, or the 403 (nothing changes).
-fn checked_session(app: &Shared, headers: &HeaderMap, f: &std::collections::HashMap<String, String>) -> Result<String, Response> {
+fn checked_session(
+    app: &Shared,
+    headers: &HeaderMap,
+    f: &std::collections::HashMap<String, String>,
+) -> Result<String, Response> {
     let Some((h, csrf)) = session(app, headers)? else {
         return Err(forbidden("Sign in first: open /admin."));
     };
@@ -620,13 +625,21 @@ async fn admin_review(
         if status != ListingStatus::Live && reason.is_none() {
             return Err(html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                pages::message("Reason needed", "Rejecting or disabling a listing needs a reason for its publisher."),
+                pages::message(
+                    "Reason needed",
+                    "Rejecting or disabling a listing needs a reason for its publisher.",
+                ),
             ));
         }
         let audit = app.audit("admin".into(), addr);
         let l = app
             .store
-            .review(id, status, reason.as_deref().filter(|_| status != ListingStatus::Live), &audit)
+            .review(
+                id,
+                status,
+                reason.as_deref().filter(|_| status != ListingStatus::Live),
+                &audit,
+            )
             .map_err(|e| match e {
                 StoreError::NotFound(_) => html_not_found(),
                 e => store_error(e),
@@ -642,11 +655,7 @@ async fn admin_review(
     run().unwrap_or_else(|e| e)
 }
 
-async fn admin_logo(
-    State(app): State<Shared>,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-) -> Response {
+async fn admin_logo(State(app): State<Shared>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let run = || -> Result<Response, Response> {
         if session(&app, &headers)?.is_none() {
             return Err(forbidden("Sign in first: open /admin."));

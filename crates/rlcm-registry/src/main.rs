@@ -206,7 +206,10 @@ fn review(
     }
     for id in ids {
         if store.listing_by_id(*id)?.is_none() {
-            anyhow::bail!("no listing with id {id} in `{}`; `rlcm-registry review list` shows them (nothing was changed)", data.display());
+            anyhow::bail!(
+                "no listing with id {id} in `{}`; `rlcm-registry review list` shows them (nothing was changed)",
+                data.display()
+            );
         }
     }
     for id in ids {
@@ -233,12 +236,18 @@ fn checked_app(
     }
     let name = a.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 200 {
-        anyhow::bail!("{from}: the name of app `{}` is empty or longer than 200 characters", a.slug);
+        anyhow::bail!(
+            "{from}: the name of app `{}` is empty or longer than 200 characters",
+            a.slug
+        );
     }
     if let Some(w) = &a.website
         && !(w.starts_with("https://") || w.starts_with("http://"))
     {
-        anyhow::bail!("{from}: the website `{w}` of app `{}` is not an http(s) URL", a.slug);
+        anyhow::bail!(
+            "{from}: the website `{w}` of app `{}` is not an http(s) URL",
+            a.slug
+        );
     }
     Ok(rlcm::registry::api::CatalogApp { name, ..a })
 }
@@ -431,7 +440,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         writeln!(out, "No app matches.")?;
                     }
                     for a in &apps {
-                        writeln!(out, "{}  {}  {}", a.slug, a.name, a.website.as_deref().unwrap_or(""))?;
+                        writeln!(
+                            out,
+                            "{}  {}  {}",
+                            a.slug,
+                            a.name,
+                            a.website.as_deref().unwrap_or("")
+                        )?;
                     }
                 }
             }
@@ -443,7 +458,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             website,
             data,
         }) => {
-            let app = checked_app(rlcm::registry::api::CatalogApp { slug, name, website }, "the command line")?;
+            let app = checked_app(
+                rlcm::registry::api::CatalogApp { slug, name, website },
+                "the command line",
+            )?;
             let store = open(&data.data)?;
             let (added, _) = store.add_apps(std::slice::from_ref(&app), &cli_audit())?;
             let verb = if added == 1 { "added to" } else { "changed in" };
@@ -466,7 +484,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let store = open(&data.data)?;
             let (added, updated) = store.add_apps(&apps, &cli_audit())?;
-            println!("Imported `{}`: {added} app(s) added, {updated} changed.", file.display());
+            println!(
+                "Imported `{}`: {added} app(s) added, {updated} changed.",
+                file.display()
+            );
             Ok(())
         }
         Command::Review(ReviewCommand::List { status, data, format }) => {
@@ -502,7 +523,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                             l.app,
                             if l.not_in_catalog { " (NOT IN CATALOG)" } else { "" },
                             l.categories.join(", "),
-                            l.reason.as_ref().map(|r| format!("  reason: {r}")).unwrap_or_default()
+                            l.reason
+                                .as_ref()
+                                .map(|r| format!("  reason: {r}"))
+                                .unwrap_or_default()
                         )?;
                     }
                 }

@@ -31,27 +31,28 @@ pub fn markdown(src: &str) -> Markup {
             _ => true,
         }
     }
-    let parser = Parser::new_ext(src, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).filter_map(|e| {
-        Some(match e {
-            Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
-            Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => return None,
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
-                let dest_url = if safe_url(&dest_url) { dest_url } else { "#".into() };
+    let parser =
+        Parser::new_ext(src, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).filter_map(|e| {
+            Some(match e {
+                Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
+                Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => return None,
                 Event::Start(Tag::Link {
                     link_type,
                     dest_url,
                     title,
                     id,
-                })
-            }
-            e => e,
-        })
-    });
+                }) => {
+                    let dest_url = if safe_url(&dest_url) { dest_url } else { "#".into() };
+                    Event::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    })
+                }
+                e => e,
+            })
+        });
     let mut out = String::new();
     pulldown_cmark::html::push_html(&mut out, parser);
     PreEscaped(out)
@@ -99,7 +100,11 @@ fn query_string(s: &Search, page: u64) -> String {
         parts.append_pair("page", &page.to_string());
     }
     let q = parts.finish();
-    if q.is_empty() { "/".into() } else { format!("/?{q}") }
+    if q.is_empty() {
+        "/".into()
+    } else {
+        format!("/?{q}")
+    }
 }
 
 fn logo(src: Option<String>, title: &str, class: &str) -> Markup {
@@ -154,6 +159,7 @@ pub fn library(search: &Search, page: u64, cards: &[Card], total: u64, apps: &[C
                         article {
                             (logo(c.has_logo.then(|| format!("/connectors/{}/logo", c.slug)), &c.title, "logo"))
                             h2 { a href={ "/connectors/" (c.slug) } { (c.title) } }
+                            p class="by" { "by " (c.publisher) }
                             p class="app" { "Connects to " strong { (c.app) } }
                             ul class="tags" aria-label="Categories" {
                                 @for t in &c.categories { li { (t) } }
@@ -289,7 +295,11 @@ pub fn connector(
 
 /// A page with one message (404 and other refusals).
 pub fn message(title: &str, text: &str) -> String {
-    layout(title, true, html! { h1 { (title) } p { (text) } p { a href="/" { "Back to the library" } } })
+    layout(
+        title,
+        true,
+        html! { h1 { (title) } p { (text) } p { a href="/" { "Back to the library" } } },
+    )
 }
 
 /// `/admin` before signing in.
@@ -299,6 +309,11 @@ pub fn admin_login(csrf: &str, error: Option<&str>) -> String {
         @if let Some(e) = error { p class="error" role="alert" { (e) } }
         form method="post" action="/admin/login" class="login" {
             input type="hidden" name="csrf" value=(csrf);
+            // The account name that browsers and password managers expect beside a password.
+            div {
+                label for="account" { "Account" }
+                input id="account" type="text" name="username" value="admin" autocomplete="username";
+            }
             div {
                 label for="token" { "Admin token" }
                 input id="token" type="password" name="token" autocomplete="current-password" required;
@@ -316,8 +331,14 @@ fn status_name(s: ListingStatus) -> &'static str {
 
 /// `/admin` signed in: the review queue and every other listing.
 pub fn admin_queue(csrf: &str, listings: &[ListingView], notice: Option<&str>) -> String {
-    let pending: Vec<&ListingView> = listings.iter().filter(|l| l.status == ListingStatus::Pending).collect();
-    let others: Vec<&ListingView> = listings.iter().filter(|l| l.status != ListingStatus::Pending).collect();
+    let pending: Vec<&ListingView> = listings
+        .iter()
+        .filter(|l| l.status == ListingStatus::Pending)
+        .collect();
+    let others: Vec<&ListingView> = listings
+        .iter()
+        .filter(|l| l.status != ListingStatus::Pending)
+        .collect();
     let row = |l: &ListingView| {
         html! {
             tr id={ "listing-" (l.id) } {
@@ -401,12 +422,19 @@ mod tests {
         assert!(m.contains("<strong>b</strong>"), "{m}");
         assert!(m.contains("href=\"#\"") && !m.contains("javascript:"), "{m}");
         assert!(!m.contains("http://evil"), "{m}");
-        assert!(markdown("[ok](https://example.com/a)").into_string().contains("https://example.com/a"));
+        assert!(
+            markdown("[ok](https://example.com/a)")
+                .into_string()
+                .contains("https://example.com/a")
+        );
     }
 
     #[test]
     fn pages_escape_user_strings() {
         let html = message("<b>t</b>", "\"x\" & <y>");
-        assert!(html.contains("&lt;b&gt;t&lt;/b&gt;") && html.contains("&quot;x&quot; &amp; &lt;y&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;t&lt;/b&gt;") && html.contains("&quot;x&quot; &amp; &lt;y&gt;"),
+            "{html}"
+        );
     }
 }

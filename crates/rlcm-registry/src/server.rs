@@ -209,7 +209,11 @@ impl App {
         })
     }
 
-    pub(crate) fn full_version(&self, c: &Connector, version: Option<u64>) -> Result<SharedVersion, Response> {
+    pub(crate) fn full_version(
+        &self,
+        c: &Connector,
+        version: Option<u64>,
+    ) -> Result<SharedVersion, Response> {
         let versions = self.store.versions(c.id).map_err(store_error)?;
         let v = match version {
             Some(n) => versions.into_iter().find(|v| v.summary.version == n),

@@ -760,7 +760,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn submit_listing(&self, connector: &Connector, s: &ListingSubmit, audit: &Audit) -> StoreResult<ListingView> {
+    fn submit_listing(
+        &self,
+        connector: &Connector,
+        s: &ListingSubmit,
+        audit: &Audit,
+    ) -> StoreResult<ListingView> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
             let cats = serde_json::to_string(&s.categories).unwrap_or_else(|_| "[]".into());
@@ -801,17 +806,25 @@ impl Store for SqliteStore {
 
     fn listing(&self, slug: &str) -> StoreResult<Option<ListingView>> {
         self.with(|c| {
-            c.query_row(&format!("SELECT {LISTING_COLS} WHERE c.slug = ?1"), [slug], listing_row)
-                .optional()
-                .map_err(db)
+            c.query_row(
+                &format!("SELECT {LISTING_COLS} WHERE c.slug = ?1"),
+                [slug],
+                listing_row,
+            )
+            .optional()
+            .map_err(db)
         })
     }
 
     fn listing_by_id(&self, id: i64) -> StoreResult<Option<ListingView>> {
         self.with(|c| {
-            c.query_row(&format!("SELECT {LISTING_COLS} WHERE l.id = ?1"), [id], listing_row)
-                .optional()
-                .map_err(db)
+            c.query_row(
+                &format!("SELECT {LISTING_COLS} WHERE l.id = ?1"),
+                [id],
+                listing_row,
+            )
+            .optional()
+            .map_err(db)
         })
     }
 
@@ -829,9 +842,17 @@ impl Store for SqliteStore {
         })
     }
 
-    fn review(&self, id: i64, status: ListingStatus, reason: Option<&str>, audit: &Audit) -> StoreResult<ListingView> {
+    fn review(
+        &self,
+        id: i64,
+        status: ListingStatus,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<ListingView> {
         self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
             let n = tx
                 .execute(
                     "UPDATE listings SET status = ?2, reason = ?3, reviewed_at = ?4 WHERE id = ?1",
@@ -844,7 +865,11 @@ impl Store for SqliteStore {
                 )));
             }
             let v = tx
-                .query_row(&format!("SELECT {LISTING_COLS} WHERE l.id = ?1"), [id], listing_row)
+                .query_row(
+                    &format!("SELECT {LISTING_COLS} WHERE l.id = ?1"),
+                    [id],
+                    listing_row,
+                )
                 .map_err(db)?;
             let action = match status {
                 ListingStatus::Live => AuditAction::ListingApprove,
@@ -884,8 +909,9 @@ impl Store for SqliteStore {
                      )
                      SELECT c.slug, v.title, l.app_name, l.categories, v.version, v.logo_blob IS NOT NULL,
                         (SELECT COUNT(*) FROM installs i WHERE i.connector_id = c.id AND i.link_id IS NULL),
-                        l.description
+                        l.description, p.name
                      FROM page JOIN listings l ON l.id = page.lid JOIN connectors c ON c.id = page.cid
+                     JOIN publishers p ON p.id = c.publisher_id
                      JOIN versions v ON v.connector_id = c.id
                         AND v.seq = (SELECT MAX(seq) FROM versions WHERE connector_id = c.id)
                      ORDER BY c.title COLLATE NOCASE, c.id"
@@ -904,6 +930,7 @@ impl Store for SqliteStore {
                             has_logo: r.get(5)?,
                             installs: r.get::<_, i64>(6)? as u64,
                             description: r.get(7)?,
+                            publisher: r.get(8)?,
                         })
                     },
                 )
@@ -924,8 +951,11 @@ impl Store for SqliteStore {
     fn create_session(&self, id_hash: &str, csrf: &str, expires: i64, audit: &Audit) -> StoreResult<()> {
         self.with(|c| {
             let tx = c.transaction().map_err(db)?;
-            tx.execute("DELETE FROM admin_sessions WHERE expires_at < ?1", [expires - 86_400 * 2])
-                .map_err(db)?;
+            tx.execute(
+                "DELETE FROM admin_sessions WHERE expires_at < ?1",
+                [expires - 86_400 * 2],
+            )
+            .map_err(db)?;
             tx.execute(
                 "INSERT INTO admin_sessions (id_hash, csrf, expires_at) VALUES (?1, ?2, ?3)",
                 params![id_hash, csrf, expires],

@@ -209,6 +209,8 @@ pub struct Card {
     pub slug: String,
     /// The latest shared version's title.
     pub title: String,
+    /// The publisher's name.
+    pub publisher: String,
     /// The app's name.
     pub app: String,
     /// Categories.
@@ -281,7 +283,12 @@ pub trait Store: Send + Sync {
     /// Adds apps to the catalog (an existing slug is updated); returns (added, updated).
     fn add_apps(&self, apps: &[CatalogApp], audit: &Audit) -> StoreResult<(u64, u64)>;
     /// Submits (or resubmits: back to pending) the listing of `connector`.
-    fn submit_listing(&self, connector: &Connector, s: &ListingSubmit, audit: &Audit) -> StoreResult<ListingView>;
+    fn submit_listing(
+        &self,
+        connector: &Connector,
+        s: &ListingSubmit,
+        audit: &Audit,
+    ) -> StoreResult<ListingView>;
     /// The listing of the connector `slug`.
     fn listing(&self, slug: &str) -> StoreResult<Option<ListingView>>;
     /// The listing `id`.
@@ -289,7 +296,13 @@ pub trait Store: Send + Sync {
     /// Every listing (of one status), oldest submission first.
     fn listings(&self, status: Option<ListingStatus>) -> StoreResult<Vec<ListingView>>;
     /// A reviewer's decision: `Live`, or `Rejected`/`Disabled` with a reason.
-    fn review(&self, id: i64, status: ListingStatus, reason: Option<&str>, audit: &Audit) -> StoreResult<ListingView>;
+    fn review(
+        &self,
+        id: i64,
+        status: ListingStatus,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<ListingView>;
     /// A page of live listings and how many match in all.
     fn search(&self, q: &Search) -> StoreResult<(Vec<Card>, u64)>;
 
