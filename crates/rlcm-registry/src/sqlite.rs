@@ -1113,4 +1113,137 @@ mod tests {
         assert_eq!(s.revoke_links(&c, true, &audit()).unwrap(), (1, 1));
         assert!(s.install_by_token("c1").unwrap().is_none());
     }
+
+    fn submit(s: &SqliteStore, c: &Connector, app: Option<&str>, name: &str, cats: &[&str]) -> ListingView {
+        s.submit_listing(
+            c,
+            &ListingSubmit {
+                app_slug: app.map(str::to_string),
+                app_name: name.into(),
+                categories: cats.iter().map(|c| c.to_string()).collect(),
+                description: Some(format!("About {name} 100%_done")),
+                direct_install: true,
+                landing_page: None,
+            },
+            &audit(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn listings_reviews_search_and_sessions() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(d.path()).unwrap();
+        // The shipped catalog is there after the migration.
+        assert!(s.app("salesforce").unwrap().is_some());
+        assert_eq!(s.app("SLACK").unwrap().unwrap().slug, "slack");
+        assert!(s.apps(Some("net")).unwrap().iter().any(|a| a.slug == "netsuite"));
+        assert!(matches!(
+            s.add_apps(
+                &[CatalogApp {
+                    slug: "sf2".into(),
+                    name: "salesforce".into(),
+                    website: None
+                }],
+                &audit()
+            ),
+            Err(StoreError::Conflict(_))
+        ));
+        s.add_publisher("a", "ha", &audit()).unwrap();
+        let a = s.publisher_by_token("ha").unwrap().unwrap();
+        for (slug, blob) in [("one", "x1"), ("two", "x2"), ("three", "x3")] {
+            let mut v = version(slug, 1, blob);
+            v.title = format!("Conn {slug}");
+            s.share(&a, &v, &audit()).unwrap();
+        }
+        let c = |slug: &str| s.connector(slug).unwrap().unwrap();
+        let one = submit(&s, &c("one"), Some("salesforce"), "Salesforce", &["CRM", "Sales"]);
+        let two = submit(&s, &c("two"), Some("slack"), "Slack", &["Communication"]);
+        let three = submit(&s, &c("three"), None, "Legacy ERP", &["Finance"]);
+        assert!(three.not_in_catalog && !one.not_in_catalog);
+        assert_eq!(one.status, ListingStatus::Pending);
+        let all = |q: Search| s.search(&Search { limit: 10, ..q }).unwrap();
+        assert_eq!(
+            all(Search::default()).1,
+            0,
+            "pending listings are not in the library"
+        );
+        s.review(one.id, ListingStatus::Live, None, &audit()).unwrap();
+        s.review(two.id, ListingStatus::Live, None, &audit()).unwrap();
+        s.review(three.id, ListingStatus::Rejected, Some("which ERP?"), &audit())
+            .unwrap();
+        let (cards, total) = all(Search::default());
+        assert_eq!(total, 2);
+        assert_eq!(
+            cards.iter().map(|c| c.slug.as_str()).collect::<Vec<_>>(),
+            ["one", "two"]
+        );
+        assert_eq!(
+            all(Search {
+                q: Some("slack".into()),
+                ..Default::default()
+            })
+            .1,
+            1
+        );
+        assert_eq!(
+            all(Search {
+                category: Some("Sales".into()),
+                ..Default::default()
+            })
+            .0[0]
+                .slug,
+            "one"
+        );
+        assert_eq!(
+            all(Search {
+                app: Some("slack".into()),
+                category: Some("Sales".into()),
+                ..Default::default()
+            })
+            .1,
+            0
+        );
+        // LIKE wildcards are literal.
+        assert_eq!(
+            all(Search {
+                q: Some("100%_d".into()),
+                ..Default::default()
+            })
+            .1,
+            2
+        );
+        assert_eq!(
+            all(Search {
+                q: Some("0%x".into()),
+                ..Default::default()
+            })
+            .1,
+            0
+        );
+        let page2 = s
+            .search(&Search {
+                limit: 1,
+                offset: 1,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!((page2.0.len(), page2.0[0].slug.as_str(), page2.1), (1, "two", 2));
+        // Resubmitting goes back to pending, without the old reason.
+        let again = submit(&s, &c("three"), None, "Legacy ERP", &["Finance"]);
+        assert_eq!(
+            (again.id, again.status, again.reason),
+            (three.id, ListingStatus::Pending, None)
+        );
+        assert!(matches!(
+            s.review(999, ListingStatus::Live, None, &audit()),
+            Err(StoreError::NotFound(_))
+        ));
+        // Sessions expire.
+        s.create_session("h1", "csrf1", 100, &audit()).unwrap();
+        assert_eq!(s.session("h1", 50).unwrap().as_deref(), Some("csrf1"));
+        assert_eq!(s.session("h1", 150).unwrap(), None);
+        s.delete_session("h1").unwrap();
+        assert_eq!(s.session("h1", 50).unwrap(), None);
+    }
 }
