@@ -437,4 +437,45 @@ mod tests {
             "{html}"
         );
     }
+
+    fn card(n: u64) -> Card {
+        Card {
+            slug: format!("c{n}"),
+            title: format!("Conn <{n}>"),
+            publisher: "p".into(),
+            app: "Slack".into(),
+            categories: vec!["CRM".into()],
+            latest_version: n,
+            installs: 1,
+            has_logo: n % 2 == 0,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn the_library_paginates_and_keeps_the_query() {
+        let search = Search {
+            q: Some("a&b".into()),
+            category: Some("CRM".into()),
+            ..Default::default()
+        };
+        let cards: Vec<Card> = (1..=3).map(card).collect();
+        let html = library(&search, 2, &cards, 60, &[]);
+        assert!(html.contains("Page 2 of 3"), "{html}");
+        assert!(
+            html.contains("href=\"/?q=a%26b&amp;category=CRM\""),
+            "previous keeps the query: {html}"
+        );
+        assert!(
+            html.contains("href=\"/?q=a%26b&amp;category=CRM&amp;page=3\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("Conn &lt;1&gt;") && html.contains("60 connectors"),
+            "{html}"
+        );
+        assert!(html.contains("src=\"/connectors/c2/logo\"") && !html.contains("/connectors/c1/logo"));
+        let one = library(&Search::default(), 1, &cards[..1], 1, &[]);
+        assert!(one.contains("1 connector<") && !one.contains("Page "), "{one}");
+    }
 }
