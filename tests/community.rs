@@ -1044,3 +1044,54 @@ fn browser_checks(w: &World, _session: &str, _csrf: &str) {
         "{dom}"
     );
 }
+
+#[test]
+fn admin_sign_in_is_rate_limited_and_sessions_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("registry");
+    let token = reg(&data, &["admin-token"])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let server = RegistryServer::start(&data, &["--max-failed-attempts", "3"]);
+    let url = &server.url;
+    let (_, h, page) = get(&format!("{url}/admin"), None);
+    let cookie = cookie_pair(&h, "rlcm_login");
+    let csrf = hidden_csrf(&page);
+    let login = format!("{url}/admin/login");
+    let (status, h, _) = post_form(&login, Some(&cookie), &[("csrf", &csrf), ("token", &token)]);
+    assert_eq!(status, 303);
+    let session = cookie_pair(&h, "rlcm_admin");
+    let (_, _, queue) = get(&format!("{url}/admin"), Some(&session));
+    let session_csrf = hidden_csrf(&queue);
+    // Signing out ends the session: its cookie no longer opens the queue.
+    let (status, _, _) = post_form(
+        &format!("{url}/admin/logout"),
+        Some(&session),
+        &[("csrf", &session_csrf)],
+    );
+    assert_eq!(status, 303);
+    let (_, _, page) = get(&format!("{url}/admin"), Some(&session));
+    assert!(
+        page.contains("Admin token") && !page.contains("Waiting for review"),
+        "{page}"
+    );
+    // Three wrong tokens, then even the right one is refused for a while (429).
+    for _ in 0..3 {
+        let (status, _, _) = post_form(
+            &login,
+            Some(&cookie),
+            &[("csrf", &csrf), ("token", "rlcma_guess")],
+        );
+        assert_eq!(status, 401);
+    }
+    let (status, h, _) = post_form(&login, Some(&cookie), &[("csrf", &csrf), ("token", &token)]);
+    assert_eq!(status, 429);
+    assert!(
+        header(&h, "set-cookie")
+            .iter()
+            .all(|c| !c.starts_with("rlcm_admin="))
+    );
+}

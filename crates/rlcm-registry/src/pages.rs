@@ -447,7 +447,7 @@ mod tests {
             categories: vec!["CRM".into()],
             latest_version: n,
             installs: 1,
-            has_logo: n % 2 == 0,
+            has_logo: n.is_multiple_of(2),
             description: None,
         }
     }
