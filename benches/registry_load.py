@@ -12,8 +12,12 @@ first), each request one of:
 
 and reports throughput and p50/p99 latency per kind and overall.
 
+With --connectors N (default 1), N connectors are shared (the first in three versions, the
+others in one) and each gets a link; every request picks a connector at random. With
+--mix install, every request is an install (the p99 of an install at N shared connectors).
+
 Usage: python3 benches/registry_load.py [--bin target/release/rlcm-registry]
-       [--workers 32] [--requests 20000] [--duration 60]
+       [--workers 32] [--requests 20000] [--duration 60] [--connectors 1000] [--mix install]
 Only the standard library is used.
 """
 import argparse
@@ -58,6 +62,8 @@ def main():
     ap.add_argument("--workers", type=int, default=32)
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--duration", type=float, default=60.0)
+    ap.add_argument("--connectors", type=int, default=1)
+    ap.add_argument("--mix", choices=("mixed", "install"), default="mixed")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binary = args.bin
@@ -85,23 +91,29 @@ def main():
                 "".join("    action_%d: { execute: lambda do |c, i| { id: %d } end },\n" % (i, i)
                         for i in range(800)) + "  }\n}\n").encode()
         logo = b"\x89PNG\r\n\x1a\n" + bytes(2000)
-        for v in (1, 2, 3):
-            s, b = call("POST", url + "/v1/connectors/bench/versions", {
-                "title": "Bench", "version": v, "note": "version %d" % v,
-                "code_base64": base64.b64encode(code + (b"# %d\n" % v)).decode(),
-                "metadata": {"title": "Bench", "description": "load benchmark"},
-                "logo_base64": base64.b64encode(logo).decode(),
-                "actions": ["action_%d" % i for i in range(800)], "triggers": []}, token)
+        links = []
+        for n in range(args.connectors):
+            slug = "bench" if n == 0 else "bench-%d" % n
+            title = "Bench" if n == 0 else "Bench %d" % n
+            for v in ((1, 2, 3) if n == 0 else (1,)):
+                s, b = call("POST", url + "/v1/connectors/%s/versions" % slug, {
+                    "title": title, "version": v, "note": "version %d" % v,
+                    "code_base64": base64.b64encode(code + (b"# %d %d\n" % (n, v))).decode(),
+                    "metadata": {"title": title, "description": "load benchmark"},
+                    "logo_base64": base64.b64encode(logo).decode(),
+                    "actions": ["action_%d" % i for i in range(800)], "triggers": []}, token)
+                assert s == 201, (s, b)
+            s, b = call("POST", url + "/v1/connectors/%s/links" % slug, None, token)
             assert s == 201, (s, b)
-        s, b = call("POST", url + "/v1/connectors/bench/links", None, token)
-        assert s == 201, (s, b)
-        link = json.loads(b)["url"]
+            links.append(json.loads(b)["url"])
+        link = links[0]
         # A few credentials for the reads.
         creds = []
-        for _ in range(8):
-            s, b = call("POST", link + "/install")
+        for i in range(8):
+            s, b = call("POST", links[i % len(links)] + "/install")
             assert s == 201, (s, b)
             creds.append(json.loads(b)["credential"])
+        print("setup: %d shared connector(s), %d links" % (args.connectors, len(links)))
 
         lock = threading.Lock()
         results = {"install": [], "view": [], "check": []}
@@ -117,7 +129,8 @@ def main():
                         return
                     counter[0] += 1
                     k = counter[0]
-                kind = ("install", "view", "check", "check")[k % 4]
+                kind = "install" if args.mix == "install" else ("install", "view", "check", "check")[k % 4]
+                link = links[(k * 7919 + n) % len(links)]
                 t0 = time.perf_counter()
                 if kind == "install":
                     s, _ = call("POST", link + "/install")
@@ -144,8 +157,8 @@ def main():
             t.join()
         wall = time.perf_counter() - t0
         total = sum(len(v) for v in results.values())
-        print("rlcm-registry load: %d workers, %d requests in %.1f s (%d errors)"
-              % (args.workers, total, wall, len(errors)))
+        print("rlcm-registry load: %d workers, %d connectors, mix %s, %d requests in %.1f s (%d errors)"
+              % (args.workers, args.connectors, args.mix, total, wall, len(errors)))
         print("%-8s %8s %10s %9s %9s" % ("kind", "count", "req/s", "p50 ms", "p99 ms"))
         everything = []
         for kind, ms in results.items():

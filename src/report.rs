@@ -304,6 +304,26 @@ pub struct ConnectorListEntry {
     pub provider: Option<String>,
     /// True when the tree's `.rb` differs from the latest version (edits not committed).
     pub uncommitted: bool,
+    /// For a connector installed from a registry: what its registry says about updates
+    /// (absent for the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outdated: Option<ListUpdateStatus>,
+}
+
+/// An installed connector's update status in `connector list`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct ListUpdateStatus {
+    /// The shared version this copy has (the publisher's number).
+    pub installed: u64,
+    /// The registry's latest shared version (absent when the registry could not be asked).
+    pub latest: Option<u64>,
+    /// True when a newer shared version exists (`rlcm connector update` puts it on top).
+    pub available: bool,
+    /// The registry's URL.
+    pub registry: String,
+    /// Why the registry could not be asked, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `rlcm connector versions`.

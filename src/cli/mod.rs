@@ -793,8 +793,10 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
     match cmd {
         ConnectorCommand::List(e) => {
             let env = Environment::open(&e.env)?;
-            output(e.format, &c::list(&env)?, render::connector_list)?;
-            registry::list_notices(&env, e.format)?;
+            let mut report = c::list(&env)?;
+            let notices = crate::registry::sharing::annotate_list(&env, &mut report);
+            output(e.format, &report, render::connector_list)?;
+            registry::list_notices(&notices, e.format)?;
         }
         ConnectorCommand::Versions { name, env: e } => {
             let env = Environment::open(&e.env)?;

@@ -35,6 +35,18 @@ pub(crate) enum RegistryCommand {
         #[arg(long, value_enum, default_value = "human")]
         format: PlainFormat,
     },
+    /// Search the registry's catalog of apps (for `connector community submit --app`).
+    Apps {
+        /// Text in the app's name or slug (empty: every app).
+        #[arg(default_value = "")]
+        search: String,
+        /// The registry.
+        #[arg(long, value_name = "REG")]
+        registry: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: PlainFormat,
+    },
     /// Remove a named registry.
     Remove {
         /// The registry's name.
@@ -67,9 +79,13 @@ pub(crate) enum SharingCommand {
     /// Private share links: create, revoke, regenerate, list.
     #[command(subcommand)]
     Link(LinkCommand),
-    /// Install a connector from a share link as a new connector here (version 1, released).
+    /// The community library: submit a listing, see its review status.
+    #[command(subcommand)]
+    Community(CommunityCommand),
+    /// Install a connector from a share link or the community library as a new connector here
+    /// (version 1, released).
     Install {
-        /// The share link.
+        /// The share link, a community page URL, or `REG:community/<slug>`.
         url: String,
         /// Install under this title (only the title changes; the code stays as shared).
         #[arg(long = "as", value_name = "TITLE")]
@@ -89,6 +105,50 @@ pub(crate) enum SharingCommand {
     Update {
         /// The connector's title (or slug).
         name: String,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+}
+
+/// `rlcm connector community ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CommunityCommand {
+    /// List a shared connector in the community library (pending until a reviewer approves).
+    Submit {
+        /// The connector's title (or slug).
+        name: String,
+        /// The registry.
+        #[arg(long, value_name = "REG")]
+        registry: String,
+        /// The app it connects to, from the registry's catalog (slug or exact name; search with
+        /// `rlcm registry apps`).
+        #[arg(long, required_unless_present = "app_name", conflicts_with = "app_name")]
+        app: Option<String>,
+        /// The app in plain text, when it is not in the catalog (flagged for the reviewer).
+        #[arg(long, value_name = "TEXT")]
+        app_name: Option<String>,
+        /// A category (repeatable; from the registry's list, e.g. CRM, Finance, Productivity).
+        #[arg(long = "category", value_name = "C", required = true)]
+        categories: Vec<String>,
+        /// The listing's description (Markdown).
+        #[arg(long)]
+        description: Option<String>,
+        /// Prevent direct installation: people are sent to the landing page instead.
+        #[arg(long, requires = "landing_page")]
+        no_direct_install: bool,
+        /// The landing page (with `--no-direct-install`).
+        #[arg(long, value_name = "URL")]
+        landing_page: Option<String>,
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// The listing's review status (pending, live, rejected or disabled, with the reason).
+    Status {
+        /// The connector's title (or slug).
+        name: String,
+        /// The registry.
+        #[arg(long, value_name = "REG")]
+        registry: String,
         #[command(flatten)]
         env: EnvArg,
     },
@@ -163,6 +223,26 @@ pub(crate) fn run_registry(cmd: RegistryCommand) -> anyhow::Result<i32> {
             })?;
         }
         RegistryCommand::List { format } => output(format, &registry::list()?, registry_list)?,
+        RegistryCommand::Apps {
+            search,
+            registry,
+            format,
+        } => output(format, &registry::community::apps(&registry, &search)?, |r| {
+            if r.apps.is_empty() {
+                return "No app of the catalog matches; submit with `--app-name \"...\"` in plain text.\n"
+                    .into();
+            }
+            let mut s = String::new();
+            for a in &r.apps {
+                s.push_str(&format!(
+                    "{}  {}{}\n",
+                    a.slug,
+                    a.name,
+                    a.website.as_ref().map(|w| format!("  {w}")).unwrap_or_default()
+                ));
+            }
+            s
+        })?,
         RegistryCommand::Remove { name, format } => output(format, &registry::remove(&name)?, |_| {
             format!("Registry `{name}` removed.\n")
         })?,
@@ -245,10 +325,49 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
             env: e,
         } => {
             let env = Environment::open(&e.env)?;
+            let url = registry::community::install_source(&url)?;
             let opts = sharing::InstallOptions { url, as_title };
             output(e.format, &sharing::install(env, &opts, actor)?, |r| {
                 line(&r.message)
             })?;
+        }
+        SharingCommand::Community(CommunityCommand::Submit {
+            name,
+            registry,
+            app,
+            app_name,
+            categories,
+            description,
+            no_direct_install,
+            landing_page,
+            env: e,
+        }) => {
+            let env = Environment::open(&e.env)?;
+            let o = registry::community::SubmitOptions {
+                name,
+                registry,
+                app,
+                app_name,
+                categories,
+                description,
+                no_direct_install,
+                landing_page,
+            };
+            output(e.format, &registry::community::submit(&env, &o)?, |r| {
+                line(&r.message)
+            })?;
+        }
+        SharingCommand::Community(CommunityCommand::Status {
+            name,
+            registry,
+            env: e,
+        }) => {
+            let env = Environment::open(&e.env)?;
+            output(
+                e.format,
+                &registry::community::status(&env, &name, &registry)?,
+                |r| line(&r.message),
+            )?;
         }
         SharingCommand::Outdated {
             detailed_exitcode,
@@ -271,12 +390,12 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
 }
 
 /// After `connector list` (human output): a line per installed connector with an update.
-pub(crate) fn list_notices(env: &Environment, format: PlainFormat) -> anyhow::Result<()> {
+pub(crate) fn list_notices(notices: &[(String, String)], format: PlainFormat) -> anyhow::Result<()> {
     if format == PlainFormat::Json {
         return Ok(());
     }
     let mut s = String::new();
-    for (title, _, message) in sharing::update_notices(env) {
+    for (title, message) in notices {
         s.push_str(&format!("{title}: {message}\n"));
     }
     if !s.is_empty() {

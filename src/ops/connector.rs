@@ -738,6 +738,7 @@ pub fn list(env: &Environment) -> Result<ConnectorListReport> {
             shared: c.shared,
             provider: (!c.provider.is_empty()).then(|| c.provider.clone()),
             uncommitted,
+            outdated: None,
         });
     }
     connectors.sort_by(|a, b| a.title.cmp(&b.title));

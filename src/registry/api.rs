@@ -281,3 +281,212 @@ mod tests {
         assert_eq!(slug_of_title("Acme CRM"), "acme_crm");
     }
 }
+
+/// One row of the registry's audit log (`rlcm-registry audit`); never holds a token.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who: `publisher:NAME`, `link:ID`, `admin`, `cli`.
+    pub actor: String,
+    /// From where (the client's address, `local` for the command line).
+    pub client: String,
+    /// What: `share`, `link-create`, `link-revoke`, `install`, `install-revoke`,
+    /// `publisher-add`, `publisher-revoke`, `admin-token`, and the community's `listing-*`.
+    pub action: String,
+    /// The registry connector concerned, if any.
+    pub connector: Option<String>,
+    /// Details (a version, a link id, a count, a reason).
+    pub detail: Option<String>,
+}
+
+/// `rlcm-registry audit --format json`: the audit log, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuditLog {
+    /// Always 1.
+    pub format_version: u32,
+    /// The rows that matched the filters.
+    pub entries: Vec<AuditEntry>,
+}
+
+// ---- The community library (listings, apps catalog, categories) ----
+
+/// The categories a listing may carry (the registry's shipped list).
+pub const CATEGORIES: &[&str] = &[
+    "Analytics",
+    "Collaboration",
+    "Commerce",
+    "Communication",
+    "CRM",
+    "Data",
+    "Developer tools",
+    "Finance",
+    "HR",
+    "IT service management",
+    "Marketing",
+    "Productivity",
+    "Sales",
+    "Security",
+    "Support",
+];
+
+/// The shipped category spelled as `name` (case-insensitive), if there is one.
+pub fn category(name: &str) -> Option<&'static str> {
+    CATEGORIES
+        .iter()
+        .copied()
+        .find(|c| c.eq_ignore_ascii_case(name.trim()))
+}
+
+/// One application of the catalog: what a listed connector connects to.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct CatalogApp {
+    /// Its slug (`salesforce`).
+    pub slug: String,
+    /// Its name (`Salesforce`).
+    pub name: String,
+    /// Its website.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+}
+
+/// `GET /v1/apps?q=TEXT` and `rlcm registry apps SEARCH --format json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AppList {
+    /// Always 1.
+    pub format_version: u32,
+    /// The matching apps, by name.
+    pub apps: Vec<CatalogApp>,
+}
+
+/// `GET /v1/categories`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryList {
+    /// Always 1.
+    pub format_version: u32,
+    /// Every category a listing may carry.
+    pub categories: Vec<String>,
+}
+
+/// Where a listing is in its review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListingStatus {
+    /// Submitted, waiting for a reviewer ("give us a day to approve").
+    Pending,
+    /// Approved: in the library.
+    Live,
+    /// Refused by a reviewer (with a reason); resubmit after fixing.
+    Rejected,
+    /// Taken out of the library by a reviewer (with a reason) until it is rectified.
+    Disabled,
+}
+
+impl ListingStatus {
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListingStatus::Pending => "pending",
+            ListingStatus::Live => "live",
+            ListingStatus::Rejected => "rejected",
+            ListingStatus::Disabled => "disabled",
+        }
+    }
+
+    /// The status named `s`.
+    pub fn parse(s: &str) -> Option<ListingStatus> {
+        [
+            ListingStatus::Pending,
+            ListingStatus::Live,
+            ListingStatus::Rejected,
+            ListingStatus::Disabled,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// `POST /v1/connectors/{slug}/listing` (publisher token): submit (or resubmit) the listing.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListingRequest {
+    /// The catalog app, by slug or exact name.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// The app in plain text, when it is not in the catalog (flagged for the reviewer).
+    #[serde(default)]
+    pub app_name: Option<String>,
+    /// Category names from [`CATEGORIES`] (at least one).
+    pub categories: Vec<String>,
+    /// The listing's description (Markdown); default: the connector's metadata description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// False: "prevent direct installation"; people are sent to `landing_page` instead.
+    pub direct_install: bool,
+    /// The publisher's landing page (http or https), required when `direct_install` is false.
+    #[serde(default)]
+    pub landing_page: Option<String>,
+}
+
+/// A listing, as its publisher, a reviewer and `review list --format json` see it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ListingView {
+    /// Always 1.
+    pub format_version: u32,
+    /// The listing's id (what `rlcm-registry review approve ID` takes).
+    pub id: i64,
+    /// The registry connector (its slug).
+    pub connector_id: String,
+    /// The connector's title.
+    pub title: String,
+    /// The publisher's name.
+    pub publisher: String,
+    /// The app's name (the catalog's, or the plain text given).
+    pub app: String,
+    /// The catalog app's slug, when it is in the catalog.
+    pub app_slug: Option<String>,
+    /// True when the app was typed in plain text (not in the catalog): for the reviewer.
+    pub not_in_catalog: bool,
+    /// Its categories.
+    pub categories: Vec<String>,
+    /// Its description (Markdown).
+    pub description: Option<String>,
+    /// False when direct installation is prevented.
+    pub direct_install: bool,
+    /// The landing page people are sent to when direct installation is prevented.
+    pub landing_page: Option<String>,
+    /// Where it is in its review.
+    pub status: ListingStatus,
+    /// The reviewer's reason for a rejection or a disabling.
+    pub reason: Option<String>,
+    /// When it was (last) submitted.
+    pub submitted_at: String,
+    /// When a reviewer last acted on it.
+    pub reviewed_at: Option<String>,
+    /// Installs made from the community page.
+    pub installs: u64,
+    /// True when its latest shared version has a logo.
+    pub has_logo: bool,
+    /// Its public page (`/connectors/<slug>`; it answers 404 unless the listing is live).
+    pub url: String,
+}
+
+/// `rlcm-registry review list --format json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ListingList {
+    /// Always 1.
+    pub format_version: u32,
+    /// The listings, oldest submission first.
+    pub listings: Vec<ListingView>,
+}
+
+/// The 403 of an install from a listing that prevents direct installation.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NoDirectInstall {
+    /// Always 1.
+    pub format_version: u32,
+    /// What to do instead.
+    pub error: String,
+    /// The publisher's landing page.
+    pub landing_page: String,
+}

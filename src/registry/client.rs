@@ -136,19 +136,28 @@ fn unreachable(base: &str, url: &str, e: &ureq::Error) -> Error {
     ))
 }
 
-/// Splits a share link `BASE/l/TOKEN` into the registry's base URL and the link.
+/// Splits a share link `BASE/l/TOKEN`, or a community page `BASE/connectors/SLUG`, into the
+/// registry's base URL and the URL to ask (its `/install` installs).
 pub fn split_link(url: &str) -> Result<(String, String)> {
     let url = url.trim();
     let bad = || {
         Error::Invalid(
-            "that is not a share link: a link looks like `http(s)://HOST/l/TOKEN` (ask the publisher for one)".into(),
+            "that is not a share link nor a community page: a link looks like `http(s)://HOST/l/TOKEN` (ask the publisher for one), a page like `http(s)://HOST/connectors/SLUG` (or give `REG:community/SLUG`)".into(),
         )
     };
-    let (base, token) = url.rsplit_once("/l/").ok_or_else(bad)?;
-    if !(base.starts_with("http://") || base.starts_with("https://"))
-        || token.is_empty()
-        || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
+    let (base, key, slug) = if let Some((b, t)) = url.rsplit_once("/l/") {
+        (b, t, false)
+    } else if let Some((b, s)) = url.rsplit_once("/connectors/") {
+        (b, s, true)
+    } else {
+        return Err(bad());
+    };
+    let key_ok = if slug {
+        valid_slug(key)
+    } else {
+        !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if !(base.starts_with("http://") || base.starts_with("https://")) || !key_ok {
         return Err(bad());
     }
     Ok((base.to_string(), url.to_string()))
@@ -172,7 +181,16 @@ mod tests {
     fn links_are_split() {
         let (b, _) = split_link("http://127.0.0.1:5/l/abc123").unwrap();
         assert_eq!(b, "http://127.0.0.1:5");
-        for bad in ["ftp://x/l/a", "http://x/y", "http://x/l/", "http://x/l/a?b"] {
+        let (b, _) = split_link("https://h.example/connectors/acme_crm").unwrap();
+        assert_eq!(b, "https://h.example");
+        for bad in [
+            "ftp://x/l/a",
+            "http://x/y",
+            "http://x/l/",
+            "http://x/l/a?b",
+            "http://x/connectors/../x",
+            "http://x/connectors/",
+        ] {
             assert!(split_link(bad).is_err(), "{bad}");
         }
     }

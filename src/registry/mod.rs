@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod client;
+pub mod community;
 pub mod sharing;
 
 use schemars::JsonSchema;
@@ -182,5 +183,13 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("registry-api-revoke", schema::<api::RevokeResponse>()),
         ("registry-api-error", schema::<api::ApiError>()),
         ("registry-api-new-token", schema::<api::NewToken>()),
+        ("registry-audit", schema::<api::AuditLog>()),
+        ("registry-apps", schema::<api::AppList>()),
+        ("registry-community", schema::<community::CommunityReport>()),
+        ("registry-api-categories", schema::<api::CategoryList>()),
+        ("registry-api-listing-request", schema::<api::ListingRequest>()),
+        ("registry-listing", schema::<api::ListingView>()),
+        ("registry-listings", schema::<api::ListingList>()),
+        ("registry-api-no-direct-install", schema::<api::NoDirectInstall>()),
     ]
 }

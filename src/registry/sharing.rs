@@ -18,7 +18,7 @@ use crate::env::{self, ConnectorState, Environment, InstalledFrom, SharedTo, Tra
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::ops::connector::{Actor, code_path_of, shareable_version};
-use crate::report::{ConnectorCheckReport, FORMAT_VERSION};
+use crate::report::{ConnectorCheckReport, ConnectorListReport, FORMAT_VERSION, ListUpdateStatus};
 
 /// The origin of an installed connector's first version.
 pub const ORIGIN_INSTALL: &str = "install";
@@ -62,7 +62,7 @@ pub struct ShareOptions {
     pub slug: Option<String>,
 }
 
-fn publisher_client(registry: &str) -> Result<Client> {
+pub(crate) fn publisher_client(registry: &str) -> Result<Client> {
     let entry = super::get(registry)?;
     let token = crate::config::token_from_env(&entry.token_env, &format!("registry `{registry}`"))?;
     Ok(Client::new(&entry.url, Some(token)))
@@ -600,9 +600,9 @@ pub fn outdated(env: &Environment) -> Result<OutdatedReport> {
     })
 }
 
-/// For `check` and `connector list`: one notice per installed connector whose parent shared a
-/// newer version, or whose registry cannot be asked: `(title, path, message)`. Never fails.
-pub fn update_notices(env: &Environment) -> Vec<(String, String, String)> {
+/// Every installed connector's update status, asking its registry: `(title, path, status)`.
+/// Never fails (a registry that cannot be asked gives a status with `error`).
+pub fn update_statuses(env: &Environment) -> Vec<(String, String, ListUpdateStatus)> {
     let Ok(state) = env.state() else {
         return Vec::new();
     };
@@ -610,20 +610,81 @@ pub fn update_notices(env: &Environment) -> Vec<(String, String, String)> {
     for c in state.connectors.values() {
         let Some(from) = &c.installed_from else { continue };
         let answer = install_client(env, from).and_then(|cl| cl.get::<ConnectorView>("/v1/install"));
-        match answer {
-            Ok(view) if view.latest.seq > from.seq => out.push((
-                c.title.clone(),
-                c.path.clone(),
-                format!(
-                    "shared version {} of `{}` is available (this copy has {}); `rlcm connector update` puts it on top",
-                    view.latest.version, from.title, from.shared_version
-                ),
-            )),
-            Ok(_) => {}
-            Err(e) => out.push((c.title.clone(), c.path.clone(), format!("cannot check for updates: {e}"))),
-        }
+        let status = match answer {
+            Ok(view) => ListUpdateStatus {
+                installed: from.shared_version,
+                latest: Some(view.latest.version),
+                available: view.latest.seq > from.seq,
+                registry: from.registry.clone(),
+                error: None,
+            },
+            Err(e) => ListUpdateStatus {
+                installed: from.shared_version,
+                latest: None,
+                available: false,
+                registry: from.registry.clone(),
+                error: Some(e.to_string()),
+            },
+        };
+        out.push((c.title.clone(), c.path.clone(), status));
     }
     out
+}
+
+/// The sentence for an update status, if it calls for one (an update, or a registry that
+/// cannot be asked).
+pub fn update_message(parent_title: &str, s: &ListUpdateStatus) -> Option<String> {
+    if let Some(e) = &s.error {
+        return Some(format!("cannot check for updates: {e}"));
+    }
+    s.available.then(|| {
+        format!(
+            "shared version {} of `{parent_title}` is available (this copy has {}); `rlcm connector update` puts it on top",
+            s.latest.unwrap_or_default(),
+            s.installed
+        )
+    })
+}
+
+/// For `check`: one notice per installed connector whose parent shared a newer version, or
+/// whose registry cannot be asked: `(title, path, message)`. Never fails.
+pub fn update_notices(env: &Environment) -> Vec<(String, String, String)> {
+    let parents = parent_titles(env);
+    update_statuses(env)
+        .into_iter()
+        .filter_map(|(title, path, s)| {
+            let parent = parents.get(&title).cloned().unwrap_or_else(|| title.clone());
+            update_message(&parent, &s).map(|m| (title, path, m))
+        })
+        .collect()
+}
+
+fn parent_titles(env: &Environment) -> std::collections::BTreeMap<String, String> {
+    env.state()
+        .map(|st| {
+            st.connectors
+                .values()
+                .filter_map(|c| Some((c.title.clone(), c.installed_from.as_ref()?.title.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `connector list`: fills each installed connector's `outdated` (asks its registry) and
+/// returns the sentences for people, `(title, message)`.
+pub fn annotate_list(env: &Environment, report: &mut ConnectorListReport) -> Vec<(String, String)> {
+    let parents = parent_titles(env);
+    let mut notices = Vec::new();
+    for (title, path, status) in update_statuses(env) {
+        let parent = parents.get(&title).cloned().unwrap_or_else(|| title.clone());
+        if let Some(m) = update_message(&parent, &status) {
+            notices.push((title.clone(), m));
+        }
+        if let Some(entry) = report.connectors.iter_mut().find(|e| e.path == path) {
+            entry.outdated = Some(status);
+        }
+    }
+    notices
 }
 
 /// What `connector update` did.

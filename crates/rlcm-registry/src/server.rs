@@ -22,6 +22,7 @@ use rlcm::registry::api::*;
 use serde::Deserialize;
 
 use crate::blobs::Blobs;
+use crate::pages;
 use crate::store::*;
 use crate::tokens::{self, TokenKind};
 
@@ -74,16 +75,16 @@ impl Limiter {
     }
 }
 
-struct App {
-    store: Arc<dyn Store>,
-    blobs: Blobs,
-    opts: ServeOptions,
+pub(crate) struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) blobs: Blobs,
+    pub(crate) opts: ServeOptions,
     limiter: Limiter,
 }
 
-type Shared = Arc<App>;
+pub(crate) type Shared = Arc<App>;
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (
         status,
         Json(ApiError {
@@ -94,11 +95,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, NOT_FOUND_MESSAGE)
 }
 
-fn store_error(e: StoreError) -> Response {
+pub(crate) fn store_error(e: StoreError) -> Response {
     match e {
         StoreError::Conflict(m) => error(StatusCode::CONFLICT, m),
         StoreError::NotFound(_) => not_found(),
@@ -115,7 +116,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn too_many() -> Response {
+pub(crate) fn too_many() -> Response {
     error(
         StatusCode::TOO_MANY_REQUESTS,
         "too many failed token attempts from this address; wait a minute and check the token",
@@ -123,7 +124,17 @@ fn too_many() -> Response {
 }
 
 impl App {
-    fn audit(&self, actor: String, addr: SocketAddr) -> Audit {
+    /// True when this client is blocked by the failed-attempt limit.
+    pub(crate) fn blocked(&self, addr: SocketAddr) -> bool {
+        self.limiter.blocked(addr.ip(), &self.opts)
+    }
+
+    /// Counts a failed attempt of this client.
+    pub(crate) fn failed(&self, addr: SocketAddr) {
+        self.limiter.fail(addr.ip());
+    }
+
+    pub(crate) fn audit(&self, actor: String, addr: SocketAddr) -> Audit {
         Audit {
             actor,
             client: addr.ip().to_string(),
@@ -131,7 +142,7 @@ impl App {
     }
 
     /// The publisher of the request's bearer token.
-    fn publisher(&self, addr: SocketAddr, headers: &HeaderMap) -> Result<Publisher, Response> {
+    pub(crate) fn publisher(&self, addr: SocketAddr, headers: &HeaderMap) -> Result<Publisher, Response> {
         if self.limiter.blocked(addr.ip(), &self.opts) {
             return Err(too_many());
         }
@@ -152,7 +163,7 @@ impl App {
     }
 
     /// The publisher's own connector `slug` (another's is a 404, as a missing one).
-    fn own_connector(&self, p: &Publisher, slug: &str) -> Result<Connector, Response> {
+    pub(crate) fn own_connector(&self, p: &Publisher, slug: &str) -> Result<Connector, Response> {
         if !valid_slug(slug) {
             return Err(not_found());
         }
@@ -163,7 +174,7 @@ impl App {
     }
 
     /// A token from a link or an install: `None` counts as a failed attempt.
-    fn token_lookup<T>(
+    pub(crate) fn token_lookup<T>(
         &self,
         addr: SocketAddr,
         token: Option<&str>,
@@ -182,7 +193,7 @@ impl App {
         })
     }
 
-    fn view(&self, c: &Connector) -> Result<ConnectorView, Response> {
+    pub(crate) fn view(&self, c: &Connector) -> Result<ConnectorView, Response> {
         let versions = self.store.versions(c.id).map_err(store_error)?;
         let latest = versions.last().ok_or_else(not_found)?.summary.clone();
         Ok(ConnectorView {
@@ -198,7 +209,11 @@ impl App {
         })
     }
 
-    fn full_version(&self, c: &Connector, version: Option<u64>) -> Result<SharedVersion, Response> {
+    pub(crate) fn full_version(
+        &self,
+        c: &Connector,
+        version: Option<u64>,
+    ) -> Result<SharedVersion, Response> {
         let versions = self.store.versions(c.id).map_err(store_error)?;
         let v = match version {
             Some(n) => versions.into_iter().find(|v| v.summary.version == n),
@@ -251,7 +266,9 @@ pub fn router(store: Arc<dyn Store>, blobs: Blobs, opts: ServeOptions) -> Router
         .route("/l/{token}/install", post(install))
         .route("/v1/install", get(install_get))
         .route("/v1/install/versions/{version}", get(install_version))
+        .merge(crate::community::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(crate::community::security_headers))
         .with_state(app)
 }
 
@@ -507,26 +524,11 @@ async fn link_revoke(
     run().unwrap_or_else(|e| e)
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"))
-}
-
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 async fn link_get(
@@ -541,25 +543,16 @@ async fn link_get(
         if wants_json(&headers) {
             return Ok(Json(view).into_response());
         }
-        let page = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
-             <body><main><h1>{title}</h1><p>Shared by {publisher}, version {version}.</p>\
-             <p>{note}</p><p>Install it with <code>rlcm connector install &lt;this page's URL&gt; --env &lt;ENV&gt;</code>.</p>\
-             </main></body></html>\n",
-            title = escape_html(&view.title),
-            publisher = escape_html(&view.publisher),
-            version = view.latest.version,
-            note = escape_html(view.latest.note.as_deref().unwrap_or("")),
-        );
-        Ok((
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
-            ],
-            page,
-        )
-            .into_response())
+        let logo = app
+            .store
+            .versions(c.id)
+            .map_err(store_error)?
+            .last()
+            .and_then(|v| v.logo.as_ref())
+            .map(|_| format!("/l/{token}/logo"));
+        let url = format!("{}/l/{token}", app.opts.public_url);
+        let page = pages::connector(&view, None, logo, pages::InstallOffer::Command(&url), true);
+        Ok(crate::community::html(StatusCode::OK, page))
     };
     run().unwrap_or_else(|e| e)
 }
@@ -578,7 +571,7 @@ async fn install(
         let id = tokens::new_id().map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
         let audit = app.audit(format!("link:{link}"), addr);
         app.store
-            .create_install(link, &c, &id, &tokens::hash(&credential), &audit)
+            .create_install(Some(link), &c, &id, &tokens::hash(&credential), &audit)
             .map_err(store_error)?;
         Ok((
             StatusCode::CREATED,

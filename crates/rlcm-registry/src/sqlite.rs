@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rlcm::registry::api::{LinkInfo, LogoKind, ShareOutcome, SharedVersionSummary};
+use rlcm::registry::api::{
+    CatalogApp, LinkInfo, ListingStatus, ListingView, LogoKind, ShareOutcome, SharedVersionSummary,
+};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::store::*;
@@ -77,7 +79,46 @@ pub const MIGRATIONS: &[&str] = &[
         connector TEXT,
         detail TEXT
     );",
+    // 2: the community library: the apps catalog (seeded from `data/apps.json`), listings with
+    // their review, admin sessions of the web admin.
+    "CREATE TABLE apps (
+        slug TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        website TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX apps_name ON apps (name COLLATE NOCASE);
+    CREATE TABLE listings (
+        id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL UNIQUE REFERENCES connectors(id),
+        app_slug TEXT REFERENCES apps(slug),
+        app_name TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        description TEXT,
+        direct_install INTEGER NOT NULL,
+        landing_page TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'live', 'rejected', 'disabled')),
+        reason TEXT,
+        submitted_at TEXT NOT NULL,
+        reviewed_at TEXT
+    );
+    CREATE INDEX listings_status ON listings (status);
+    CREATE INDEX installs_connector ON installs (connector_id);
+    CREATE TABLE admin_sessions (
+        id_hash TEXT PRIMARY KEY,
+        csrf TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );",
 ];
+
+/// The apps catalog shipped with the registry (name, slug, website), loaded by migration 2.
+pub const SHIPPED_APPS: &str = include_str!("../data/apps.json");
+
+/// The shipped catalog, parsed.
+pub fn shipped_apps() -> StoreResult<Vec<CatalogApp>> {
+    serde_json::from_str(SHIPPED_APPS)
+        .map_err(|e| StoreError::Backend(format!("the shipped apps catalog is not valid: {e}")))
+}
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -171,6 +212,15 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction().map_err(db)?;
         tx.execute_batch(sql).map_err(db)?;
+        if i + 1 == 2 {
+            for a in shipped_apps()? {
+                tx.execute(
+                    "INSERT INTO apps (slug, name, website, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![a.slug, a.name, a.website, now()],
+                )
+                .map_err(db)?;
+            }
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)
             .map_err(db)?;
         tx.commit().map_err(db)?;
@@ -196,6 +246,61 @@ fn publisher_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Publisher> {
         name: r.get(1)?,
         created_at: r.get(2)?,
         revoked_at: r.get(3)?,
+    })
+}
+
+const LISTING_COLS: &str = "l.id, c.slug, c.title, p.name, l.app_name, l.app_slug, l.categories,
+    l.description, l.direct_install, l.landing_page, l.status, l.reason, l.submitted_at, l.reviewed_at,
+    (SELECT COUNT(*) FROM installs i WHERE i.connector_id = c.id AND i.link_id IS NULL),
+    (SELECT v.title FROM versions v WHERE v.connector_id = c.id ORDER BY v.seq DESC LIMIT 1),
+    (SELECT v.logo_blob IS NOT NULL FROM versions v WHERE v.connector_id = c.id ORDER BY v.seq DESC LIMIT 1)
+    FROM listings l JOIN connectors c ON c.id = l.connector_id JOIN publishers p ON p.id = c.publisher_id";
+
+fn listing_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ListingView> {
+    let slug: String = r.get(1)?;
+    let app_slug: Option<String> = r.get(5)?;
+    let status: String = r.get(10)?;
+    let latest_title: Option<String> = r.get(15)?;
+    Ok(ListingView {
+        format_version: 1,
+        id: r.get(0)?,
+        url: format!("/connectors/{slug}"),
+        connector_id: slug,
+        title: latest_title.map_or_else(|| r.get(2), Ok)?,
+        publisher: r.get(3)?,
+        app: r.get(4)?,
+        not_in_catalog: app_slug.is_none(),
+        app_slug,
+        categories: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+        description: r.get(7)?,
+        direct_install: r.get(8)?,
+        landing_page: r.get(9)?,
+        status: ListingStatus::parse(&status).unwrap_or(ListingStatus::Pending),
+        reason: r.get(11)?,
+        submitted_at: r.get(12)?,
+        reviewed_at: r.get(13)?,
+        installs: r.get::<_, i64>(14)? as u64,
+        has_logo: r.get::<_, Option<bool>>(16)?.unwrap_or(false),
+    })
+}
+
+fn like(q: &str) -> String {
+    let mut s = String::from("%");
+    for ch in q.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(ch);
+    }
+    s.push('%');
+    s
+}
+
+fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogApp> {
+    Ok(CatalogApp {
+        slug: r.get(0)?,
+        name: r.get(1)?,
+        website: r.get(2)?,
     })
 }
 
@@ -549,7 +654,7 @@ impl Store for SqliteStore {
 
     fn create_install(
         &self,
-        link: i64,
+        link: Option<i64>,
         connector: &Connector,
         id: &str,
         token_hash: &str,
@@ -583,6 +688,305 @@ impl Store for SqliteStore {
             c.query_row(&format!("SELECT {CONNECTOR_COLS} WHERE c.id = ?1"), [connector], connector_row)
                 .optional()
                 .map_err(db)
+        })
+    }
+
+    fn apps(&self, q: Option<&str>) -> StoreResult<Vec<CatalogApp>> {
+        self.with(|c| {
+            let pat = like(q.unwrap_or("").trim());
+            let mut st = c
+                .prepare(
+                    "SELECT slug, name, website FROM apps
+                     WHERE slug LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' ORDER BY name COLLATE NOCASE",
+                )
+                .map_err(db)?;
+            let rows = st.query_map([pat], app_row).map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+    }
+
+    fn app(&self, key: &str) -> StoreResult<Option<CatalogApp>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT slug, name, website FROM apps WHERE slug = ?1 OR name = ?1 COLLATE NOCASE
+                 ORDER BY slug = ?1 DESC LIMIT 1",
+                [key.trim()],
+                app_row,
+            )
+            .optional()
+            .map_err(db)
+        })
+    }
+
+    fn add_apps(&self, apps: &[CatalogApp], audit: &Audit) -> StoreResult<(u64, u64)> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            let (mut added, mut updated) = (0, 0);
+            for a in apps {
+                let clash: Option<String> = tx
+                    .query_row(
+                        "SELECT slug FROM apps WHERE name = ?1 COLLATE NOCASE AND slug <> ?2",
+                        params![a.name, a.slug],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                if let Some(other) = clash {
+                    return Err(StoreError::Conflict(format!(
+                        "the app name `{}` is taken by `{other}` in the catalog; give `{}` another name, or change `{other}`",
+                        a.name, a.slug
+                    )));
+                }
+                let n = tx
+                    .execute(
+                        "UPDATE apps SET name = ?2, website = ?3 WHERE slug = ?1",
+                        params![a.slug, a.name, a.website],
+                    )
+                    .map_err(db)?;
+                if n == 0 {
+                    tx.execute(
+                        "INSERT INTO apps (slug, name, website, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![a.slug, a.name, a.website, now()],
+                    )
+                    .map_err(db)?;
+                    added += 1;
+                } else {
+                    updated += 1;
+                }
+            }
+            log(&tx, audit, AuditAction::AppAdd, None, Some(&format!("{added} added, {updated} updated")))?;
+            tx.commit().map_err(db)?;
+            Ok((added, updated))
+        })
+    }
+
+    fn submit_listing(
+        &self,
+        connector: &Connector,
+        s: &ListingSubmit,
+        audit: &Audit,
+    ) -> StoreResult<ListingView> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+            let cats = serde_json::to_string(&s.categories).unwrap_or_else(|_| "[]".into());
+            tx.execute(
+                "INSERT INTO listings (connector_id, app_slug, app_name, categories, description, direct_install,
+                    landing_page, status, reason, submitted_at, reviewed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', NULL, ?8, NULL)
+                 ON CONFLICT (connector_id) DO UPDATE SET app_slug = excluded.app_slug, app_name = excluded.app_name,
+                    categories = excluded.categories, description = excluded.description,
+                    direct_install = excluded.direct_install, landing_page = excluded.landing_page,
+                    status = 'pending', reason = NULL, submitted_at = excluded.submitted_at",
+                params![
+                    connector.id,
+                    s.app_slug,
+                    s.app_name,
+                    cats,
+                    s.description,
+                    s.direct_install,
+                    s.landing_page,
+                    now()
+                ],
+            )
+            .map_err(db)?;
+            let v = tx
+                .query_row(&format!("SELECT {LISTING_COLS} WHERE l.connector_id = ?1"), [connector.id], listing_row)
+                .map_err(db)?;
+            log(
+                &tx,
+                audit,
+                AuditAction::ListingSubmit,
+                Some(&connector.slug),
+                Some(&format!("listing {}, app `{}`{}", v.id, v.app, if v.not_in_catalog { " (not in catalog)" } else { "" })),
+            )?;
+            tx.commit().map_err(db)?;
+            Ok(v)
+        })
+    }
+
+    fn listing(&self, slug: &str) -> StoreResult<Option<ListingView>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {LISTING_COLS} WHERE c.slug = ?1"),
+                [slug],
+                listing_row,
+            )
+            .optional()
+            .map_err(db)
+        })
+    }
+
+    fn listing_by_id(&self, id: i64) -> StoreResult<Option<ListingView>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {LISTING_COLS} WHERE l.id = ?1"),
+                [id],
+                listing_row,
+            )
+            .optional()
+            .map_err(db)
+        })
+    }
+
+    fn listings(&self, status: Option<ListingStatus>) -> StoreResult<Vec<ListingView>> {
+        self.with(|c| {
+            let mut st = c
+                .prepare(&format!(
+                    "SELECT {LISTING_COLS} WHERE ?1 IS NULL OR l.status = ?1 ORDER BY l.submitted_at, l.id"
+                ))
+                .map_err(db)?;
+            let rows = st
+                .query_map([status.map(ListingStatus::as_str)], listing_row)
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+    }
+
+    fn review(
+        &self,
+        id: i64,
+        status: ListingStatus,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<ListingView> {
+        self.with(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let n = tx
+                .execute(
+                    "UPDATE listings SET status = ?2, reason = ?3, reviewed_at = ?4 WHERE id = ?1",
+                    params![id, status.as_str(), reason, now()],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "no listing with id {id}; `rlcm-registry review list` shows them"
+                )));
+            }
+            let v = tx
+                .query_row(
+                    &format!("SELECT {LISTING_COLS} WHERE l.id = ?1"),
+                    [id],
+                    listing_row,
+                )
+                .map_err(db)?;
+            let action = match status {
+                ListingStatus::Live => AuditAction::ListingApprove,
+                ListingStatus::Rejected => AuditAction::ListingReject,
+                _ => AuditAction::ListingDisable,
+            };
+            let detail = match reason {
+                Some(r) => format!("listing {id}: {r}"),
+                None => format!("listing {id}"),
+            };
+            log(&tx, audit, action, Some(&v.connector_id), Some(&detail))?;
+            tx.commit().map_err(db)?;
+            Ok(v)
+        })
+    }
+
+    fn search(&self, q: &Search) -> StoreResult<(Vec<Card>, u64)> {
+        self.with(|c| {
+            let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(like);
+            let filter = "l.status = 'live'
+                AND (?1 IS NULL OR c.title LIKE ?1 ESCAPE '\\' OR l.description LIKE ?1 ESCAPE '\\'
+                     OR l.app_name LIKE ?1 ESCAPE '\\')
+                AND (?2 IS NULL OR l.app_slug = ?2)
+                AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(l.categories) j WHERE j.value = ?3))";
+            let total: i64 = c
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM listings l JOIN connectors c ON c.id = l.connector_id WHERE {filter}"),
+                    params![text, q.app, q.category],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let mut st = c
+                .prepare(&format!(
+                    "WITH page AS (
+                        SELECT l.id AS lid, c.id AS cid FROM listings l JOIN connectors c ON c.id = l.connector_id
+                        WHERE {filter} ORDER BY c.title COLLATE NOCASE, c.id LIMIT ?4 OFFSET ?5
+                     )
+                     SELECT c.slug, v.title, l.app_name, l.categories, v.version, v.logo_blob IS NOT NULL,
+                        (SELECT COUNT(*) FROM installs i WHERE i.connector_id = c.id AND i.link_id IS NULL),
+                        l.description, p.name
+                     FROM page JOIN listings l ON l.id = page.lid JOIN connectors c ON c.id = page.cid
+                     JOIN publishers p ON p.id = c.publisher_id
+                     JOIN versions v ON v.connector_id = c.id
+                        AND v.seq = (SELECT MAX(seq) FROM versions WHERE connector_id = c.id)
+                     ORDER BY c.title COLLATE NOCASE, c.id"
+                ))
+                .map_err(db)?;
+            let rows = st
+                .query_map(
+                    params![text, q.app, q.category, q.limit as i64, q.offset as i64],
+                    |r| {
+                        Ok(Card {
+                            slug: r.get(0)?,
+                            title: r.get(1)?,
+                            app: r.get(2)?,
+                            categories: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                            latest_version: r.get::<_, i64>(4)? as u64,
+                            has_logo: r.get(5)?,
+                            installs: r.get::<_, i64>(6)? as u64,
+                            description: r.get(7)?,
+                            publisher: r.get(8)?,
+                        })
+                    },
+                )
+                .map_err(db)?;
+            let cards = rows.collect::<Result<_, _>>().map_err(db)?;
+            Ok((cards, total as u64))
+        })
+    }
+
+    fn admin_token_hash(&self) -> StoreResult<Option<String>> {
+        self.with(|c| {
+            c.query_row("SELECT token_hash FROM admin WHERE id = 1", [], |r| r.get(0))
+                .optional()
+                .map_err(db)
+        })
+    }
+
+    fn create_session(&self, id_hash: &str, csrf: &str, expires: i64, audit: &Audit) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db)?;
+            tx.execute(
+                "DELETE FROM admin_sessions WHERE expires_at < ?1",
+                [expires - 86_400 * 2],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "INSERT INTO admin_sessions (id_hash, csrf, expires_at) VALUES (?1, ?2, ?3)",
+                params![id_hash, csrf, expires],
+            )
+            .map_err(db)?;
+            log(&tx, audit, AuditAction::AdminLogin, None, None)?;
+            tx.commit().map_err(db)
+        })
+    }
+
+    fn session(&self, id_hash: &str, now: i64) -> StoreResult<Option<String>> {
+        self.with(|c| {
+            let found: Option<(String, String)> = c
+                .query_row(
+                    "SELECT id_hash, csrf FROM admin_sessions WHERE id_hash = ?1 AND expires_at > ?2",
+                    params![id_hash, now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            Ok(found
+                .filter(|(h, _)| crate::tokens::same_hash(h, id_hash))
+                .map(|(_, csrf)| csrf))
+        })
+    }
+
+    fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM admin_sessions WHERE id_hash = ?1", [id_hash])
+                .map_err(db)?;
+            Ok(())
         })
     }
 
@@ -700,7 +1104,7 @@ mod tests {
         let c = s.connector("acme").unwrap().unwrap();
         s.create_link(&c, "l1", "t1", false, &audit()).unwrap();
         let (link, _) = s.link_by_token("t1").unwrap().unwrap();
-        s.create_install(link, &c, "i1", "c1", &audit()).unwrap();
+        s.create_install(Some(link), &c, "i1", "c1", &audit()).unwrap();
         assert_eq!(s.create_link(&c, "l2", "t2", true, &audit()).unwrap(), 1);
         assert!(s.link_by_token("t1").unwrap().is_none());
         assert!(s.install_by_token("c1").unwrap().is_some());
@@ -708,5 +1112,138 @@ mod tests {
         assert_eq!((links.len(), links[0].installs), (2, 1));
         assert_eq!(s.revoke_links(&c, true, &audit()).unwrap(), (1, 1));
         assert!(s.install_by_token("c1").unwrap().is_none());
+    }
+
+    fn submit(s: &SqliteStore, c: &Connector, app: Option<&str>, name: &str, cats: &[&str]) -> ListingView {
+        s.submit_listing(
+            c,
+            &ListingSubmit {
+                app_slug: app.map(str::to_string),
+                app_name: name.into(),
+                categories: cats.iter().map(|c| c.to_string()).collect(),
+                description: Some(format!("About {name} 100%_done")),
+                direct_install: true,
+                landing_page: None,
+            },
+            &audit(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn listings_reviews_search_and_sessions() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(d.path()).unwrap();
+        // The shipped catalog is there after the migration.
+        assert!(s.app("salesforce").unwrap().is_some());
+        assert_eq!(s.app("SLACK").unwrap().unwrap().slug, "slack");
+        assert!(s.apps(Some("net")).unwrap().iter().any(|a| a.slug == "netsuite"));
+        assert!(matches!(
+            s.add_apps(
+                &[CatalogApp {
+                    slug: "sf2".into(),
+                    name: "salesforce".into(),
+                    website: None
+                }],
+                &audit()
+            ),
+            Err(StoreError::Conflict(_))
+        ));
+        s.add_publisher("a", "ha", &audit()).unwrap();
+        let a = s.publisher_by_token("ha").unwrap().unwrap();
+        for (slug, blob) in [("one", "x1"), ("two", "x2"), ("three", "x3")] {
+            let mut v = version(slug, 1, blob);
+            v.title = format!("Conn {slug}");
+            s.share(&a, &v, &audit()).unwrap();
+        }
+        let c = |slug: &str| s.connector(slug).unwrap().unwrap();
+        let one = submit(&s, &c("one"), Some("salesforce"), "Salesforce", &["CRM", "Sales"]);
+        let two = submit(&s, &c("two"), Some("slack"), "Slack", &["Communication"]);
+        let three = submit(&s, &c("three"), None, "Legacy ERP", &["Finance"]);
+        assert!(three.not_in_catalog && !one.not_in_catalog);
+        assert_eq!(one.status, ListingStatus::Pending);
+        let all = |q: Search| s.search(&Search { limit: 10, ..q }).unwrap();
+        assert_eq!(
+            all(Search::default()).1,
+            0,
+            "pending listings are not in the library"
+        );
+        s.review(one.id, ListingStatus::Live, None, &audit()).unwrap();
+        s.review(two.id, ListingStatus::Live, None, &audit()).unwrap();
+        s.review(three.id, ListingStatus::Rejected, Some("which ERP?"), &audit())
+            .unwrap();
+        let (cards, total) = all(Search::default());
+        assert_eq!(total, 2);
+        assert_eq!(
+            cards.iter().map(|c| c.slug.as_str()).collect::<Vec<_>>(),
+            ["one", "two"]
+        );
+        assert_eq!(
+            all(Search {
+                q: Some("slack".into()),
+                ..Default::default()
+            })
+            .1,
+            1
+        );
+        assert_eq!(
+            all(Search {
+                category: Some("Sales".into()),
+                ..Default::default()
+            })
+            .0[0]
+                .slug,
+            "one"
+        );
+        assert_eq!(
+            all(Search {
+                app: Some("slack".into()),
+                category: Some("Sales".into()),
+                ..Default::default()
+            })
+            .1,
+            0
+        );
+        // LIKE wildcards are literal.
+        assert_eq!(
+            all(Search {
+                q: Some("100%_d".into()),
+                ..Default::default()
+            })
+            .1,
+            2
+        );
+        assert_eq!(
+            all(Search {
+                q: Some("0%x".into()),
+                ..Default::default()
+            })
+            .1,
+            0
+        );
+        let page2 = s
+            .search(&Search {
+                limit: 1,
+                offset: 1,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!((page2.0.len(), page2.0[0].slug.as_str(), page2.1), (1, "two", 2));
+        // Resubmitting goes back to pending, without the old reason.
+        let again = submit(&s, &c("three"), None, "Legacy ERP", &["Finance"]);
+        assert_eq!(
+            (again.id, again.status, again.reason),
+            (three.id, ListingStatus::Pending, None)
+        );
+        assert!(matches!(
+            s.review(999, ListingStatus::Live, None, &audit()),
+            Err(StoreError::NotFound(_))
+        ));
+        // Sessions expire.
+        s.create_session("h1", "csrf1", 100, &audit()).unwrap();
+        assert_eq!(s.session("h1", 50).unwrap().as_deref(), Some("csrf1"));
+        assert_eq!(s.session("h1", 150).unwrap(), None);
+        s.delete_session("h1").unwrap();
+        assert_eq!(s.session("h1", 50).unwrap(), None);
     }
 }

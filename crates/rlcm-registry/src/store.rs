@@ -1,7 +1,9 @@
 //! The storage interface. [`crate::sqlite::SqliteStore`] implements it; a PostgreSQL backend
 //! implements the same trait (every method is one transaction, nothing here is SQLite's).
 
-use rlcm::registry::api::{LinkInfo, LogoKind, ShareOutcome, SharedVersionSummary};
+use rlcm::registry::api::{
+    CatalogApp, LinkInfo, ListingStatus, ListingView, LogoKind, ShareOutcome, SharedVersionSummary,
+};
 
 /// A storage failure or refusal.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,18 @@ pub enum AuditAction {
     PublisherRevoke,
     /// The admin token (re)made.
     AdminToken,
+    /// A listing submitted (or resubmitted) to the community library.
+    ListingSubmit,
+    /// A listing approved (live).
+    ListingApprove,
+    /// A listing rejected.
+    ListingReject,
+    /// A listing disabled.
+    ListingDisable,
+    /// Apps added to (or changed in) the catalog.
+    AppAdd,
+    /// A reviewer signed in to the web admin.
+    AdminLogin,
 }
 
 impl AuditAction {
@@ -129,6 +143,12 @@ impl AuditAction {
             AuditAction::PublisherAdd => "publisher-add",
             AuditAction::PublisherRevoke => "publisher-revoke",
             AuditAction::AdminToken => "admin-token",
+            AuditAction::ListingSubmit => "listing-submit",
+            AuditAction::ListingApprove => "listing-approve",
+            AuditAction::ListingReject => "listing-reject",
+            AuditAction::ListingDisable => "listing-disable",
+            AuditAction::AppAdd => "app-add",
+            AuditAction::AdminLogin => "admin-login",
         }
     }
 }
@@ -148,6 +168,61 @@ pub struct AuditRow {
     pub connector: Option<String>,
     /// Details (never a token).
     pub detail: Option<String>,
+}
+
+/// A listing to store (the app already resolved against the catalog).
+#[derive(Debug, Clone)]
+pub struct ListingSubmit {
+    /// The catalog app's slug, when it is in the catalog.
+    pub app_slug: Option<String>,
+    /// The app's name (the catalog's, or the plain text given).
+    pub app_name: String,
+    /// Categories (already checked against the shipped list).
+    pub categories: Vec<String>,
+    /// Description (Markdown).
+    pub description: Option<String>,
+    /// False when direct installation is prevented.
+    pub direct_install: bool,
+    /// The landing page.
+    pub landing_page: Option<String>,
+}
+
+/// A search of the live listings (`/?q=&app=&category=&page=`).
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Text in the title, the description or the app's name.
+    pub q: Option<String>,
+    /// A catalog app's slug.
+    pub app: Option<String>,
+    /// A category.
+    pub category: Option<String>,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return.
+    pub limit: u64,
+}
+
+/// A card of the library: one live listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    /// The connector's slug.
+    pub slug: String,
+    /// The latest shared version's title.
+    pub title: String,
+    /// The publisher's name.
+    pub publisher: String,
+    /// The app's name.
+    pub app: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// The latest shared version (the publisher's number).
+    pub latest_version: u64,
+    /// Installs from the community.
+    pub installs: u64,
+    /// True when the latest version has a logo.
+    pub has_logo: bool,
+    /// The description (Markdown).
+    pub description: Option<String>,
 }
 
 /// The registry's storage. Each method is atomic.
@@ -188,10 +263,11 @@ pub trait Store: Send + Sync {
     fn links(&self, connector: i64) -> StoreResult<Vec<LinkInfo>>;
     /// The connector of an active link, marking the link used.
     fn link_by_token(&self, token_hash: &str) -> StoreResult<Option<(i64, Connector)>>;
-    /// Records an install through a link, with its credential's hash.
+    /// Records an install through a link (`None`: from the community library), with its
+    /// credential's hash.
     fn create_install(
         &self,
-        link: i64,
+        link: Option<i64>,
         connector: &Connector,
         id: &str,
         token_hash: &str,
@@ -199,6 +275,45 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<()>;
     /// The connector of an active install credential.
     fn install_by_token(&self, token_hash: &str) -> StoreResult<Option<Connector>>;
+
+    /// The catalog's apps whose slug or name contains `q` (every app without), by name.
+    fn apps(&self, q: Option<&str>) -> StoreResult<Vec<CatalogApp>>;
+    /// The catalog app whose slug is `key` or whose name is `key` (case-insensitive).
+    fn app(&self, key: &str) -> StoreResult<Option<CatalogApp>>;
+    /// Adds apps to the catalog (an existing slug is updated); returns (added, updated).
+    fn add_apps(&self, apps: &[CatalogApp], audit: &Audit) -> StoreResult<(u64, u64)>;
+    /// Submits (or resubmits: back to pending) the listing of `connector`.
+    fn submit_listing(
+        &self,
+        connector: &Connector,
+        s: &ListingSubmit,
+        audit: &Audit,
+    ) -> StoreResult<ListingView>;
+    /// The listing of the connector `slug`.
+    fn listing(&self, slug: &str) -> StoreResult<Option<ListingView>>;
+    /// The listing `id`.
+    fn listing_by_id(&self, id: i64) -> StoreResult<Option<ListingView>>;
+    /// Every listing (of one status), oldest submission first.
+    fn listings(&self, status: Option<ListingStatus>) -> StoreResult<Vec<ListingView>>;
+    /// A reviewer's decision: `Live`, or `Rejected`/`Disabled` with a reason.
+    fn review(
+        &self,
+        id: i64,
+        status: ListingStatus,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> StoreResult<ListingView>;
+    /// A page of live listings and how many match in all.
+    fn search(&self, q: &Search) -> StoreResult<(Vec<Card>, u64)>;
+
+    /// The admin token's hash, if one was made.
+    fn admin_token_hash(&self) -> StoreResult<Option<String>>;
+    /// Stores an admin session (its id's hash, its CSRF token, its expiry in Unix seconds).
+    fn create_session(&self, id_hash: &str, csrf: &str, expires: i64, audit: &Audit) -> StoreResult<()>;
+    /// The CSRF token of a session that has not expired.
+    fn session(&self, id_hash: &str, now: i64) -> StoreResult<Option<String>>;
+    /// Ends a session.
+    fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
 
     /// The audit log, oldest first.
     fn audit_log(&self) -> StoreResult<Vec<AuditRow>>;
