@@ -253,9 +253,16 @@ impl Transaction {
         let committed = journal_path(&root);
         std::fs::rename(&staged_journal, &committed).with_path("commit", &committed)?;
         self.done = true;
-        fsutil::sync_dir(&rlcm_dir(&root))?;
-        crash_point("journal written");
-        replay(&root, &journal)
+        let finish = || {
+            fsutil::sync_dir(&rlcm_dir(&root))?;
+            crash_point("journal written");
+            replay(&root, &journal)
+        };
+        finish().map_err(|e| Error::Unfinished {
+            label: journal.label.clone(),
+            root: root.clone(),
+            source: Box::new(e),
+        })
     }
 
     /// Abandons the transaction, removing what was staged.

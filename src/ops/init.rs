@@ -60,8 +60,14 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             let state = env::adopt(&ws, &name, id, &opts.user)?;
             let staging = dir.join(".rlcm.init-tmp");
             let _ = std::fs::remove_dir_all(&staging);
-            write_state_dir(dir, &staging, &state)?;
-            std::fs::rename(&staging, dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))?;
+            let built = write_state_dir(dir, &staging, &state).and_then(|()| {
+                std::fs::rename(&staging, dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))
+            });
+            if let Err(e) = built {
+                // A failed write (a full disk, say) leaves the tree as it was.
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
             fsutil::sync_dir(dir)?;
             crate::cache::write(dir, &ws);
             Ok(report(dir, &state, &ws))
