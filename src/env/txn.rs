@@ -530,6 +530,11 @@ fn validate(root: &Path, journal: &Journal, file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// True when a committed journal is on disk (a commit running now, or one whose writer died).
+pub fn committed(root: &Path) -> bool {
+    journal_path(root).exists()
+}
+
 /// True when an interrupted write awaits recovery (a journal, staging left behind, or a
 /// temporary file of an atomic write that was killed before its rename).
 pub fn pending(root: &Path) -> bool {
