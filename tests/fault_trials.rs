@@ -424,6 +424,13 @@ fn kill_faults() -> Vec<(&'static str, &'static str)> {
 /// renames that order a commit (a handful per command).
 const EVERY_ONE: &[&str] = &["fsync", "fdatasync", "syncfs", "renameat", "renameat2"];
 
+/// Both: every failing write and every kill.
+fn errors_and_kills() -> Vec<(&'static str, &'static str)> {
+    let mut v = error_faults();
+    v.extend(kill_faults());
+    v
+}
+
 fn check_tally(name: &str, t: &Tally) {
     assert!(
         t.injected() >= 10,
@@ -502,7 +509,7 @@ fn rollback_with_failing_writes_and_kills() {
 }
 
 #[test]
-fn connector_commit_release_restore_with_failing_writes() {
+fn connector_commit_release_restore_with_failing_writes_and_kills() {
     let f = fixture();
     let edited = f.variant("edited", |p| {
         let rb = p.join("service_0_api.custom_adapter.rb");
@@ -533,7 +540,7 @@ fn connector_commit_release_restore_with_failing_writes() {
             args,
             writes_out: false,
         };
-        check_tally(name, &run_trials(&s, &error_faults()));
+        check_tally(name, &run_trials(&s, &errors_and_kills()));
     }
     let committed = f.variant("committed", |p| {
         copy_tree(&edited, p);
@@ -553,11 +560,11 @@ fn connector_commit_release_restore_with_failing_writes() {
         args: strs(&["connector", "restore", "Service 0 API", "2", "--env", "ENV"]),
         writes_out: false,
     };
-    check_tally(s.name, &run_trials(&s, &error_faults()));
+    check_tally(s.name, &run_trials(&s, &errors_and_kills()));
 }
 
 #[test]
-fn recipe_start_stop_with_failing_writes() {
+fn recipe_start_stop_with_failing_writes_and_kills() {
     let f = fixture();
     let started = f.variant("started", |p| {
         ok(&run(&["recipe", "start", "--all", "--env", p.to_str().unwrap()]));
@@ -580,7 +587,7 @@ fn recipe_start_stop_with_failing_writes() {
             args,
             writes_out: false,
         };
-        check_tally(name, &run_trials(&s, &error_faults()));
+        check_tally(name, &run_trials(&s, &errors_and_kills()));
     }
 }
 
