@@ -544,7 +544,7 @@ pub fn pending(root: &Path) -> bool {
 }
 
 /// The folders of `.rlcm/` that atomic writes ([`fsutil::write_atomic`]) write temporary
-/// files into: the state folder itself (the journal of rlcm 0.x before it was staged, state
+/// files into: the state folder itself (the journal, as earlier versions wrote it, and state
 /// files written outside a transaction) and the summary cache.
 const ATOMIC_WRITE_DIRS: &[&str] = &["", "cache"];
 
