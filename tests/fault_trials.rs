@@ -592,7 +592,7 @@ fn recipe_start_stop_with_failing_writes_and_kills() {
 }
 
 #[test]
-fn init_and_export_with_failing_writes() {
+fn init_and_export_with_failing_writes_and_kills() {
     let f = fixture();
     let plain = f.dir.path().join("plain");
     generate(&plain, &[]);
@@ -602,7 +602,7 @@ fn init_and_export_with_failing_writes() {
         args: strs(&["init", "ENV", "--id", "3300000003"]),
         writes_out: false,
     };
-    check_tally(s.name, &run_trials(&s, &error_faults()));
+    check_tally(s.name, &run_trials(&s, &errors_and_kills()));
     let s = Scenario {
         name: "export -o",
         base: f.sb.clone(),

@@ -145,6 +145,11 @@ impl Environment {
         guard::check_state_dir(root)?;
         let dot = root.join(".rlcm");
         if !dot.join("env.json").exists() {
+            // What a killed `init` left goes, as an interrupted write of an environment does
+            // (one running now keeps its folder: then it is read as it is).
+            if root.join(lock::INIT_STAGING).exists() {
+                let _ = lock::discard_stale_init(root);
+            }
             return Ok(Environment {
                 root: root.to_path_buf(),
                 state: None,
