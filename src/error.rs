@@ -95,6 +95,20 @@ pub enum Error {
         /// Method, URL, status, the server's message and what to do.
         message: String,
     },
+    /// A write failed after its commit point: it is recorded and the next rlcm command on the
+    /// environment finishes it.
+    #[error(
+        "{label} is committed in `{root}` but could not be finished; the next rlcm command on this environment finishes it (fix the cause first)"
+    )]
+    Unfinished {
+        /// What was being written ("import 3", ...).
+        label: String,
+        /// The environment root.
+        root: PathBuf,
+        /// Why it could not be finished.
+        #[source]
+        source: Box<Error>,
+    },
     /// A request whose answer never came: whether it took effect is unknown (exit code 4).
     #[error("{0}")]
     OutcomeUnknown(String),

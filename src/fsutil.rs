@@ -34,6 +34,11 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The name prefix of the temporary files of [`write_atomic`] and [`write_atomic_with`] (a
+/// crash before their rename leaves one; recovery of an environment removes those in
+/// `.rlcm/`).
+pub const TEMP_PREFIX: &str = ".rlcm-tmp-";
+
 /// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
@@ -42,7 +47,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".rlcm-tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .with_path("create a temporary file in", dir)?;
     tmp.write_all(bytes)
@@ -67,7 +72,7 @@ pub fn write_atomic_with(
         .unwrap_or(Path::new("."));
     create_dir_all(dir)?;
     let tmp = tempfile::Builder::new()
-        .prefix(".rlcm-tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .with_path("create a temporary file in", dir)?;
     let tmp_path = tmp.path().to_path_buf();
@@ -116,8 +121,39 @@ pub fn remove_file_if_exists(path: &Path) -> Result<bool> {
 }
 
 /// True when the file system holding `dir` treats names that differ only in case as one
-/// (macOS's and Windows' defaults). Probes with a temporary file; `false` when unsure.
+/// (macOS's and Windows' defaults). Looks up an existing entry under its name in the other
+/// case, writing nothing (an environment root always has `.rlcm/`); only in a folder with no
+/// such entry does it probe with a temporary file. `false` when unsure.
 pub fn is_case_insensitive(dir: &Path) -> bool {
+    #[cfg(unix)]
+    if let Ok(entries) = fs::read_dir(dir) {
+        use std::os::unix::fs::MetadataExt;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let swapped: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_lowercase() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    }
+                })
+                .collect();
+            if swapped == name {
+                continue;
+            }
+            let (Ok(a), other) = (
+                fs::symlink_metadata(e.path()),
+                fs::symlink_metadata(dir.join(&swapped)),
+            ) else {
+                continue;
+            };
+            return other.is_ok_and(|b| a.dev() == b.dev() && a.ino() == b.ino());
+        }
+    }
+    // A crash before the probe is removed leaves it behind: only for folders with no entry
+    // to look up (not an environment).
     let Ok(probe) = tempfile::Builder::new()
         .prefix(".rlcm-case-probe-")
         .tempfile_in(dir)
@@ -153,6 +189,19 @@ pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The case probe of a folder with entries writes nothing, and tells a case-sensitive
+    /// file system (this test's) apart even when both spellings exist.
+    #[test]
+    fn case_probe_looks_up_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join(".rlcm")).unwrap();
+        assert!(!is_case_insensitive(dir.path()));
+        fs::create_dir(dir.path().join(".RLCM")).unwrap();
+        assert!(!is_case_insensitive(dir.path()));
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 2);
+    }
 
     #[test]
     fn write_atomic_replaces_and_creates_parents() {

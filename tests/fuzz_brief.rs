@@ -6,6 +6,11 @@
 
 mod common;
 
+/// The bodies of the cargo-fuzz targets for manifests, saved plans and state files, run here
+/// on mutated inputs too.
+#[path = "../fuzz/src/targets.rs"]
+mod targets;
+
 use std::time::{Duration, Instant};
 
 /// xorshift64*: deterministic, dependency-free.
@@ -308,4 +313,92 @@ fn mutated_state_files_never_panic_or_escape() {
     assert_eq!(std::fs::read(outside.join("victim.txt")).unwrap(), b"stays");
     eprintln!("state files: {runs} mutated inputs");
     assert!(runs > 10);
+}
+
+/// The cargo-fuzz targets `export_manifest`, `saved_plan` and `state_files` (their shared
+/// bodies, `fuzz/src/targets.rs`) on mutated seeds: a YAML and a JSON manifest, a saved plan of
+/// the README's example, and every state file of an environment after an import.
+#[test]
+fn fuzz_target_bodies_on_mutated_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = common::env_copy(dir.path(), "sandbox", "1100000001");
+    let prod = common::env_copy(dir.path(), "production", "2200000002");
+    let pkg = dir.path().join("orders.zip");
+    let saved = dir.path().join("plan.json");
+    let manifest = common::testdata("orders-release.yaml");
+    common::ok(&common::run(&[
+        "export",
+        "--env",
+        sandbox.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "-o",
+        pkg.to_str().unwrap(),
+    ]));
+    let _ = common::run(&[
+        "plan",
+        pkg.to_str().unwrap(),
+        "--env",
+        prod.to_str().unwrap(),
+        "-o",
+        saved.to_str().unwrap(),
+    ]);
+    let plan = std::fs::read(&saved).unwrap();
+    // The unmutated plan must round-trip, or the target's check means nothing.
+    targets::saved_plan(&plan);
+    let mut yaml = vec![0u8];
+    yaml.extend(std::fs::read(&manifest).unwrap());
+    let mut json = vec![1u8];
+    json.extend_from_slice(br#"{"name": "orders-release", "folders": ["orders"], "dependencies": true}"#);
+    // The state files: an environment made as the fuzz target makes it, after an import.
+    let fuzz_dir = dir.path().join("state");
+    std::fs::create_dir_all(&fuzz_dir).unwrap();
+    let env = targets::prepare(&common::testdata("production"), &fuzz_dir);
+    common::ok(&common::run(&[
+        "import",
+        pkg.to_str().unwrap(),
+        "--env",
+        env.to_str().unwrap(),
+        "--force",
+        "--restart-recipes",
+    ]));
+    let states: Vec<Vec<u8>> = targets::STATE_FILES
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut v = vec![i as u8];
+            v.extend(std::fs::read(env.join(f)).unwrap_or_else(|_| br#"{"format_version": 1, "id": "1-1", "label": "x", "started_at": "2026-11-20T10:00:00Z", "ops": {"../outside/victim.txt": {"op": "delete"}}}"#.to_vec()));
+            v
+        })
+        .collect();
+    let mut rng = Rng(0x5EED_0006);
+    let (start, mut runs) = (Instant::now(), [0usize; 3]);
+    while start.elapsed() < budget() {
+        match rng.below(3) {
+            0 => {
+                let seed = if rng.below(2) == 0 { &yaml } else { &json };
+                targets::export_manifest(&mutate(&mut rng, seed));
+                runs[0] += 1;
+            }
+            1 => {
+                targets::saved_plan(&mutate(&mut rng, &plan));
+                runs[1] += 1;
+            }
+            _ => {
+                let seed = &states[rng.below(states.len())];
+                let mut input = mutate(&mut rng, seed);
+                if let Some(first) = input.first_mut() {
+                    // Keep the pick of the file most of the time.
+                    *first = seed[0];
+                }
+                targets::state_file(&env, &input);
+                runs[2] += 1;
+            }
+        }
+    }
+    eprintln!(
+        "fuzz target bodies: {} manifests, {} saved plans, {} state files",
+        runs[0], runs[1], runs[2]
+    );
+    assert!(runs.iter().all(|&r| r > 3), "{runs:?}");
 }

@@ -61,7 +61,7 @@ fn bulk_recipes(v: &serde_json::Value) -> usize {
 }
 
 /// Reads a reader's output; `kind` says which reader it was.
-fn judge(kind: &str, out: &std::process::Output) -> Seen {
+fn judge(kind: &str, out: &std::process::Output, recipes: usize) -> Seen {
     assert!(
         out.status.code() == Some(0),
         "{kind} failed ({:?}): {}",
@@ -80,7 +80,7 @@ fn judge(kind: &str, out: &std::process::Output) -> Seen {
                 .filter(|x| x["path"].as_str().is_some_and(|p| p.starts_with("bulk/")))
                 .map(|x| x["size"].as_u64().unwrap())
                 .collect();
-            assert_eq!(sizes.len(), RECIPES);
+            assert_eq!(sizes.len(), recipes);
             // All one size is a whole state (which one, the plan readers tell); both sizes
             // at once is a mix.
             if sizes.iter().all(|s| *s == sizes[0]) {
@@ -103,7 +103,7 @@ fn judge(kind: &str, out: &std::process::Output) -> Seen {
                 .collect();
             assert_eq!(
                 bulk.len(),
-                RECIPES,
+                recipes,
                 "plan lists every bulk recipe: {}",
                 stdout(out)
             );
@@ -239,7 +239,7 @@ fn readers_overlapping_an_import_see_before_or_after() {
                 assert!(out.status.success(), "{kind}: {}", stderr(&out));
                 continue;
             }
-            let s = judge(kind, &out);
+            let s = judge(kind, &out, RECIPES);
             let label = match s {
                 Seen::Before if kind == "inspect" => "whole",
                 Seen::Before => "before",
@@ -269,4 +269,149 @@ fn check_sanity(prod: &Path) {
     let out = run(&["inspect", prod.to_str().unwrap(), "--all", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(bulk_recipes(&v), RECIPES);
+}
+
+/// A sandbox and a production of `n` bulk recipes (production's one byte shorter, so an import
+/// of the sandbox's `bulk/` updates each), initialised, and the package.
+fn bulk_pair(dir: &Path, n: usize) -> (std::path::PathBuf, std::path::PathBuf) {
+    let filler = "x".repeat(2000);
+    // The name differs too: `inspect` reports sizes from the folder listing, but names from
+    // what it read.
+    let write = |root: &Path, description: &str, version: &str| {
+        for i in 0..n {
+            let p = root.join(format!("bulk/part{}/r{i:05}.recipe.json", i % 20));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(
+                &p,
+                format!(
+                    r#"{{"name": "Bulk {i:05} {version}", "description": "{description}", "code": {{"number": 0, "keyword": "trigger", "provider": "clock", "name": "scheduled_event", "block": []}}}}"#
+                ),
+            )
+            .unwrap();
+        }
+    };
+    let sandbox = dir.join("sandbox");
+    copy_tree(&testdata("sandbox"), &sandbox);
+    write(&sandbox, &filler, "v2");
+    ok(&run(&["init", sandbox.to_str().unwrap(), "--id", "1100000001"]));
+    let pkg = dir.join("bulk.zip");
+    ok(&run(&[
+        "export",
+        "--env",
+        sandbox.to_str().unwrap(),
+        "--folder",
+        "bulk",
+        "-o",
+        pkg.to_str().unwrap(),
+    ]));
+    let prod = dir.join("production");
+    copy_tree(&testdata("production"), &prod);
+    write(&prod, &filler[1..], "v1");
+    ok(&run(&["init", prod.to_str().unwrap(), "--id", "2200000002"]));
+    (prod, pkg)
+}
+
+/// The race of the issue made deterministic: a `plan` reader is held (`RLCM_PAUSE_AT_READ`,
+/// one reading thread) after its 20th tree file of 200 while a whole import runs, then reads
+/// the other 180. Without the read lock the import's renames all happen inside the pause, and
+/// the reader sees 20 recipes before and 180 after (a mix: this test fails); with it, the
+/// import's commit waits for the reader, which sees everything before, and the import then
+/// finishes. Run for each reader kind that reads the tree.
+#[test]
+fn a_reader_held_mid_read_never_sees_an_import_land() {
+    const N: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let (prod, pkg) = bulk_pair(dir.path(), N);
+    let (p, k) = (prod.to_str().unwrap(), pkg.to_str().unwrap());
+    let t0 = Instant::now();
+    ok(&run(&["import", k, "--env", p]));
+    // Long enough for an import that nothing holds back to finish, several times over.
+    let patience = (t0.elapsed() * 4).max(Duration::from_secs(3));
+    ok(&run(&["rollback", "--env", p]));
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for (kind, args) in [
+        ("plan", vec!["plan", k, "--env", p, "--format", "json"]),
+        ("inspect", vec!["inspect", p, "--all", "--format", "json"]),
+    ] {
+        // Every file is read (none comes from the summary cache), so what the reader sees is
+        // what is on disk when it reads it.
+        let _ = std::fs::remove_dir_all(prod.join(".rlcm/cache"));
+        let marker = dir.path().join(format!("{kind}.paused"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rlcm"));
+        cmd.args(&args)
+            .env("NO_COLOR", "1")
+            .env("RAYON_NUM_THREADS", "1")
+            .env("RLCM_PAUSE_AT_READ", format!("20:{}", marker.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let reader = std::thread::spawn(move || child.wait_with_output().unwrap());
+        let end = Instant::now() + Duration::from_secs(120);
+        while !marker.exists() {
+            assert!(Instant::now() < end, "{kind} never reached its 20th file");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut import = spawn(&["import", k, "--env", p]);
+        let end = Instant::now() + patience;
+        let mut landed_during_pause = false;
+        while Instant::now() < end {
+            if import.try_wait().unwrap().is_some() {
+                landed_during_pause = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::remove_file(&marker).unwrap();
+        let out = reader.join().unwrap();
+        let status = import.wait().unwrap();
+        assert!(status.success(), "import");
+        let tally = view_tally(kind, &out);
+        let seen = match kind {
+            // By the names it read (its sizes come from the folder listing).
+            "inspect" if tally.len() > 1 => Seen::Mix,
+            "inspect" if tally.get("v1") == Some(&N) => Seen::Before,
+            "inspect" if tally.get("v2") == Some(&N) => Seen::After,
+            "inspect" => panic!("inspect: {tally:?}"),
+            _ => judge(kind, &out, N),
+        };
+        report.push(format!(
+            "{kind}: {seen:?} {tally:?} (import landed during the pause: {landed_during_pause})"
+        ));
+        if seen == Seen::Mix || landed_during_pause || (kind == "plan" && seen != Seen::Before) {
+            failures.push(report.last().unwrap().clone());
+        }
+        ok(&run(&["check", "--env", p]));
+        ok(&run(&["rollback", "--env", p]));
+    }
+    eprintln!("{}", report.join("; "));
+    // A mix of sizes or actions, or an import that finished while a reader was reading (so the
+    // reader's files came from both sides, though `plan` re-reads the files it would change
+    // and so may look whole): each a failure.
+    assert!(
+        failures.is_empty(),
+        "readers held after 20 of {N} files saw the import land: {failures:?}"
+    );
+}
+
+/// How many bulk recipes a reader saw with each action (`plan`) or size (`inspect`).
+fn view_tally(kind: &str, out: &std::process::Output) -> std::collections::BTreeMap<String, usize> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let mut t = std::collections::BTreeMap::new();
+    let (list, key, field) = if kind == "plan" {
+        ("actions", "target", "action")
+    } else {
+        ("assets", "path", "name")
+    };
+    for a in v[list].as_array().into_iter().flatten() {
+        let path = a[key].as_str().or(a["path"].as_str()).unwrap_or("");
+        if path.starts_with("bulk/") {
+            let value = a[field].as_str().map_or_else(
+                || a[field].to_string(),
+                |name| name.rsplit(' ').next().unwrap_or("").to_string(),
+            );
+            *t.entry(value).or_default() += 1;
+        }
+    }
+    t
 }

@@ -553,7 +553,8 @@ fn emit_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = anstream::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        Err(e) => Err(anyhow::Error::new(e).context("failed to write the report to standard output")),
+        Ok(()) => Ok(()),
     }
 }
 
@@ -567,7 +568,8 @@ fn emit_json<T: serde::Serialize>(report: &T) -> anyhow::Result<()> {
         .and_then(|()| out.flush());
     match written {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        Err(e) => Err(anyhow::Error::new(e).context("failed to write the report to standard output")),
+        Ok(()) => Ok(()),
     }
 }
 

@@ -138,3 +138,55 @@ impl CommitLock {
         Ok(CommitLock { _file: file })
     }
 }
+
+/// The folder `rlcm init` builds `.rlcm/` in, beside it, before renaming it into place.
+pub const INIT_STAGING: &str = ".rlcm.init-tmp";
+
+/// An `init` in progress on a directory: an exclusive lock on its staging folder
+/// ([`INIT_STAGING`]), which it holds until the folder is renamed into place as `.rlcm/`.
+#[derive(Debug)]
+pub struct InitLock {
+    _dir: File,
+}
+
+impl InitLock {
+    /// Makes the staging folder of `dir` and locks it, after discarding one that a killed
+    /// `init` left ([`discard_stale_init`]).
+    pub fn create(dir: &Path) -> Result<InitLock> {
+        discard_stale_init(dir)?;
+        let staging = dir.join(INIT_STAGING);
+        std::fs::create_dir(&staging).with_path("create directory", &staging)?;
+        let file = File::open(&staging).with_path("open", &staging)?;
+        match file.try_lock() {
+            Ok(()) => Ok(InitLock { _dir: file }),
+            Err(_) => Err(Error::Locked {
+                path: dir.to_path_buf(),
+                holder: " (an `rlcm init`)".into(),
+            }),
+        }
+    }
+}
+
+/// Removes the staging folder of an `init` that was killed before it renamed it into place
+/// (nobody holds its lock); an `init` running now keeps it, and this fails naming it.
+pub fn discard_stale_init(dir: &Path) -> Result<()> {
+    let staging = dir.join(INIT_STAGING);
+    match std::fs::symlink_metadata(&staging) {
+        Err(_) => return Ok(()),
+        Ok(m) if !m.file_type().is_dir() => {
+            return Err(Error::Invalid(format!(
+                "`{}` is not a directory; it is where `rlcm init` builds `.rlcm/`: remove it",
+                staging.display()
+            )));
+        }
+        Ok(_) => {}
+    }
+    let file = File::open(&staging).with_path("open", &staging)?;
+    if file.try_lock().is_err() {
+        return Err(Error::Locked {
+            path: dir.to_path_buf(),
+            holder: " (an `rlcm init`)".into(),
+        });
+    }
+    std::fs::remove_dir_all(&staging).with_path("remove", &staging)
+}

@@ -145,6 +145,11 @@ impl Environment {
         guard::check_state_dir(root)?;
         let dot = root.join(".rlcm");
         if !dot.join("env.json").exists() {
+            // What a killed `init` left goes, as an interrupted write of an environment does
+            // (one running now keeps its folder: then it is read as it is).
+            if root.join(lock::INIT_STAGING).exists() {
+                let _ = lock::discard_stale_init(root);
+            }
             return Ok(Environment {
                 root: root.to_path_buf(),
                 state: None,
@@ -153,12 +158,29 @@ impl Environment {
             });
         }
         let mut recovered = None;
+        // What a crash left is cleaned up when no writer is running (a running writer's
+        // staging is its own: a reader does not wait for a whole import to finish).
         if txn::pending(root) {
-            let _lock = EnvLock::acquire(root, true, "recovering an interrupted write")?;
-            recovered = txn::recover(root)?;
+            match EnvLock::acquire(root, false, "recovering an interrupted write") {
+                Ok(_lock) => recovered = txn::recover(root)?,
+                Err(Error::Locked { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
-        // From here until this value is dropped (or becomes a writer), no commit runs.
-        let read_lock = ReadLock::acquire(root)?;
+        // From here until this value is dropped (or becomes a writer), no commit runs. A
+        // journal seen under the read lock is no running commit's (a commit holds the lock
+        // exclusively while its journal exists): its writer died, so it is finished first.
+        let read_lock = loop {
+            let read_lock = ReadLock::acquire(root)?;
+            if !txn::committed(root) {
+                break read_lock;
+            }
+            drop(read_lock);
+            let _lock = EnvLock::acquire(root, true, "recovering an interrupted write")?;
+            if let Some(label) = txn::recover(root)? {
+                recovered = Some(label);
+            }
+        };
         let state = Self::read_state(root)?;
         Ok(Environment {
             root: root.to_path_buf(),

@@ -4,7 +4,8 @@
 //! does not grow with the size of the change). [`Transaction::commit`] then:
 //!
 //! 1. flushes the staged files to disk;
-//! 2. writes `.rlcm/journal.json` atomically — **the commit point**;
+//! 2. writes the journal into the staging folder, flushes it, and renames it onto
+//!    `.rlcm/journal.json` — **the commit point**;
 //! 3. makes the folders the staged files go to (flushed once, before anything is moved), renames
 //!    each staged file onto its target and removes deleted files;
 //! 4. flushes, removes the journal, removes the staging folder.
@@ -14,9 +15,10 @@
 //! ([`recover`]): renames whose staged file is gone already happened, so replay is idempotent
 //! and the environment ends fully after. The lock must be held throughout.
 //!
-//! Test hook: `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
+//! Test hooks: `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
 //! commit (after staging, after the journal, after each file operation, ...), so tests can kill
-//! a write at every instant that matters.
+//! a write at every instant that matters; `RLCM_PAUSE_AT_READ=K:FILE` holds a reader at its
+//! K-th tree file ([`read_point`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -89,6 +91,29 @@ pub fn crash_point(what: &str) {
         // SAFETY: kill(2) on our own pid with SIGKILL has no memory-safety preconditions.
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
+/// Test hook: `RLCM_PAUSE_AT_READ=K:FILE` makes the process, at its K-th read of a tree file,
+/// create `FILE` and wait until it is removed (at most two minutes), so a test can hold a
+/// reader in the middle of its read while a write runs.
+pub fn read_point() {
+    static HOOK: std::sync::OnceLock<Option<(u64, PathBuf)>> = std::sync::OnceLock::new();
+    static READS: AtomicU64 = AtomicU64::new(0);
+    let hook = HOOK.get_or_init(|| {
+        let v = std::env::var("RLCM_PAUSE_AT_READ").ok()?;
+        let (k, file) = v.split_once(':')?;
+        Some((k.parse().ok()?, PathBuf::from(file)))
+    });
+    let Some((k, file)) = hook else {
+        return;
+    };
+    if READS.fetch_add(1, Ordering::SeqCst) + 1 == *k {
+        let _ = std::fs::write(file, b"paused");
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while file.exists() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 }
@@ -239,18 +264,38 @@ impl Transaction {
             started_at: crate::env::now_rfc3339(),
             ops: std::mem::take(&mut self.ops),
         };
-        // From here on the journal owns the staging folder.
-        self.done = true;
+        // The journal is written and flushed inside the staging folder, then renamed into
+        // place: a crash before the rename leaves only staging, which the next command
+        // discards (a temporary file next to the journal would outlive the crash: nothing
+        // would know to remove it).
+        let staged_journal = self.staging().join(JOURNAL_STAGED);
+        fsutil::write_synced(&staged_journal, &crate::json::to_pretty_vec(&journal))?;
+        crash_point("journal staged");
         // Readers reading now finish first; new ones wait until every file is in place.
         let _readers_out = CommitLock::acquire(&root)?;
-        fsutil::write_atomic(&journal_path(&root), &crate::json::to_pretty_vec(&journal))?;
-        crash_point("journal written");
-        replay(&root, &journal)
+        // The commit point: from here on the journal owns the staging folder.
+        let committed = journal_path(&root);
+        std::fs::rename(&staged_journal, &committed).with_path("commit", &committed)?;
+        self.done = true;
+        let finish = || {
+            fsutil::sync_dir(&rlcm_dir(&root))?;
+            crash_point("journal written");
+            replay(&root, &journal)
+        };
+        finish().map_err(|e| Error::Unfinished {
+            label: journal.label.clone(),
+            root: root.clone(),
+            source: Box::new(e),
+        })
     }
 
     /// Abandons the transaction, removing what was staged.
     pub fn abort(self) {}
 }
+
+/// The name of the journal in its staging folder before the commit renames it into place (not
+/// a slot name: see [`validate`]).
+const JOURNAL_STAGED: &str = "journal.json";
 
 /// A staging folder has `2^SHARD_BITS` subfolders (at most 32: see `Transaction::shards`).
 const SHARD_BITS: u32 = 4;
@@ -439,6 +484,11 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
+    // So are the temporary files of atomic writes killed before their rename (the lock
+    // keeps out any writer that could be making one now).
+    for f in stray_temporaries(root) {
+        fsutil::remove_file_if_exists(&f)?;
+    }
     Ok(finished)
 }
 
@@ -480,10 +530,42 @@ fn validate(root: &Path, journal: &Journal, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// True when an interrupted write awaits recovery (a journal, or staging left behind).
+/// True when a committed journal is on disk (a commit running now, or one whose writer died).
+pub fn committed(root: &Path) -> bool {
+    journal_path(root).exists()
+}
+
+/// True when an interrupted write awaits recovery (a journal, staging left behind, or a
+/// temporary file of an atomic write that was killed before its rename).
 pub fn pending(root: &Path) -> bool {
     journal_path(root).exists()
         || std::fs::read_dir(rlcm_dir(root).join("tmp")).is_ok_and(|mut d| d.next().is_some())
+        || !stray_temporaries(root).is_empty()
+}
+
+/// The folders of `.rlcm/` that atomic writes ([`fsutil::write_atomic`]) write temporary
+/// files into: the state folder itself (the journal, as earlier versions wrote it, and state
+/// files written outside a transaction) and the summary cache.
+const ATOMIC_WRITE_DIRS: &[&str] = &["", "cache"];
+
+/// Temporary files of atomic writes into `.rlcm/` that a crash left behind (regular files
+/// named `.rlcm-tmp-*`; anything else is left alone).
+fn stray_temporaries(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in ATOMIC_WRITE_DIRS {
+        let dir = rlcm_dir(root).join(d);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(fsutil::TEMP_PREFIX)
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -526,6 +608,50 @@ mod tests {
         std::fs::write(root.join("b-elsewhere.json"), b"edited").unwrap();
         assert_eq!(std::fs::read(root.join("backups/b.json")).unwrap(), b"old b");
         assert!(!pending(root));
+    }
+
+    /// The temporary file of an atomic write killed before its rename (how a journal was
+    /// written before it was staged: a SIGKILL during its fsync left `.rlcm/.rlcm-tmp-*`, and
+    /// the environment was neither before nor after) makes the environment pending, and
+    /// recovery removes it; other files are left alone.
+    #[test]
+    fn recovery_removes_temporaries_of_killed_atomic_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".rlcm/cache")).unwrap();
+        std::fs::write(root.join(".rlcm/env.json"), b"{}").unwrap();
+        assert!(!pending(root));
+        for stray in [".rlcm/.rlcm-tmp-AbC123", ".rlcm/cache/.rlcm-tmp-x"] {
+            std::fs::write(root.join(stray), b"{\"half a journal").unwrap();
+            assert!(pending(root), "{stray}");
+        }
+        std::fs::create_dir(root.join(".rlcm/.rlcm-tmp-dir")).unwrap();
+        recover(root).unwrap();
+        assert!(!pending(root));
+        assert!(!root.join(".rlcm/.rlcm-tmp-AbC123").exists());
+        assert!(!root.join(".rlcm/cache/.rlcm-tmp-x").exists());
+        assert!(root.join(".rlcm/env.json").exists());
+        assert!(root.join(".rlcm/.rlcm-tmp-dir").is_dir());
+    }
+
+    /// A commit leaves no file in `.rlcm/` but the state it wrote: the journal is staged, not
+    /// written next to its final place.
+    #[test]
+    fn a_commit_writes_its_journal_through_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".rlcm")).unwrap();
+        let mut txn = Transaction::begin(root, "test").unwrap();
+        txn.write("a.json", b"a").unwrap();
+        let staging = txn.staging();
+        txn.commit().unwrap();
+        assert!(!staging.exists());
+        let names: Vec<String> = std::fs::read_dir(root.join(".rlcm"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "read.lock" && n != "tmp")
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     /// A slot reserved and filled but never added, and a transaction dropped without commit,

@@ -58,10 +58,18 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             }
             let ws = Workspace::load(&Source::open(dir)?)?;
             let state = env::adopt(&ws, &name, id, &opts.user)?;
-            let staging = dir.join(".rlcm.init-tmp");
-            let _ = std::fs::remove_dir_all(&staging);
-            write_state_dir(dir, &staging, &state)?;
-            std::fs::rename(&staging, dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))?;
+            let staging = dir.join(env::lock::INIT_STAGING);
+            // Held until `.rlcm/` is in place: a second `init` fails, and whoever finds the
+            // folder unlocked knows it is a killed init's.
+            let _init = env::lock::InitLock::create(dir)?;
+            let built = write_state_dir(dir, &staging, &state).and_then(|()| {
+                std::fs::rename(&staging, dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))
+            });
+            if let Err(e) = built {
+                // A failed write (a full disk, say) leaves the tree as it was.
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
             fsutil::sync_dir(dir)?;
             crate::cache::write(dir, &ws);
             Ok(report(dir, &state, &ws))
@@ -99,7 +107,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             }
             let ws = Workspace::load(&Source::open(build.path())?)?;
             let state = env::adopt(&ws, &name, id, &opts.user)?;
-            let staging = build.path().join(".rlcm.init-tmp");
+            let staging = build.path().join(env::lock::INIT_STAGING);
             write_state_dir(build.path(), &staging, &state)?;
             std::fs::rename(&staging, build.path().join(".rlcm")).with_path("create", build.path())?;
             let built = build.keep();

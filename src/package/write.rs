@@ -229,19 +229,23 @@ pub fn write_package(
         .with_path("create a temporary file in", &dir)?;
     let temp_path = temp.path().to_path_buf();
     let handle = temp.as_file().try_clone().with_path("write", &temp_path)?;
-    let mut writer = ZipWriter::new(PositionWriter {
+    // Not dropped on an error: the zip writer's drop would finish the archive on a file that
+    // failed, and print to stderr.
+    let mut writer = std::mem::ManuallyDrop::new(ZipWriter::new(PositionWriter {
         inner: BufWriter::with_capacity(1 << 20, handle),
         position: 0,
-    });
+        failed: None,
+    }));
     let options = EntryOptions {
         file: file_options,
         dir: dir_options,
         workato_strict: opts.workato_strict,
     };
-    let filled = fill(&mut writer, planned, &jobs, meta, &options, &temp_path, &display);
-    let finished = writer.finish();
-    let (entries, manifest, expected) = filled?;
-    let position = finished.map_err(|e| zip_error(&temp_path, e))?;
+    let (entries, manifest, expected) =
+        fill(&mut writer, planned, &jobs, meta, &options, &temp_path, &display)?;
+    let position = std::mem::ManuallyDrop::into_inner(writer)
+        .finish()
+        .map_err(|e| zip_error(&temp_path, e))?;
     let size = position.position;
     let file = position
         .inner
@@ -633,32 +637,60 @@ impl<R: Read> Read for HashingReader<R> {
 struct PositionWriter {
     inner: BufWriter<File>,
     position: u64,
+    /// The error of the first write or seek that failed: every later call fails with it (the
+    /// zip writer, going on after a failed write, would otherwise see its position go back and
+    /// trip an assertion).
+    failed: Option<io::ErrorKind>,
+}
+
+impl PositionWriter {
+    fn check(&self) -> io::Result<()> {
+        match self.failed {
+            Some(kind) => Err(io::Error::new(kind, "an earlier write of the package failed")),
+            None => Ok(()),
+        }
+    }
+
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r {
+            self.failed = Some(e.kind());
+        }
+        r
+    }
 }
 
 impl Write for PositionWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
+        self.check()?;
+        let r = self.inner.write(buf);
+        let n = self.note(r)?;
         self.position += n as u64;
         Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.inner.write_all(buf)?;
+        self.check()?;
+        let r = self.inner.write_all(buf);
+        self.note(r)?;
         self.position += buf.len() as u64;
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        self.check()?;
+        let r = self.inner.flush();
+        self.note(r)
     }
 }
 
 impl Seek for PositionWriter {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.check()?;
         if pos == SeekFrom::Current(0) {
             return Ok(self.position);
         }
-        self.position = self.inner.seek(pos)?;
+        let r = self.inner.seek(pos);
+        self.position = self.note(r)?;
         Ok(self.position)
     }
 }
