@@ -400,7 +400,8 @@ pub(super) fn run_plan_remote(
 fn push_text(r: &crate::remote::push::PushReport) -> String {
     let mut s = super::render::plan(&r.plan);
     match r.package_id {
-        None => s.push_str(&format!("{}: nothing to push\n", r.remote)),
+        None if r.deleted.is_empty() => s.push_str(&format!("{}: nothing to push\n", r.remote)),
+        None => {}
         Some(id) => {
             s.push_str(&format!(
                 "{}: imported as package {id} into folder {}\n",
@@ -417,10 +418,16 @@ fn push_text(r: &crate::remote::push::PushReport) -> String {
                     x.words
                 ));
             }
-            if r.differences.is_empty() {
-                s.push_str("verified: the workspace now holds what the plan said\n");
-            }
         }
+    }
+    for d in &r.deleted {
+        s.push_str(&format!("  deleted {d} (created by the push rolled back)\n"));
+    }
+    for l in &r.left_behind {
+        s.push_str(&format!("  NOT deleted {} ({}): {}\n", l.path, l.asset_type, l.reason));
+    }
+    if (r.package_id.is_some() || !r.deleted.is_empty()) && r.differences.is_empty() {
+        s.push_str("verified: the workspace now holds what the plan said\n");
     }
     s
 }

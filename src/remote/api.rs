@@ -510,6 +510,78 @@ impl Client {
     }
 }
 
+/// A connection as `GET /api/connections` gives it (a bare array).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Connection {
+    /// Connection id.
+    pub id: u64,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Folder.
+    #[serde(default)]
+    pub folder_id: Option<u64>,
+}
+
+impl Client {
+    /// `GET /api/connections`.
+    pub fn connections(&self) -> Result<Vec<Connection>> {
+        self.json(
+            Method::Get,
+            "/api/connections",
+            EndpointClass::Connections,
+            Body::Empty,
+            Envelope::Bare,
+        )
+    }
+
+    /// `DELETE /api/recipes/:id` or `/api/connections/:id`; a 200 with `success:false` (a
+    /// running recipe) is an error. A 404 after a retry means the first attempt deleted it.
+    pub fn delete_asset(&self, kind: DeletableKind, id: u64) -> Result<()> {
+        let (path, class) = match kind {
+            DeletableKind::Recipe => (format!("/api/recipes/{id}"), EndpointClass::Recipes),
+            DeletableKind::Connection => (format!("/api/connections/{id}"), EndpointClass::Connections),
+        };
+        let r = self.send(Request {
+            method: Method::Delete,
+            path: &path,
+            class,
+            body: Body::Empty,
+            outcome_matters: false,
+        })?;
+        let s: Success = decode(&r.url, &r.body, Envelope::Bare)?;
+        if s.success == Some(false) {
+            let why = super::http::error_message(&r.body)
+                .unwrap_or_else(|| String::from_utf8_lossy(&r.body).chars().take(300).collect());
+            return Err(Error::Invalid(format!(
+                "DELETE {}: Workato refused to delete {} {id}: {}",
+                r.url,
+                kind.noun(),
+                self.redact(&why)
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What the Developer API can delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletableKind {
+    /// `DELETE /api/recipes/:id`.
+    Recipe,
+    /// `DELETE /api/connections/:id`.
+    Connection,
+}
+
+impl DeletableKind {
+    fn noun(self) -> &'static str {
+        match self {
+            DeletableKind::Recipe => "recipe",
+            DeletableKind::Connection => "connection",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
