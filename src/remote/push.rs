@@ -163,19 +163,33 @@ pub struct PushRecord {
     pub rolled_back: bool,
 }
 
+/// `.rlcm/pushes.json` in a mirror: rlcm's record of its pushes (carried from pull to pull).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PushHistory {
+    /// Always 1.
+    pub format_version: u32,
+    /// Oldest first.
+    pub pushes: Vec<PushRecord>,
+}
+
 /// The pushes recorded in a mirror.
 pub fn history(mirror: &Path) -> Result<Vec<PushRecord>> {
     let path = mirror.join(".rlcm").join("pushes.json");
     match fsutil::read_optional(&path)? {
         None => Ok(Vec::new()),
-        Some(b) => serde_json::from_slice(&b).map_err(|e| Error::json(path.display().to_string(), &e)),
+        Some(b) => serde_json::from_slice::<PushHistory>(&b)
+            .map(|h| h.pushes)
+            .map_err(|e| Error::json(path.display().to_string(), &e)),
     }
 }
 
 fn save_history(mirror: &Path, records: &[PushRecord]) -> Result<()> {
     fsutil::write_atomic(
         &mirror.join(".rlcm").join("pushes.json"),
-        &crate::json::to_pretty_vec(records),
+        &crate::json::to_pretty_vec(&PushHistory {
+            format_version: FORMAT_VERSION,
+            pushes: records.to_vec(),
+        }),
     )
 }
 

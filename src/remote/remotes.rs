@@ -279,5 +279,8 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("remote-check", schema::<RemoteCheckReport>()),
         ("pull", schema::<super::pull::PullReport>()),
         ("remote-info", schema::<super::pull::RemoteInfo>()),
+        ("push", schema::<super::push::PushReport>()),
+        ("push-history", schema::<super::push::PushHistory>()),
+        ("fanout", schema::<super::fanout::FanoutReport>()),
     ]
 }
