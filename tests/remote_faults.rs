@@ -398,3 +398,123 @@ fn import_429s_are_retried_and_the_push_verifies() {
         "the push did not land"
     );
 }
+
+/// A mirror as compared across pulls: without the rebuildable cache, and without
+/// `remote.json`, whose package ids count up with every export (checked apart).
+fn comparable(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    snapshot(root)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(".rlcm/cache") && k != ".rlcm/remote.json")
+        .collect()
+}
+
+/// What a killed pull may leave: the mirror as before, as after, or (killed between the two
+/// renames) moved aside to `DIR.rlcm-previous` as before, which the next pull puts back.
+fn assert_before_or_after(
+    mirror: &Path,
+    before: &BTreeMap<String, Vec<u8>>,
+    after: &BTreeMap<String, Vec<u8>>,
+    when: &str,
+) {
+    let aside = mirror.with_file_name(format!(
+        "{}.rlcm-previous",
+        mirror.file_name().unwrap().to_string_lossy()
+    ));
+    if mirror.is_dir() {
+        let now = comparable(mirror);
+        assert!(
+            &now == before || &now == after,
+            "{when}: the mirror is neither before nor after: differs from before in {:?}, from \
+             after in {:?}",
+            differing(&now, before),
+            differing(&now, after)
+        );
+        let info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(mirror.join(".rlcm/remote.json")).unwrap()).unwrap();
+        common::validate("remote-info", &info);
+    } else {
+        assert!(aside.is_dir(), "{when}: the mirror is gone");
+        assert!(&comparable(&aside) == before, "{when}: the mirror moved aside is not as before");
+    }
+}
+
+#[test]
+fn a_pull_killed_at_any_point_leaves_the_mirror_before_or_after() {
+    use std::os::unix::process::ExitStatusExt;
+    let w = World::new(&[]);
+    let base = w.path("base");
+    let out = w.rlcm(&["pull", "prod", "-o", base.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A change "in the UI", so that the next pull changes the mirror.
+    let edited = w.prod.join("country_codes.lookup_table.json");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    std::fs::write(
+        &edited,
+        text.replacen('{', "{\n  \"description\": \"edited in the UI\",", 1),
+    )
+    .unwrap();
+    let before = comparable(&base);
+    let reference = w.path("reference");
+    common::copy_tree(&base, &reference);
+    let t = std::time::Instant::now();
+    let out = w.rlcm(&["pull", "prod", "-o", reference.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let duration = t.elapsed();
+    let after = comparable(&reference);
+    assert_ne!(differing(&before, &after), Vec::<String>::new());
+
+    // 1. SIGKILL at each crash point the pull passes.
+    let mut killed = 0;
+    for point in 1..500 {
+        let victim = w.path(&format!("crash{point}"));
+        common::copy_tree(&base, &victim);
+        let p = point.to_string();
+        let out = w.rlcm_env(
+            &["pull", "prod", "-o", victim.to_str().unwrap()],
+            &[("RLCM_CRASH_POINT", &p)],
+        );
+        if out.status.signal() != Some(9) {
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(comparable(&victim) == after, "an uninterrupted pull differs");
+            break;
+        }
+        killed += 1;
+        assert_before_or_after(&victim, &before, &after, &format!("crash point {point}"));
+        // The next pull recovers and completes.
+        let out = w.rlcm(&["pull", "prod", "-o", victim.to_str().unwrap()]);
+        assert!(out.status.success(), "crash point {point}: {}", stderr(&out));
+        assert!(comparable(&victim) == after, "crash point {point}: the next pull differs");
+        std::fs::remove_dir_all(&victim).unwrap();
+        assert_no_leftovers(w.dir.path());
+    }
+    assert!(killed >= 1, "the pull passed no crash point");
+
+    // 2. SIGKILL from outside at instants spread over a pull.
+    let trials = 8;
+    for k in 0..trials {
+        let victim = w.path(&format!("spread{k}"));
+        common::copy_tree(&base, &victim);
+        let cache = w.cfg.join("cache");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rlcm"))
+            .args(["pull", "prod", "-o", victim.to_str().unwrap()])
+            .env("RLCM_CONFIG_DIR", &w.cfg)
+            .env("RLCM_CACHE_DIR", &cache)
+            .env("RLCM_RATE_LIMITS", "off")
+            .env("RLCM_TOKEN_PROD", TOKEN)
+            .env("RLCM_NOW", NOW)
+            .env("RLCM_USER", "tester")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(duration.mul_f64((k as f64 + 0.5) / trials as f64));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_before_or_after(&victim, &before, &after, &format!("instant {k}/{trials}"));
+        let out = w.rlcm(&["pull", "prod", "-o", victim.to_str().unwrap()]);
+        assert!(out.status.success(), "instant {k}: {}", stderr(&out));
+        assert!(comparable(&victim) == after, "instant {k}: the next pull differs");
+        assert_no_leftovers(w.dir.path());
+    }
+    eprintln!("pull: killed at {killed} crash points and {trials} instants, each before or after");
+}

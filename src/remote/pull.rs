@@ -299,6 +299,7 @@ pub fn pull(
             let entries = source.entries().len();
             drop(source);
             tmp.as_file().sync_all().with_path("sync", tmp.path())?;
+            crate::env::txn::crash_point("pull-zip");
             tmp.persist(out).map_err(|e| Error::io("replace", out, e.error))?;
             fsutil::sync_dir(&dir)?;
             Ok(PullReport {
@@ -419,8 +420,22 @@ fn pull_mirror(
     };
     let parent = parent_of(dest);
     fsutil::create_dir_all(&parent)?;
+    // The work directory of a pull into this mirror that was killed is garbage: remove it.
+    let work_prefix = format!(
+        ".rlcm-pull-{}-",
+        dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    );
+    if let Ok(entries) = std::fs::read_dir(&parent) {
+        for e in entries.flatten() {
+            let stale = e.file_name().to_string_lossy().starts_with(&work_prefix)
+                && e.file_type().is_ok_and(|t| t.is_dir());
+            if stale {
+                std::fs::remove_dir_all(e.path()).with_path("remove", e.path())?;
+            }
+        }
+    }
     let work = tempfile::Builder::new()
-        .prefix(".rlcm-pull-")
+        .prefix(&work_prefix)
         .tempdir_in(&parent)
         .with_path("create a temporary directory in", &parent)?;
 
@@ -499,6 +514,7 @@ fn pull_mirror(
 
     let changes = changes_between(dest, previous.as_ref(), &built, &info)?;
     carry_history(dest, &built)?;
+    crate::env::txn::crash_point("pull-built");
 
     // Swap in: the old mirror moves aside, the new one takes its place.
     let prev = previous_of(dest);
@@ -507,6 +523,7 @@ fn pull_mirror(
         crate::env::txn::crash_point("pull-swap");
         std::fs::rename(&built, dest).with_path("replace", dest)?;
         fsutil::sync_dir(&parent)?;
+        crate::env::txn::crash_point("pull-swapped");
         std::fs::remove_dir_all(&prev).with_path("remove", &prev)?;
     } else {
         std::fs::rename(&built, dest).with_path("create", dest)?;
