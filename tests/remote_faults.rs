@@ -54,7 +54,14 @@ fn start(env: &Path, port: &str, log: &Path, extra: &[&str]) -> Emulator {
     // A port just given up may take a moment to be free again.
     for _ in 0..50 {
         let mut child = Command::new(emulator_bin())
-            .args(["--env", env.to_str().unwrap(), "--listen", &listen, "--token", TOKEN])
+            .args([
+                "--env",
+                env.to_str().unwrap(),
+                "--listen",
+                &listen,
+                "--token",
+                TOKEN,
+            ])
             .args(["--poll-delay", "1", "--rate-limits", "off"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -163,7 +170,13 @@ impl World {
             ),
         )
         .unwrap();
-        ok(&run(&["connector", "release", "Acme CRM", "--env", sandbox.to_str().unwrap()]));
+        ok(&run(&[
+            "connector",
+            "release",
+            "Acme CRM",
+            "--env",
+            sandbox.to_str().unwrap(),
+        ]));
         let pkg = self.path("orders.zip");
         ok(&run(&[
             "export",
@@ -304,8 +317,15 @@ fn broken_downloads_fail_the_pull_cleanly() {
             assert_eq!(r.status.code(), Some(1), "{fault}: {}", stderr(&r));
             assert!(stderr(&r).contains(says), "{fault}: {}", stderr(&r));
         }
-        assert_eq!(differing(&whole(&mirror), &before.0), Vec::<String>::new(), "{fault}");
-        assert!(std::fs::read(&zip).unwrap() == before.1, "{fault}: the zip changed");
+        assert_eq!(
+            differing(&whole(&mirror), &before.0),
+            Vec::<String>::new(),
+            "{fault}"
+        );
+        assert!(
+            std::fs::read(&zip).unwrap() == before.1,
+            "{fault}: the zip changed"
+        );
         assert_no_leftovers(w.dir.path());
     }
 }
@@ -323,7 +343,11 @@ fn an_import_answered_5xx_is_not_retried_and_exits_4() {
             && err.contains("may or may not have started"),
         "{err}"
     );
-    assert_eq!(w.emu().count("POST", "/api/packages/import/"), 1, "the import was retried");
+    assert_eq!(
+        w.emu().count("POST", "/api/packages/import/"),
+        1,
+        "the import was retried"
+    );
     assert_eq!(differing(&served(&w.prod), &before), Vec::<String>::new());
     // The attempt is recorded, its outcome unknown.
     let h: serde_json::Value =
@@ -383,10 +407,21 @@ fn import_429s_are_retried_and_the_push_verifies() {
         "5",
     ]);
     let pkg = w.package();
-    let out = w.rlcm(&["push", pkg.to_str().unwrap(), "--remote", "prod", "-v", "--format", "json"]);
+    let out = w.rlcm(&[
+        "push",
+        pkg.to_str().unwrap(),
+        "--remote",
+        "prod",
+        "-v",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("/api/packages/import/") && err.contains("-> 429"), "no 429 was hit: {err}");
+    assert!(
+        err.contains("/api/packages/import/") && err.contains("-> 429"),
+        "no 429 was hit: {err}"
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     common::validate("push", &r);
     assert_eq!(r["differences"], serde_json::json!([]));
@@ -394,7 +429,9 @@ fn import_429s_are_retried_and_the_push_verifies() {
     let imports = w.emu().count("POST", "/api/packages/import/");
     assert!(imports >= 2, "{imports}");
     assert!(
-        w.prod.join("contacts/merge_duplicate_contacts.recipe.json").is_file(),
+        w.prod
+            .join("contacts/merge_duplicate_contacts.recipe.json")
+            .is_file(),
         "the push did not land"
     );
 }
@@ -434,7 +471,10 @@ fn assert_before_or_after(
         common::validate("remote-info", &info);
     } else {
         assert!(aside.is_dir(), "{when}: the mirror is gone");
-        assert!(&comparable(&aside) == before, "{when}: the mirror moved aside is not as before");
+        assert!(
+            &comparable(&aside) == before,
+            "{when}: the mirror moved aside is not as before"
+        );
     }
 }
 
@@ -483,7 +523,10 @@ fn a_pull_killed_at_any_point_leaves_the_mirror_before_or_after() {
         // The next pull recovers and completes.
         let out = w.rlcm(&["pull", "prod", "-o", victim.to_str().unwrap()]);
         assert!(out.status.success(), "crash point {point}: {}", stderr(&out));
-        assert!(comparable(&victim) == after, "crash point {point}: the next pull differs");
+        assert!(
+            comparable(&victim) == after,
+            "crash point {point}: the next pull differs"
+        );
         std::fs::remove_dir_all(&victim).unwrap();
         assert_no_leftovers(w.dir.path());
     }

@@ -74,7 +74,6 @@ fn start(env: &Path, extra: &[&str]) -> Emulator {
 /// connector unless `breaking`), the emulator serving production and `prod` added as a remote.
 struct World {
     dir: tempfile::TempDir,
-    sandbox: PathBuf,
     prod: PathBuf,
     pkg: PathBuf,
     cfg: PathBuf,
@@ -95,7 +94,6 @@ impl World {
         let cfg = dir.path().join("cfg");
         let w = World {
             dir,
-            sandbox,
             prod,
             pkg,
             cfg,
@@ -210,8 +208,8 @@ fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Ve
 }
 
 fn json_of(out: &Output, schema: &str) -> serde_json::Value {
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)));
     validate(schema, &v);
     v
 }
@@ -250,11 +248,7 @@ fn a_breaking_plan_shows_impact_outside_the_package_and_the_push_is_refused() {
         .unwrap_or_else(|| panic!("{:#}", p["impact"]));
     assert_eq!(legacy["severity"], "breaking");
     assert_eq!(legacy["in_package"], false);
-    assert!(
-        p["target"].as_str().unwrap().contains("prod"),
-        "{}",
-        p["target"]
-    );
+    assert!(p["target"].as_str().unwrap().contains("prod"), "{}", p["target"]);
     // The plan is the one a local plan against the same environment makes.
     let local = run(&[
         "plan",
@@ -275,7 +269,11 @@ fn a_breaking_plan_shows_impact_outside_the_package_and_the_push_is_refused() {
         err.contains("blocked") && err.contains("legacy_export") && !err.contains("Blocker {"),
         "{err}"
     );
-    assert_eq!(differing(&served(&w.prod), &before), Vec::<String>::new(), "a refused push changed the workspace");
+    assert_eq!(
+        differing(&served(&w.prod), &before),
+        Vec::<String>::new(),
+        "a refused push changed the workspace"
+    );
     assert!(
         !w.mirror().join(".rlcm/pushes.json").exists(),
         "a refused push was recorded"
@@ -300,7 +298,10 @@ fn push_verifies_records_and_rollback_deletes_what_it_created() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let p = json_of(&out, "plan");
-    assert_eq!(action_of(&p, "contacts/merge_duplicate_contacts.recipe.json"), "create");
+    assert_eq!(
+        action_of(&p, "contacts/merge_duplicate_contacts.recipe.json"),
+        "create"
+    );
 
     // A change "in the UI" makes the saved plan stale.
     let edited = w.prod.join("country_codes.lookup_table.json");
@@ -454,7 +455,11 @@ fn rollback_refuses_to_delete_a_created_recipe_that_runs() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(differing(&served(&w.prod), &before), Vec::<String>::new(), "a refused rollback changed the workspace");
+    assert_eq!(
+        differing(&served(&w.prod), &before),
+        Vec::<String>::new(),
+        "a refused rollback changed the workspace"
+    );
 }
 
 /// `n` production workspaces, each served by its own emulator and added as `p0`, `p1`, ...;
@@ -521,13 +526,17 @@ impl Fleet {
         args.extend_from_slice(extra);
         let out = rlcm_in(None, &args, &envs);
         for text in [stdout(&out), stderr(&out)] {
-            assert!(!text.contains(TOKEN), "the token in the output");
+            for t in tokens {
+                assert!(!text.contains(t), "a token in the output: {text}");
+            }
         }
         out
     }
 
     fn pushes(&self, i: usize) -> usize {
-        let p = self.cfg.join(format!("cache/remotes/p{i}/mirror/.rlcm/pushes.json"));
+        let p = self
+            .cfg
+            .join(format!("cache/remotes/p{i}/mirror/.rlcm/pushes.json"));
         match std::fs::read(&p) {
             Ok(b) => serde_json::from_slice::<serde_json::Value>(&b).unwrap()["pushes"]
                 .as_array()
@@ -573,7 +582,11 @@ fn fan_out_pushes_nothing_when_one_target_fails_then_keeps_going_and_resumes() {
         "{v:#}"
     );
     for (e, b) in f.envs.iter().zip(&before) {
-        assert_eq!(differing(&served(e), b), Vec::<String>::new(), "a target was pushed although another failed");
+        assert_eq!(
+            differing(&served(e), b),
+            Vec::<String>::new(),
+            "a target was pushed although another failed"
+        );
     }
 
     // --keep-going: the good targets are pushed, two at a time.

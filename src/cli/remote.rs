@@ -424,7 +424,10 @@ fn push_text(r: &crate::remote::push::PushReport) -> String {
         s.push_str(&format!("  deleted {d} (created by the push rolled back)\n"));
     }
     for l in &r.left_behind {
-        s.push_str(&format!("  NOT deleted {} ({}): {}\n", l.path, l.asset_type, l.reason));
+        s.push_str(&format!(
+            "  NOT deleted {} ({}): {}\n",
+            l.path, l.asset_type, l.reason
+        ));
     }
     if (r.package_id.is_some() || !r.deleted.is_empty()) && r.differences.is_empty() {
         s.push_str("verified: the workspace now holds what the plan said\n");

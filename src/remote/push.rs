@@ -393,7 +393,16 @@ pub fn push(
         return Ok(report);
     }
     let zip = import_bytes(package_path, &pkg)?;
-    import_recorded(client, package_path, &pkg.digest, &zip, folder_id, opts, &mut report, progress)?;
+    import_recorded(
+        client,
+        package_path,
+        &pkg.digest,
+        &zip,
+        folder_id,
+        opts,
+        &mut report,
+        progress,
+    )?;
     progress("verifying: pulling the workspace again");
     let (after, _) = plan_remote(client, &pkg, package_path, &opts.plan, progress)?;
     report.differences.extend(differences_of(&after));
@@ -623,17 +632,15 @@ pub fn rollback(
         ),
     })?;
     if rec.rolled_back {
-        return Err(Error::Invalid(format!(
-            "push {} was already rolled back",
-            rec.id
-        )));
+        return Err(Error::Invalid(format!("push {} was already rolled back", rec.id)));
     }
     let saved_dir = mirror.join(".rlcm").join("pushes").join(rec.id.to_string());
     let before = saved_dir.join("before.zip");
     let plan_path = saved_dir.join("plan.json");
-    let (Some(before_bytes), Some(plan_bytes)) =
-        (fsutil::read_optional(&before)?, fsutil::read_optional(&plan_path)?)
-    else {
+    let (Some(before_bytes), Some(plan_bytes)) = (
+        fsutil::read_optional(&before)?,
+        fsutil::read_optional(&plan_path)?,
+    ) else {
         return Err(Error::Invalid(format!(
             "push {} has nothing saved to restore (`{}` or `{}` is missing)",
             rec.id,
@@ -712,7 +719,16 @@ pub fn rollback(
     if has_changes(&report.plan) {
         let zip = import_bytes(tmp.path(), &pkg)?;
         let folder_id = o.folder_id.unwrap_or(rec.folder_id);
-        import_recorded(client, tmp.path(), &pkg.digest, &zip, folder_id, &o, &mut report, progress)?;
+        import_recorded(
+            client,
+            tmp.path(),
+            &pkg.digest,
+            &zip,
+            folder_id,
+            &o,
+            &mut report,
+            progress,
+        )?;
     }
     progress("verifying: pulling the workspace again");
     let (after, _) = plan_remote(client, &pkg, tmp.path(), &o.plan, progress)?;
@@ -721,7 +737,9 @@ pub fn rollback(
     let ws = env.load_workspace()?;
     for p in &report.deleted {
         if ws.assets.iter().any(|a| &a.path == p) {
-            report.differences.push(format!("{p}: still in the workspace after its deletion"));
+            report
+                .differences
+                .push(format!("{p}: still in the workspace after its deletion"));
         }
     }
     name_recipes(mirror, &mut report)?;
