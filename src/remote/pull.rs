@@ -468,7 +468,7 @@ fn pull_mirror(
     write_zip(&pkg_path, &combined)?;
 
     let connectors = client.custom_connectors()?;
-    let recipes = client.recipes()?;
+    let recipes = client.recipes_of(me.recipes_count)?;
 
     let built = work.path().join("mirror");
     init(
