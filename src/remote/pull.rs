@@ -220,7 +220,14 @@ pub fn export_folder(
     let started = client.export_package(manifest.id)?;
     progress(&format!("export {} started", started.id));
     let done = client.wait_package(started, poll, &mut |p| {
-        progress(&format!("export {}: {:?}", p.id, p.status))
+        progress(&format!(
+            "export {}: {}",
+            p.id,
+            serde_json::to_value(p.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ))
     })?;
     if !done.status.is_success() {
         return Err(Error::Invalid(format!(
