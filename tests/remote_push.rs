@@ -437,8 +437,15 @@ fn push_verifies_records_and_rollback_deletes_what_it_created() {
 #[test]
 fn rollback_refuses_to_delete_a_created_recipe_that_runs() {
     let w = World::new(false, &[]);
-    let out = w.rlcm(&["push", w.pkg(), "--remote", "prod"]);
+    let out = w.rlcm(&["push", w.pkg(), "--remote", "prod", "--format", "markdown"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(
+        md.contains("### push `prod`")
+            && md.contains("| Merge duplicate contacts | unchanged or updated (no restart needed) |")
+            && md.contains("**Verified**"),
+        "{md}"
+    );
     // Started "in the UI" after the push.
     ok(&run(&[
         "recipe",

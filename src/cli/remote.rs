@@ -474,6 +474,60 @@ fn push_one(
     crate::remote::push::push(&client, package, &opts, progress)
 }
 
+fn push_markdown(r: &crate::remote::push::PushReport) -> String {
+    let mut s = super::render::plan_markdown(&r.plan);
+    s.push_str(&format!(
+        "\n### {} `{}`\n\n",
+        if r.kind.is_empty() || r.kind == "pushed" {
+            "push"
+        } else {
+            &r.kind
+        },
+        r.remote
+    ));
+    match r.package_id {
+        Some(id) => s.push_str(&format!(
+            "Imported as package {id} into folder {}.\n",
+            r.folder_id.map(|f| f.to_string()).unwrap_or_default()
+        )),
+        None if r.deleted.is_empty() => s.push_str("Nothing to push.\n"),
+        None => {}
+    }
+    if !r.recipes.is_empty() {
+        s.push_str("\n| recipe | result |\n|---|---|\n");
+        for x in &r.recipes {
+            s.push_str(&format!(
+                "| {} | {} |\n",
+                x.name.clone().unwrap_or_else(|| x.id.to_string()),
+                x.words
+            ));
+        }
+    }
+    for d in &r.deleted {
+        s.push_str(&format!("\n- deleted `{d}`"));
+    }
+    for l in &r.left_behind {
+        s.push_str(&format!(
+            "\n- **not deleted** `{}` ({}): {}",
+            l.path, l.asset_type, l.reason
+        ));
+    }
+    if !r.deleted.is_empty() || !r.left_behind.is_empty() {
+        s.push('\n');
+    }
+    if r.differences.is_empty() {
+        if r.package_id.is_some() || !r.deleted.is_empty() {
+            s.push_str("\n**Verified**: the workspace now holds what the plan said.\n");
+        }
+    } else {
+        s.push_str("\n**Did not verify**:\n\n");
+        for d in &r.differences {
+            s.push_str(&format!("- {d}\n"));
+        }
+    }
+    s
+}
+
 fn load_saved(path: &std::path::Path) -> anyhow::Result<crate::report::PlanReport> {
     let bytes = crate::fsutil::read(path)?;
     Ok(serde_json::from_slice(&bytes).map_err(|e| crate::Error::json(path.display().to_string(), &e))?)
@@ -517,7 +571,7 @@ pub(super) fn run_push(args: PushArgs, user: &str) -> anyhow::Result<i32> {
     match args.format {
         ReportFormat::Json => emit_json(&report)?,
         ReportFormat::Human => emit(&push_text(&report))?,
-        ReportFormat::Markdown => emit(&super::render::plan_markdown(&report.plan))?,
+        ReportFormat::Markdown => emit(&push_markdown(&report))?,
     }
     verification_exit(&report)
 }
@@ -555,7 +609,7 @@ pub(super) fn run_rollback_remote(
     match format {
         ReportFormat::Json => emit_json(&report)?,
         ReportFormat::Human => emit(&push_text(&report))?,
-        ReportFormat::Markdown => emit(&super::render::plan_markdown(&report.plan))?,
+        ReportFormat::Markdown => emit(&push_markdown(&report))?,
     }
     verification_exit(&report)
 }
