@@ -19,6 +19,8 @@ Rows (each the median of --runs runs, wall time):
   rlcm pull -o PKG.zip    the same flow, plus rlcm's defensive read of every entry.
   rlcm pull -o DIR        the mirror: also the recipes and custom connectors lists, `rlcm init`
                           of the package into a new environment and the atomic swap.
+  rlcm plan --remote      a pull into the (emptied) cached mirror, then the plan of the pulled
+                          package against it: what planning against a live workspace costs.
 
 The target of issue #18 is `rlcm pull` within 1.5x of curl+unzip of the same package (the flow
 row: both sides wait for the same export). Python 3.11 standard library only; needs curl, unzip
@@ -101,6 +103,8 @@ def main():
     ap.add_argument("--gen", default=os.path.join(REPO, "..", "shared", "tools", "gen_env.py"))
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "rlcm-bench-remote"))
     ap.add_argument("--out", help="Markdown file whose remote-pull section is replaced")
+    ap.add_argument("--documented", action="store_true",
+                    help="also one `rlcm pull -o DIR` with the client pacing to the documented limits")
     args = ap.parse_args()
     if args.quick:
         args.recipes, args.runs = 1000, 1
@@ -130,7 +134,7 @@ def main():
         subprocess.run([rlcm, "remote", "add", "bench", "--url", api], check=True, env=env,
                        stdout=subprocess.DEVNULL)
         root = curl_json(f"{api}/api/users/me")["root_folder_id"]
-        samples = {"download": [], "flow": [], "zip": [], "mirror": []}
+        samples = {"download": [], "flow": [], "zip": [], "mirror": [], "plan": []}
         pkg_size = 0
         for i in range(args.runs):
             log(f"run {i + 1}/{args.runs}")
@@ -147,6 +151,17 @@ def main():
             mirror = os.path.join(work, f"mirror{i}")
             samples["mirror"].append(run([rlcm, "pull", "bench", "-o", mirror], env=env))
             shutil.rmtree(mirror)
+            # plan --remote: a pull into the cached mirror (fresh each run), then the plan of
+            # the workspace's own package against it (nothing to change).
+            shutil.rmtree(os.path.join(cfg, "cache"), ignore_errors=True)
+            samples["plan"].append(run([rlcm, "plan", out_zip, "--remote", "bench", "--format", "json"],
+                                       env=env))
+        if args.documented:
+            log("one pull paced to the documented rate limits")
+            paced = dict(env, RLCM_RATE_LIMITS="documented")
+            mirror = os.path.join(work, "mirror-paced")
+            samples["paced"] = [run([rlcm, "pull", "bench", "-o", mirror], env=paced)]
+            shutil.rmtree(mirror)
     finally:
         emu.kill()
         emu.wait()
@@ -156,6 +171,7 @@ def main():
         ("curl+unzip (the whole export flow)", "flow"),
         ("rlcm pull -o PKG.zip", "zip"),
         ("rlcm pull -o DIR (mirror)", "mirror"),
+        ("rlcm plan PKG --remote (pull into the cached mirror + plan)", "plan"),
     ]
     lines = [
         START,
@@ -169,6 +185,8 @@ def main():
         "| what | wall (s) | x the export flow by curl |",
         "|---|---:|---:|",
     ]
+    if "paced" in med:
+        rows.append(("rlcm pull -o DIR, client paced to the documented limits (1 run)", "paced"))
     for label, key in rows:
         lines.append(f"| {label} | {med[key]:.2f} | {med[key] / med['flow']:.2f}x |")
     lines.append(END)
