@@ -449,11 +449,14 @@ fn pull_mirror(
     // One combined package: each folder's entries under its path.
     let mut package_ids = Vec::new();
     let mut combined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // One folder whose entries need no prefix: the checked download is the package as it is
+    // (no second decompression and recompression).
+    let mut as_downloaded: Option<(tempfile::NamedTempFile, usize)> = None;
     for (path, id) in targets {
         let (pkg, bytes) = export_folder(client, *id, opts.poll, progress)?;
         package_ids.push(pkg);
-        let (_tmp, source) = checked_zip(work.path(), &bytes, pkg)?;
-        let mut reader = source.reader()?;
+        let (tmp, source) = checked_zip(work.path(), &bytes, pkg)?;
+        drop(bytes);
         // Whether a folder's export carries full paths or paths under the folder is not
         // documented: entries that already start with the folder's path are kept as they are.
         let prefixed = path.is_empty()
@@ -461,6 +464,11 @@ fn pull_mirror(
                 .entries()
                 .iter()
                 .all(|e| e.path.starts_with(&format!("{path}/")));
+        if prefixed && targets.len() == 1 {
+            as_downloaded = Some((tmp, source.entries().len()));
+            break;
+        }
+        let mut reader = source.reader()?;
         for entry in source.entries() {
             let name = if prefixed {
                 entry.path.clone()
@@ -470,9 +478,15 @@ fn pull_mirror(
             combined.insert(name, reader.read(entry)?);
         }
     }
-    let entries = combined.len();
-    let pkg_path = work.path().join("pulled.zip");
-    write_zip(&pkg_path, &combined)?;
+    let (entries, pkg_path) = match &as_downloaded {
+        Some((tmp, n)) => (*n, tmp.path().to_path_buf()),
+        None => {
+            let p = work.path().join("pulled.zip");
+            write_zip(&p, &combined)?;
+            (combined.len(), p)
+        }
+    };
+    drop(combined);
 
     let connectors = client.custom_connectors()?;
     let recipes = client.recipes_of(me.recipes_count)?;
