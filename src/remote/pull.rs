@@ -492,12 +492,13 @@ fn pull_mirror(
     let recipes = client.recipes_of(me.recipes_count)?;
 
     let built = work.path().join("mirror");
+    unpack(&pkg_path, &built)?;
     init(
         &built,
         &InitOptions {
             name: Some(opts.remote.clone()),
             id: Some(me.id),
-            from: Some(pkg_path.clone()),
+            from: None,
             user: opts.user.clone(),
         },
     )?;
@@ -565,6 +566,63 @@ fn pull_mirror(
         entries,
         changes: Some(changes),
     })
+}
+
+/// Writes the entries of the package at `pkg` into the new directory `dir`, byte for byte,
+/// and makes them durable with one flush of the file system (`syncfs` on Linux) rather than an
+/// fsync per file: the mirror is published only by the rename that follows, so nothing is
+/// visible before it is all on disk.
+fn unpack(pkg: &Path, dir: &Path) -> Result<()> {
+    let source = Source::open(pkg)?;
+    fsutil::create_dir_all(dir)?;
+    fsutil::check_case_collisions(dir, source.entries().iter().map(|e| e.path.as_str()))?;
+    let mut reader = source.reader()?;
+    let mut written = Vec::with_capacity(source.entries().len());
+    for entry in source.entries() {
+        if entry.path == crate::package::MANIFEST_NAME {
+            continue;
+        }
+        let bytes = reader.read(entry)?;
+        let target = dir.join(&entry.path);
+        if let Some(parent) = target.parent() {
+            fsutil::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, &bytes).with_path("write", &target)?;
+        written.push(target);
+    }
+    flush_tree(dir, &written)
+}
+
+/// Every write under `dir` on disk.
+fn flush_tree(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        let d = std::fs::File::open(dir).with_path("open", dir)?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs only reads the file descriptor, which `d` keeps open.
+        let rc = unsafe { libc::syncfs(d.as_raw_fd()) };
+        if rc != 0 {
+            return Err(Error::io("sync", dir, std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let mut dirs = BTreeSet::new();
+        for f in files {
+            std::fs::File::open(f)
+                .and_then(|h| h.sync_all())
+                .with_path("sync", f)?;
+            if let Some(p) = f.parent() {
+                dirs.insert(p.to_path_buf());
+            }
+        }
+        for d in dirs {
+            fsutil::sync_dir(&d)?;
+        }
+        fsutil::sync_dir(dir)
+    }
 }
 
 fn write_zip(path: &Path, entries: &BTreeMap<String, Vec<u8>>) -> Result<()> {
