@@ -434,7 +434,12 @@ fn pull_mirror(
     );
     if let Ok(entries) = std::fs::read_dir(&parent) {
         for e in entries.flatten() {
-            let stale = e.file_name().to_string_lossy().starts_with(&work_prefix)
+            // Exactly the prefix and tempfile's 6 random characters: not the work directory of
+            // a pull into another mirror whose name starts the same (`mirror-x`).
+            let name = e.file_name().to_string_lossy().to_string();
+            let stale = name
+                .strip_prefix(&work_prefix)
+                .is_some_and(|rest| rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
                 && e.file_type().is_ok_and(|t| t.is_dir());
             if stale {
                 std::fs::remove_dir_all(e.path()).with_path("remove", e.path())?;
@@ -443,6 +448,7 @@ fn pull_mirror(
     }
     let work = tempfile::Builder::new()
         .prefix(&work_prefix)
+        .rand_bytes(6)
         .tempdir_in(&parent)
         .with_path("create a temporary directory in", &parent)?;
 
