@@ -145,7 +145,12 @@ fn throttling_is_retried_with_retry_after_and_5xx_only_when_idempotent() {
     assert_eq!(client.users_me().unwrap().id, 1);
     assert!(t.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
     // A 500 on the import POST is not retried.
-    let e = client.import_package(3, b"PK", false).unwrap_err().to_string();
+    let err = client.import_package(3, b"PK", false).unwrap_err();
+    assert!(
+        err.is_outcome_unknown(),
+        "a 5xx does not say whether the import started: {err}"
+    );
+    let e = err.to_string();
     assert!(e.contains("HTTP 500") && e.contains("Server error"), "{e}");
     assert_eq!(server.received().len(), 4);
 }
@@ -207,4 +212,41 @@ fn a_redirect_to_another_origin_carries_no_token() {
         got[0].headers
     );
     assert!(!format!("{:?}", got[0]).contains(token));
+}
+
+#[test]
+fn the_recipes_list_asks_for_no_more_pages_than_users_me_counts() {
+    let json = || vec![("Content-Type".to_string(), "application/json".to_string())];
+    let page = |from: u64, n: u64| {
+        let items: Vec<serde_json::Value> = (0..n)
+            .map(|i| serde_json::json!({"id": from - i, "name": format!("r{}", from - i), "running": false}))
+            .collect();
+        Canned {
+            status: 200,
+            headers: json(),
+            body: serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap(),
+        }
+    };
+    let empty = Canned {
+        status: 200,
+        headers: json(),
+        body: br#"{"items":[]}"#.to_vec(),
+    };
+    // 200 recipes, counted: two pages. Not counted: a third, empty page tells the end.
+    let server = ReplayServer::start(vec![
+        page(1000, 100),
+        page(900, 100),
+        page(1000, 100),
+        page(900, 100),
+        empty,
+    ]);
+    let mut opts = ClientOptions::new(server.url.clone(), Token::new("t0k3n-abc".into()));
+    opts.rate_limits = RateLimits::Off;
+    let client = Client::new(opts).unwrap();
+    assert_eq!(client.recipes_of(Some(200)).unwrap().len(), 200);
+    assert_eq!(server.received().len(), 2);
+    assert_eq!(client.recipes_of(None).unwrap().len(), 200);
+    let got: Vec<String> = server.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert!(got[1].contains("page=2") && got[4].contains("page=3"), "{got:?}");
 }

@@ -400,7 +400,8 @@ pub(super) fn run_plan_remote(
 fn push_text(r: &crate::remote::push::PushReport) -> String {
     let mut s = super::render::plan(&r.plan);
     match r.package_id {
-        None => s.push_str(&format!("{}: nothing to push\n", r.remote)),
+        None if r.deleted.is_empty() => s.push_str(&format!("{}: nothing to push\n", r.remote)),
+        None => {}
         Some(id) => {
             s.push_str(&format!(
                 "{}: imported as package {id} into folder {}\n",
@@ -417,10 +418,19 @@ fn push_text(r: &crate::remote::push::PushReport) -> String {
                     x.words
                 ));
             }
-            if r.differences.is_empty() {
-                s.push_str("verified: the workspace now holds what the plan said\n");
-            }
         }
+    }
+    for d in &r.deleted {
+        s.push_str(&format!("  deleted {d} (created by the push rolled back)\n"));
+    }
+    for l in &r.left_behind {
+        s.push_str(&format!(
+            "  NOT deleted {} ({}): {}\n",
+            l.path, l.asset_type, l.reason
+        ));
+    }
+    if (r.package_id.is_some() || !r.deleted.is_empty()) && r.differences.is_empty() {
+        s.push_str("verified: the workspace now holds what the plan said\n");
     }
     s
 }
@@ -462,6 +472,60 @@ fn push_one(
         kind: "pushed".into(),
     };
     crate::remote::push::push(&client, package, &opts, progress)
+}
+
+fn push_markdown(r: &crate::remote::push::PushReport) -> String {
+    let mut s = super::render::plan_markdown(&r.plan);
+    s.push_str(&format!(
+        "\n### {} `{}`\n\n",
+        if r.kind.is_empty() || r.kind == "pushed" {
+            "push"
+        } else {
+            &r.kind
+        },
+        r.remote
+    ));
+    match r.package_id {
+        Some(id) => s.push_str(&format!(
+            "Imported as package {id} into folder {}.\n",
+            r.folder_id.map(|f| f.to_string()).unwrap_or_default()
+        )),
+        None if r.deleted.is_empty() => s.push_str("Nothing to push.\n"),
+        None => {}
+    }
+    if !r.recipes.is_empty() {
+        s.push_str("\n| recipe | result |\n|---|---|\n");
+        for x in &r.recipes {
+            s.push_str(&format!(
+                "| {} | {} |\n",
+                x.name.clone().unwrap_or_else(|| x.id.to_string()),
+                x.words
+            ));
+        }
+    }
+    for d in &r.deleted {
+        s.push_str(&format!("\n- deleted `{d}`"));
+    }
+    for l in &r.left_behind {
+        s.push_str(&format!(
+            "\n- **not deleted** `{}` ({}): {}",
+            l.path, l.asset_type, l.reason
+        ));
+    }
+    if !r.deleted.is_empty() || !r.left_behind.is_empty() {
+        s.push('\n');
+    }
+    if r.differences.is_empty() {
+        if r.package_id.is_some() || !r.deleted.is_empty() {
+            s.push_str("\n**Verified**: the workspace now holds what the plan said.\n");
+        }
+    } else {
+        s.push_str("\n**Did not verify**:\n\n");
+        for d in &r.differences {
+            s.push_str(&format!("- {d}\n"));
+        }
+    }
+    s
 }
 
 fn load_saved(path: &std::path::Path) -> anyhow::Result<crate::report::PlanReport> {
@@ -507,7 +571,7 @@ pub(super) fn run_push(args: PushArgs, user: &str) -> anyhow::Result<i32> {
     match args.format {
         ReportFormat::Json => emit_json(&report)?,
         ReportFormat::Human => emit(&push_text(&report))?,
-        ReportFormat::Markdown => emit(&super::render::plan_markdown(&report.plan))?,
+        ReportFormat::Markdown => emit(&push_markdown(&report))?,
     }
     verification_exit(&report)
 }
@@ -545,7 +609,7 @@ pub(super) fn run_rollback_remote(
     match format {
         ReportFormat::Json => emit_json(&report)?,
         ReportFormat::Human => emit(&push_text(&report))?,
-        ReportFormat::Markdown => emit(&super::render::plan_markdown(&report.plan))?,
+        ReportFormat::Markdown => emit(&push_markdown(&report))?,
     }
     verification_exit(&report)
 }

@@ -87,6 +87,8 @@ pub enum Method {
     Post,
     /// PUT (idempotent in the API's semantics: retried).
     Put,
+    /// DELETE (idempotent: retried; a second delete of the same id answers 404).
+    Delete,
 }
 
 impl Method {
@@ -95,11 +97,12 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Delete => "DELETE",
         }
     }
 
     fn idempotent(self) -> bool {
-        matches!(self, Method::Get | Method::Put)
+        matches!(self, Method::Get | Method::Put | Method::Delete)
     }
 }
 
@@ -470,6 +473,19 @@ impl Client {
                     if (300..400).contains(&status) && req.method == Method::Get {
                         return self.follow(&url, &headers);
                     }
+                    if (500..600).contains(&status) && req.outcome_matters {
+                        // A 5xx from Workato or a proxy in front of it does not say whether the
+                        // import started: never retried, never taken as a failure.
+                        let detail = error_message(&body)
+                            .map(|m| format!(": {}", self.redact(&m)))
+                            .unwrap_or_default();
+                        return Err(Error::OutcomeUnknown(format!(
+                            "{} {url}: HTTP {status}{detail}; Workato may or may not have started \
+                             it. Run `rlcm pull` (or `push --resume`) to find out before trying \
+                             again",
+                            req.method.as_str()
+                        )));
+                    }
                     if !(200..300).contains(&status) {
                         return Err(self.status_error(req.method, &url, status, &body, false));
                     }
@@ -524,6 +540,13 @@ impl Client {
         let result = match (method, body) {
             (Method::Get, _) => {
                 let mut r = self.agent.get(url);
+                if auth {
+                    r = r.header("Authorization", &bearer);
+                }
+                r.call()
+            }
+            (Method::Delete, _) => {
+                let mut r = self.agent.delete(url);
                 if auth {
                     r = r.header("Authorization", &bearer);
                 }

@@ -220,7 +220,14 @@ pub fn export_folder(
     let started = client.export_package(manifest.id)?;
     progress(&format!("export {} started", started.id));
     let done = client.wait_package(started, poll, &mut |p| {
-        progress(&format!("export {}: {:?}", p.id, p.status))
+        progress(&format!(
+            "export {}: {}",
+            p.id,
+            serde_json::to_value(p.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ))
     })?;
     if !done.status.is_success() {
         return Err(Error::Invalid(format!(
@@ -299,6 +306,7 @@ pub fn pull(
             let entries = source.entries().len();
             drop(source);
             tmp.as_file().sync_all().with_path("sync", tmp.path())?;
+            crate::env::txn::crash_point("pull-zip");
             tmp.persist(out).map_err(|e| Error::io("replace", out, e.error))?;
             fsutil::sync_dir(&dir)?;
             Ok(PullReport {
@@ -419,19 +427,42 @@ fn pull_mirror(
     };
     let parent = parent_of(dest);
     fsutil::create_dir_all(&parent)?;
+    // The work directory of a pull into this mirror that was killed is garbage: remove it.
+    let work_prefix = format!(
+        ".rlcm-pull-{}-",
+        dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    );
+    if let Ok(entries) = std::fs::read_dir(&parent) {
+        for e in entries.flatten() {
+            // Exactly the prefix and tempfile's 6 random characters: not the work directory of
+            // a pull into another mirror whose name starts the same (`mirror-x`).
+            let name = e.file_name().to_string_lossy().to_string();
+            let stale = name
+                .strip_prefix(&work_prefix)
+                .is_some_and(|rest| rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+                && e.file_type().is_ok_and(|t| t.is_dir());
+            if stale {
+                std::fs::remove_dir_all(e.path()).with_path("remove", e.path())?;
+            }
+        }
+    }
     let work = tempfile::Builder::new()
-        .prefix(".rlcm-pull-")
+        .prefix(&work_prefix)
+        .rand_bytes(6)
         .tempdir_in(&parent)
         .with_path("create a temporary directory in", &parent)?;
 
     // One combined package: each folder's entries under its path.
     let mut package_ids = Vec::new();
     let mut combined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // One folder whose entries need no prefix: the checked download is the package as it is
+    // (no second decompression and recompression).
+    let mut as_downloaded: Option<(tempfile::NamedTempFile, usize)> = None;
     for (path, id) in targets {
         let (pkg, bytes) = export_folder(client, *id, opts.poll, progress)?;
         package_ids.push(pkg);
-        let (_tmp, source) = checked_zip(work.path(), &bytes, pkg)?;
-        let mut reader = source.reader()?;
+        let (tmp, source) = checked_zip(work.path(), &bytes, pkg)?;
+        drop(bytes);
         // Whether a folder's export carries full paths or paths under the folder is not
         // documented: entries that already start with the folder's path are kept as they are.
         let prefixed = path.is_empty()
@@ -439,6 +470,11 @@ fn pull_mirror(
                 .entries()
                 .iter()
                 .all(|e| e.path.starts_with(&format!("{path}/")));
+        if prefixed && targets.len() == 1 {
+            as_downloaded = Some((tmp, source.entries().len()));
+            break;
+        }
+        let mut reader = source.reader()?;
         for entry in source.entries() {
             let name = if prefixed {
                 entry.path.clone()
@@ -448,20 +484,27 @@ fn pull_mirror(
             combined.insert(name, reader.read(entry)?);
         }
     }
-    let entries = combined.len();
-    let pkg_path = work.path().join("pulled.zip");
-    write_zip(&pkg_path, &combined)?;
+    let (entries, pkg_path) = match &as_downloaded {
+        Some((tmp, n)) => (*n, tmp.path().to_path_buf()),
+        None => {
+            let p = work.path().join("pulled.zip");
+            write_zip(&p, &combined)?;
+            (combined.len(), p)
+        }
+    };
+    drop(combined);
 
     let connectors = client.custom_connectors()?;
-    let recipes = client.recipes()?;
+    let recipes = client.recipes_of(me.recipes_count)?;
 
     let built = work.path().join("mirror");
+    unpack(&pkg_path, &built)?;
     init(
         &built,
         &InitOptions {
             name: Some(opts.remote.clone()),
             id: Some(me.id),
-            from: Some(pkg_path.clone()),
+            from: None,
             user: opts.user.clone(),
         },
     )?;
@@ -499,6 +542,7 @@ fn pull_mirror(
 
     let changes = changes_between(dest, previous.as_ref(), &built, &info)?;
     carry_history(dest, &built)?;
+    crate::env::txn::crash_point("pull-built");
 
     // Swap in: the old mirror moves aside, the new one takes its place.
     let prev = previous_of(dest);
@@ -507,6 +551,7 @@ fn pull_mirror(
         crate::env::txn::crash_point("pull-swap");
         std::fs::rename(&built, dest).with_path("replace", dest)?;
         fsutil::sync_dir(&parent)?;
+        crate::env::txn::crash_point("pull-swapped");
         std::fs::remove_dir_all(&prev).with_path("remove", &prev)?;
     } else {
         std::fs::rename(&built, dest).with_path("create", dest)?;
@@ -527,6 +572,63 @@ fn pull_mirror(
         entries,
         changes: Some(changes),
     })
+}
+
+/// Writes the entries of the package at `pkg` into the new directory `dir`, byte for byte,
+/// and makes them durable with one flush of the file system (`syncfs` on Linux) rather than an
+/// fsync per file: the mirror is published only by the rename that follows, so nothing is
+/// visible before it is all on disk.
+fn unpack(pkg: &Path, dir: &Path) -> Result<()> {
+    let source = Source::open(pkg)?;
+    fsutil::create_dir_all(dir)?;
+    fsutil::check_case_collisions(dir, source.entries().iter().map(|e| e.path.as_str()))?;
+    let mut reader = source.reader()?;
+    let mut written = Vec::with_capacity(source.entries().len());
+    for entry in source.entries() {
+        if entry.path == crate::package::MANIFEST_NAME {
+            continue;
+        }
+        let bytes = reader.read(entry)?;
+        let target = dir.join(&entry.path);
+        if let Some(parent) = target.parent() {
+            fsutil::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, &bytes).with_path("write", &target)?;
+        written.push(target);
+    }
+    flush_tree(dir, &written)
+}
+
+/// Every write under `dir` on disk.
+fn flush_tree(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        let d = std::fs::File::open(dir).with_path("open", dir)?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs only reads the file descriptor, which `d` keeps open.
+        let rc = unsafe { libc::syncfs(d.as_raw_fd()) };
+        if rc != 0 {
+            return Err(Error::io("sync", dir, std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let mut dirs = BTreeSet::new();
+        for f in files {
+            std::fs::File::open(f)
+                .and_then(|h| h.sync_all())
+                .with_path("sync", f)?;
+            if let Some(p) = f.parent() {
+                dirs.insert(p.to_path_buf());
+            }
+        }
+        for d in dirs {
+            fsutil::sync_dir(&d)?;
+        }
+        fsutil::sync_dir(dir)
+    }
 }
 
 fn write_zip(path: &Path, entries: &BTreeMap<String, Vec<u8>>) -> Result<()> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::api::{ImportResult, Package, PollOptions};
+use super::api::{DeletableKind, ImportResult, Package, PollOptions};
 use super::http::Client;
 use super::pull::{self, PullOptions, PullTarget};
 use crate::env::Environment;
@@ -93,13 +93,28 @@ pub struct RecipeOutcome {
     pub ok: bool,
 }
 
-/// `rlcm push` to one remote.
+/// An asset a rollback could not delete, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct LeftBehind {
+    /// Its path in the workspace.
+    pub path: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub asset_type: String,
+    /// Why it is still there and what to do.
+    pub reason: String,
+}
+
+/// `rlcm push` to one remote, and `rlcm rollback --remote`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PushReport {
     /// Always 1.
     pub format_version: u32,
     /// The remote.
     pub remote: String,
+    /// `push`, or `rollback of N`.
+    #[serde(default)]
+    pub kind: String,
     /// The plan the push was made on.
     pub plan: PlanReport,
     /// The import's package id (none when nothing was imported).
@@ -108,6 +123,12 @@ pub struct PushReport {
     pub folder_id: Option<u64>,
     /// Per-recipe results.
     pub recipes: Vec<RecipeOutcome>,
+    /// Rollback: the assets the rolled-back push created that were deleted.
+    #[serde(default)]
+    pub deleted: Vec<String>,
+    /// Rollback: the assets the rolled-back push created that the API cannot delete.
+    #[serde(default)]
+    pub left_behind: Vec<LeftBehind>,
     /// What the pull after the import shows differently from the plan (empty: verified).
     pub differences: Vec<String>,
     /// The push's number in the mirror's history.
@@ -133,9 +154,22 @@ pub struct PushRecord {
     pub folder_id: u64,
     /// `pushed` or `rollback of N`.
     pub kind: String,
+    /// `completed`, `failed`, `refused` (the import was not started), or `unknown` (the
+    /// import's answer never came, or rlcm was stopped while it ran).
+    #[serde(default)]
+    pub outcome: String,
     /// True when a later rollback undid it.
     #[serde(default)]
     pub rolled_back: bool,
+}
+
+/// `.rlcm/pushes.json` in a mirror: rlcm's record of its pushes (carried from pull to pull).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct PushHistory {
+    /// Always 1.
+    pub format_version: u32,
+    /// Oldest first.
+    pub pushes: Vec<PushRecord>,
 }
 
 /// The pushes recorded in a mirror.
@@ -143,15 +177,31 @@ pub fn history(mirror: &Path) -> Result<Vec<PushRecord>> {
     let path = mirror.join(".rlcm").join("pushes.json");
     match fsutil::read_optional(&path)? {
         None => Ok(Vec::new()),
-        Some(b) => serde_json::from_slice(&b).map_err(|e| Error::json(path.display().to_string(), &e)),
+        Some(b) => serde_json::from_slice::<PushHistory>(&b)
+            .map(|h| h.pushes)
+            .map_err(|e| Error::json(path.display().to_string(), &e)),
     }
 }
 
 fn save_history(mirror: &Path, records: &[PushRecord]) -> Result<()> {
     fsutil::write_atomic(
         &mirror.join(".rlcm").join("pushes.json"),
-        &crate::json::to_pretty_vec(records),
+        &crate::json::to_pretty_vec(&PushHistory {
+            format_version: FORMAT_VERSION,
+            pushes: records.to_vec(),
+        }),
     )
+}
+
+fn set_outcome(mirror: &Path, id: u64, package_id: Option<u64>, outcome: &str) -> Result<()> {
+    let mut records = history(mirror)?;
+    if let Some(r) = records.iter_mut().find(|r| r.id == id) {
+        r.outcome = outcome.to_string();
+        if package_id.is_some() {
+            r.package_id = package_id;
+        }
+    }
+    save_history(mirror, &records)
 }
 
 /// The zip bytes to send: the package file itself when it is a plain Workato zip, else its
@@ -245,8 +295,48 @@ pub fn import_and_wait(
     let started = client.import_package(folder_id, zip, restart)?;
     progress(&format!("import {} started", started.id));
     client.wait_package(started, poll, &mut |p| {
-        progress(&format!("import {}: {:?}", p.id, p.status))
+        progress(&format!("import {}: {}", p.id, status_word(p)))
     })
+}
+
+fn status_word(p: &Package) -> String {
+    serde_json::to_value(p.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{:?}", p.status))
+}
+
+fn blockers_text(plan: &PlanReport) -> String {
+    plan.blockers
+        .iter()
+        .map(|b| format!("{}: {}", b.kind, b.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn has_changes(plan: &PlanReport) -> bool {
+    plan.actions
+        .iter()
+        .any(|a| !matches!(a.action.as_str(), "no_change" | "keep"))
+        || plan
+            .connectors
+            .iter()
+            .any(|c| !matches!(c.action.as_str(), "no_change" | "keep"))
+}
+
+fn target_folder(client: &Client, opts: &PushOptions) -> Result<u64> {
+    match (opts.folder_id, &opts.plan.plan.folder) {
+        (Some(id), _) => Ok(id),
+        (None, Some(path)) => pull::resolve_folder(client, path),
+        (None, None) => pull::read_remote_info(&opts.plan.mirror)?
+            .and_then(|i| i.root_folder_id)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "workspace `{}` gave no root folder; pass `--folder-id N`",
+                    opts.plan.remote
+                ))
+            }),
+    }
 }
 
 /// Plans, imports, polls, pulls again and verifies. A blocked plan is
@@ -266,108 +356,133 @@ pub fn push(
             package_path.display()
         )));
     }
-    let (plan, pulled) = plan_remote(client, &pkg, package_path, &opts.plan, progress)?;
+    let (plan, _) = plan_remote(client, &pkg, package_path, &opts.plan, progress)?;
     if let Some(saved) = &opts.saved
         && saved.target_digest != plan.target_digest
     {
         return Err(Error::Blocked(format!(
             "the saved plan is stale: workspace `{}` changed since it was planned (see \
-             `rlcm pull {}`); plan again",
+             `rlcm pull {} -o DIR`); plan again",
             opts.plan.remote, opts.plan.remote
         )));
     }
     if plan.blocked && !opts.force {
-        let why: Vec<String> = plan.blockers.iter().map(|b| format!("{b:?}")).collect();
         return Err(Error::Blocked(format!(
             "the push to `{}` is blocked: {}; see `rlcm plan PKG --remote {}`, fix it or pass \
              `--force`",
             opts.plan.remote,
-            why.join("; "),
+            blockers_text(&plan),
             opts.plan.remote
         )));
     }
-    let changes = plan
-        .actions
-        .iter()
-        .any(|a| !matches!(a.action.as_str(), "no_change" | "keep"))
-        || !plan.connectors.is_empty();
-    let mirror = &opts.plan.mirror;
-    let folder_id = match (opts.folder_id, &opts.plan.plan.folder) {
-        (Some(id), _) => id,
-        (None, Some(path)) => pull::resolve_folder(client, path)?,
-        (None, None) => pull::read_remote_info(mirror)?
-            .and_then(|i| i.root_folder_id)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "workspace `{}` gave no root folder; pass `--folder-id N`",
-                    opts.plan.remote
-                ))
-            })?,
+    let folder_id = target_folder(client, opts)?;
+    let mut report = PushReport {
+        format_version: FORMAT_VERSION,
+        remote: opts.plan.remote.clone(),
+        kind: opts.kind.clone(),
+        plan,
+        package_id: None,
+        folder_id: Some(folder_id),
+        recipes: Vec::new(),
+        deleted: Vec::new(),
+        left_behind: Vec::new(),
+        differences: Vec::new(),
+        push_id: None,
     };
-    if !changes {
-        return Ok(PushReport {
-            format_version: FORMAT_VERSION,
-            remote: opts.plan.remote.clone(),
-            plan,
-            package_id: None,
-            folder_id: Some(folder_id),
-            recipes: Vec::new(),
-            differences: Vec::new(),
-            push_id: None,
-        });
+    if !has_changes(&report.plan) {
+        return Ok(report);
     }
-    // Save what rollback needs before anything changes.
-    let mut records = history(mirror)?;
-    let push_id = records.iter().map(|r| r.id).max().unwrap_or(0) + 1;
-    let before = before_entries(mirror, &plan)?;
-    let dir = mirror.join(".rlcm").join("pushes").join(push_id.to_string());
-    fsutil::write_atomic(&dir.join("before.zip"), &zip_bytes(&before)?)?;
-    fsutil::write_atomic(&dir.join("plan.json"), &crate::json::to_pretty_vec(&plan))?;
-
     let zip = import_bytes(package_path, &pkg)?;
-    let done = import_and_wait(
+    import_recorded(
         client,
-        folder_id,
+        package_path,
+        &pkg.digest,
         &zip,
-        opts.plan.plan.restart_recipes,
-        opts.plan.poll,
+        folder_id,
+        opts,
+        &mut report,
         progress,
     )?;
-    let names: BTreeMap<u64, String> = pull::read_remote_info(mirror)?
-        .map(|i| i.recipes.into_iter().map(|r| (r.id, r.name)).collect())
-        .unwrap_or_default();
-    let recipes: Vec<RecipeOutcome> = done
-        .recipe_status
-        .iter()
-        .map(|r| RecipeOutcome {
-            id: r.id,
-            name: names.get(&r.id).cloned(),
-            import_result: serde_json::to_value(r.import_result)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            words: r.import_result.words().to_string(),
-            ok: r.import_result.is_success(),
-        })
-        .collect();
+    progress("verifying: pulling the workspace again");
+    let (after, _) = plan_remote(client, &pkg, package_path, &opts.plan, progress)?;
+    report.differences.extend(differences_of(&after));
+    name_recipes(&opts.plan.mirror, &mut report)?;
+    Ok(report)
+}
+
+/// Records the push (before anything changes: what rollback needs), imports `zip` into
+/// `folder_id`, waits, records the outcome and fills `report` (package id, recipe results).
+#[allow(clippy::too_many_arguments)]
+fn import_recorded(
+    client: &Client,
+    package_path: &Path,
+    digest: &str,
+    zip: &[u8],
+    folder_id: u64,
+    opts: &PushOptions,
+    report: &mut PushReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let mirror = &opts.plan.mirror;
+    let mut records = history(mirror)?;
+    let push_id = records.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+    let before = before_entries(mirror, &report.plan)?;
+    let dir = mirror.join(".rlcm").join("pushes").join(push_id.to_string());
+    fsutil::write_atomic(&dir.join("before.zip"), &zip_bytes(&before)?)?;
+    fsutil::write_atomic(&dir.join("plan.json"), &crate::json::to_pretty_vec(&report.plan))?;
     records.push(PushRecord {
         id: push_id,
         at: crate::env::now_rfc3339(),
         by: opts.plan.user.clone(),
         package: package_path.display().to_string(),
-        package_digest: pkg.digest.clone(),
-        package_id: Some(done.id),
+        package_digest: digest.to_string(),
+        package_id: None,
         folder_id,
         kind: opts.kind.clone(),
+        outcome: "unknown".into(),
         rolled_back: false,
     });
     save_history(mirror, &records)?;
+    report.push_id = Some(push_id);
+    let done = match import_and_wait(
+        client,
+        folder_id,
+        zip,
+        opts.plan.plan.restart_recipes,
+        opts.plan.poll,
+        progress,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            // A definite refusal (4xx) started nothing; anything else stays `unknown`.
+            if matches!(&e, Error::Remote { status, .. } if (400..500).contains(status))
+                || matches!(&e, Error::Invalid(_))
+            {
+                set_outcome(mirror, push_id, None, "refused")?;
+            }
+            return Err(e);
+        }
+    };
+    report.package_id = Some(done.id);
+    report.recipes = done
+        .recipe_status
+        .iter()
+        .map(|r| RecipeOutcome {
+            id: r.id,
+            name: None,
+            import_result: result_name(r.import_result),
+            words: r.import_result.words().to_string(),
+            ok: r.import_result.is_success(),
+        })
+        .collect();
     if !done.status.is_success() {
+        set_outcome(mirror, push_id, Some(done.id), "failed")?;
         return Err(Error::Remote {
             status: 200,
             message: format!(
-                "import {} into `{}` failed: {}; the workspace should be unchanged (Workato \
-                 imports are all-or-nothing); `rlcm pull {}` shows its state",
+                "{}/api/packages/{}: import into `{}` failed: {}; the workspace should be \
+                 unchanged (Workato imports are all-or-nothing); `rlcm pull {}` shows its state",
+                client.base_url(),
                 done.id,
                 opts.plan.remote,
                 client.redact(done.error.as_deref().unwrap_or("no reason given")),
@@ -375,10 +490,13 @@ pub fn push(
             ),
         });
     }
-    // Verify: a fresh plan of the same package must find nothing left to do.
-    progress("verifying: pulling the workspace again");
-    let (after, _) = plan_remote(client, &pkg, package_path, &opts.plan, progress)?;
-    let mut differences: Vec<String> = after
+    set_outcome(mirror, push_id, Some(done.id), "completed")?;
+    Ok(())
+}
+
+/// What a fresh plan of the pushed package still finds to do.
+fn differences_of(after: &PlanReport) -> Vec<String> {
+    let mut out: Vec<String> = after
         .actions
         .iter()
         .filter(|a| !matches!(a.action.as_str(), "no_change" | "keep"))
@@ -386,33 +504,110 @@ pub fn push(
         .collect();
     for c in &after.connectors {
         if c.action != "no_change" && c.action != "keep" {
-            differences.push(format!(
+            out.push(format!(
                 "connector {}: still `{}` after the import",
                 c.title, c.action
             ));
         }
     }
-    for r in recipes.iter().filter(|r| !r.ok) {
-        differences.push(format!(
+    out
+}
+
+/// Names the recipe results from the fresh mirror; a recipe that did not end as intended is a
+/// difference.
+fn name_recipes(mirror: &Path, report: &mut PushReport) -> Result<()> {
+    let names: BTreeMap<u64, String> = pull::read_remote_info(mirror)?
+        .map(|i| i.recipes.into_iter().map(|r| (r.id, r.name)).collect())
+        .unwrap_or_default();
+    for r in &mut report.recipes {
+        r.name = names.get(&r.id).cloned();
+    }
+    for r in report.recipes.iter().filter(|r| !r.ok) {
+        report.differences.push(format!(
             "recipe {}: {}",
             r.name.clone().unwrap_or_else(|| r.id.to_string()),
             r.words
         ));
     }
-    let _ = pulled;
-    Ok(PushReport {
-        format_version: FORMAT_VERSION,
-        remote: opts.plan.remote.clone(),
-        plan,
-        package_id: Some(done.id),
-        folder_id: Some(folder_id),
-        recipes,
-        differences,
-        push_id: Some(push_id),
-    })
+    Ok(())
 }
 
-/// Rolls push `id` (default: the latest not rolled back) back by importing what it replaced.
+/// What rollback does with one asset the rolled-back push created.
+enum Created {
+    /// Deleted through the API: (path, kind, id).
+    Delete(String, DeletableKind, u64),
+    /// Left behind.
+    Keep(LeftBehind),
+}
+
+/// Sorts what push `plan` created (still in the fresh `mirror`) into what the API can delete
+/// and what it cannot.
+fn created_assets(client: &Client, mirror: &Path, plan: &PlanReport) -> Result<Vec<Created>> {
+    let info = pull::read_remote_info(mirror)?;
+    let env = Environment::open(mirror)?;
+    let ws = env.load_workspace()?;
+    let mut connections: Option<Vec<super::api::Connection>> = None;
+    let mut out = Vec::new();
+    for a in plan.actions.iter().filter(|a| a.action == "create") {
+        let Some(asset) = ws.assets.iter().find(|x| x.path == a.path) else {
+            continue; // already gone
+        };
+        let keep = |reason: String| {
+            Created::Keep(LeftBehind {
+                path: a.path.clone(),
+                asset_type: a.asset_type.clone(),
+                reason,
+            })
+        };
+        match &asset.asset_type {
+            crate::asset::AssetType::Recipe => {
+                let found = info
+                    .as_ref()
+                    .and_then(|i| i.recipes.iter().find(|r| r.path.as_deref() == Some(&a.path)));
+                match found {
+                    Some(r) if r.running => {
+                        return Err(Error::Blocked(format!(
+                            "recipe `{}` (id {}), which the push created, is running; stop it \
+                             (in Workato, or `PUT /api/recipes/{}/stop`) and roll back again",
+                            a.path, r.id, r.id
+                        )));
+                    }
+                    Some(r) => out.push(Created::Delete(a.path.clone(), DeletableKind::Recipe, r.id)),
+                    None => out.push(keep(
+                        "its id could not be told apart (another recipe has the same name); \
+                         delete it in Workato"
+                            .into(),
+                    )),
+                }
+            }
+            crate::asset::AssetType::Connection => {
+                if connections.is_none() {
+                    connections = Some(client.connections()?);
+                }
+                let same: Vec<&super::api::Connection> = connections
+                    .iter()
+                    .flatten()
+                    .filter(|c| c.name == asset.name)
+                    .collect();
+                match same.as_slice() {
+                    [c] => out.push(Created::Delete(a.path.clone(), DeletableKind::Connection, c.id)),
+                    _ => out.push(keep(format!(
+                        "{} connections are named `{}`; delete the right one in Workato",
+                        same.len(),
+                        asset.name
+                    ))),
+                }
+            }
+            other => out.push(keep(format!(
+                "the Developer API offers no way to delete a {other}; delete it in Workato"
+            ))),
+        }
+    }
+    Ok(out)
+}
+
+/// Rolls push `id` (default: the latest not rolled back) back: deletes what it created (where
+/// the API can) and imports what it replaced.
 pub fn rollback(
     client: &Client,
     id: Option<u64>,
@@ -420,54 +615,142 @@ pub fn rollback(
     progress: &mut dyn FnMut(&str),
 ) -> Result<PushReport> {
     let mirror = &opts.plan.mirror;
-    let mut records = history(mirror)?;
+    let records = history(mirror)?;
     let rec = match id {
         Some(n) => records.iter().find(|r| r.id == n),
-        None => records
-            .iter()
-            .rev()
-            .find(|r| !r.rolled_back && r.kind == "pushed"),
+        None => records.iter().rev().find(|r| {
+            !r.rolled_back && r.kind == "pushed" && matches!(r.outcome.as_str(), "completed" | "unknown" | "")
+        }),
     }
     .cloned()
     .ok_or_else(|| Error::NotFound {
         what: "push",
         name: id.map(|n| n.to_string()).unwrap_or_else(|| "(latest)".into()),
-        hint: format!(" in the history of mirror `{}`", mirror.display()),
+        hint: format!(
+            " to roll back in the history of mirror `{}` (`.rlcm/pushes.json`)",
+            mirror.display()
+        ),
     })?;
-    let before = mirror
-        .join(".rlcm")
-        .join("pushes")
-        .join(rec.id.to_string())
-        .join("before.zip");
-    if !before.is_file() {
-        return Err(Error::Invalid(format!(
-            "push {} has nothing saved to restore (`{}` is missing)",
-            rec.id,
-            before.display()
-        )));
+    if rec.rolled_back {
+        return Err(Error::Invalid(format!("push {} was already rolled back", rec.id)));
     }
+    let saved_dir = mirror.join(".rlcm").join("pushes").join(rec.id.to_string());
+    let before = saved_dir.join("before.zip");
+    let plan_path = saved_dir.join("plan.json");
+    let (Some(before_bytes), Some(plan_bytes)) = (
+        fsutil::read_optional(&before)?,
+        fsutil::read_optional(&plan_path)?,
+    ) else {
+        return Err(Error::Invalid(format!(
+            "push {} has nothing saved to restore (`{}` or `{}` is missing)",
+            rec.id,
+            before.display(),
+            plan_path.display()
+        )));
+    };
+    let pushed_plan: PlanReport =
+        serde_json::from_slice(&plan_bytes).map_err(|e| Error::json(plan_path.display().to_string(), &e))?;
     // Copy out of the mirror: the pulls below replace it.
     let tmp = tempfile::Builder::new()
         .prefix(".rlcm-rollback-")
         .suffix(".zip")
         .tempfile()
         .map_err(|e| Error::io("create", std::env::temp_dir(), e))?;
-    fsutil::write_atomic(tmp.path(), &fsutil::read(&before)?)?;
-    let empty = open_package(tmp.path())?.source.entries().is_empty();
-    if empty {
-        return Err(Error::Invalid(format!(
-            "push {} only created assets; Workato's API cannot delete them, remove them in \
-             Workato",
-            rec.id
-        )));
-    }
+    fsutil::write_atomic(tmp.path(), &before_bytes)?;
+    let pkg = open_package(tmp.path())?;
     let mut o = opts.clone();
     o.folder_id = Some(o.folder_id.unwrap_or(rec.folder_id));
     o.kind = format!("rollback of {}", rec.id);
-    let report = push(client, tmp.path(), &o, progress)?;
-    records = history(mirror)?;
+    let label = format!("(what push {} replaced)", rec.id);
+
+    let (mut plan, _) = plan_remote(client, &pkg, tmp.path(), &o.plan, progress)?;
+    plan.package = label.clone();
+    let created = created_assets(client, mirror, &pushed_plan)?;
+    let doomed: Vec<&str> = created
+        .iter()
+        .filter_map(|c| match c {
+            Created::Delete(p, ..) => Some(p.as_str()),
+            Created::Keep(_) => None,
+        })
+        .collect();
+    // What is deleted cannot break: its blockers go.
+    plan.blockers.retain(|b| !doomed.contains(&b.path.as_str()));
+    plan.blocked = !plan.blockers.is_empty();
+    if plan.blocked && !o.force {
+        return Err(Error::Blocked(format!(
+            "the rollback of push {} on `{}` is blocked: {}; fix it or pass `--force`",
+            rec.id,
+            o.plan.remote,
+            blockers_text(&plan)
+        )));
+    }
+    let mut report = PushReport {
+        format_version: FORMAT_VERSION,
+        remote: o.plan.remote.clone(),
+        kind: o.kind.clone(),
+        plan,
+        package_id: None,
+        folder_id: o.folder_id,
+        recipes: Vec::new(),
+        deleted: Vec::new(),
+        left_behind: Vec::new(),
+        differences: Vec::new(),
+        push_id: None,
+    };
+    // Delete recipes before the connections they use.
+    let mut deletions: Vec<(String, DeletableKind, u64)> = Vec::new();
+    for c in created {
+        match c {
+            Created::Delete(p, k, id) => deletions.push((p, k, id)),
+            Created::Keep(l) => report.left_behind.push(l),
+        }
+    }
+    deletions.sort_by_key(|(_, k, _)| *k != DeletableKind::Recipe);
+    for (path, kind, id) in &deletions {
+        match client.delete_asset(*kind, *id) {
+            Ok(()) => {}
+            // Gone already (a retried DELETE whose first attempt went through).
+            Err(Error::Remote { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
+        progress(&format!("deleted {path}"));
+        report.deleted.push(path.clone());
+    }
+    if has_changes(&report.plan) {
+        let zip = import_bytes(tmp.path(), &pkg)?;
+        let folder_id = o.folder_id.unwrap_or(rec.folder_id);
+        import_recorded(
+            client,
+            tmp.path(),
+            &pkg.digest,
+            &zip,
+            folder_id,
+            &o,
+            &mut report,
+            progress,
+        )?;
+    }
+    progress("verifying: pulling the workspace again");
+    let (after, _) = plan_remote(client, &pkg, tmp.path(), &o.plan, progress)?;
+    report.differences.extend(differences_of(&after));
+    let env = Environment::open(mirror)?;
+    let ws = env.load_workspace()?;
+    for p in &report.deleted {
+        if ws.assets.iter().any(|a| &a.path == p) {
+            report
+                .differences
+                .push(format!("{p}: still in the workspace after its deletion"));
+        }
+    }
+    name_recipes(mirror, &mut report)?;
+    let mut records = history(mirror)?;
     if let Some(r) = records.iter_mut().find(|r| r.id == rec.id) {
         r.rolled_back = true;
+    }
+    if let Some(n) = report.push_id
+        && let Some(r) = records.iter_mut().find(|r| r.id == n)
+    {
+        r.package = label;
     }
     save_history(mirror, &records)?;
     Ok(report)

@@ -169,6 +169,14 @@ pub fn connect(name: &str, opts: &ConnectOptions) -> Result<(Remote, Client)> {
     co.allow_insecure_http = opts.allow_insecure_http;
     co.rate_limits = opts.rate_limits;
     co.observer = opts.observer.clone();
+    // `RLCM_HTTP_TIMEOUT=SECONDS`: another per-request timeout (slow proxies; tests).
+    if let Some(secs) = std::env::var("RLCM_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+    {
+        co.timeout = std::time::Duration::from_secs_f64(secs);
+    }
     let client = Client::new(co)?;
     Ok((remote, client))
 }
@@ -271,5 +279,8 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("remote-check", schema::<RemoteCheckReport>()),
         ("pull", schema::<super::pull::PullReport>()),
         ("remote-info", schema::<super::pull::RemoteInfo>()),
+        ("push", schema::<super::push::PushReport>()),
+        ("push-history", schema::<super::push::PushHistory>()),
+        ("fanout", schema::<super::fanout::FanoutReport>()),
     ]
 }

@@ -14,7 +14,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use rlcm::asset::AssetType;
 use rlcm::env::Environment;
 use rlcm::ops::connector::Actor;
@@ -322,9 +322,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/packages/{id}", get(package_show))
         .route("/api/packages/{id}/download", get(package_download))
         .route("/api/recipes", get(recipes_list))
+        .route("/api/recipes/{id}", delete(recipe_delete))
         .route("/api/recipes/{id}/start", put(recipe_start))
         .route("/api/recipes/{id}/stop", put(recipe_stop))
         .route("/api/connections", get(connections_list))
+        .route("/api/connections/{id}", delete(connection_delete))
         .route(
             "/api/custom_connectors",
             get(connectors_list).post(connector_create),
@@ -1049,6 +1051,7 @@ async fn recipes_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
         }
     };
     let exclude_code = query_bool(&q, "exclude_code").map_err(|e| message(StatusCode::BAD_REQUEST, &e))?;
+    let (skip, take) = page_range(&q)?;
     let items = app
         .with_env(move |app, env| {
             let ws = env.load_workspace().map_err(from_rlcm)?;
@@ -1059,7 +1062,7 @@ async fn recipes_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
                         .ok_or_else(|| not_found("Folder"))?,
                 ),
             };
-            let mut list: Vec<(u64, Value)> = ws
+            let mut list: Vec<(u64, &rlcm::workspace::Asset)> = ws
                 .assets
                 .iter()
                 .filter(|a| a.asset_type == AssetType::Recipe)
@@ -1067,13 +1070,19 @@ async fn recipes_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
                 .filter(|a| running.is_none_or(|r| env.is_running(&a.path) == r))
                 .map(|a| (app.identity.asset_id(a), a))
                 .filter(|(id, _)| since.is_none_or(|s| *id < s))
-                .map(|(id, a)| (id, model::recipe_json(&app.identity, &env, a, exclude_code)))
                 .collect();
             list.sort_by_key(|r| std::cmp::Reverse(r.0));
-            Ok(list.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
+            // Only the page asked for is read and built (a listing of 10k recipes in pages of
+            // 100 would otherwise read every recipe 100 times).
+            Ok(list
+                .into_iter()
+                .skip(skip)
+                .take(take)
+                .map(|(_, a)| model::recipe_json(&app.identity, &env, a, exclude_code))
+                .collect::<Vec<_>>())
         })
         .await?;
-    ok(json!({ "items": paginate(items, &q)? }))
+    ok(json!({ "items": items }))
 }
 
 async fn recipe_start(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
@@ -1112,6 +1121,64 @@ async fn set_running(app: Arc<App>, id: String, run: bool) -> ApiResult {
         })
         .await?;
     ok(v)
+}
+
+/// `DELETE /api/recipes/:id`: `{"success":true}`; a running recipe is refused with HTTP 200
+/// and `success:false`, as recorded live.
+async fn recipe_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_id(&id, "Recipe")?;
+    let v = app
+        .with_env(move |app, env| {
+            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let a = ws
+                .assets
+                .iter()
+                .find(|a| a.asset_type == AssetType::Recipe && app.identity.asset_id(a) == id)
+                .ok_or_else(|| not_found("Recipe"))?;
+            if env.is_running(&a.path) {
+                return Ok(json!({
+                    "success": false,
+                    "errors": {"running": ["Can't change the recipe state: invalid state running"]},
+                }));
+            }
+            remove_asset_file(&env.root, &a.path)?;
+            Ok(json!({ "success": true }))
+        })
+        .await?;
+    ok(v)
+}
+
+/// `DELETE /api/connections/:id`: `{"success":true}`.
+async fn connection_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_id(&id, "Connection")?;
+    let v = app
+        .with_env(move |app, env| {
+            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let a = ws
+                .assets
+                .iter()
+                .find(|a| a.asset_type == AssetType::Connection && app.identity.asset_id(a) == id)
+                .ok_or_else(|| not_found("Connection"))?;
+            remove_asset_file(&env.root, &a.path)?;
+            Ok(json!({ "success": true }))
+        })
+        .await?;
+    ok(v)
+}
+
+/// Removes an asset's file from the served tree (what a deletion in Workato does to it).
+fn remove_asset_file(root: &FsPath, rel: &str) -> Result<(), ApiError> {
+    let path = root.join(rel);
+    std::fs::remove_file(&path).map_err(|e| {
+        message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("cannot delete {rel}: {e}"),
+        )
+    })?;
+    if let Some(dir) = path.parent() {
+        let _ = rlcm::fsutil::sync_dir(dir);
+    }
+    Ok(())
 }
 
 async fn connections_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {

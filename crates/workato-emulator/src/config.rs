@@ -27,6 +27,9 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// Seed of the fault draws (the same seed and requests give the same faults).
     pub seed: u64,
+    /// API path prefixes the `429`, `500` and `slow` faults are limited to (empty: every API
+    /// request), e.g. `/api/packages/import/` to hit only imports.
+    pub fault_on: Vec<String>,
     /// How long a `slow` answer waits.
     pub slow: Duration,
     /// How long a signed download URL is valid (Workato's recorded S3 URLs: 10 s).
@@ -46,6 +49,7 @@ impl fmt::Debug for Config {
             .field("rate_limits", &self.rate_limits)
             .field("faults", &self.faults)
             .field("seed", &self.seed)
+            .field("fault_on", &self.fault_on)
             .finish()
     }
 }
@@ -63,6 +67,7 @@ impl Config {
             rate_limits: RateLimits::Documented,
             faults: Vec::new(),
             seed: 0,
+            fault_on: Vec::new(),
             slow: Duration::from_secs(5),
             url_ttl: Duration::from_secs(10),
         }

@@ -156,10 +156,16 @@ async fn gate(app: &Arc<App>, req: Request, next: Next) -> Response {
             return r;
         }
     }
-    if app.draw(FaultKind::TooManyRequests) {
+    let targeted = app.config.fault_on.is_empty()
+        || app
+            .config
+            .fault_on
+            .iter()
+            .any(|p| req.uri().path().starts_with(p.as_str()));
+    if targeted && app.draw(FaultKind::TooManyRequests) {
         return message(StatusCode::TOO_MANY_REQUESTS, "Too many requests").into_response();
     }
-    if app.draw(FaultKind::ServerError) {
+    if targeted && app.draw(FaultKind::ServerError) {
         let id = app.next_error_id();
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -167,7 +173,7 @@ async fn gate(app: &Arc<App>, req: Request, next: Next) -> Response {
         )
             .into_response();
     }
-    let slow = app.draw(FaultKind::Slow);
+    let slow = targeted && app.draw(FaultKind::Slow);
     let response = next.run(req).await;
     if slow {
         tokio::time::sleep(app.config.slow).await;

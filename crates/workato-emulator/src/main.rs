@@ -41,6 +41,10 @@ struct Args {
     /// Seed of the fault draws: the same seed and the same requests give the same faults.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Limit the 429, 500 and slow faults to API paths starting with PREFIX (repeatable),
+    /// e.g. `/api/packages/import/`.
+    #[arg(long = "fault-on", value_name = "PREFIX")]
+    fault_on: Vec<String>,
     /// How long a `slow` answer waits, in seconds.
     #[arg(long, default_value_t = 5)]
     slow_seconds: u64,
@@ -62,6 +66,7 @@ fn main() -> std::process::ExitCode {
     config.rate_limits = args.rate_limits;
     config.faults = args.faults;
     config.seed = args.seed;
+    config.fault_on = args.fault_on;
     config.slow = Duration::from_secs(args.slow_seconds);
     config.url_ttl = Duration::from_secs(args.url_ttl.max(1));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
