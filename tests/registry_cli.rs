@@ -666,8 +666,6 @@ fn the_whole_sharing_story() {
     }
 }
 
-/// Stray temporary files seen by [`masked`] (see the note there).
-static STRAY_TEMPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A snapshot with each JSON file's `install_id` and `credential` values masked: every install
 /// gets new ones from the registry, so two runs of one install differ only there.
@@ -687,19 +685,9 @@ fn masked(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             _ => {}
         }
     }
-    // KNOWN DEFECT (src/env/txn.rs, not this test's to fix): a SIGKILL inside the journal's
-    // atomic write leaves its temporary `.rlcm/.rlcm-tmp-XXXXXX`, which `recover` does not
-    // sweep; no reader ever opens it. Left out here, and counted in `STRAY_TEMPS`, so the
-    // rest of the comparison stays exact. Remove this filter once `recover` sweeps them.
+    // Every file is compared (the journal's temporary a kill once left is staged and swept now).
     snapshot(root)
         .into_iter()
-        .filter(|(k, _)| {
-            let stray = k.starts_with(".rlcm/.rlcm-tmp-") && !k[6..].contains('/');
-            if stray {
-                STRAY_TEMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            !stray
-        })
         .map(
             |(k, bytes)| match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(mut v) if k.ends_with(".json") => {
@@ -819,10 +807,7 @@ fn kill_client_trials(env: &Path, args: &[&str]) -> (usize, usize) {
         );
         std::fs::remove_dir_all(&victim).unwrap();
     }
-    eprintln!(
-        "{args:?}: {killed} crash points and {mid} external kills, each before or after ({} stray temporary files left by the journal's write)",
-        STRAY_TEMPS.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    eprintln!("{args:?}: {killed} crash points and {mid} external kills, each before or after");
     (killed, mid)
 }
 
