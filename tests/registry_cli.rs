@@ -666,7 +666,6 @@ fn the_whole_sharing_story() {
     }
 }
 
-
 /// A snapshot with each JSON file's `install_id` and `credential` values masked: every install
 /// gets new ones from the registry, so two runs of one install differ only there.
 fn masked(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
