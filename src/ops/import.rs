@@ -384,175 +384,34 @@ fn stage(
 
     // Connectors.
     for c in &plan.connectors {
-        let code = plan::read_pkg_bytes(&pkg.source, &c.pkg_code)?;
-        let logo = match &c.pkg_logo {
-            Some(l) => Some(plan::read_pkg_bytes(&pkg.source, l)?),
-            None => None,
-        };
-        if c.action == Action::NoChange {
-            if let Some(t) = target.index_of(&c.target_path) {
-                baseline_updates.insert(c.target_path.clone(), env::asset_content_hash(&target.assets[t]));
-            }
-            continue;
+        if let Some(change) = stage_connector(
+            env,
+            pkg,
+            target,
+            &mut w,
+            c,
+            &mut new_state.connectors,
+            baseline_updates,
+            &now,
+            actor,
+        )? {
+            connector_changes.push(change);
         }
-        let mut json = plan::read_pkg_value(&pkg.source, &pkg.ws, c.pkg)?;
-        let mut history = new_state
-            .connectors
-            .get(&c.title)
-            .cloned()
-            .unwrap_or_else(|| ConnectorState {
-                format_version: 1,
-                title: c.title.clone(),
-                path: c.target_path.clone(),
-                provider: c.provider.clone(),
-                released: None,
-                shared: None,
-                versions: Vec::new(),
-                shared_to: Default::default(),
-                installed_from: None,
-            });
-        let mut change = ConnectorChange {
-            title: c.title.clone(),
-            created: c.action == Action::Create,
-            appended: Vec::new(),
-            released_before: history.released,
-            shared_before: history.shared,
-        };
-        // With --force, uncommitted edits in the tree are kept as a version first.
-        let tree_code = fsutil::read_optional(&env.root.join(code_path_of(&c.target_path)))?;
-        if let (Some(tc), Some(latest)) = (&tree_code, history.latest())
-            && blake3::hash(tc).to_hex().to_string() != latest.code_blake3
-        {
-            let v = history.max_version() + 1;
-            let def = crate::ruby::parse_connector(tc);
-            let rec = VersionRecord {
-                version: v,
-                note: Some(format!("autosave before import {id}")),
-                created_at: now.clone(),
-                created_by: actor.user.clone(),
-                released_at: None,
-                released_by: None,
-                code: env::version_code_file(&c.title, v),
-                code_blake3: blake3::hash(tc).to_hex().to_string(),
-                actions: def.actions,
-                triggers: def.triggers,
-                custom_action: def.custom_action,
-                origin: "autosave".into(),
-                rolled_back: false,
-            };
-            w.txn
-                .write(&env::state_path(&format!("connectors/{}", rec.code)), tc)?;
-            history.versions.push(rec);
-            change.appended.push(v);
-        }
-        // Version numbers are never reused: append after everything, rolled back or not.
-        let version = history.max_version() + 1;
-        let rec = VersionRecord {
-            version,
-            note: c.note.clone(),
-            created_at: now.clone(),
-            created_by: actor.user.clone(),
-            released_at: Some(now.clone()),
-            released_by: Some(actor.user.clone()),
-            code: env::version_code_file(&c.title, version),
-            code_blake3: c.code_blake3.clone(),
-            actions: c.definition.actions.clone(),
-            triggers: c.definition.triggers.clone(),
-            custom_action: c.definition.custom_action,
-            origin: format!("import {id}"),
-            rolled_back: false,
-        };
-        w.txn
-            .write(&env::state_path(&format!("connectors/{}", rec.code)), &code)?;
-        history.versions.push(rec);
-        history.released = Some(version);
-        change.appended.push(version);
-        if let Some(o) = json.as_object_mut() {
-            o.insert("version_no".into(), Value::from(version));
-            o.insert("note".into(), c.note.clone().map_or(Value::Null, Value::from));
-        }
-        let json_bytes = crate::json::to_workato_vec(&json);
-        w.write(&c.target_path, &json_bytes)?;
-        w.write(&code_path_of(&c.target_path), &code)?;
-        let logo_bytes = match (&c.target_logo, &logo) {
-            (Some(tl), Some(l)) => {
-                w.write(tl, l)?;
-                Some(l.clone())
-            }
-            _ => target
-                .get(&c.target_path)
-                .and_then(|a| a.connector.as_ref())
-                .and_then(|f| f.logo_path.as_ref())
-                .map(|p| fsutil::read(&env.root.join(p)))
-                .transpose()?,
-        };
-        baseline_updates.insert(
-            c.target_path.clone(),
-            connector_hash(&json_bytes, &code, logo_bytes.as_deref()),
-        );
-        new_state.connectors.insert(c.title.clone(), history);
-        connector_changes.push(change);
     }
 
     // Everything else: a batch at a time, the new bytes of each written asset are computed
     // and staged in parallel, then added to the transaction in plan order.
-    let mut running_before = BTreeMap::new();
-    let progress = crate::progress::Progress::new(plan.items.len() as u64, "importing");
-    let writes = |item: &plan::Item| {
-        pkg.ws.assets[item.pkg].asset_type != AssetType::CustomAdapter
-            && !matches!(item.action, Action::NoChange | Action::Keep)
-    };
-    for batch in plan.items.chunks(APPLY_BATCH) {
-        let jobs = batch
-            .iter()
-            .filter(|item| writes(item))
-            .map(|item| Ok((item, w.txn.reserve()?, w.txn.reserve()?)))
-            .collect::<Result<Vec<(&plan::Item, Slot, Slot)>>>()?;
-        let root = w.root;
-        let mut staged = jobs
-            .into_par_iter()
-            .map(|(item, new, backup)| -> Result<(String, Option<Staged>)> {
-                let bytes = new_bytes(&inputs, &rw, opts, plan, item)?;
-                let hash = blake3::hash(&bytes).to_hex().to_string();
-                Ok((hash, stage_file(root, id, &item.target, &bytes, new, backup)?))
-            })
-            .collect::<Vec<_>>()
-            .into_iter();
-        for item in batch {
-            progress.inc(1);
-            if !writes(item) {
-                if pkg.ws.assets[item.pkg].asset_type != AssetType::CustomAdapter
-                    && let Some(t) = item.existing
-                {
-                    baseline_updates.insert(item.target.clone(), env::asset_content_hash(&target.assets[t]));
-                }
-                continue;
-            }
-            let Some(result) = staged.next() else {
-                return Err(Error::Invalid(format!(
-                    "internal error: `{}` was not staged; nothing was written, run the import again",
-                    item.target
-                )));
-            };
-            let (hash, file) = result?;
-            baseline_updates.insert(item.target.clone(), hash);
-            w.add(&item.target, file)?;
-            if pkg.ws.assets[item.pkg].asset_type == AssetType::Recipe && item.existing.is_some() {
-                let before = new_state.recipes.running.get(&item.target).cloned();
-                if before.is_some() {
-                    // Stopped, updated and started again.
-                    new_state.recipes.running.insert(
-                        item.target.clone(),
-                        RunInfo {
-                            since: now.clone(),
-                            by: actor.user.clone(),
-                        },
-                    );
-                }
-                running_before.insert(item.target.clone(), before);
-            }
-        }
-    }
+    let running_before = stage_assets(
+        &inputs,
+        &rw,
+        opts,
+        plan,
+        &mut w,
+        &mut new_state.recipes.running,
+        baseline_updates,
+        &now,
+        actor,
+    )?;
 
     // Baseline, history record.
     w.txn.write(
@@ -579,6 +438,223 @@ fn stage(
         .write(&record_path(id), &crate::json::to_pretty_vec(&record))?;
     env::stage_state(&env.root, &new_state, &mut w.txn)?;
     Ok((w.txn, id))
+}
+
+/// Stages every written package asset other than connectors, a batch at a time: the new bytes
+/// of each are computed and staged in parallel, then added to the transaction in plan order.
+/// Returns each updated recipe's running state before the import.
+#[allow(clippy::too_many_arguments)]
+fn stage_assets(
+    inputs: &Inputs<'_>,
+    rw: &Rewriter<'_>,
+    opts: &PlanOptions,
+    plan: &Plan,
+    w: &mut Writer<'_>,
+    running: &mut BTreeMap<String, RunInfo>,
+    baseline_updates: &mut BTreeMap<String, String>,
+    now: &str,
+    actor: &Actor,
+) -> Result<BTreeMap<String, Option<RunInfo>>> {
+    let (pkg, target) = (inputs.pkg, inputs.target);
+    let id = w.id;
+    let mut running_before = BTreeMap::new();
+    let progress = crate::progress::Progress::new(plan.items.len() as u64, "importing");
+    let writes = |item: &plan::Item| {
+        pkg.assets[item.pkg].asset_type != AssetType::CustomAdapter
+            && !matches!(item.action, Action::NoChange | Action::Keep)
+    };
+    for batch in plan.items.chunks(APPLY_BATCH) {
+        let jobs = batch
+            .iter()
+            .filter(|item| writes(item))
+            .map(|item| Ok((item, w.txn.reserve()?, w.txn.reserve()?)))
+            .collect::<Result<Vec<(&plan::Item, Slot, Slot)>>>()?;
+        let root = w.root;
+        let mut staged = jobs
+            .into_par_iter()
+            .map(|(item, new, backup)| -> Result<(String, Option<Staged>)> {
+                let bytes = new_bytes(inputs, rw, opts, plan, item)?;
+                let hash = blake3::hash(&bytes).to_hex().to_string();
+                Ok((hash, stage_file(root, id, &item.target, &bytes, new, backup)?))
+            })
+            .collect::<Vec<_>>()
+            .into_iter();
+        for item in batch {
+            progress.inc(1);
+            if !writes(item) {
+                if pkg.assets[item.pkg].asset_type != AssetType::CustomAdapter
+                    && let Some(t) = item.existing
+                {
+                    baseline_updates.insert(item.target.clone(), env::asset_content_hash(&target.assets[t]));
+                }
+                continue;
+            }
+            let Some(result) = staged.next() else {
+                return Err(Error::Invalid(format!(
+                    "internal error: `{}` was not staged; nothing was written, run the import again",
+                    item.target
+                )));
+            };
+            let (hash, file) = result?;
+            baseline_updates.insert(item.target.clone(), hash);
+            w.add(&item.target, file)?;
+            if pkg.assets[item.pkg].asset_type == AssetType::Recipe && item.existing.is_some() {
+                let before = running.get(&item.target).cloned();
+                if before.is_some() {
+                    // Stopped, updated and started again.
+                    running.insert(
+                        item.target.clone(),
+                        RunInfo {
+                            since: now.to_string(),
+                            by: actor.user.clone(),
+                        },
+                    );
+                }
+                running_before.insert(item.target.clone(), before);
+            }
+        }
+    }
+
+    Ok(running_before)
+}
+
+/// Stages package connector `c` (a new version appended and released, with its tree files);
+/// `None` when the target's released version is already the package's.
+#[allow(clippy::too_many_arguments)]
+fn stage_connector(
+    env: &Environment,
+    pkg: &OpenedPackage,
+    target: &Workspace,
+    w: &mut Writer<'_>,
+    c: &plan::ConnectorPlan,
+    connectors: &mut BTreeMap<String, ConnectorState>,
+    baseline_updates: &mut BTreeMap<String, String>,
+    now: &str,
+    actor: &Actor,
+) -> Result<Option<ConnectorChange>> {
+    let code = plan::read_pkg_bytes(&pkg.source, &c.pkg_code)?;
+    let logo = match &c.pkg_logo {
+        Some(l) => Some(plan::read_pkg_bytes(&pkg.source, l)?),
+        None => None,
+    };
+    if c.action == Action::NoChange {
+        if let Some(t) = target.index_of(&c.target_path) {
+            baseline_updates.insert(c.target_path.clone(), env::asset_content_hash(&target.assets[t]));
+        }
+        return Ok(None);
+    }
+    let mut json = plan::read_pkg_value(&pkg.source, &pkg.ws, c.pkg)?;
+    let mut history = connectors
+        .get(&c.title)
+        .cloned()
+        .unwrap_or_else(|| ConnectorState {
+            format_version: 1,
+            title: c.title.clone(),
+            path: c.target_path.clone(),
+            provider: c.provider.clone(),
+            released: None,
+            shared: None,
+            versions: Vec::new(),
+            shared_to: Default::default(),
+            installed_from: None,
+        });
+    let mut change = ConnectorChange {
+        title: c.title.clone(),
+        created: c.action == Action::Create,
+        appended: Vec::new(),
+        released_before: history.released,
+        shared_before: history.shared,
+    };
+    // With --force, uncommitted edits in the tree are kept as a version first.
+    if let Some(v) = autosave_tree_code(env, w, c, &mut history, now, actor)? {
+        change.appended.push(v);
+    }
+    // Version numbers are never reused: append after everything, rolled back or not.
+    let version = history.max_version() + 1;
+    let rec = VersionRecord {
+        version,
+        note: c.note.clone(),
+        created_at: now.to_string(),
+        created_by: actor.user.clone(),
+        released_at: Some(now.to_string()),
+        released_by: Some(actor.user.clone()),
+        code: env::version_code_file(&c.title, version),
+        code_blake3: c.code_blake3.clone(),
+        actions: c.definition.actions.clone(),
+        triggers: c.definition.triggers.clone(),
+        custom_action: c.definition.custom_action,
+        origin: format!("import {}", w.id),
+        rolled_back: false,
+    };
+    w.txn
+        .write(&env::state_path(&format!("connectors/{}", rec.code)), &code)?;
+    history.versions.push(rec);
+    history.released = Some(version);
+    change.appended.push(version);
+    if let Some(o) = json.as_object_mut() {
+        o.insert("version_no".into(), Value::from(version));
+        o.insert("note".into(), c.note.clone().map_or(Value::Null, Value::from));
+    }
+    let json_bytes = crate::json::to_workato_vec(&json);
+    w.write(&c.target_path, &json_bytes)?;
+    w.write(&code_path_of(&c.target_path), &code)?;
+    let logo_bytes = match (&c.target_logo, &logo) {
+        (Some(tl), Some(l)) => {
+            w.write(tl, l)?;
+            Some(l.clone())
+        }
+        _ => target
+            .get(&c.target_path)
+            .and_then(|a| a.connector.as_ref())
+            .and_then(|f| f.logo_path.as_ref())
+            .map(|p| fsutil::read(&env.root.join(p)))
+            .transpose()?,
+    };
+    baseline_updates.insert(
+        c.target_path.clone(),
+        connector_hash(&json_bytes, &code, logo_bytes.as_deref()),
+    );
+    connectors.insert(c.title.clone(), history);
+    Ok(Some(change))
+}
+
+/// With `--force`: a connector's uncommitted tree edits, kept as a version before the
+/// import's (returns its number).
+fn autosave_tree_code(
+    env: &Environment,
+    w: &mut Writer<'_>,
+    c: &plan::ConnectorPlan,
+    history: &mut ConnectorState,
+    now: &str,
+    actor: &Actor,
+) -> Result<Option<u64>> {
+    let tree_code = fsutil::read_optional(&env.root.join(code_path_of(&c.target_path)))?;
+    if let (Some(tc), Some(latest)) = (&tree_code, history.latest())
+        && blake3::hash(tc).to_hex().to_string() != latest.code_blake3
+    {
+        let v = history.max_version() + 1;
+        let def = crate::ruby::parse_connector(tc);
+        let rec = VersionRecord {
+            version: v,
+            note: Some(format!("autosave before import {}", w.id)),
+            created_at: now.to_string(),
+            created_by: actor.user.clone(),
+            released_at: None,
+            released_by: None,
+            code: env::version_code_file(&c.title, v),
+            code_blake3: blake3::hash(tc).to_hex().to_string(),
+            actions: def.actions,
+            triggers: def.triggers,
+            custom_action: def.custom_action,
+            origin: "autosave".into(),
+            rolled_back: false,
+        };
+        w.txn
+            .write(&env::state_path(&format!("connectors/{}", rec.code)), tc)?;
+        history.versions.push(rec);
+        return Ok(Some(v));
+    }
+    Ok(None)
 }
 
 /// The bytes a written package asset (not a connector) has in the target.
