@@ -99,67 +99,7 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         .enumerate()
         .filter(|(_, a)| a.asset_type == AssetType::CustomAdapter)
     {
-        let Some(c) = state.connectors.get(&a.name) else {
-            findings.push(finding(
-                Code::ConnectorWithoutHistory,
-                Severity::Warning,
-                &a.path,
-                format!("connector `{}` has no version history; start it with `rlcm connector commit \"{}\" --note ...`", a.name, a.name),
-            ));
-            continue;
-        };
-        let code = a.connector.as_ref().and_then(|f| f.code_hash.clone());
-        if let Some(latest) = c.latest() {
-            if code.as_deref() != Some(latest.code_blake3.as_str()) {
-                findings.push(finding(
-                    Code::UncommittedConnectorChange,
-                    Severity::Warning,
-                    &code_path_of(&a.path),
-                    format!(
-                        "`{}` differs from version {} of `{}`: commit it (`rlcm connector commit`) or restore it",
-                        code_path_of(&a.path),
-                        latest.version,
-                        c.title
-                    ),
-                ));
-            }
-            if a.summary.version_no != Some(latest.version) || a.summary.note != latest.note {
-                findings.push(finding(
-                    Code::ConnectorMetadataMismatch,
-                    Severity::Error,
-                    &a.path,
-                    format!(
-                        "`{}` says version {:?} but the latest version of `{}` is {}; it was edited by hand: set `version_no` and `note` back",
-                        a.path, a.summary.version_no, c.title, latest.version
-                    ),
-                ));
-            }
-        }
-        for v in &c.versions {
-            if let Err(e) = env.version_code(c, v.version) {
-                findings.push(finding(
-                    Code::StateDamaged,
-                    Severity::Error,
-                    &format!(".rlcm/connectors/{}", v.code),
-                    e.to_string(),
-                ));
-            }
-        }
-        if let Some(rel) = c.released_record() {
-            let def = rel.definition();
-            let mine = uses.get(&i).map_or(&[][..], Vec::as_slice);
-            for b in breaking_among(env, &ws, mine, &def) {
-                findings.push(finding(
-                    Code::BrokenRecipe,
-                    Severity::Error,
-                    &b.recipe,
-                    format!(
-                        "`{}` uses {} `{}` (steps {:?}) which released version {} of `{}` does not define",
-                        b.recipe, b.kind, b.name, b.steps, rel.version, c.title
-                    ),
-                ));
-            }
-        }
+        check_connector(env, &ws, state, &uses, i, a, &mut findings);
     }
     for (title, c) in &state.connectors {
         // A connector whose every version was rolled back has left the tree on purpose.
@@ -197,6 +137,79 @@ pub fn check(env: &Environment) -> Result<CheckReport> {
         ));
     }
     Ok(finish(env, findings))
+}
+
+/// Findings about the tree's connector `a` (asset `i`) against its history in `.rlcm/`.
+fn check_connector(
+    env: &Environment,
+    ws: &Workspace,
+    state: &crate::env::State,
+    uses: &HashMap<usize, Vec<Use<'_>>>,
+    i: usize,
+    a: &crate::workspace::Asset,
+    findings: &mut Vec<CheckFinding>,
+) {
+    let Some(c) = state.connectors.get(&a.name) else {
+        findings.push(finding(
+            Code::ConnectorWithoutHistory,
+            Severity::Warning,
+            &a.path,
+            format!("connector `{}` has no version history; start it with `rlcm connector commit \"{}\" --note ...`", a.name, a.name),
+        ));
+        return;
+    };
+    let code = a.connector.as_ref().and_then(|f| f.code_hash.clone());
+    if let Some(latest) = c.latest() {
+        if code.as_deref() != Some(latest.code_blake3.as_str()) {
+            findings.push(finding(
+                Code::UncommittedConnectorChange,
+                Severity::Warning,
+                &code_path_of(&a.path),
+                format!(
+                    "`{}` differs from version {} of `{}`: commit it (`rlcm connector commit`) or restore it",
+                    code_path_of(&a.path),
+                    latest.version,
+                    c.title
+                ),
+            ));
+        }
+        if a.summary.version_no != Some(latest.version) || a.summary.note != latest.note {
+            findings.push(finding(
+                Code::ConnectorMetadataMismatch,
+                Severity::Error,
+                &a.path,
+                format!(
+                    "`{}` says version {:?} but the latest version of `{}` is {}; it was edited by hand: set `version_no` and `note` back",
+                    a.path, a.summary.version_no, c.title, latest.version
+                ),
+            ));
+        }
+    }
+    for v in &c.versions {
+        if let Err(e) = env.version_code(c, v.version) {
+            findings.push(finding(
+                Code::StateDamaged,
+                Severity::Error,
+                &format!(".rlcm/connectors/{}", v.code),
+                e.to_string(),
+            ));
+        }
+    }
+    if let Some(rel) = c.released_record() {
+        let def = rel.definition();
+        let mine = uses.get(&i).map_or(&[][..], Vec::as_slice);
+        for b in breaking_among(env, ws, mine, &def) {
+            findings.push(finding(
+                Code::BrokenRecipe,
+                Severity::Error,
+                &b.recipe,
+                format!(
+                    "`{}` uses {} `{}` (steps {:?}) which released version {} of `{}` does not define",
+                    b.recipe, b.kind, b.name, b.steps, rel.version, c.title
+                ),
+            ));
+        }
+    }
 }
 
 fn finish(env: &Environment, findings: Vec<CheckFinding>) -> CheckReport {

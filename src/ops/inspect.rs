@@ -57,39 +57,7 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
             });
         }
     }
-    let connectors = ws
-        .assets
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.asset_type == AssetType::CustomAdapter)
-        .map(|(i, a)| {
-            let c = a.connector.clone().unwrap_or_default();
-            if let Some(err) = &c.definition.parse_error {
-                findings.push(Finding {
-                    kind: crate::diag::Code::ConnectorParseError,
-                    path: c.code_path.clone().unwrap_or_else(|| a.path.clone()),
-                    message: format!("connector `{}`: the Ruby source does not parse: {err}", a.name),
-                });
-            }
-            InspectConnector {
-                title: a.name.clone(),
-                path: a.path.clone(),
-                version: a.summary.version_no,
-                note: a.summary.note.clone(),
-                actions: c.definition.actions.clone(),
-                triggers: c.definition.triggers.clone(),
-                code: c.code_path.clone(),
-                logo: c.logo_path.clone(),
-                providers: ws
-                    .providers
-                    .iter()
-                    .filter(|(_, t)| **t == i)
-                    .map(|(p, _)| p.to_string())
-                    .collect(),
-                parse_error: c.definition.parse_error.clone(),
-            }
-        })
-        .collect();
+    let connectors = connectors(ws, &mut findings);
     let references: Vec<ReferenceEntry> = ws.references.iter().map(|r| reference_entry(ws, r)).collect();
     let dangling: Vec<DanglingEntry> = references
         .iter()
@@ -140,6 +108,42 @@ pub fn inspect(ws: &Workspace, source: &str) -> InspectReport {
         findings,
         integrity: None,
     }
+}
+
+/// The connectors of the tree, with a finding for each whose Ruby does not parse.
+fn connectors(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<InspectConnector> {
+    ws.assets
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.asset_type == AssetType::CustomAdapter)
+        .map(|(i, a)| {
+            let c = a.connector.clone().unwrap_or_default();
+            if let Some(err) = &c.definition.parse_error {
+                findings.push(Finding {
+                    kind: crate::diag::Code::ConnectorParseError,
+                    path: c.code_path.clone().unwrap_or_else(|| a.path.clone()),
+                    message: format!("connector `{}`: the Ruby source does not parse: {err}", a.name),
+                });
+            }
+            InspectConnector {
+                title: a.name.clone(),
+                path: a.path.clone(),
+                version: a.summary.version_no,
+                note: a.summary.note.clone(),
+                actions: c.definition.actions.clone(),
+                triggers: c.definition.triggers.clone(),
+                code: c.code_path.clone(),
+                logo: c.logo_path.clone(),
+                providers: ws
+                    .providers
+                    .iter()
+                    .filter(|(_, t)| **t == i)
+                    .map(|(p, _)| p.to_string())
+                    .collect(),
+                parse_error: c.definition.parse_error.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The report form of a reference.
