@@ -536,20 +536,8 @@ fn severity_label(s: &str) -> &str {
     }
 }
 
-/// Renders a plan (or an import's result) for a reviewer.
-pub fn plan(r: &PlanReport) -> String {
-    let mut o = String::new();
-    let head = if r.applied {
-        format!(
-            "Imported {} into {} (import #{})",
-            r.package,
-            r.target,
-            r.import_id.unwrap_or(0)
-        )
-    } else {
-        format!("Plan: import {} into {}", r.package, r.target)
-    };
-    let _ = writeln!(o, "{head}\n");
+/// The plan's connector section.
+fn plan_connectors(o: &mut String, r: &PlanReport) {
     if !r.connectors.is_empty() {
         let _ = writeln!(o, "Connectors");
         for c in &r.connectors {
@@ -586,6 +574,58 @@ pub fn plan(r: &PlanReport) -> String {
         }
         o.push('\n');
     }
+}
+
+/// The plan's impact lines, one per affected production recipe.
+fn plan_impact(o: &mut String, r: &PlanReport) {
+    for e in &r.impact {
+        let mut tags = Vec::new();
+        if e.running {
+            tags.push("running");
+        }
+        if e.in_package {
+            tags.push("in package");
+        } else {
+            tags.push("not in package");
+        }
+        let _ = writeln!(
+            o,
+            "  {} {}  [{}]",
+            paint(
+                style::severity(e.severity.as_str()),
+                &format!("{:<9}", severity_label(e.severity.as_str()))
+            ),
+            e.recipe,
+            tags.join(", ")
+        );
+        if !e.missing.is_empty() {
+            let _ = writeln!(
+                o,
+                "            uses what the incoming version lacks: {}",
+                e.missing.join(", ")
+            );
+        }
+        if e.via.len() > 1 {
+            let _ = writeln!(o, "            via {}", e.via[1..].join(" -> "));
+        }
+    }
+}
+
+/// Renders a plan (or an import's result) for a reviewer.
+pub fn plan(r: &PlanReport) -> String {
+    let mut o = String::new();
+    let head = if r.applied {
+        format!(
+            "Imported {} into {} (import #{})",
+            r.package,
+            r.target,
+            r.import_id.unwrap_or(0)
+        )
+    } else {
+        format!("Plan: import {} into {}", r.package, r.target)
+    };
+    let _ = writeln!(o, "{head}\n");
+    plan_connectors(&mut o, r);
     let _ = writeln!(o, "Assets");
     let mut sorted: Vec<&PlanAction> = r.actions.iter().collect();
     sorted.sort_by_key(|a| (a.action, a.path.clone()));
@@ -629,37 +669,7 @@ pub fn plan(r: &PlanReport) -> String {
         "\nImpact on production: {}",
         plural(r.impact.len(), "recipe", "recipes")
     );
-    for e in &r.impact {
-        let mut tags = Vec::new();
-        if e.running {
-            tags.push("running");
-        }
-        if e.in_package {
-            tags.push("in package");
-        } else {
-            tags.push("not in package");
-        }
-        let _ = writeln!(
-            o,
-            "  {} {}  [{}]",
-            paint(
-                style::severity(e.severity.as_str()),
-                &format!("{:<9}", severity_label(e.severity.as_str()))
-            ),
-            e.recipe,
-            tags.join(", ")
-        );
-        if !e.missing.is_empty() {
-            let _ = writeln!(
-                o,
-                "            uses what the incoming version lacks: {}",
-                e.missing.join(", ")
-            );
-        }
-        if e.via.len() > 1 {
-            let _ = writeln!(o, "            via {}", e.via[1..].join(" -> "));
-        }
-    }
+    plan_impact(&mut o, r);
     for w in &r.warnings {
         let _ = writeln!(o, "\nwarning: {w}");
     }
