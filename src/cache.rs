@@ -7,6 +7,7 @@
 //! read-only commands (`plan`, `impact`, `inspect`, `check`, ...) never write it. A cache that
 //! cannot be read is ignored.
 
+use crate::workspace::FileKind;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -307,35 +308,28 @@ impl SummaryCache {
 pub fn write(root: &Path, ws: &Workspace) {
     let mut entries = Vec::with_capacity(ws.assets.len() * 11 / 10);
     for a in &ws.assets {
-        entries.push(CachedEntryRef {
-            path: &a.path,
-            size: a.size,
-            mtime: a.mtime,
-            hash: &a.hash,
-            canonical: &a.canonical,
-            data: CachedDataRef::Asset(&a.summary),
-        });
-        if let Some(c) = &a.connector {
-            if let (Some(p), Some(h)) = (&c.code_path, &c.code_hash) {
-                entries.push(CachedEntryRef {
-                    path: p,
-                    size: c.code_size,
-                    mtime: c.code_mtime,
-                    hash: h,
-                    canonical: h,
-                    data: CachedDataRef::Code((&c.definition).into()),
-                });
-            }
-            if let (Some(p), Some(h)) = (&c.logo_path, &c.logo_hash) {
-                entries.push(CachedEntryRef {
-                    path: p,
-                    size: c.logo_size,
-                    mtime: c.logo_mtime,
-                    hash: h,
-                    canonical: h,
-                    data: CachedDataRef::Logo,
-                });
-            }
+        for f in a.files() {
+            let data = match f.kind {
+                FileKind::Json => CachedDataRef::Asset(&a.summary),
+                FileKind::Code => match a.connector.as_deref() {
+                    Some(c) => CachedDataRef::Code((&c.definition).into()),
+                    None => continue,
+                },
+                FileKind::Logo => CachedDataRef::Logo,
+            };
+            entries.push(CachedEntryRef {
+                path: f.path,
+                size: f.size,
+                mtime: f.mtime,
+                hash: f.hash,
+                // A connector's code and logo have no canonical form of their own.
+                canonical: if f.kind == FileKind::Json {
+                    &a.canonical
+                } else {
+                    f.hash
+                },
+                data,
+            });
         }
     }
     // File times are coarse (a clock tick or worse): a file written within the last moments

@@ -39,6 +39,66 @@ pub struct Asset {
     pub connector: Option<Box<ConnectorFiles>>,
 }
 
+/// What one file of an asset is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// The asset's JSON file.
+    Json,
+    /// A connector's `.custom_adapter.rb`.
+    Code,
+    /// A connector's logo.
+    Logo,
+}
+
+/// One file of an asset, as read: path, size, modification time (ns) and blake3 hex.
+#[derive(Debug, Clone, Copy)]
+pub struct AssetFile<'a> {
+    /// Which file.
+    pub kind: FileKind,
+    /// Its path.
+    pub path: &'a str,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its modification time (ns).
+    pub mtime: u64,
+    /// blake3 of its bytes, hex.
+    pub hash: &'a str,
+}
+
+impl Asset {
+    /// Every file of the asset: its JSON file, then (a connector) its code and logo when present.
+    /// The one enumeration that verification and the summary cache both use.
+    pub fn files(&self) -> impl Iterator<Item = AssetFile<'_>> {
+        let json = AssetFile {
+            kind: FileKind::Json,
+            path: &self.path,
+            size: self.size,
+            mtime: self.mtime,
+            hash: &self.hash,
+        };
+        let c = self.connector.as_deref();
+        let code = c.and_then(|c| {
+            Some(AssetFile {
+                kind: FileKind::Code,
+                path: c.code_path.as_deref()?,
+                size: c.code_size,
+                mtime: c.code_mtime,
+                hash: c.code_hash.as_deref()?,
+            })
+        });
+        let logo = c.and_then(|c| {
+            Some(AssetFile {
+                kind: FileKind::Logo,
+                path: c.logo_path.as_deref()?,
+                size: c.logo_size,
+                mtime: c.logo_mtime,
+                hash: c.logo_hash.as_deref()?,
+            })
+        });
+        std::iter::once(json).chain(code).chain(logo)
+    }
+}
+
 /// The files and definition of a custom connector.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectorFiles {
@@ -210,15 +270,10 @@ impl Workspace {
         let (ws, others) = Self::load_inner(source, crate::cache::SummaryCache::default(), true)?;
         let mut files = others;
         for a in &ws.assets {
-            files.push((a.path.clone(), a.size, a.hash.clone()));
-            if let Some(c) = &a.connector {
-                if let (Some(p), Some(h)) = (&c.code_path, &c.code_hash) {
-                    files.push((p.clone(), c.code_size, h.clone()));
-                }
-                if let (Some(p), Some(h)) = (&c.logo_path, &c.logo_hash) {
-                    files.push((p.clone(), c.logo_size, h.clone()));
-                }
-            }
+            files.extend(
+                a.files()
+                    .map(|f| (f.path.to_string(), f.size, f.hash.to_string())),
+            );
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
         Ok((ws, files))
