@@ -11,7 +11,7 @@ use std::fmt::Write;
 use unicode_width::UnicodeWidthChar;
 
 use crate::layout;
-use crate::report::{ImpactReport, PlanAction, PlanReport};
+use crate::report::{Action, ImpactReport, ImpactSeverity, PlanAction, PlanReport};
 use crate::semdiff::{ChangeKind, short_value};
 
 /// Above this many nodes, the graph groups ordinary recipes and chain assets by folder.
@@ -121,6 +121,70 @@ fn verdict(r: &PlanReport) -> (&'static str, &'static str) {
     }
 }
 
+/// The plan page's connector table.
+fn connectors_table(b: &mut String, r: &PlanReport) {
+    if !r.connectors.is_empty() {
+        let _ = writeln!(
+            b,
+            "<h2 id=\"connectors\">Connectors</h2>\n<table id=\"connectors-table\">\n<thead><tr><th>connector</th><th>action</th><th>version</th><th>note</th><th>actions and triggers removed</th><th>added</th></tr></thead><tbody>"
+        );
+        for c in &r.connectors {
+            let version = match (c.from_version, c.to_version) {
+                (Some(f), Some(t)) if f != t => format!("{f} → {t}"),
+                (None, Some(t)) => format!("new: {t}"),
+                (Some(f), _) => f.to_string(),
+                _ => String::new(),
+            };
+            let tags = |a: &[String], t: &[String], class: &str| -> String {
+                a.iter()
+                    .map(|x| format!("action:{x}"))
+                    .chain(t.iter().map(|x| format!("trigger:{x}")))
+                    .map(|x| format!("<span class=\"tag {class}\">{}</span>", esc(&x)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let _ = writeln!(
+                b,
+                "<tr data-connector=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&c.title),
+                esc(&c.title),
+                esc(c.action.as_str()),
+                esc(&version),
+                esc(c.note.as_deref().unwrap_or("")),
+                tags(&c.actions_removed, &c.triggers_removed, "removed"),
+                tags(&c.actions_added, &c.triggers_added, "added"),
+            );
+        }
+        let _ = writeln!(b, "</tbody></table>");
+    }
+}
+
+/// The changed assets and the affected recipes, with the chains between them.
+fn affected_graph(r: &PlanReport) -> GraphBuilder {
+    let mut g = GraphBuilder::default();
+    for a in r.actions.iter().filter(|a| {
+        matches!(
+            a.action,
+            Action::Update | Action::UpdateRunning | Action::Conflict | Action::NewVersion
+        )
+    }) {
+        g.mark(&a.path, NodeKind::Changed);
+    }
+    for e in &r.impact {
+        let kind = match e.severity {
+            ImpactSeverity::Breaking => NodeKind::Breaking,
+            ImpactSeverity::Restart => NodeKind::Restart,
+            ImpactSeverity::Affected => NodeKind::Recipe,
+        };
+        g.chain(&e.via);
+        g.mark(&e.recipe, kind);
+        if e.running {
+            g.running.insert(e.recipe.clone());
+        }
+    }
+    g
+}
+
 /// Renders a plan as one self-contained HTML page.
 pub fn plan(r: &PlanReport) -> String {
     let mut b = String::new();
@@ -172,41 +236,7 @@ pub fn plan(r: &PlanReport) -> String {
         );
     }
     let _ = writeln!(b, "</ul>");
-    // Connectors.
-    if !r.connectors.is_empty() {
-        let _ = writeln!(
-            b,
-            "<h2 id=\"connectors\">Connectors</h2>\n<table id=\"connectors-table\">\n<thead><tr><th>connector</th><th>action</th><th>version</th><th>note</th><th>actions and triggers removed</th><th>added</th></tr></thead><tbody>"
-        );
-        for c in &r.connectors {
-            let version = match (c.from_version, c.to_version) {
-                (Some(f), Some(t)) if f != t => format!("{f} → {t}"),
-                (None, Some(t)) => format!("new: {t}"),
-                (Some(f), _) => f.to_string(),
-                _ => String::new(),
-            };
-            let tags = |a: &[String], t: &[String], class: &str| -> String {
-                a.iter()
-                    .map(|x| format!("action:{x}"))
-                    .chain(t.iter().map(|x| format!("trigger:{x}")))
-                    .map(|x| format!("<span class=\"tag {class}\">{}</span>", esc(&x)))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            let _ = writeln!(
-                b,
-                "<tr data-connector=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&c.title),
-                esc(&c.title),
-                esc(c.action.as_str()),
-                esc(&version),
-                esc(c.note.as_deref().unwrap_or("")),
-                tags(&c.actions_removed, &c.triggers_removed, "removed"),
-                tags(&c.actions_added, &c.triggers_added, "added"),
-            );
-        }
-        let _ = writeln!(b, "</tbody></table>");
-    }
+    connectors_table(&mut b, r);
     // Impact.
     let _ = writeln!(
         b,
@@ -238,28 +268,7 @@ pub fn plan(r: &PlanReport) -> String {
     for a in &updated {
         asset_diff(&mut b, a);
     }
-    // Graph.
-    let mut g = GraphBuilder::default();
-    for a in r.actions.iter().filter(|a| {
-        matches!(
-            a.action.as_str(),
-            "update" | "update_running" | "conflict" | "new_version"
-        )
-    }) {
-        g.mark(&a.path, NodeKind::Changed);
-    }
-    for e in &r.impact {
-        let kind = match e.severity.as_str() {
-            "breaking" => NodeKind::Breaking,
-            "restart" => NodeKind::Restart,
-            _ => NodeKind::Recipe,
-        };
-        g.chain(&e.via);
-        g.mark(&e.recipe, kind);
-        if e.running {
-            g.running.insert(e.recipe.clone());
-        }
-    }
+    let g = affected_graph(r);
     let _ = writeln!(b, "<h2 id=\"graph\">Dependency graph of the affected part</h2>");
     b.push_str(&g.svg());
     // Assets.
