@@ -583,7 +583,26 @@ pub fn diff_recipe(before: &Value, after: &Value) -> Vec<Change> {
             after: None,
         });
     }
-    // Connections and called recipes now used / no longer used.
+    reference_changes(before, after, &mut out);
+    config_changes(before, after, &mut out);
+    // Every other top-level key.
+    let rest = |v: &Value| -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "code" | "config"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    };
+    out.extend(diff_json(&rest(before), &rest(after)));
+    out
+}
+
+/// Connections and called recipes a recipe now uses, or no longer uses.
+fn reference_changes(before: &Value, after: &Value, out: &mut Vec<Change>) {
     for (key, subject) in [
         ("account_id", ChangeSubject::Connection),
         ("flow_id", ChangeSubject::CalledRecipe),
@@ -613,7 +632,10 @@ pub fn diff_recipe(before: &Value, after: &Value) -> Vec<Change> {
             }
         }
     }
-    // Config: one entry per provider.
+}
+
+/// A recipe's `config`, compared one entry per provider.
+fn config_changes(before: &Value, after: &Value, out: &mut Vec<Change>) {
     let config = |v: &Value| -> Vec<(String, Value)> {
         v.get("config")
             .and_then(Value::as_array)
@@ -663,20 +685,6 @@ pub fn diff_recipe(before: &Value, after: &Value) -> Vec<Change> {
             ));
         }
     }
-    // Every other top-level key.
-    let rest = |v: &Value| -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "code" | "config"))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
-    };
-    out.extend(diff_json(&rest(before), &rest(after)));
-    out
 }
 
 fn reference_change(
