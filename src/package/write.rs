@@ -953,6 +953,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_sweep_removes_only_unlocked_package_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let stale = d.join(".rlcm-package-stale.tmp");
+        let live = d.join(".rlcm-package-live.tmp");
+        let other = d.join(".rlcm-package-x.zip");
+        for p in [&stale, &live, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&other, d.join(".rlcm-package-link.tmp")).unwrap();
+        let held = File::open(&live).unwrap();
+        lock_temporary(&held, &live).unwrap();
+        sweep_stale_temporaries(d);
+        assert!(!stale.exists());
+        assert!(live.exists(), "a live export's temporary is left alone");
+        assert!(other.exists());
+        #[cfg(unix)]
+        assert!(d.join(".rlcm-package-link.tmp").symlink_metadata().is_ok());
+        drop(held);
+        sweep_stale_temporaries(d);
+        assert!(!live.exists());
+    }
+
+    #[test]
     fn converts_epochs_to_zip_times() {
         let t = zip_time(DEFAULT_TIMESTAMP);
         assert_eq!(
