@@ -115,13 +115,15 @@ impl Scenario {
             .collect()
     }
 
-    /// What the trial's command writes to, as compared.
+    /// What the trial's command writes to, as compared (with the `install_id` and `credential`
+    /// a registry hands out anew to every install masked).
     fn state(&self, t: &Trial) -> BTreeMap<String, Vec<u8>> {
-        if self.writes_out {
+        let snap = if self.writes_out {
             snapshot(&t.out)
         } else {
             snapshot(&t.env)
-        }
+        };
+        snap.into_iter().map(|(k, bytes)| masked(k, bytes)).collect()
     }
 
     fn rlcm(&self, t: &Trial) -> Output {
@@ -149,6 +151,32 @@ impl Scenario {
             .env("RLCM_NOW", NOW);
         cmd.output().expect("run strace")
     }
+}
+
+/// A JSON file's `install_id` and `credential` values replaced by `MASKED`.
+fn masked(path: String, bytes: Vec<u8>) -> (String, Vec<u8>) {
+    fn mask(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k == "install_id" || k == "credential" {
+                        *x = serde_json::Value::from("MASKED");
+                    } else {
+                        mask(x);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    if path.ends_with(".json") && bytes.windows(10).any(|w| w == b"install_id" || w == b"credential") {
+        if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            mask(&mut v);
+            return (path, serde_json::to_vec(&v).unwrap());
+        }
+    }
+    (path, bytes)
 }
 
 /// Calls of `call` in a strace log (one line each, `<unfinished ...>` included).
@@ -335,7 +363,8 @@ fn run_trials(s: &Scenario, faults: &[(&str, &str)]) -> Tally {
                             || err.contains("the report to standard output")
                             || s.name.starts_with("init")
                             || s.name == "export -o",
-                        "{what}: after the commit point, the message does not say the change is made:\n{err}"
+                        "{what}: after the commit point, the message does not say the change is made (differs from before in {:?}):\n{err}",
+                        differ(&before)
                     );
                     tally.error_after_commit += 1;
                 } else {
@@ -699,6 +728,68 @@ fn connector_share_local_with_failing_writes_and_kills() {
         name: "connector share",
         base: f.sb.clone(),
         args: strs(&["connector", "share", "Service 1 API", "--env", "ENV"]),
+        writes_out: false,
+    };
+    check_tally(s.name, &run_trials(&s, &errors_and_kills()));
+}
+
+/// Runs rlcm as the publisher `alice` (her registry `hub` configured in `config`).
+fn as_alice(config: &Path, token: &str, args: &[&str]) -> String {
+    ok(&rlcm_in(
+        None,
+        args,
+        &[
+            ("RLCM_CONFIG_DIR", config.to_str().unwrap()),
+            ("RLCM_REGISTRY_TOKEN_HUB", token),
+            ("RLCM_NOW", NOW),
+        ],
+    ))
+}
+
+/// `connector install` from a link and `connector update` from a registry on loopback.
+#[test]
+fn connector_install_and_update_from_a_registry_with_failing_writes_and_kills() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("registry");
+    let token = add_publisher(&data, "alice");
+    let server = RegistryServer::start(&data, &[]);
+    let config = dir.path().join("config-alice");
+    ok(&rlcm_in(
+        None,
+        &["registry", "add", "hub", "--url", &server.url],
+        &[("RLCM_CONFIG_DIR", config.to_str().unwrap())],
+    ));
+    let a = env_copy(dir.path(), "production", "2200000002");
+    let ae = a.to_str().unwrap();
+    as_alice(&config, &token, &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"]);
+    let out = as_alice(
+        &config,
+        &token,
+        &["connector", "link", "create", "Acme CRM", "--env", ae, "--registry", "hub"],
+    );
+    let link = out.lines().last().unwrap().trim().to_string();
+    std::fs::create_dir_all(dir.path().join("b")).unwrap();
+    let b = env_copy(&dir.path().join("b"), "sandbox", "1100000002");
+    let s = Scenario {
+        name: "connector install",
+        base: b.clone(),
+        args: strs(&["connector", "install", &link, "--env", "ENV", "--as", "Acme Partner"]),
+        writes_out: false,
+    };
+    check_tally(s.name, &run_trials(&s, &errors_and_kills()));
+    // Installed, then the parent shares a newer version.
+    let be = b.to_str().unwrap();
+    ok(&run(&["connector", "install", &link, "--env", be, "--as", "Acme Partner"]));
+    let rb = a.join("acme_crm.custom_adapter.rb");
+    let code = std::fs::read_to_string(&rb).unwrap();
+    std::fs::write(&rb, format!("# a newer version\n{code}")).unwrap();
+    as_alice(&config, &token, &["connector", "commit", "Acme CRM", "--note", "n", "--env", ae]);
+    as_alice(&config, &token, &["connector", "release", "Acme CRM", "--env", ae]);
+    as_alice(&config, &token, &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"]);
+    let s = Scenario {
+        name: "connector update",
+        base: b,
+        args: strs(&["connector", "update", "Acme Partner", "--env", "ENV"]),
         writes_out: false,
     };
     check_tally(s.name, &run_trials(&s, &errors_and_kills()));
