@@ -170,11 +170,14 @@ fn masked(path: String, bytes: Vec<u8>) -> (String, Vec<u8>) {
             _ => {}
         }
     }
-    if path.ends_with(".json") && bytes.windows(10).any(|w| w == b"install_id" || w == b"credential") {
-        if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            mask(&mut v);
-            return (path, serde_json::to_vec(&v).unwrap());
-        }
+    if path.ends_with(".json")
+        && bytes
+            .windows(10)
+            .any(|w| w == b"install_id" || w == b"credential")
+        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+    {
+        mask(&mut v);
+        return (path, serde_json::to_vec(&v).unwrap());
     }
     (path, bytes)
 }
@@ -761,11 +764,24 @@ fn connector_install_and_update_from_a_registry_with_failing_writes_and_kills() 
     ));
     let a = env_copy(dir.path(), "production", "2200000002");
     let ae = a.to_str().unwrap();
-    as_alice(&config, &token, &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"]);
+    as_alice(
+        &config,
+        &token,
+        &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"],
+    );
     let out = as_alice(
         &config,
         &token,
-        &["connector", "link", "create", "Acme CRM", "--env", ae, "--registry", "hub"],
+        &[
+            "connector",
+            "link",
+            "create",
+            "Acme CRM",
+            "--env",
+            ae,
+            "--registry",
+            "hub",
+        ],
     );
     let link = out.lines().last().unwrap().trim().to_string();
     std::fs::create_dir_all(dir.path().join("b")).unwrap();
@@ -773,19 +789,47 @@ fn connector_install_and_update_from_a_registry_with_failing_writes_and_kills() 
     let s = Scenario {
         name: "connector install",
         base: b.clone(),
-        args: strs(&["connector", "install", &link, "--env", "ENV", "--as", "Acme Partner"]),
+        args: strs(&[
+            "connector",
+            "install",
+            &link,
+            "--env",
+            "ENV",
+            "--as",
+            "Acme Partner",
+        ]),
         writes_out: false,
     };
     check_tally(s.name, &run_trials(&s, &errors_and_kills()));
     // Installed, then the parent shares a newer version.
     let be = b.to_str().unwrap();
-    ok(&run(&["connector", "install", &link, "--env", be, "--as", "Acme Partner"]));
+    ok(&run(&[
+        "connector",
+        "install",
+        &link,
+        "--env",
+        be,
+        "--as",
+        "Acme Partner",
+    ]));
     let rb = a.join("acme_crm.custom_adapter.rb");
     let code = std::fs::read_to_string(&rb).unwrap();
     std::fs::write(&rb, format!("# a newer version\n{code}")).unwrap();
-    as_alice(&config, &token, &["connector", "commit", "Acme CRM", "--note", "n", "--env", ae]);
-    as_alice(&config, &token, &["connector", "release", "Acme CRM", "--env", ae]);
-    as_alice(&config, &token, &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"]);
+    as_alice(
+        &config,
+        &token,
+        &["connector", "commit", "Acme CRM", "--note", "n", "--env", ae],
+    );
+    as_alice(
+        &config,
+        &token,
+        &["connector", "release", "Acme CRM", "--env", ae],
+    );
+    as_alice(
+        &config,
+        &token,
+        &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"],
+    );
     let s = Scenario {
         name: "connector update",
         base: b,

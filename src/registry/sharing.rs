@@ -829,12 +829,10 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     );
     match checked {
         Ok(check) => report.check = Some(check),
-        Err(e) => {
-            report.message.push_str(&format!(
-                " Its check could not run ({e}); run `rlcm connector check \"{}\" {version}`.",
-                c.title
-            ))
-        }
+        Err(e) => report.message.push_str(&format!(
+            " Its check could not run ({e}); run `rlcm connector check \"{}\" {version}`.",
+            c.title
+        )),
     }
     Ok(report)
 }
