@@ -402,3 +402,43 @@ fn fuzz_target_bodies_on_mutated_inputs() {
     );
     assert!(runs.iter().all(|&r| r > 3), "{runs:?}");
 }
+
+/// Workato API answers (`src/remote/api.rs`), mutated, through `decode` into every answer type
+/// and envelope: nothing panics, and every refusal names the URL.
+#[test]
+fn mutated_workato_api_answers_never_panic() {
+    use rlcm::remote::api::{self, Envelope};
+    let seeds: Vec<&[u8]> = vec![
+        br#"{"id":17,"name":"Ops","root_folder_id":5,"recipes_count":12}"#,
+        br#"{"items":[{"id":3,"name":"Orders","parent_id":5},{"id":4,"name":"Sub","parent_id":3}]}"#,
+        br#"{"result":{"id":91,"name":"rlcm folder 3"}}"#,
+        br#"{"id":7,"operation_type":"export","status":"completed","export_manifest_id":91,"download_url":"https://x/p.zip"}"#,
+        br#"{"data":{"id":8,"operation_type":"import","status":"failed","error":"bad","recipe_status":[{"id":1,"import_result":"restarted"},{"id":2,"import_result":"stop_failed"}]}}"#,
+        br#"{"result":[{"id":12,"name":"acme_crm","title":"Acme CRM","latest_version":3,"latest_released_version":2,"latest_shared_version":null}]}"#,
+        br#"{"items":[{"id":5,"name":"Sync","folder_id":3,"running":true}]}"#,
+    ];
+    let url = "https://emulator.test/api/fuzzed";
+    let envelopes = [Envelope::Bare, Envelope::Items, Envelope::Data, Envelope::Result];
+    let mut rng = Rng(0x5EED_0A91);
+    let (start, mut runs) = (Instant::now(), 0);
+    let check = |r: Result<(), rlcm::error::Error>| {
+        if let Err(e) = r {
+            assert!(e.to_string().contains(url), "{e}");
+        }
+    };
+    while start.elapsed() < budget() {
+        let pick = rng.below(seeds.len());
+        let input = mutate(&mut rng, seeds[pick]);
+        let env = envelopes[rng.below(envelopes.len())];
+        check(api::decode::<api::User>(url, &input, env).map(drop));
+        check(api::decode::<Vec<api::Folder>>(url, &input, env).map(drop));
+        check(api::decode::<api::ExportManifest>(url, &input, env).map(drop));
+        check(api::decode::<api::Package>(url, &input, env).map(drop));
+        check(api::decode::<Vec<api::CustomConnector>>(url, &input, env).map(drop));
+        check(api::decode::<Vec<api::Recipe>>(url, &input, env).map(drop));
+        check(api::decode::<serde_json::Value>(url, &input, env).map(drop));
+        runs += 1;
+    }
+    eprintln!("Workato API answers: {runs} mutated answers, 7 types each");
+    assert!(runs > 10);
+}

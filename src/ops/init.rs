@@ -110,11 +110,15 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             let staging = build.path().join(env::lock::INIT_STAGING);
             write_state_dir(build.path(), &staging, &state)?;
             std::fs::rename(&staging, build.path().join(".rlcm")).with_path("create", build.path())?;
-            let built = build.keep();
+            // On Unix a directory renamed onto an empty one replaces it in one step, so a
+            // failed rename leaves the empty folder as it was; elsewhere it is removed first.
+            #[cfg(not(unix))]
             if dir.exists() {
                 std::fs::remove_dir(dir).with_path("replace", dir)?;
             }
-            std::fs::rename(&built, dir).with_path("create", dir)?;
+            std::fs::rename(build.path(), dir).with_path("create", dir)?;
+            // In place: nothing left for the temporary directory's drop to remove.
+            let _ = build.keep();
             fsutil::sync_dir(parent)?;
             // Paths and sizes are the same; mtimes were taken in the build folder, still valid.
             crate::cache::write(dir, &ws);

@@ -19,6 +19,12 @@
 //! synced, re-read with [`Source::open`] (the same defensive reader every command uses) and
 //! every entry's size and blake3 compared with what was written; only then is it renamed into
 //! place and the directory synced.
+//!
+//! The temporary file (`.rlcm-package-*.tmp`) is locked (`flock`) for as long as its writer
+//! lives. A writer killed before its rename leaves it behind, unlocked: every export first
+//! removes the unlocked `.rlcm-package-*.tmp` regular files of its destination folder (a live
+//! export's is locked, so it is left alone), so the next export to that folder cleans up after
+//! a killed one.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -219,8 +225,9 @@ pub fn write_package(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    sweep_stale_temporaries(&dir);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".rlcm-package-").suffix(".tmp");
+    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
     // A package is an ordinary file: 0666 less the umask, not the 0600 of a temporary file.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
@@ -228,6 +235,7 @@ pub fn write_package(
         .tempfile_in(&dir)
         .with_path("create a temporary file in", &dir)?;
     let temp_path = temp.path().to_path_buf();
+    lock_temporary(temp.as_file(), &temp_path)?;
     let handle = temp.as_file().try_clone().with_path("write", &temp_path)?;
     // Not dropped on an error: the zip writer's drop would finish the archive on a file that
     // failed, and print to stderr.
@@ -267,6 +275,73 @@ pub fn write_package(
         manifest,
         bytes: size,
     })
+}
+
+/// The name prefix and suffix of a package's temporary file in its destination folder.
+pub const TEMP_PREFIX: &str = ".rlcm-package-";
+/// See [`TEMP_PREFIX`].
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Locks a fresh temporary file for its writer's lifetime, and checks that the name still
+/// holds it (a sweeping export may have taken it between its creation and the lock).
+fn lock_temporary(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Error::io(
+                "lock",
+                path,
+                io::Error::other("another process holds the lock of this new temporary file"),
+            ));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mine = file.metadata().with_path("read the metadata of", path)?;
+        let named = std::fs::symlink_metadata(path).with_path("read the metadata of", path)?;
+        if mine.ino() != named.ino() || mine.dev() != named.dev() {
+            return Err(Error::io(
+                "lock",
+                path,
+                io::Error::other(
+                    "the temporary file was removed by another export while it was created; run the export again",
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Removes what killed exports left in `dir`: `.rlcm-package-*.tmp` regular files that no live
+/// writer holds locked. Best effort: whatever cannot be read, opened or removed stays.
+pub fn sweep_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let path = e.path();
+        // Only regular files (never through a symbolic link).
+        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            continue;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let Ok(file) = options.open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// The options every entry is written with.
@@ -876,6 +951,31 @@ fn civil_from_days(days: i64) -> (i64, u8, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweep_removes_only_unlocked_package_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let stale = d.join(".rlcm-package-stale.tmp");
+        let live = d.join(".rlcm-package-live.tmp");
+        let other = d.join(".rlcm-package-x.zip");
+        for p in [&stale, &live, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&other, d.join(".rlcm-package-link.tmp")).unwrap();
+        let held = File::open(&live).unwrap();
+        lock_temporary(&held, &live).unwrap();
+        sweep_stale_temporaries(d);
+        assert!(!stale.exists());
+        assert!(live.exists(), "a live export's temporary is left alone");
+        assert!(other.exists());
+        #[cfg(unix)]
+        assert!(d.join(".rlcm-package-link.tmp").symlink_metadata().is_ok());
+        drop(held);
+        sweep_stale_temporaries(d);
+        assert!(!live.exists());
+    }
 
     #[test]
     fn converts_epochs_to_zip_times() {

@@ -816,12 +816,10 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     )?;
     txn.commit()?;
     drop(lock);
-    let reopened = Environment::open(&env.root)?;
-    report.check = Some(crate::ops::connector::check(
-        &reopened,
-        &c.title,
-        &version.to_string(),
-    )?);
+    // After the commit point: the update is made whatever happens here, so a failure to read
+    // the environment back for the check is reported, not an error.
+    let checked = Environment::open(&env.root)
+        .and_then(|reopened| crate::ops::connector::check(&reopened, &c.title, &version.to_string()));
     report.action = "update".into();
     report.to_shared = n;
     report.version = Some(version);
@@ -829,5 +827,12 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
         "Version {version} of `{}` is shared version {n} of `{}`, on top and not released; release it with `rlcm connector release` when it checks out.",
         c.title, from.title
     );
+    match checked {
+        Ok(check) => report.check = Some(check),
+        Err(e) => report.message.push_str(&format!(
+            " Its check could not run ({e}); run `rlcm connector check \"{}\" {version}`.",
+            c.title
+        )),
+    }
     Ok(report)
 }
