@@ -175,6 +175,24 @@ impl Driver {
         );
     }
 
+    /// Runs ACTION (a click or a key press that submits a form or follows a link) and waits
+    /// (at most 10 s) until the browser shows the new, fully loaded document.
+    fn navigating(&self, action: impl FnOnce()) {
+        self.exec("window.__rlcmOld = true; return null;");
+        action();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.exec("return window.__rlcmOld === undefined && document.readyState === 'complete';")
+            != json!(true)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no new page within 10 s at {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn exec(&self, script: &str) -> Value {
         self.call(
             "POST",
@@ -482,7 +500,7 @@ fn admin_page_pagination_and_keyboard_in_real_chromium() {
     assert!(b.text().contains("Admin token"));
     b.check("admin-webdriver-sign-in");
     b.type_into("#token", &admin);
-    b.click("form.login button[type=submit]");
+    b.navigating(|| b.click("form.login button[type=submit]"));
     let docs = b.check("admin-webdriver-queue");
     assert_eq!(
         docs.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
@@ -511,7 +529,7 @@ fn admin_page_pagination_and_keyboard_in_real_chromium() {
     assert_eq!(flags, json!(1), "only the plain-text app is flagged");
 
     // Approve by clicking: the card appears in the library.
-    b.click(&format!("#listing-{flagged} form[action$='/approve'] button"));
+    b.navigating(|| b.click(&format!("#listing-{flagged} form[action$='/approve'] button")));
     b.check("admin-webdriver-approved");
     assert_eq!(status_of(&data, "aardvark"), "live");
     assert!(b.text().contains("Waiting for review (2)"), "{}", b.text());
@@ -526,7 +544,7 @@ fn admin_page_pagination_and_keyboard_in_real_chromium() {
     b.exec(&format!(
         "document.querySelector('#listing-{beaver} form[action$=\"/approve\"] input[name=csrf]').remove(); return null;"
     ));
-    b.click(&format!("#listing-{beaver} form[action$='/approve'] button"));
+    b.navigating(|| b.click(&format!("#listing-{beaver} form[action$='/approve'] button")));
     let docs = b.check_refused(
         "admin-webdriver-no-csrf",
         Some((&format!("/admin/listings/{beaver}/approve"), 403)),
@@ -538,7 +556,7 @@ fn admin_page_pagination_and_keyboard_in_real_chromium() {
     b.exec(&format!(
         "document.querySelector('#listing-{beaver} form[action$=\"/approve\"] input[name=csrf]').value = '0123abcd'; return null;"
     ));
-    b.click(&format!("#listing-{beaver} form[action$='/approve'] button"));
+    b.navigating(|| b.click(&format!("#listing-{beaver} form[action$='/approve'] button")));
     let docs = b.check_refused(
         "admin-webdriver-wrong-csrf",
         Some((&format!("/admin/listings/{beaver}/approve"), 403)),
@@ -556,7 +574,7 @@ fn admin_page_pagination_and_keyboard_in_real_chromium() {
         &format!("#reject-{beaver}"),
         "Which tracker? Say it in the description.",
     );
-    b.click(&format!("#listing-{beaver} form[action$='/reject'] button"));
+    b.navigating(|| b.click(&format!("#listing-{beaver} form[action$='/reject'] button")));
     b.check("admin-webdriver-rejected");
     assert_eq!(
         status_of(&data, "beaver"),
@@ -578,7 +596,7 @@ fn admin_page_pagination_and_keyboard_in_real_chromium() {
         "const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth;",
     );
     assert_ne!(focus, json!("none 0px"), "the focused button shows its focus");
-    b.press(ENTER);
+    b.navigating(|| b.press(ENTER));
     b.check("admin-webdriver-keyboard-approved");
     assert_eq!(
         status_of(&data, "cobra"),
@@ -603,18 +621,18 @@ fn admin_page_pagination_and_keyboard_in_real_chromium() {
     assert_eq!(card_slugs(&b).len(), 24);
     b.check("community-webdriver-page-1");
     b.tab_to("e.tagName === 'A' && e.rel === 'next'");
-    b.press(ENTER);
+    b.navigating(|| b.press(ENTER));
     b.check("community-webdriver-page-2");
     assert!(b.url().ends_with("page=2"), "{}", b.url());
     assert_eq!(card_slugs(&b), ["listing-23", "listing-24"]);
     assert!(b.text().contains("Page 2 of 2"));
-    b.click("a[rel=prev]");
+    b.navigating(|| b.click("a[rel=prev]"));
     b.check("community-webdriver-page-1-again");
     assert_eq!(card_slugs(&b)[..2], ["aardvark", "cobra"]);
     // Typing a search with the keyboard and pressing Enter narrows the cards, on one page.
     b.click("#q");
     b.type_into("#q", "feed");
-    b.press(ENTER);
+    b.navigating(|| b.press(ENTER));
     b.check("community-webdriver-search");
     assert!(b.url().contains("q=feed"), "{}", b.url());
     assert_eq!(card_slugs(&b), ["cobra"]);
