@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/", get(library))
         .route("/static/style.css", get(style))
+        .route("/static/icon.svg", get(icon))
         .route("/connectors/{slug}", get(connector_page))
         .route("/connectors/{slug}/logo", get(connector_logo))
         .route("/connectors/{slug}/install", post(community_install))
@@ -91,6 +92,17 @@ async fn style() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         pages::STYLE,
+    )
+        .into_response()
+}
+
+async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        pages::ICON,
     )
         .into_response()
 }

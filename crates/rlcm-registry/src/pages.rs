@@ -10,6 +10,8 @@ use crate::store::{Card, Search};
 
 /// The stylesheet every page links (served at `/static/style.css`).
 pub const STYLE: &str = include_str!("../data/style.css");
+/// The site icon (`/static/icon.svg`): without one, browsers ask for `/favicon.ico` and log its 404.
+pub const ICON: &str = include_str!("../data/icon.svg");
 
 /// Cards per page of the library.
 pub const PER_PAGE: u64 = 24;
@@ -68,6 +70,7 @@ fn layout(title: &str, noindex: bool, body: Markup) -> String {
                 @if noindex { meta name="robots" content="noindex, nofollow"; }
                 title { (title) " · rlcm community library" }
                 link rel="stylesheet" href="/static/style.css";
+                link rel="icon" type="image/svg+xml" href="/static/icon.svg";
             }
             body {
                 a class="skip" href="#main" { "Skip to content" }

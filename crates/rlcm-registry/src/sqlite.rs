@@ -889,8 +889,12 @@ impl Store for SqliteStore {
     fn search(&self, q: &Search) -> StoreResult<(Vec<Card>, u64)> {
         self.with(|c| {
             let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(like);
+            // The title searched and sorted on is the latest shared version's (as the cards show),
+            // not the first share's `connectors.title`.
             let filter = "l.status = 'live'
-                AND (?1 IS NULL OR c.title LIKE ?1 ESCAPE '\\' OR l.description LIKE ?1 ESCAPE '\\'
+                AND (?1 IS NULL OR (SELECT v.title FROM versions v WHERE v.connector_id = c.id
+                        ORDER BY v.seq DESC LIMIT 1) LIKE ?1 ESCAPE '\\'
+                     OR l.description LIKE ?1 ESCAPE '\\'
                      OR l.app_name LIKE ?1 ESCAPE '\\')
                 AND (?2 IS NULL OR l.app_slug = ?2)
                 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(l.categories) j WHERE j.value = ?3))";
@@ -905,7 +909,10 @@ impl Store for SqliteStore {
                 .prepare(&format!(
                     "WITH page AS (
                         SELECT l.id AS lid, c.id AS cid FROM listings l JOIN connectors c ON c.id = l.connector_id
-                        WHERE {filter} ORDER BY c.title COLLATE NOCASE, c.id LIMIT ?4 OFFSET ?5
+                        WHERE {filter}
+                        ORDER BY (SELECT v.title FROM versions v WHERE v.connector_id = c.id
+                            ORDER BY v.seq DESC LIMIT 1) COLLATE NOCASE, c.id
+                        LIMIT ?4 OFFSET ?5
                      )
                      SELECT c.slug, v.title, l.app_name, l.categories, v.version, v.logo_blob IS NOT NULL,
                         (SELECT COUNT(*) FROM installs i WHERE i.connector_id = c.id AND i.link_id IS NULL),
@@ -914,7 +921,7 @@ impl Store for SqliteStore {
                      JOIN publishers p ON p.id = c.publisher_id
                      JOIN versions v ON v.connector_id = c.id
                         AND v.seq = (SELECT MAX(seq) FROM versions WHERE connector_id = c.id)
-                     ORDER BY c.title COLLATE NOCASE, c.id"
+                     ORDER BY v.title COLLATE NOCASE, c.id"
                 ))
                 .map_err(db)?;
             let rows = st
@@ -1245,5 +1252,47 @@ mod tests {
         assert_eq!(s.session("h1", 150).unwrap(), None);
         s.delete_session("h1").unwrap();
         assert_eq!(s.session("h1", 50).unwrap(), None);
+    }
+
+    #[test]
+    fn search_matches_the_latest_shared_title() {
+        let d = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(d.path()).unwrap();
+        s.add_publisher("a", "ha", &audit()).unwrap();
+        let a = s.publisher_by_token("ha").unwrap().unwrap();
+        for (slug, title) in [("one", "Alpha Sync"), ("two", "Beta Sync")] {
+            let mut v = version(slug, 1, &format!("{slug}1"));
+            v.title = title.into();
+            s.share(&a, &v, &audit()).unwrap();
+            let c = s.connector(slug).unwrap().unwrap();
+            let l = submit(&s, &c, Some("slack"), "Slack", &["CRM"]);
+            s.review(l.id, ListingStatus::Live, None, &audit()).unwrap();
+        }
+        // "one" is renamed by its second shared version, and now sorts after "two".
+        let mut v = version("one", 2, "one2");
+        v.title = "Zebra Bridge".into();
+        s.share(&a, &v, &audit()).unwrap();
+        let find = |q: &str| {
+            let (cards, total) = s
+                .search(&Search {
+                    q: Some(q.into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(total as usize, cards.len());
+            cards
+                .iter()
+                .map(|c| format!("{}={}", c.slug, c.title))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(find("zebra"), ["one=Zebra Bridge"]);
+        assert!(find("alpha").is_empty(), "the first share's title is gone");
+        assert_eq!(find("sync"), ["two=Beta Sync"]);
+        assert_eq!(
+            find("about"),
+            ["two=Beta Sync", "one=Zebra Bridge"],
+            "sorted by the latest title"
+        );
     }
 }
