@@ -452,50 +452,25 @@ fn pull_mirror(
         .tempdir_in(&parent)
         .with_path("create a temporary directory in", &parent)?;
 
-    // One combined package: each folder's entries under its path.
-    let mut package_ids = Vec::new();
-    let mut combined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    // One folder whose entries need no prefix: the checked download is the package as it is
-    // (no second decompression and recompression).
-    let mut as_downloaded: Option<(tempfile::NamedTempFile, usize)> = None;
-    for (path, id) in targets {
-        let (pkg, bytes) = export_folder(client, *id, opts.poll, progress)?;
-        package_ids.push(pkg);
-        let (tmp, source) = checked_zip(work.path(), &bytes, pkg)?;
-        drop(bytes);
-        // Whether a folder's export carries full paths or paths under the folder is not
-        // documented: entries that already start with the folder's path are kept as they are.
-        let prefixed = path.is_empty()
-            || source
-                .entries()
-                .iter()
-                .all(|e| e.path.starts_with(&format!("{path}/")));
-        if prefixed && targets.len() == 1 {
-            as_downloaded = Some((tmp, source.entries().len()));
-            break;
-        }
-        let mut reader = source.reader()?;
-        for entry in source.entries() {
-            let name = if prefixed {
-                entry.path.clone()
-            } else {
-                format!("{path}/{}", entry.path)
-            };
-            combined.insert(name, reader.read(entry)?);
-        }
-    }
-    let (entries, pkg_path) = match &as_downloaded {
-        Some((tmp, n)) => (*n, tmp.path().to_path_buf()),
-        None => {
-            let p = work.path().join("pulled.zip");
-            write_zip(&p, &combined)?;
-            (combined.len(), p)
-        }
-    };
-    drop(combined);
-
-    let connectors = client.custom_connectors()?;
-    let recipes = client.recipes_of(me.recipes_count)?;
+    // The custom connectors and recipes lists do not depend on the export: they are fetched on
+    // a second thread while the export runs and downloads (with the documented limits, the
+    // recipes pages at 60 a minute are most of a large pull).
+    let (exported, lists) = std::thread::scope(|scope| {
+        let lists = scope.spawn(|| -> Result<_> {
+            let connectors = client.custom_connectors()?;
+            let recipes = client.recipes_of(me.recipes_count)?;
+            Ok((connectors, recipes))
+        });
+        let exported = export_targets(client, targets, work.path(), opts, progress);
+        let lists = lists.join().unwrap_or_else(|_| {
+            Err(Error::Invalid(format!(
+                "{url}: listing the recipes failed unexpectedly; pull again"
+            )))
+        });
+        (exported, lists)
+    });
+    let (package_ids, entries, pkg_path, _downloaded) = exported?;
+    let (connectors, recipes) = lists?;
 
     let built = work.path().join("mirror");
     unpack(&pkg_path, &built)?;
@@ -508,7 +483,8 @@ fn pull_mirror(
             user: opts.user.clone(),
         },
     )?;
-    let ws = Workspace::load(&Source::open(&built)?)?;
+    // `init` has just written the summary cache: this load reuses it (no file parsed twice).
+    let (_, ws) = Workspace::load_tree_cached(&built)?;
     let remote_connectors: Vec<RemoteConnector> = connectors
         .iter()
         .map(|c| RemoteConnector {
@@ -557,9 +533,8 @@ fn pull_mirror(
         std::fs::rename(&built, dest).with_path("create", dest)?;
         fsutil::sync_dir(&parent)?;
     }
-    if let Ok(ws) = Workspace::load(&Source::open(dest)?) {
-        crate::cache::write(dest, &ws);
-    }
+    // The summary cache `init` wrote stays valid across the rename (it is bound to the
+    // directories' inodes): no third load of the workspace.
     Ok(PullReport {
         format_version: FORMAT_VERSION,
         remote: opts.remote.clone(),
@@ -572,6 +547,54 @@ fn pull_mirror(
         entries,
         changes: Some(changes),
     })
+}
+
+/// Exports and downloads every target folder into `work`: (package ids, entries, the package
+/// to unpack, the temporary file holding it when it is the download as it is).
+type Exported = (Vec<u64>, usize, PathBuf, Option<tempfile::NamedTempFile>);
+
+fn export_targets(
+    client: &Client,
+    targets: &[(String, u64)],
+    work: &Path,
+    opts: &PullOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Exported> {
+    // One combined package: each folder's entries under its path.
+    let mut package_ids = Vec::new();
+    let mut combined: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (path, id) in targets {
+        let (pkg, bytes) = export_folder(client, *id, opts.poll, progress)?;
+        package_ids.push(pkg);
+        let (tmp, source) = checked_zip(work, &bytes, pkg)?;
+        drop(bytes);
+        // Whether a folder's export carries full paths or paths under the folder is not
+        // documented: entries that already start with the folder's path are kept as they are.
+        let prefixed = path.is_empty()
+            || source
+                .entries()
+                .iter()
+                .all(|e| e.path.starts_with(&format!("{path}/")));
+        if prefixed && targets.len() == 1 {
+            // One folder whose entries need no prefix: the checked download is the package as
+            // it is (no second decompression and recompression).
+            let n = source.entries().len();
+            let p = tmp.path().to_path_buf();
+            return Ok((package_ids, n, p, Some(tmp)));
+        }
+        let mut reader = source.reader()?;
+        for entry in source.entries() {
+            let name = if prefixed {
+                entry.path.clone()
+            } else {
+                format!("{path}/{}", entry.path)
+            };
+            combined.insert(name, reader.read(entry)?);
+        }
+    }
+    let p = work.join("pulled.zip");
+    write_zip(&p, &combined)?;
+    Ok((package_ids, combined.len(), p, None))
 }
 
 /// Writes the entries of the package at `pkg` into the new directory `dir`, byte for byte,

@@ -563,7 +563,7 @@ async fn install(
     Path(token): Path<String>,
 ) -> Response {
     let run = || -> Result<Response, Response> {
-        let (link, c) = app.token_lookup(addr, Some(token.as_str()), |h| app.store.link_by_token(h))?;
+        let (link, c) = app.token_lookup(addr, Some(token.as_str()), |h| app.store.find_link(h))?;
         let view = app.view(&c)?;
         let version = app.full_version(&c, None)?;
         let credential =

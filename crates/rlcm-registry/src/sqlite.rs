@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rlcm::registry::api::{
     CatalogApp, LinkInfo, ListingStatus, ListingView, LogoKind, ShareOutcome, SharedVersionSummary,
@@ -120,9 +121,15 @@ pub fn shipped_apps() -> StoreResult<Vec<CatalogApp>> {
         .map_err(|e| StoreError::Backend(format!("the shipped apps catalog is not valid: {e}")))
 }
 
-/// The SQLite store.
+/// How many read-only connections [`SqliteStore`] keeps beside its one writer.
+const READERS: usize = 4;
+
+/// The SQLite store: one connection that writes (SQLite allows one writer at a time) and a small
+/// pool of read-only connections, which WAL lets read while the writer commits.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -184,9 +191,37 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         migrate(&mut conn)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| StoreError::Backend(format!("cannot open `{}` for reading: {e}", path.display())))?;
+            r.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+            readers.push(Mutex::new(r));
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            readers,
+            next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// Runs a read on one of the read-only connections: the first free one from a rotating
+    /// start, else waits for the next in turn. Never blocks on the writer (WAL).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        for i in 0..n {
+            if let Ok(guard) = self.readers[(start + i) % n].try_lock() {
+                return f(&guard);
+            }
+        }
+        let guard = self.readers[start % n]
+            .lock()
+            .map_err(|_| StoreError::Backend("a database read handle was poisoned".into()))?;
+        f(&guard)
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -357,7 +392,7 @@ impl Store for SqliteStore {
     }
 
     fn publisher_by_token(&self, token_hash: &str) -> StoreResult<Option<Publisher>> {
-        self.with(|c| {
+        self.read(|c| {
             let found: Option<(Publisher, String)> = c
                 .query_row(
                     "SELECT id, name, created_at, revoked_at, token_hash FROM publishers
@@ -388,7 +423,7 @@ impl Store for SqliteStore {
     }
 
     fn connector(&self, slug: &str) -> StoreResult<Option<Connector>> {
-        self.with(|c| {
+        self.read(|c| {
             c.query_row(
                 &format!("SELECT {CONNECTOR_COLS} WHERE c.slug = ?1"),
                 [slug],
@@ -488,9 +523,9 @@ impl Store for SqliteStore {
     }
 
     fn versions(&self, connector: i64) -> StoreResult<Vec<StoredVersion>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut st = c
-                .prepare(
+                .prepare_cached(
                     "SELECT version, seq, note, shared_at, actions, triggers, code_blob, title, metadata,
                         logo_blob, logo_kind
                      FROM versions WHERE connector_id = ?1 ORDER BY seq",
@@ -607,7 +642,7 @@ impl Store for SqliteStore {
     }
 
     fn links(&self, connector: i64) -> StoreResult<Vec<LinkInfo>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut st = c
                 .prepare(
                     "SELECT l.public_id, l.created_at, l.last_used_at, l.revoked_at,
@@ -627,6 +662,26 @@ impl Store for SqliteStore {
                 })
                 .map_err(db)?;
             rows.collect::<Result<_, _>>().map_err(db)
+        })
+    }
+
+    fn find_link(&self, token_hash: &str) -> StoreResult<Option<(i64, Connector)>> {
+        self.read(|c| {
+            let found: Option<(i64, String, i64)> = c
+                .prepare_cached(
+                    "SELECT id, token_hash, connector_id FROM links WHERE token_hash = ?1 AND revoked_at IS NULL",
+                )
+                .and_then(|mut st| st.query_row([token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                .optional()
+                .map_err(db)?;
+            let Some((link, _, connector)) = found.filter(|f| crate::tokens::same_hash(&f.1, token_hash)) else {
+                return Ok(None);
+            };
+            let conn = c
+                .prepare_cached(&format!("SELECT {CONNECTOR_COLS} WHERE c.id = ?1"))
+                .and_then(|mut st| st.query_row([connector], connector_row))
+                .map_err(db)?;
+            Ok(Some((link, conn)))
         })
     }
 
@@ -661,19 +716,27 @@ impl Store for SqliteStore {
         audit: &Audit,
     ) -> StoreResult<()> {
         self.with(|c| {
-            let tx = c.transaction().map_err(db)?;
-            tx.execute(
+            // One transaction, one commit (one fsync): the install, the link's "last used" and
+            // the audit row.
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+            let at = now();
+            tx.prepare_cached(
                 "INSERT INTO installs (public_id, connector_id, link_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, connector.id, link, token_hash, now()],
             )
+            .and_then(|mut st| st.execute(params![id, connector.id, link, token_hash, at]))
             .map_err(db)?;
+            if let Some(link) = link {
+                tx.prepare_cached("UPDATE links SET last_used_at = ?2 WHERE id = ?1")
+                    .and_then(|mut st| st.execute(params![link, at]))
+                    .map_err(db)?;
+            }
             log(&tx, audit, AuditAction::Install, Some(&connector.slug), Some(&format!("install {id}")))?;
             tx.commit().map_err(db)
         })
     }
 
     fn install_by_token(&self, token_hash: &str) -> StoreResult<Option<Connector>> {
-        self.with(|c| {
+        self.read(|c| {
             let found: Option<(String, i64)> = c
                 .query_row(
                     "SELECT token_hash, connector_id FROM installs WHERE token_hash = ?1 AND revoked_at IS NULL",
@@ -1110,8 +1173,17 @@ mod tests {
         s.share(&a, &version("acme", 1, "x"), &audit()).unwrap();
         let c = s.connector("acme").unwrap().unwrap();
         s.create_link(&c, "l1", "t1", false, &audit()).unwrap();
-        let (link, _) = s.link_by_token("t1").unwrap().unwrap();
+        let (link, _) = s.find_link("t1").unwrap().unwrap();
+        assert_eq!(
+            s.links(c.id).unwrap()[0].last_used_at,
+            None,
+            "find_link marks nothing"
+        );
         s.create_install(Some(link), &c, "i1", "c1", &audit()).unwrap();
+        assert!(
+            s.links(c.id).unwrap()[0].last_used_at.is_some(),
+            "the install marks its link used"
+        );
         assert_eq!(s.create_link(&c, "l2", "t2", true, &audit()).unwrap(), 1);
         assert!(s.link_by_token("t1").unwrap().is_none());
         assert!(s.install_by_token("c1").unwrap().is_some());

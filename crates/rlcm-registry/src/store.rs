@@ -263,8 +263,13 @@ pub trait Store: Send + Sync {
     fn links(&self, connector: i64) -> StoreResult<Vec<LinkInfo>>;
     /// The connector of an active link, marking the link used.
     fn link_by_token(&self, token_hash: &str) -> StoreResult<Option<(i64, Connector)>>;
+    /// The connector of an active link, without marking it used: for an install, which marks
+    /// the link in its own transaction ([`Store::create_install`]).
+    fn find_link(&self, token_hash: &str) -> StoreResult<Option<(i64, Connector)>> {
+        self.link_by_token(token_hash)
+    }
     /// Records an install through a link (`None`: from the community library), with its
-    /// credential's hash.
+    /// credential's hash, and marks the link used, in one transaction.
     fn create_install(
         &self,
         link: Option<i64>,

@@ -155,6 +155,9 @@ pub struct App {
     packages_dir: tempfile::TempDir,
     /// Serialises access to the environment (reads and writes).
     env_gate: Mutex<()>,
+    /// The workspace last loaded by a read, with the fingerprint of the tree it was loaded from
+    /// ([`App::workspace`]).
+    ws_cache: Mutex<Option<(blake3::Hash, Arc<Workspace>)>>,
     inner: Mutex<Inner>,
     errors: AtomicU64,
     leaks: AtomicU64,
@@ -189,6 +192,7 @@ impl App {
             identity,
             packages_dir,
             env_gate: Mutex::new(()),
+            ws_cache: Mutex::new(None),
             inner: Mutex::new(Inner {
                 limiter: Limiter::default(),
                 rng: fastrand::Rng::with_seed(config.seed),
@@ -294,6 +298,37 @@ impl App {
         .map_err(|e| message(StatusCode::INTERNAL_SERVER_ERROR, &format!("internal error: {e}")))?
     }
 
+    /// The environment's workspace for a read, kept between requests while the tree is
+    /// unchanged: a listing of 10k recipes in pages of 100 would otherwise load the workspace
+    /// for every page. The tree's fingerprint (every entry's path, type, size, modification
+    /// time and inode, `.rlcm/` aside) is taken on every call; any write, by the emulator or
+    /// "in the UI", changes it. A tree with an entry modified in the last two seconds is not
+    /// kept at all (as Git treats "racily clean" files): a same-size edit within the file
+    /// system's timestamp granularity could otherwise go unseen. Runs under the environment
+    /// gate ([`App::with_env`]).
+    fn workspace(&self, env: &Environment) -> Result<Arc<Workspace>, ApiError> {
+        let (fingerprint, newest) = tree_fingerprint(&env.root).map_err(|e| {
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot read the environment: {e}"),
+            )
+        })?;
+        let mut cache = lock(&self.ws_cache);
+        if let Some((f, ws)) = cache.as_ref()
+            && *f == fingerprint
+        {
+            return Ok(ws.clone());
+        }
+        let ws = Arc::new(env.load_workspace().map_err(from_rlcm)?);
+        let settled = newest.is_some_and(|t| {
+            std::time::SystemTime::now()
+                .duration_since(t)
+                .is_ok_and(|age| age >= Duration::from_secs(2))
+        });
+        *cache = settled.then(|| (fingerprint, ws.clone()));
+        Ok(ws)
+    }
+
     /// The folder path of a folder id (`""`: the root).
     fn folder_path(&self, root: &FsPath, ws: &Workspace, id: u64) -> Option<String> {
         if id == self.identity.root_folder_id() {
@@ -303,6 +338,57 @@ impl App {
             .into_iter()
             .find(|f| self.identity.folder_id(f) == id)
     }
+}
+
+/// The fingerprint of the tree at `root` (without `.rlcm/`) and its newest modification time.
+fn tree_fingerprint(root: &FsPath) -> std::io::Result<(blake3::Hash, Option<std::time::SystemTime>)> {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(
+        dir: &FsPath,
+        rel: &str,
+        h: &mut blake3::Hasher,
+        newest: &mut Option<std::time::SystemTime>,
+    ) -> std::io::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if rel.is_empty() && name == ".rlcm" {
+                continue;
+            }
+            let m = e.metadata()?;
+            let path = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            h.update(path.as_bytes());
+            h.update(&[0, m.is_dir() as u8]);
+            for n in [
+                m.len(),
+                m.mtime() as u64,
+                m.mtime_nsec() as u64,
+                m.ino(),
+                m.ctime() as u64,
+                m.ctime_nsec() as u64,
+            ] {
+                h.update(&n.to_le_bytes());
+            }
+            let t = m.modified()?;
+            if newest.is_none_or(|n| t > n) {
+                *newest = Some(t);
+            }
+            if m.is_dir() {
+                walk(&e.path(), &path, h, newest)?;
+            }
+        }
+        Ok(())
+    }
+    let mut h = blake3::Hasher::new();
+    let mut newest = std::fs::metadata(root)?.modified().ok();
+    walk(root, "", &mut h, &mut newest)?;
+    Ok((h.finalize(), newest))
 }
 
 /// The API origin's routes.
@@ -402,7 +488,7 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
 async fn users_me(State(app): State<Arc<App>>) -> ApiResult {
     let v = app
         .with_env(|app, env| {
-            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let ws = app.workspace(&env)?;
             let recipes: Vec<_> = ws
                 .assets
                 .iter()
@@ -440,7 +526,7 @@ async fn folders_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let parent = query_u64(&q, "parent_id")?;
     let items = app
         .with_env(move |app, env| {
-            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let ws = app.workspace(&env)?;
             let parent = match parent {
                 None => String::new(),
                 Some(p) => app
@@ -512,7 +598,7 @@ async fn folders_create(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
 async fn projects_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let items = app
         .with_env(|app, env| {
-            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let ws = app.workspace(&env)?;
             Ok(model::folders(&env.root, &ws)
                 .iter()
                 .filter(|f| !f.contains('/'))
@@ -562,7 +648,7 @@ async fn folder_assets(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let folder = query_u64(&q, "folder_id")?;
     let assets = app
         .with_env(move |app, env| {
-            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let ws = app.workspace(&env)?;
             let base = match folder {
                 None => String::new(),
                 Some(f) => app
@@ -1054,7 +1140,7 @@ async fn recipes_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let (skip, take) = page_range(&q)?;
     let items = app
         .with_env(move |app, env| {
-            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let ws = app.workspace(&env)?;
             let folder = match folder {
                 None => None,
                 Some(f) => Some(
@@ -1185,7 +1271,7 @@ async fn connections_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult
     let folder = query_u64(&q, "folder_id")?;
     let items = app
         .with_env(move |app, env| {
-            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let ws = app.workspace(&env)?;
             let folder = match folder {
                 None => None,
                 Some(f) => Some(
