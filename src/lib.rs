@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod apply;
 pub mod asset;
 pub mod cache;
 pub mod cli;

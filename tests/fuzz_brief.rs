@@ -228,8 +228,8 @@ fn mutated_manifests_and_saved_plans_never_panic() {
             assert!(e.to_string().contains("m.yaml"), "{e}");
         }
         // Saved plans are read as the CLI reads them.
-        let _ = serde_json::from_slice::<rlcm::report::PlanReport>(&input)
-            .map(|r| rlcm::ops::import::options_of(&r));
+        let _ =
+            serde_json::from_slice::<rlcm::report::PlanReport>(&input).map(|r| rlcm::apply::options_of(&r));
         runs += 1;
     }
     eprintln!("manifests and saved plans: {runs} mutated inputs");
@@ -297,7 +297,7 @@ fn mutated_state_files_never_panic_or_escape() {
         if let Ok(env) = rlcm::env::Environment::open(&prod) {
             let _ = rlcm::ops::check::check(&env);
         }
-        let _ = rlcm::ops::import::read_history(&prod);
+        let _ = rlcm::apply::read_history(&prod);
         // Put the file back (a replayed journal removes itself).
         match &originals[i] {
             Some(b) => std::fs::write(prod.join(files[i]), b).unwrap(),

@@ -20,10 +20,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::env::{Environment, resolve_user};
 use crate::error::Error;
-use crate::ops;
 use crate::ops::connector::Actor;
 use crate::source::Source;
 use crate::workspace::Workspace;
+use crate::{apply, ops};
 
 /// Exit code: success, or nothing to change.
 pub const EXIT_OK: i32 = 0;
@@ -724,7 +724,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let env = Environment::open(&args.env.env)?;
             output_md(
                 args.env.format,
-                &ops::import::history(&env)?,
+                &apply::history(&env)?,
                 render::history,
                 formats::history,
             )?;
@@ -742,7 +742,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 );
             }
             let env = Environment::open(&args.env.clone().unwrap_or_default())?;
-            let report = ops::import::rollback(env, args.id, args.force, &actor)?;
+            let report = apply::rollback(env, args.id, args.force, &actor)?;
             output(args.format, &report, |r| format!("{}\n", r.message))?;
             Ok(EXIT_OK)
         }
@@ -980,13 +980,13 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
         }
         return Ok(plan_exit(&report, args.detailed_exitcode));
     }
-    let pkg = ops::import::open_package(&package)?;
+    let pkg = apply::open_package(&package)?;
     let env_dir = args.env.clone().unwrap_or_default();
     let env = Environment::open(&env_dir)?;
     let target = env.load_workspace()?;
     let mut opts = args.flags.options();
     opts.text_diff = args.diff == Some(reports::DiffMode::Text);
-    let plan = ops::import::make_plan(&pkg, &env, &target, &opts)?;
+    let plan = apply::make_plan(&pkg, &env, &target, &opts)?;
     let mut report = plan.report;
     if args.from.is_some() {
         report.package = format!(
@@ -1031,13 +1031,13 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
                 .map_err(|e| Error::json(plan_path.display().to_string(), &e))?;
             (
                 PathBuf::from(&saved.package),
-                ops::import::options_of(&saved),
+                apply::options_of(&saved),
                 Some(saved),
             )
         }
         (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--plan PLAN.json`".into())),
     };
-    let pkg = ops::import::open_package(&package)?;
+    let pkg = apply::open_package(&package)?;
     if let Some(saved) = &expect
         && saved.package_digest != pkg.digest
     {
@@ -1051,7 +1051,7 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
     let env = Environment::open(&args.env)?;
     let report = if args.dry_run {
         let target = env.load_workspace()?;
-        let report = ops::import::make_plan(&pkg, &env, &target, &opts)?.report;
+        let report = apply::make_plan(&pkg, &env, &target, &opts)?.report;
         if let Some(saved) = &expect
             && saved.target_digest != report.target_digest
         {
@@ -1061,7 +1061,7 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
         }
         report
     } else {
-        ops::import::apply(
+        apply::apply(
             env,
             &pkg,
             &opts,
@@ -1075,14 +1075,14 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
 
 fn run_promote(args: PromoteArgs, actor: &Actor) -> anyhow::Result<i32> {
     let (_guard, package) = export_to_temp(&args.from, &args.selection, &args.export_folders)?;
-    let pkg = ops::import::open_package(&package)?;
+    let pkg = apply::open_package(&package)?;
     let env = Environment::open(&args.to)?;
     let opts = args.flags.options();
     let mut report = if args.dry_run {
         let target = env.load_workspace()?;
-        ops::import::make_plan(&pkg, &env, &target, &opts)?.report
+        apply::make_plan(&pkg, &env, &target, &opts)?.report
     } else {
-        ops::import::apply(env, &pkg, &opts, actor, None)?
+        apply::apply(env, &pkg, &opts, actor, None)?
     };
     report.package = format!("(exported from {})", args.from.display());
     print_plan(args.format.into(), &report)?;

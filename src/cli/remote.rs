@@ -380,7 +380,7 @@ pub(super) fn run_plan_remote(
 ) -> anyhow::Result<crate::report::PlanReport> {
     let name = target.remote.clone().unwrap_or_default();
     let (remote, client) = remotes::connect(&name, &target.connect.options())?;
-    let pkg = crate::ops::import::open_package(package)?;
+    let pkg = crate::apply::open_package(package)?;
     let opts = crate::remote::push::RemotePlanOptions {
         remote: name.clone(),
         url: remote.url.clone(),
@@ -451,7 +451,7 @@ fn push_one(
         ..Default::default()
     };
     if let Some(s) = &saved {
-        plan = crate::ops::import::options_of(s);
+        plan = crate::apply::options_of(s);
     }
     let mirror = match &args.mirror {
         Some(d) => d.clone(),

@@ -120,14 +120,14 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
     let a_root = unpacked.as_ref().map_or(a, |d| d.path());
     let env = Environment::open(a_root)?;
     let target = env.load_workspace()?;
-    let pkg = crate::ops::import::open_package(b)?;
+    let pkg = crate::apply::open_package(b)?;
     let plan_opts = PlanOptions {
         force: true,
         restart_recipes: true,
         text_diff: opts.text,
         ..Default::default()
     };
-    let plan = crate::ops::import::make_plan(&pkg, &env, &target, &plan_opts)?;
+    let plan = crate::apply::make_plan(&pkg, &env, &target, &plan_opts)?;
     let mut assets = Vec::new();
     let mut matched: BTreeSet<usize> = BTreeSet::new();
     for (item, action) in plan.items.iter().zip(&plan.report.actions) {

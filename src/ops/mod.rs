@@ -6,7 +6,6 @@ pub mod diff;
 pub mod export;
 pub mod graph;
 pub mod impact;
-pub mod import;
 pub mod init;
 pub mod inspect;
 pub mod recipe;

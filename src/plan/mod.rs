@@ -1,5 +1,5 @@
 //! The import plan and its impact report: a pure function of (package, target environment,
-//! options). Nothing is written here; [`crate::ops::import`] applies a plan.
+//! options). Nothing is written here; [`crate::apply`] applies a plan.
 //!
 //! Matching (SPEC §5): custom connectors by title anywhere in the target; connections by name;
 //! account properties into the root `account_properties.properties.json`; everything else by

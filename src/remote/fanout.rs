@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::http::Client;
 use super::push::{self, PushOptions};
+use crate::apply::open_package;
 use crate::error::Error;
-use crate::ops::import::open_package;
 use crate::report::FORMAT_VERSION;
 
 /// How one target ended.

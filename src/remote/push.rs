@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use super::api::{DeletableKind, ImportResult, Package, PollOptions};
 use super::http::Client;
 use super::pull::{self, PullOptions, PullTarget};
+use crate::apply::{OpenedPackage, make_plan, open_package};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::ops::import::{OpenedPackage, make_plan, open_package};
 use crate::plan::PlanOptions;
 use crate::report::{FORMAT_VERSION, PlanReport};
 

@@ -1064,7 +1064,7 @@ async fn package_import(
 /// overwrites what it imports, so conflicts and breaking changes do not stop it (`force`);
 /// running recipes it would update stop it unless `restart_recipes`.
 fn run_import(app: &App, env: Environment, file: &FsPath, folder: String, restart: bool) -> Outcome {
-    let pkg = match rlcm::ops::import::open_package(file) {
+    let pkg = match rlcm::apply::open_package(file) {
         Ok(p) => p,
         Err(e) => return Outcome::Failed(format!("The package is not valid: {e}")),
     };
@@ -1074,7 +1074,7 @@ fn run_import(app: &App, env: Environment, file: &FsPath, folder: String, restar
         force: true,
         ..Default::default()
     };
-    let report = match rlcm::ops::import::apply(env, &pkg, &opts, &app.actor(), None) {
+    let report = match rlcm::apply::apply(env, &pkg, &opts, &app.actor(), None) {
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e.to_string()),
     };

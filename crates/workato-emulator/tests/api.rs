@@ -319,7 +319,7 @@ fn export_manifest_package_polls_and_a_302_to_another_origin() {
     // A real Workato-layout zip: rlcm's reader takes it, no rlcm-package.json, every asset.
     let zip = dir.path().join("pulled.zip");
     std::fs::write(&zip, &z.body).unwrap();
-    let pkg = rlcm::ops::import::open_package(&zip).unwrap();
+    let pkg = rlcm::apply::open_package(&zip).unwrap();
     assert!(pkg.source.find("rlcm-package.json").is_none());
     assert_eq!(pkg.ws.assets.len(), 22);
     let recipe = pkg.source.find("orders/sync_orders.recipe.json").unwrap();
@@ -342,7 +342,7 @@ fn export_manifest_package_polls_and_a_302_to_another_origin() {
     let z = export_folder(&e, orders);
     let zip = dir.path().join("orders.zip");
     std::fs::write(&zip, &z).unwrap();
-    let pkg = rlcm::ops::import::open_package(&zip).unwrap();
+    let pkg = rlcm::apply::open_package(&zip).unwrap();
     let paths: BTreeSet<String> = pkg.ws.assets.iter().map(|a| a.path.clone()).collect();
     assert!(paths.contains("orders/sync_orders.recipe.json"));
     assert!(!paths.contains("prod-only/weekly_report.recipe.json"));

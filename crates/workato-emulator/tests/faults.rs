@@ -191,7 +191,7 @@ fn download_faults_drop_truncate_expire() {
     let zip = dir.path().join("truncated.zip");
     std::fs::write(&zip, &a.body).unwrap();
     assert!(
-        rlcm::ops::import::open_package(&zip).is_err(),
+        rlcm::apply::open_package(&zip).is_err(),
         "a truncated zip must not read"
     );
 
