@@ -14,6 +14,7 @@
 //! - [`semdiff`]: what changes inside an asset (recipe steps, JSON paths)
 //! - [`package`]: writing and verifying packages (deterministic zip, `rlcm-package.json`)
 //! - [`ops`]: one entry point per command
+//! - [`apply`]: applying a plan (stage, commit, history, rollback)
 //! - [`progress`]: progress bars on stderr for long work
 //! - [`remote`]: live Workato workspaces (Developer API client, remotes)
 //! - [`config`]: the user's config and cache directories (`remotes.toml`, `registries.toml`)
@@ -24,7 +25,7 @@
 pub mod apply;
 pub mod asset;
 pub mod cache;
-pub mod cli;
+
 pub mod config;
 pub mod diag;
 pub mod env;

@@ -6,6 +6,8 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cli;
+
 fn main() {
     // No transparent huge pages: a 2 MiB page is zeroed whole on first touch, which was 17-39 %
     // of `plan`/`impact` CPU at 10k-100k recipes, and rounds memory up (peak RSS 10-20 % lower
@@ -15,5 +17,5 @@ fn main() {
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
-    std::process::exit(rlcm::cli::main());
+    std::process::exit(cli::main());
 }

@@ -3,13 +3,13 @@
 //! diff have theirs in `render` and `reports`). A command whose format enum lacks
 //! `markdown` refuses it as a usage error (exit 2).
 
-use crate::diag::{Code, Severity};
+use rlcm::diag::{Code, Severity};
 use std::fmt::Write;
 
 use clap::ValueEnum;
 
-use crate::package::VerifyReport;
-use crate::report::*;
+use rlcm::package::VerifyReport;
+use rlcm::report::*;
 
 /// Output format of a command whose report is not posted by CI jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

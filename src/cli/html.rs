@@ -10,9 +10,9 @@ use std::fmt::Write;
 
 use unicode_width::UnicodeWidthChar;
 
-use crate::layout;
-use crate::report::{Action, ImpactReport, ImpactSeverity, PlanAction, PlanReport};
-use crate::semdiff::{ChangeKind, short_value};
+use rlcm::layout;
+use rlcm::report::{Action, ImpactReport, ImpactSeverity, PlanAction, PlanReport};
+use rlcm::semdiff::{ChangeKind, short_value};
 
 /// Above this many nodes, the graph groups ordinary recipes and chain assets by folder.
 pub const GRAPH_NODE_LIMIT: usize = 500;
@@ -593,7 +593,7 @@ impl GraphBuilder {
         for (path, &kind) in &self.kinds {
             let id = if cluster && !keep(kind) {
                 clustered += 1;
-                format!("folder:{}", crate::asset::folder_of(path))
+                format!("folder:{}", rlcm::asset::folder_of(path))
             } else {
                 format!("asset:{path}")
             };
@@ -617,7 +617,7 @@ impl GraphBuilder {
                 n.running = true;
             }
             if id.starts_with("folder:") {
-                let folder = crate::asset::folder_of(path);
+                let folder = rlcm::asset::folder_of(path);
                 let folder = if folder.is_empty() { "(root)" } else { folder };
                 n.group = true;
                 n.label = format!("{folder}/ ({} assets)", n.members);
@@ -626,7 +626,7 @@ impl GraphBuilder {
                     n.members
                 );
             } else {
-                n.label = crate::asset::file_name(path).to_string();
+                n.label = rlcm::asset::file_name(path).to_string();
                 n.title = path.clone();
             }
             of.insert(path.as_str(), i);

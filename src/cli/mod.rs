@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod formats;
+mod graphs;
 mod html;
 mod registry;
 mod remote;
@@ -18,12 +19,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::env::{Environment, resolve_user};
-use crate::error::Error;
-use crate::ops::connector::Actor;
-use crate::source::Source;
-use crate::workspace::Workspace;
-use crate::{apply, ops};
+use rlcm::env::{Environment, resolve_user};
+use rlcm::error::Error;
+use rlcm::ops::connector::Actor;
+use rlcm::source::Source;
+use rlcm::workspace::Workspace;
+use rlcm::{apply, ops};
 
 /// Exit code: success, or nothing to change.
 pub const EXIT_OK: i32 = 0;
@@ -186,8 +187,8 @@ struct ImportFlags {
 }
 
 impl ImportFlags {
-    fn options(&self) -> crate::plan::PlanOptions {
-        crate::plan::PlanOptions {
+    fn options(&self) -> rlcm::plan::PlanOptions {
+        rlcm::plan::PlanOptions {
             folder: self.folder.clone(),
             restart_recipes: self.restart_recipes,
             force: self.force,
@@ -579,7 +580,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
     if path.is_dir() {
         // An initialised environment is read between two writes, never during one.
         let _reading = if path.join(".rlcm/env.json").exists() {
-            crate::env::ReadLock::acquire(path)?
+            rlcm::env::ReadLock::acquire(path)?
         } else {
             None
         };
@@ -594,31 +595,31 @@ fn load(path: &std::path::Path) -> anyhow::Result<(Source, Workspace)> {
 /// (the one read of each entry serves both).
 fn load_checked(
     path: &std::path::Path,
-) -> anyhow::Result<(Source, Workspace, Option<crate::report::Integrity>)> {
+) -> anyhow::Result<(Source, Workspace, Option<rlcm::report::Integrity>)> {
     if path.is_dir() {
         let (source, ws) = load(path)?;
         return Ok((source, ws, None));
     }
     let source = Source::open(path)?;
-    if source.find(crate::package::MANIFEST_NAME).is_none() {
+    if source.find(rlcm::package::MANIFEST_NAME).is_none() {
         let ws = Workspace::load(&source)?;
         return Ok((source, ws, None));
     }
     let (ws, actual) = Workspace::load_hashed(&source)?;
     let actual = actual
         .into_iter()
-        .map(|(path, size, hash)| crate::package::verify::ActualEntry {
+        .map(|(path, size, hash)| rlcm::package::verify::ActualEntry {
             path,
             content: Ok((size, hash)),
         })
         .collect();
-    let verified = crate::package::verify::verify_source(path, &source, actual);
-    let integrity = crate::report::Integrity {
+    let verified = rlcm::package::verify::verify_source(path, &source, actual);
+    let integrity = rlcm::report::Integrity {
         ok: verified.ok,
         mismatches: verified
             .mismatches
             .iter()
-            .map(|m| crate::report::IntegrityMismatch {
+            .map(|m| rlcm::report::IntegrityMismatch {
                 entry: m.entry.clone(),
                 message: m.message.clone(),
             })
@@ -655,9 +656,7 @@ fn output_md<T: serde::Serialize>(
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
-    crate::progress::enable(
-        std::io::stderr().is_terminal() && std::env::var_os("RLCM_NO_PROGRESS").is_none(),
-    );
+    rlcm::progress::enable(std::io::stderr().is_terminal() && std::env::var_os("RLCM_NO_PROGRESS").is_none());
     shell::set_color(cli.color);
     let actor = Actor {
         user: resolve_user(cli.user.as_deref()),
@@ -711,7 +710,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Verify(args) => {
             let report = ops::verify::verify(&args.package)?;
-            output_md(args.format, &report, ops::verify::render_human, formats::verify)?;
+            output_md(args.format, &report, render::verify, formats::verify)?;
             Ok(if report.ok { EXIT_OK } else { EXIT_ERROR })
         }
         Command::Plan(args) => run_plan(args),
@@ -769,8 +768,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let report = ops::graph::graph(&ws, focus);
             match args.format {
                 GraphFormat::Json => emit_json(&report)?,
-                GraphFormat::Dot => emit(&ops::graph::to_dot(&report))?,
-                GraphFormat::Mermaid => emit(&ops::graph::to_mermaid(&report))?,
+                GraphFormat::Dot => emit(&graphs::to_dot(&report))?,
+                GraphFormat::Mermaid => emit(&graphs::to_mermaid(&report))?,
             }
             Ok(EXIT_OK)
         }
@@ -796,7 +795,7 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
         ConnectorCommand::List(e) => {
             let env = Environment::open(&e.env)?;
             let mut report = c::list(&env)?;
-            let notices = crate::registry::sharing::annotate_list(&env, &mut report);
+            let notices = rlcm::registry::sharing::annotate_list(&env, &mut report);
             output(e.format, &report, render::connector_list)?;
             registry::list_notices(&notices, e.format)?;
         }
@@ -906,7 +905,7 @@ fn export_options(
         include_property_values: sel.include_property_values,
         strict: sel.strict,
         workato_strict,
-        source_date_epoch: crate::package::source_date_epoch_from_env()?,
+        source_date_epoch: rlcm::package::source_date_epoch_from_env()?,
     })
 }
 
@@ -923,12 +922,12 @@ fn export_to_temp(
     let name = opts.manifest.name.clone().unwrap_or_else(|| "package".into());
     let path = dir
         .path()
-        .join(format!("{}.zip", crate::slug::slug(&name).max("package".into())));
+        .join(format!("{}.zip", rlcm::slug::slug(&name).max("package".into())));
     ops::export::export(&env, &ws, &opts, &path)?;
     Ok((dir, path))
 }
 
-fn plan_exit(report: &crate::report::PlanReport, detailed: bool) -> i32 {
+fn plan_exit(report: &rlcm::report::PlanReport, detailed: bool) -> i32 {
     if report.blocked {
         EXIT_BLOCKED
     } else if detailed
@@ -943,7 +942,7 @@ fn plan_exit(report: &crate::report::PlanReport, detailed: bool) -> i32 {
     }
 }
 
-fn print_plan(format: ReportFormat, report: &crate::report::PlanReport) -> anyhow::Result<()> {
+fn print_plan(format: ReportFormat, report: &rlcm::report::PlanReport) -> anyhow::Result<()> {
     match format {
         ReportFormat::Json => emit_json(report),
         ReportFormat::Human => emit(&render::plan(report)),
@@ -1003,7 +1002,7 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
                 "a saved plan needs a package file to import later: export it (`rlcm export -o PKG.zip`) and plan that".into()
             ));
         }
-        crate::fsutil::write_atomic(out, &crate::json::to_pretty_vec(&report))?;
+        rlcm::fsutil::write_atomic(out, &rlcm::json::to_pretty_vec(&report))?;
     }
     match (args.diff, args.format) {
         (_, reports::PageFormat::Html) => emit(&html::plan(&report))?,
@@ -1026,8 +1025,8 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
     let (package, opts, expect) = match (&args.package, &args.plan) {
         (Some(p), _) => (p.clone(), args.flags.options(), None),
         (None, Some(plan_path)) => {
-            let bytes = crate::fsutil::read(plan_path)?;
-            let saved: crate::report::PlanReport = serde_json::from_slice(&bytes)
+            let bytes = rlcm::fsutil::read(plan_path)?;
+            let saved: rlcm::report::PlanReport = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::json(plan_path.display().to_string(), &e))?;
             (
                 PathBuf::from(&saved.package),
@@ -1044,8 +1043,8 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
         anyhow::bail!(Error::Blocked(format!(
             "the package `{}` changed since the plan was saved (digest {} then, {} now); plan again",
             package.display(),
-            crate::report::short_digest(&saved.package_digest),
-            crate::report::short_digest(&pkg.digest)
+            rlcm::report::short_digest(&saved.package_digest),
+            rlcm::report::short_digest(&pkg.digest)
         )));
     }
     let env = Environment::open(&args.env)?;

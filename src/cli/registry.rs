@@ -5,9 +5,9 @@ use clap::Subcommand;
 
 use super::formats::PlainFormat;
 use super::{EXIT_OK, EnvArg, output};
-use crate::env::Environment;
-use crate::ops::connector::Actor;
-use crate::registry::{self, RegistryListReport, sharing};
+use rlcm::env::Environment;
+use rlcm::ops::connector::Actor;
+use rlcm::registry::{self, RegistryListReport, sharing};
 
 /// Exit code of `outdated --detailed-exitcode` when updates exist.
 const EXIT_PENDING: i32 = 10;
@@ -266,7 +266,7 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
             let env = Environment::open(&e.env)?;
             output(
                 e.format,
-                &crate::ops::connector::share(env, &name, version, actor)?,
+                &rlcm::ops::connector::share(env, &name, version, actor)?,
                 super::render::connector_change,
             )?;
         }

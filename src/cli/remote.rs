@@ -7,9 +7,9 @@ use std::sync::Arc;
 use clap::Subcommand;
 
 use super::{ReportFormat, emit, emit_json};
-use crate::remote::http::{RateLimits, RequestEvent};
-use crate::remote::pull::{self, PullKind, PullOptions, PullReport, PullTarget};
-use crate::remote::remotes::{self, ConnectOptions, Region, RemoteListReport};
+use rlcm::remote::http::{RateLimits, RequestEvent};
+use rlcm::remote::pull::{self, PullKind, PullOptions, PullReport, PullTarget};
+use rlcm::remote::remotes::{self, ConnectOptions, Region, RemoteListReport};
 
 /// How to reach a remote (shared by every command that talks to one).
 #[derive(Debug, Clone, clap::Args)]
@@ -51,7 +51,7 @@ impl ConnectArgs {
                         ev.url,
                         ev.elapsed.as_millis()
                     );
-                }) as crate::remote::http::Observer
+                }) as rlcm::remote::http::Observer
             }),
         }
     }
@@ -146,11 +146,11 @@ pub(super) fn run_remote(cmd: RemoteCommand) -> anyhow::Result<i32> {
             let url = match (url, region) {
                 (Some(u), _) => u,
                 (None, Some(r)) => r.url().to_string(),
-                (None, None) => anyhow::bail!(crate::Error::Invalid("give --url or --region".into())),
+                (None, None) => anyhow::bail!(rlcm::Error::Invalid("give --url or --region".into())),
             };
             let r = remotes::add(&name, &url, token_env.as_deref())?;
             let report = RemoteListReport {
-                format_version: crate::report::FORMAT_VERSION,
+                format_version: rlcm::report::FORMAT_VERSION,
                 file: remotes::path()?.display().to_string(),
                 remotes: vec![remotes::entry(&name, &r)],
             };
@@ -172,7 +172,7 @@ pub(super) fn run_remote(cmd: RemoteCommand) -> anyhow::Result<i32> {
         RemoteCommand::Remove { name, format } => {
             let r = remotes::remove(&name)?;
             let report = RemoteListReport {
-                format_version: crate::report::FORMAT_VERSION,
+                format_version: rlcm::report::FORMAT_VERSION,
                 file: remotes::path()?.display().to_string(),
                 remotes: vec![remotes::entry(&name, &r)],
             };
@@ -360,7 +360,7 @@ pub(super) struct PushArgs {
 fn mirror_for(name: &str, given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(match given {
         Some(d) => d.clone(),
-        None => crate::remote::push::default_mirror(name)?,
+        None => rlcm::remote::push::default_mirror(name)?,
     })
 }
 
@@ -374,14 +374,14 @@ fn stderr_progress(prefix: &str) -> impl FnMut(&str) + '_ {
 pub(super) fn run_plan_remote(
     target: &RemoteTargetArgs,
     package: &std::path::Path,
-    plan_opts: crate::plan::PlanOptions,
+    plan_opts: rlcm::plan::PlanOptions,
     output: Option<&PathBuf>,
     user: &str,
-) -> anyhow::Result<crate::report::PlanReport> {
+) -> anyhow::Result<rlcm::report::PlanReport> {
     let name = target.remote.clone().unwrap_or_default();
     let (remote, client) = remotes::connect(&name, &target.connect.options())?;
-    let pkg = crate::apply::open_package(package)?;
-    let opts = crate::remote::push::RemotePlanOptions {
+    let pkg = rlcm::apply::open_package(package)?;
+    let opts = rlcm::remote::push::RemotePlanOptions {
         remote: name.clone(),
         url: remote.url.clone(),
         mirror: mirror_for(&name, target.mirror.as_ref())?,
@@ -390,14 +390,14 @@ pub(super) fn run_plan_remote(
         user: user.to_string(),
     };
     let (report, _) =
-        crate::remote::push::plan_remote(&client, &pkg, package, &opts, &mut stderr_progress("plan"))?;
+        rlcm::remote::push::plan_remote(&client, &pkg, package, &opts, &mut stderr_progress("plan"))?;
     if let Some(out) = output {
-        crate::fsutil::write_atomic(out, &crate::json::to_pretty_vec(&report))?;
+        rlcm::fsutil::write_atomic(out, &rlcm::json::to_pretty_vec(&report))?;
     }
     Ok(report)
 }
 
-fn push_text(r: &crate::remote::push::PushReport) -> String {
+fn push_text(r: &rlcm::remote::push::PushReport) -> String {
     let mut s = super::render::plan(&r.plan);
     match r.package_id {
         None if r.deleted.is_empty() => s.push_str(&format!("{}: nothing to push\n", r.remote)),
@@ -439,26 +439,26 @@ fn push_one(
     name: &str,
     args: &PushArgs,
     user: &str,
-    saved: Option<crate::report::PlanReport>,
+    saved: Option<rlcm::report::PlanReport>,
     package: &std::path::Path,
     progress: &mut dyn FnMut(&str),
-) -> crate::Result<crate::remote::push::PushReport> {
+) -> rlcm::Result<rlcm::remote::push::PushReport> {
     let (remote, client) = remotes::connect(name, &args.connect.options())?;
-    let mut plan = crate::plan::PlanOptions {
+    let mut plan = rlcm::plan::PlanOptions {
         folder: args.folder.clone(),
         restart_recipes: args.restart_recipes,
         force: args.force,
         ..Default::default()
     };
     if let Some(s) = &saved {
-        plan = crate::apply::options_of(s);
+        plan = rlcm::apply::options_of(s);
     }
     let mirror = match &args.mirror {
         Some(d) => d.clone(),
-        None => crate::remote::push::default_mirror(name)?,
+        None => rlcm::remote::push::default_mirror(name)?,
     };
-    let opts = crate::remote::push::PushOptions {
-        plan: crate::remote::push::RemotePlanOptions {
+    let opts = rlcm::remote::push::PushOptions {
+        plan: rlcm::remote::push::RemotePlanOptions {
             remote: name.to_string(),
             url: remote.url.clone(),
             mirror,
@@ -471,10 +471,10 @@ fn push_one(
         force: args.force,
         kind: "pushed".into(),
     };
-    crate::remote::push::push(&client, package, &opts, progress)
+    rlcm::remote::push::push(&client, package, &opts, progress)
 }
 
-fn push_markdown(r: &crate::remote::push::PushReport) -> String {
+fn push_markdown(r: &rlcm::remote::push::PushReport) -> String {
     let mut s = super::render::plan_markdown(&r.plan);
     s.push_str(&format!(
         "\n### {} `{}`\n\n",
@@ -528,12 +528,12 @@ fn push_markdown(r: &crate::remote::push::PushReport) -> String {
     s
 }
 
-fn load_saved(path: &std::path::Path) -> anyhow::Result<crate::report::PlanReport> {
-    let bytes = crate::fsutil::read(path)?;
-    Ok(serde_json::from_slice(&bytes).map_err(|e| crate::Error::json(path.display().to_string(), &e))?)
+fn load_saved(path: &std::path::Path) -> anyhow::Result<rlcm::report::PlanReport> {
+    let bytes = rlcm::fsutil::read(path)?;
+    Ok(serde_json::from_slice(&bytes).map_err(|e| rlcm::Error::json(path.display().to_string(), &e))?)
 }
 
-fn verification_exit(r: &crate::remote::push::PushReport) -> anyhow::Result<i32> {
+fn verification_exit(r: &rlcm::remote::push::PushReport) -> anyhow::Result<i32> {
     if r.differences.is_empty() {
         return Ok(super::EXIT_OK);
     }
@@ -554,13 +554,13 @@ pub(super) fn run_push(args: PushArgs, user: &str) -> anyhow::Result<i32> {
     let package = match (&args.package, &saved) {
         (Some(p), _) => p.clone(),
         (None, Some(s)) => PathBuf::from(&s.package),
-        (None, None) => anyhow::bail!(crate::Error::Invalid(
+        (None, None) => anyhow::bail!(rlcm::Error::Invalid(
             "give a package, or `--plan PLAN.json`".into()
         )),
     };
     if args.remotes.len() > 1 || args.resume.is_some() {
         if args.mirror.is_some() {
-            anyhow::bail!(crate::Error::Invalid(
+            anyhow::bail!(rlcm::Error::Invalid(
                 "`--mirror` names one remote's mirror; a fan-out uses each remote's cached mirror".into()
             ));
         }
@@ -587,12 +587,12 @@ pub(super) fn run_rollback_remote(
 ) -> anyhow::Result<i32> {
     let name = target.remote.clone().unwrap_or_default();
     let (remote, client) = remotes::connect(&name, &target.connect.options())?;
-    let opts = crate::remote::push::PushOptions {
-        plan: crate::remote::push::RemotePlanOptions {
+    let opts = rlcm::remote::push::PushOptions {
+        plan: rlcm::remote::push::RemotePlanOptions {
             remote: name.clone(),
             url: remote.url.clone(),
             mirror: mirror_for(&name, target.mirror.as_ref())?,
-            plan: crate::plan::PlanOptions {
+            plan: rlcm::plan::PlanOptions {
                 restart_recipes,
                 force,
                 ..Default::default()
@@ -605,7 +605,7 @@ pub(super) fn run_rollback_remote(
         force,
         kind: String::new(),
     };
-    let report = crate::remote::push::rollback(&client, id, &opts, &mut stderr_progress("rollback"))?;
+    let report = rlcm::remote::push::rollback(&client, id, &opts, &mut stderr_progress("rollback"))?;
     match format {
         ReportFormat::Json => emit_json(&report)?,
         ReportFormat::Human => emit(&push_text(&report))?,
@@ -618,20 +618,20 @@ fn run_fanout(
     args: &PushArgs,
     user: &str,
     package: &std::path::Path,
-    saved: Option<crate::report::PlanReport>,
+    saved: Option<rlcm::report::PlanReport>,
 ) -> anyhow::Result<i32> {
-    use crate::remote::fanout::{self, FanoutOptions, FanoutReport, Target};
+    use rlcm::remote::fanout::{self, FanoutOptions, FanoutReport, Target};
     if saved.is_some() {
-        anyhow::bail!(crate::Error::Invalid(
+        anyhow::bail!(rlcm::Error::Invalid(
             "a saved plan is for one workspace; a fan-out plans every target itself".into()
         ));
     }
     let resume = match &args.resume {
         Some(p) => {
-            let bytes = crate::fsutil::read(p)?;
+            let bytes = rlcm::fsutil::read(p)?;
             Some(
                 serde_json::from_slice::<FanoutReport>(&bytes)
-                    .map_err(|e| crate::Error::json(p.display().to_string(), &e))?,
+                    .map_err(|e| rlcm::Error::json(p.display().to_string(), &e))?,
             )
         }
         None => None,
@@ -640,17 +640,17 @@ fn run_fanout(
         .remotes
         .iter()
         .map(|name| {
-            let made = (|| -> crate::Result<Target> {
+            let made = (|| -> rlcm::Result<Target> {
                 let (remote, client) = remotes::connect(name, &args.connect.options())?;
                 Ok(Target {
                     name: name.clone(),
                     client,
-                    opts: crate::remote::push::PushOptions {
-                        plan: crate::remote::push::RemotePlanOptions {
+                    opts: rlcm::remote::push::PushOptions {
+                        plan: rlcm::remote::push::RemotePlanOptions {
                             remote: name.clone(),
                             url: remote.url.clone(),
-                            mirror: crate::remote::push::default_mirror(name)?,
-                            plan: crate::plan::PlanOptions {
+                            mirror: rlcm::remote::push::default_mirror(name)?,
+                            plan: rlcm::plan::PlanOptions {
                                 folder: args.folder.clone(),
                                 restart_recipes: args.restart_recipes,
                                 force: args.force,

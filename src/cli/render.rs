@@ -1,11 +1,11 @@
 //! Human and Markdown renderings of reports.
 
-use crate::diag::{Code, Severity};
+use rlcm::diag::{Code, Severity};
 use std::fmt::Write;
 
 use super::shell::style::{self, paint};
 use super::table::{Cell, Table};
-use crate::report::*;
+use rlcm::report::*;
 
 /// Above this many assets, human `inspect` lists folders only (unless `--all`).
 const LIST_LIMIT: usize = 200;
@@ -50,7 +50,7 @@ pub fn inspect(r: &InspectReport, all: bool) -> String {
         let mut by_folder: std::collections::BTreeMap<&str, Vec<&InspectAsset>> = Default::default();
         for a in &r.assets {
             by_folder
-                .entry(crate::asset::folder_of(&a.path))
+                .entry(rlcm::asset::folder_of(&a.path))
                 .or_default()
                 .push(a);
         }
@@ -61,7 +61,7 @@ pub fn inspect(r: &InspectReport, all: bool) -> String {
                     o,
                     "    {:<18} {}  ({} / {})",
                     a.asset_type,
-                    crate::asset::file_name(&a.path),
+                    rlcm::asset::file_name(&a.path),
                     a.depends_on,
                     a.used_by
                 );
@@ -329,7 +329,7 @@ pub fn connector_change(r: &ConnectorChangeReport) -> String {
 
 /// The uses rlcm cannot attribute to any connector, said plainly (a release check cannot
 /// vouch for them).
-fn unattributed(o: &mut String, uses: &[crate::report::UnattributedUse], what: &str) {
+fn unattributed(o: &mut String, uses: &[rlcm::report::UnattributedUse], what: &str) {
     if uses.is_empty() {
         return;
     }
@@ -462,7 +462,7 @@ fn both(actions: &[String], triggers: &[String]) -> String {
 }
 
 /// Renders `export`.
-pub fn export(r: &crate::ops::export::ExportReport) -> String {
+pub fn export(r: &rlcm::ops::export::ExportReport) -> String {
     let mut o = format!(
         "Wrote {} ({} assets, {} bytes){}.\n",
         r.package,
@@ -521,7 +521,7 @@ pub fn history(r: &HistoryReport) -> String {
             format!("#{}", i.id).into(),
             i.at.as_str().into(),
             i.user.as_str().into(),
-            crate::report::short_digest(&i.package_digest).into(),
+            rlcm::report::short_digest(&i.package_digest).into(),
             format!("{counts}{rolled}").into(),
         ]);
     }
@@ -800,5 +800,23 @@ pub fn plan_markdown(r: &PlanReport) -> String {
         );
     }
     let _ = writeln!(o, "\n</details>");
+    o
+}
+
+/// Renders a verify report for people: one line per mismatch, then a summary.
+pub fn verify(report: &rlcm::package::VerifyReport) -> String {
+    let mut o = String::new();
+    for m in &report.mismatches {
+        let _ = writeln!(o, "{}: {} {}", m.problem, m.entry, m.message);
+    }
+    let verdict = match (report.ok, report.verified) {
+        (true, true) => "verified",
+        (true, false) => "readable, not verifiable",
+        (false, _) => "FAILED",
+    };
+    let _ = writeln!(o, "{}: {verdict}: {}.", report.package, report.note);
+    if let Some(d) = &report.digest {
+        let _ = writeln!(o, "digest {d}");
+    }
     o
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use crate::ops::diff::{DiffAsset, DiffReport, DiffStatus};
-use crate::report::PlanReport;
-use crate::semdiff::{Change, ChangeKind};
+use rlcm::ops::diff::{DiffAsset, DiffReport, DiffStatus};
+use rlcm::report::PlanReport;
+use rlcm::semdiff::{Change, ChangeKind};
 
 /// How `--diff` shows what changes inside each updated asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -361,10 +361,10 @@ pub fn diff_markdown(r: &DiffReport) -> String {
 
 /// Runs `rlcm diff`: exit 0, or 10 with `--detailed-exitcode` when A and B differ.
 pub fn run_diff(args: DiffArgs) -> anyhow::Result<i32> {
-    let opts = crate::ops::diff::DiffOptions {
+    let opts = rlcm::ops::diff::DiffOptions {
         text: args.diff == Some(DiffMode::Text),
     };
-    let report = crate::ops::diff::diff(&args.a, &args.b, &opts)?;
+    let report = rlcm::ops::diff::diff(&args.a, &args.b, &opts)?;
     match args.format {
         DiffFormat::Json => super::emit_json(&report)?,
         DiffFormat::Human => super::emit(&diff_human(&report))?,

@@ -93,9 +93,9 @@ pub fn man(args: &ManArgs) -> anyhow::Result<i32> {
             }
         }
         Some(dir) => {
-            crate::fsutil::create_dir_all(dir)?;
+            rlcm::fsutil::create_dir_all(dir)?;
             for (name, bytes) in &pages {
-                crate::fsutil::write_atomic(&dir.join(name), bytes)?;
+                rlcm::fsutil::write_atomic(&dir.join(name), bytes)?;
             }
             eprintln!("Wrote {} man pages to {}.", pages.len(), dir.display());
         }
