@@ -18,6 +18,7 @@
 //! - [`progress`]: progress bars on stderr for long work
 //! - [`remote`]: live Workato workspaces (Developer API client, remotes)
 //! - [`config`]: the user's config and cache directories (`remotes.toml`, `registries.toml`)
+//! - [`connector`]: the custom connector domain (versions, lookups, breaking changes, `connector check`)
 //! - [`registry`]: connector sharing through a self-hosted registry (client, API bodies)
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -27,6 +28,7 @@ pub mod asset;
 pub mod cache;
 
 pub mod config;
+pub mod connector;
 pub mod diag;
 pub mod env;
 pub mod error;

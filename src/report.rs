@@ -367,7 +367,7 @@ pub struct ConnectorVersionEntry {
     /// Triggers present.
     pub triggers: Vec<String>,
     /// How it came to be.
-    pub origin: String,
+    pub origin: crate::env::Origin,
     /// True when the import that appended it was rolled back.
     pub rolled_back: bool,
 }

@@ -31,6 +31,24 @@ pub fn slug(name: &str) -> String {
     underscore_runs(name).trim_matches('_').to_string()
 }
 
+/// The one rule for naming a connector by its title on the command line and in the API: the
+/// item whose title is exactly `name`, else the first whose [`slug`] is `name` or whose title is
+/// `name` in another ASCII case.
+pub fn find_by_title<'a, 's, T: 'a, I>(
+    items: I,
+    title: impl Fn(&'a T) -> &'s str,
+    name: &str,
+) -> Option<&'a T>
+where
+    I: IntoIterator<Item = &'a T> + Clone,
+{
+    items.clone().into_iter().find(|t| title(t) == name).or_else(|| {
+        items
+            .into_iter()
+            .find(|t| slug(title(t)) == name || title(t).eq_ignore_ascii_case(name))
+    })
+}
+
 /// Returns the prefix Workato puts before `_connector_<id>_<ts>` in a custom connector's provider
 /// name: like [`slug`] but only leading `_` are dropped (`"Nabu Casa (Home Assistant Cloud)"`
 /// gives `"nabu_casa_home_assistant_cloud_"`).

@@ -21,9 +21,9 @@ pub use rollback::rollback;
 
 use std::path::Path;
 
+use crate::env::Actor;
 use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::ops::connector::Actor;
 use crate::package;
 use crate::plan::{self, Inputs, Plan, PlanOptions};
 use crate::report::*;

@@ -1,10 +1,10 @@
 //! `rlcm rollback`: undoing an import from its history record, in one transaction.
 
 use super::history::*;
+use crate::env::Actor;
 use crate::env::{self, Baseline, Environment, Transaction};
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::ops::connector::Actor;
 use crate::report::*;
 
 /// `rollback`: restores the environment to its state before import `id` (default: the most

@@ -10,11 +10,12 @@ use serde_json::Value;
 use super::OpenedPackage;
 use super::history::*;
 use crate::asset::AssetType;
+use crate::connector::code_path_of;
+use crate::env::Actor;
 use crate::env::txn::{self, Slot};
-use crate::env::{self, ConnectorState, Environment, RunInfo, Transaction, VersionRecord};
+use crate::env::{self, ConnectorState, Environment, Origin, RunInfo, Transaction, VersionRecord};
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::ops::connector::{Actor, code_path_of};
 use crate::ops::export::strip_connection;
 use crate::plan::{self, Action, Inputs, Plan, PlanOptions, Rewriter};
 use crate::workspace::Workspace;
@@ -305,17 +306,7 @@ fn stage_connector(
     let mut history = connectors
         .get(&c.title)
         .cloned()
-        .unwrap_or_else(|| ConnectorState {
-            format_version: 1,
-            title: c.title.clone(),
-            path: c.target_path.clone(),
-            provider: c.provider.clone(),
-            released: None,
-            shared: None,
-            versions: Vec::new(),
-            shared_to: Default::default(),
-            installed_from: None,
-        });
+        .unwrap_or_else(|| ConnectorState::new(&c.title, &c.target_path, &c.provider));
     let mut change = ConnectorChange {
         title: c.title.clone(),
         created: c.action == Action::Create,
@@ -329,21 +320,17 @@ fn stage_connector(
     }
     // Version numbers are never reused: append after everything, rolled back or not.
     let version = history.max_version() + 1;
-    let rec = VersionRecord {
+    let rec = VersionRecord::new(
+        &c.title,
         version,
-        note: c.note.clone(),
-        created_at: now.to_string(),
-        created_by: actor.user.clone(),
-        released_at: Some(now.to_string()),
-        released_by: Some(actor.user.clone()),
-        code: env::version_code_file(&c.title, version),
-        code_blake3: c.code_blake3.clone(),
-        actions: c.definition.actions.clone(),
-        triggers: c.definition.triggers.clone(),
-        custom_action: c.definition.custom_action,
-        origin: format!("import {}", w.id),
-        rolled_back: false,
-    };
+        c.code_blake3.clone(),
+        &c.definition,
+        c.note.clone(),
+        Origin::Import(w.id),
+        &actor.user,
+        now,
+    )
+    .released(&actor.user, now);
     w.txn
         .write(&env::state_path(&format!("connectors/{}", rec.code)), &code)?;
     history.versions.push(rec);
@@ -392,21 +379,16 @@ fn autosave_tree_code(
     {
         let v = history.max_version() + 1;
         let def = crate::ruby::parse_connector(tc);
-        let rec = VersionRecord {
-            version: v,
-            note: Some(format!("autosave before import {}", w.id)),
-            created_at: now.to_string(),
-            created_by: actor.user.clone(),
-            released_at: None,
-            released_by: None,
-            code: env::version_code_file(&c.title, v),
-            code_blake3: blake3::hash(tc).to_hex().to_string(),
-            actions: def.actions,
-            triggers: def.triggers,
-            custom_action: def.custom_action,
-            origin: "autosave".into(),
-            rolled_back: false,
-        };
+        let rec = VersionRecord::new(
+            &c.title,
+            v,
+            blake3::hash(tc).to_hex().to_string(),
+            &def,
+            Some(format!("autosave before import {}", w.id)),
+            Origin::Autosave,
+            &actor.user,
+            now,
+        );
         w.txn
             .write(&env::state_path(&format!("connectors/{}", rec.code)), tc)?;
         history.versions.push(rec);

@@ -19,9 +19,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use rlcm::env::Actor;
 use rlcm::env::{Environment, resolve_user};
 use rlcm::error::Error;
-use rlcm::ops::connector::Actor;
 use rlcm::source::Source;
 use rlcm::workspace::Workspace;
 use rlcm::{apply, ops};
@@ -861,7 +861,7 @@ fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {
             env: e,
         } => {
             let env = Environment::open(&e.env)?;
-            let report = c::check(&env, &name, &version)?;
+            let report = rlcm::connector::check(&env, &name, &version)?;
             output(e.format, &report, render::connector_check)?;
             return Ok(if report.ok { EXIT_OK } else { EXIT_BLOCKED });
         }

@@ -5,8 +5,8 @@ use clap::Subcommand;
 
 use super::formats::PlainFormat;
 use super::{EXIT_OK, EnvArg, output};
+use rlcm::env::Actor;
 use rlcm::env::Environment;
-use rlcm::ops::connector::Actor;
 use rlcm::registry::{self, RegistryListReport, sharing};
 
 /// Exit code of `outdated --detailed-exitcode` when updates exist.

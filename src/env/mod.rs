@@ -30,9 +30,18 @@ use crate::workspace::Workspace;
 
 pub use lock::{EnvLock, ReadLock};
 pub use state::{
-    Baseline, ConnectorState, EnvInfo, InstalledFrom, RecipeStates, RunInfo, SharedTo, VersionRecord,
+    Baseline, ConnectorState, EnvInfo, InstalledFrom, Origin, RecipeStates, RunInfo, SharedTo, VersionRecord,
 };
 pub use txn::Transaction;
+
+/// Who and how a command acts.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user.
+    pub user: String,
+    /// Wait for the lock instead of failing.
+    pub wait: bool,
+}
 
 /// The current time as RFC 3339 UTC (seconds); `RLCM_NOW` (RFC 3339 or Unix seconds)
 /// overrides it, for reproducible tests.
@@ -296,11 +305,7 @@ impl Environment {
         if let Some(c) = state.connectors.get(name) {
             return Ok(c);
         }
-        state
-            .connectors
-            .values()
-            .find(|c| slug::slug(&c.title) == name || c.title.eq_ignore_ascii_case(name))
-            .ok_or_else(|| Error::NotFound {
+        slug::find_by_title(state.connectors.values(), |c| &c.title, name).ok_or_else(|| Error::NotFound {
                 what: "connector",
                 name: name.to_string(),
                 hint: format!(
@@ -387,36 +392,27 @@ pub fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
             .find(|(_, t)| **t == i)
             .map(|(p, _)| p.to_string())
             .unwrap_or_else(|| mint_provider(&a.name, id));
-        let record = VersionRecord {
+        let code_blake3 = files
+            .code_hash
+            .clone()
+            .unwrap_or_else(|| blake3::hash(b"").to_hex().to_string());
+        let record = VersionRecord::new(
+            &a.name,
             version,
-            note: a.summary.note.clone(),
-            created_at: now.clone(),
-            created_by: user.to_string(),
-            released_at: Some(now.clone()),
-            released_by: Some(user.to_string()),
-            code: version_code_file(&a.name, version),
-            code_blake3: files
-                .code_hash
-                .clone()
-                .unwrap_or_else(|| blake3::hash(b"").to_hex().to_string()),
-            actions: files.definition.actions.clone(),
-            triggers: files.definition.triggers.clone(),
-            custom_action: files.definition.custom_action,
-            origin: "init".into(),
-            rolled_back: false,
-        };
+            code_blake3,
+            &files.definition,
+            a.summary.note.clone(),
+            Origin::Init,
+            user,
+            &now,
+        )
+        .released(user, &now);
         connectors.insert(
             a.name.clone(),
             ConnectorState {
-                format_version: 1,
-                title: a.name.clone(),
-                path: a.path.clone(),
-                provider,
                 released: Some(version),
-                shared: None,
                 versions: vec![record],
-                shared_to: Default::default(),
-                installed_from: None,
+                ..ConnectorState::new(&a.name, &a.path, &provider)
             },
         );
     }

@@ -5,10 +5,10 @@ use crate::diag::{Code, Severity};
 use std::collections::{HashMap, HashSet};
 
 use crate::asset::{AssetType, StepKind};
+use crate::connector::{breaking_among, code_path_of};
 use crate::env::Environment;
 use crate::error::Result;
 use crate::graph::DepGraph;
-use crate::ops::connector::{breaking_among, code_path_of};
 use crate::report::*;
 use crate::workspace::{Target, Workspace};
 

@@ -4,157 +4,18 @@
 //! **released** one; others install the **shared** one. Every change goes through one
 //! [`Transaction`], so the tree and `.rlcm/` change together or not at all.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
-use crate::asset::{AssetType, StepKind};
-use crate::env::{self, ConnectorState, Environment, Transaction, VersionRecord};
+use crate::asset::AssetType;
+use crate::connector::*;
+use crate::env::{self, ConnectorState, Environment, Origin, Transaction, VersionRecord};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::report::*;
-use crate::ruby::{self, ConnectorDefinition};
+use crate::ruby::{self};
 use crate::workspace::Workspace;
 
-/// Note of a version autosaved before a release.
-pub const AUTOSAVE_RELEASE_NOTE: &str = "autosave before release";
-/// Note of a version autosaved before a restore.
-pub const AUTOSAVE_RESTORE_NOTE: &str = "autosave before restore";
-
-/// Path of a connector's `.rb` given its `.custom_adapter.json` path.
-pub fn code_path_of(json_path: &str) -> String {
-    format!("{}.rb", json_path.strip_suffix(".json").unwrap_or(json_path))
-}
-
-/// The error for a version a connector does not have.
-pub fn no_version(c: &ConnectorState, version: u64) -> Error {
-    Error::Invalid(format!(
-        "connector `{}` has no version {version}; its versions are {}",
-        c.title,
-        c.versions
-            .iter()
-            .map(|v| v.version.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-}
-
-/// Who and how a command acts.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// The user.
-    pub user: String,
-    /// Wait for the lock instead of failing.
-    pub wait: bool,
-}
-
-fn tree_index(ws: &Workspace, c: &ConnectorState) -> Option<usize> {
-    ws.index_of(&c.path).or_else(|| {
-        ws.assets
-            .iter()
-            .position(|a| a.asset_type == AssetType::CustomAdapter && a.name == c.title)
-    })
-}
-
-/// The tree's code of a connector, if its `.rb` exists.
-fn tree_code(env: &Environment, json_path: &str) -> Result<Option<Vec<u8>>> {
-    fsutil::read_optional(&env.root.join(code_path_of(json_path)))
-}
-
-/// The recipes here whose steps use an action or trigger that `def` does not define.
-pub fn breaking_uses(
-    env: &Environment,
-    ws: &Workspace,
-    connector: usize,
-    def: &ConnectorDefinition,
-) -> Vec<BreakingUse> {
-    breaking_among(env, ws, &ws.connector_uses(connector), def)
-}
-
-/// The uses among `uses` (`(recipe, kind, name, steps)`, as [`Workspace::connector_uses`]
-/// lists them) that `def` does not define, sorted by recipe and name.
-pub fn breaking_among(
-    env: &Environment,
-    ws: &Workspace,
-    uses: &[(usize, StepKind, &str, &[u64])],
-    def: &ConnectorDefinition,
-) -> Vec<BreakingUse> {
-    let mut out: Vec<BreakingUse> = uses
-        .iter()
-        .filter(|(_, kind, name, _)| !def.defines(*kind, name))
-        .map(|&(recipe, kind, name, steps)| BreakingUse {
-            recipe: ws.assets[recipe].path.clone(),
-            kind: match kind {
-                StepKind::Action => "action".into(),
-                StepKind::Trigger => "trigger".into(),
-            },
-            name: name.to_string(),
-            steps: steps.to_vec(),
-            running: env.is_running(&ws.assets[recipe].path),
-        })
-        .collect();
-    out.sort_by(|a, b| (&a.recipe, &a.name).cmp(&(&b.recipe, &b.name)));
-    out
-}
-
-/// Formats breaking uses for an error message.
-pub fn describe_breaking(list: &[BreakingUse]) -> String {
-    list.iter()
-        .map(|b| {
-            let steps = b.steps.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-            format!(
-                "\n  `{}` uses {} `{}` (step {steps}){}",
-                b.recipe,
-                b.kind,
-                b.name,
-                if b.running { ", running" } else { "" }
-            )
-        })
-        .collect()
-}
-
-/// Rewrites a connector's `.custom_adapter.json` to describe `version` with `note`.
-fn updated_json(env: &Environment, json_path: &str, version: u64, note: Option<&str>) -> Result<Vec<u8>> {
-    let path = env.root.join(json_path);
-    let bytes = fsutil::read(&path)?;
-    let mut value = crate::json::parse(json_path, &bytes)?;
-    let Some(obj) = value.as_object_mut() else {
-        return Err(Error::BadAsset {
-            path: json_path.to_string(),
-            reason: "is not a JSON object".into(),
-        });
-    };
-    obj.insert("version_no".into(), Value::from(version));
-    obj.insert("note".into(), note.map_or(Value::Null, Value::from));
-    Ok(crate::json::to_workato_vec(&value))
-}
-
-/// A version record for new code.
-fn new_record(
-    c: &ConnectorState,
-    code: &[u8],
-    note: Option<String>,
-    origin: &str,
-    user: &str,
-) -> VersionRecord {
-    let version = c.max_version() + 1;
-    let def = ruby::parse_connector(code);
-    VersionRecord {
-        version,
-        note,
-        created_at: env::now_rfc3339(),
-        created_by: user.to_string(),
-        released_at: None,
-        released_by: None,
-        code: env::version_code_file(&c.title, version),
-        code_blake3: blake3::hash(code).to_hex().to_string(),
-        actions: def.actions,
-        triggers: def.triggers,
-        custom_action: def.custom_action,
-        origin: origin.to_string(),
-        rolled_back: false,
-    }
-}
+pub use crate::env::Actor;
 
 /// Appends `record` with `code` to the connector, staging the code file.
 fn stage_version(
@@ -175,17 +36,14 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
         return Ok(c.clone());
     }
     let state = env.state()?;
-    let i = ws
-        .assets
-        .iter()
-        .position(|a| {
-            a.asset_type == AssetType::CustomAdapter && (a.name == name || crate::slug::slug(&a.name) == name)
-        })
-        .ok_or_else(|| {
-            env.connector(name)
-                .err()
-                .unwrap_or(Error::Invalid(name.to_string()))
-        })?;
+    let connectors: Vec<usize> = (0..ws.assets.len())
+        .filter(|&i| ws.assets[i].asset_type == AssetType::CustomAdapter)
+        .collect();
+    let i = *crate::slug::find_by_title(&connectors, |&i| &ws.assets[i].name, name).ok_or_else(|| {
+        env.connector(name)
+            .err()
+            .unwrap_or(Error::Invalid(name.to_string()))
+    })?;
     let a = &ws.assets[i];
     let provider = ws
         .providers
@@ -193,17 +51,7 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
         .find(|(_, t)| **t == i)
         .map(|(p, _)| p.to_string())
         .unwrap_or_else(|| env::mint_provider(&a.name, state.info.id));
-    Ok(ConnectorState {
-        format_version: 1,
-        title: a.name.clone(),
-        path: a.path.clone(),
-        provider,
-        released: None,
-        shared: None,
-        versions: Vec::new(),
-        shared_to: Default::default(),
-        installed_from: None,
-    })
+    Ok(ConnectorState::new(&a.name, &a.path, &provider))
 }
 
 /// Context of a write: locked environment, workspace, connector state, transaction.
@@ -215,17 +63,6 @@ struct Change {
     /// Set by a release check: uses rlcm cannot attribute to any connector.
     unattributed: Vec<crate::report::UnattributedUse>,
     _lock: env::EnvLock,
-}
-
-/// The workspace's uses of provider names that look like a custom connector's but match none.
-pub fn unattributed_uses(ws: &Workspace) -> Vec<crate::report::UnattributedUse> {
-    ws.unattributed_providers()
-        .into_iter()
-        .map(|(recipe, provider)| crate::report::UnattributedUse {
-            recipe: recipe.to_string(),
-            provider: provider.to_string(),
-        })
-        .collect()
 }
 
 impl Change {
@@ -254,11 +91,17 @@ impl Change {
             return Ok(None);
         }
         let origin = if self.c.versions.is_empty() {
-            "commit"
+            Origin::Commit
         } else {
-            "autosave"
+            Origin::Autosave
         };
-        let record = new_record(&self.c, &code, Some(note.to_string()), origin, &actor.user);
+        let record = self.c.next_version(
+            &code,
+            Some(note.to_string()),
+            origin,
+            &actor.user,
+            &env::now_rfc3339(),
+        );
         let version = record.version;
         stage_version(&mut self.txn, &mut self.c, record, &code)?;
         let json = updated_json(&self.env, &self.c.path, version, Some(note))?;
@@ -370,7 +213,13 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
             ),
         });
     }
-    let record = new_record(&ch.c, &code, Some(note.to_string()), "commit", &actor.user);
+    let record = ch.c.next_version(
+        &code,
+        Some(note.to_string()),
+        Origin::Commit,
+        &actor.user,
+        &env::now_rfc3339(),
+    );
     let version = record.version;
     let parse_warning = ruby::parse_connector(&code).parse_error;
     stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
@@ -384,9 +233,6 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
     }
     ch.finish("commit", Some(version), None, Vec::new(), message)
 }
-
-/// The note of the version an [`update_code`] autosaves the tree's uncommitted edits as.
-pub const AUTOSAVE_UPDATE_NOTE: &str = "autosave before update";
 
 /// A connector to create with [`create`] (what Workato's `POST /api/custom_connectors` takes).
 #[derive(Debug, Clone, Default)]
@@ -430,17 +276,7 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
             )));
         }
     }
-    let c = ConnectorState {
-        format_version: 1,
-        title: title.to_string(),
-        path: path.clone(),
-        provider: env::mint_provider(title, env.state()?.info.id),
-        released: None,
-        shared: None,
-        versions: Vec::new(),
-        shared_to: Default::default(),
-        installed_from: None,
-    };
+    let c = ConnectorState::new(title, &path, &env::mint_provider(title, env.state()?.info.id));
     let txn = Transaction::begin(&env.root, &format!("connector create `{title}`"))?;
     let mut ch = Change {
         unattributed: Vec::new(),
@@ -450,7 +286,13 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
         txn,
         _lock: lock,
     };
-    let record = new_record(&ch.c, &new.code, new.note.clone(), "commit", &actor.user);
+    let record = ch.c.next_version(
+        &new.code,
+        new.note.clone(),
+        Origin::Commit,
+        &actor.user,
+        &env::now_rfc3339(),
+    );
     let version = record.version;
     stage_version(&mut ch.txn, &mut ch.c, record, &new.code)?;
     let mut json = serde_json::Map::new();
@@ -501,7 +343,13 @@ pub fn update_code(
             ),
         });
     }
-    let record = new_record(&ch.c, code, note.map(str::to_string), "commit", &actor.user);
+    let record = ch.c.next_version(
+        code,
+        note.map(str::to_string),
+        Origin::Commit,
+        &actor.user,
+        &env::now_rfc3339(),
+    );
     let version = record.version;
     stage_version(&mut ch.txn, &mut ch.c, record, code)?;
     ch.txn.write(&code_path_of(&ch.c.path), code)?;
@@ -590,16 +438,16 @@ pub fn restore(
     let note = note
         .map(str::to_string)
         .unwrap_or_else(|| format!("Restored from version {version}"));
-    let mut record = new_record(
-        &ch.c,
-        &code,
-        Some(note.clone()),
-        &format!("restore of {version}"),
-        &actor.user,
-    );
     let now = env::now_rfc3339();
-    record.released_at = Some(now);
-    record.released_by = Some(actor.user.clone());
+    let record =
+        ch.c.next_version(
+            &code,
+            Some(note.clone()),
+            Origin::RestoreOf(version),
+            &actor.user,
+            &now,
+        )
+        .released(&actor.user, &now);
     stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
     ch.c.released = Some(new_version);
     ch.txn.write(&code_path_of(&ch.c.path), &code)?;
@@ -610,45 +458,6 @@ pub fn restore(
         ch.c.title
     );
     ch.finish("restore", Some(new_version), autosaved, breaking, message)
-}
-
-/// The version `connector share` shares: `version`, or the released one. Only a version that
-/// has been released at some point can be shared, and only when the connector has one (the
-/// seed: "you need to have at least one released version to enable sharing").
-pub fn shareable_version(c: &ConnectorState, version: Option<u64>) -> Result<u64> {
-    if !c.versions.iter().any(|v| v.released_at.is_some()) && c.released.is_none() {
-        return Err(Error::Invalid(format!(
-            "connector `{}` has no released version: you need to have at least one released version \
-             to enable sharing; release one first (`rlcm connector release`)",
-            c.title
-        )));
-    }
-    let version = match version {
-        Some(v) => v,
-        None => c.released.ok_or_else(|| {
-            Error::Invalid(format!(
-                "connector `{}` has no released version now; name a version that was released (`share NAME V`) or release one",
-                c.title
-            ))
-        })?,
-    };
-    match c.version(version) {
-        None => Err(no_version(c, version)),
-        Some(r) if r.rolled_back => Err(Error::Invalid(format!(
-            "version {version} of `{}` was rolled back and cannot be shared",
-            c.title
-        ))),
-        Some(r) if r.released_at.is_none() && c.released != Some(version) => Err(Error::Invalid(format!(
-            "version {version} of `{}` was never released and cannot be shared: only a released \
-             version can be shared; release it first (`rlcm connector release {} {version}`){}",
-            c.title,
-            c.title,
-            c.released
-                .map(|r| format!(", or share the released version {r}"))
-                .unwrap_or_default()
-        ))),
-        Some(_) => Ok(version),
-    }
 }
 
 /// `connector share`: sets the shared version (default: the released one; see
@@ -684,38 +493,6 @@ pub fn share(
     ch.finish(action, Some(version), None, Vec::new(), message)
 }
 
-/// The connectors of an environment: its histories, or for a directory without `.rlcm/`, the
-/// tree's connectors each as one released version.
-pub fn histories(env: &Environment, ws: &Workspace) -> Result<Vec<ConnectorState>> {
-    match &env.state {
-        Some(s) => {
-            let mut list: Vec<ConnectorState> = s.connectors.values().cloned().collect();
-            // Connectors in the tree without a history yet.
-            for a in ws
-                .assets
-                .iter()
-                .filter(|a| a.asset_type == AssetType::CustomAdapter)
-            {
-                if !s.connectors.contains_key(&a.name) {
-                    list.push(ConnectorState {
-                        format_version: 1,
-                        title: a.name.clone(),
-                        path: a.path.clone(),
-                        provider: String::new(),
-                        released: None,
-                        shared: None,
-                        versions: Vec::new(),
-                        shared_to: Default::default(),
-                        installed_from: None,
-                    });
-                }
-            }
-            Ok(list)
-        }
-        None => Ok(env::adopt(ws, "", 0, "")?.connectors.into_values().collect()),
-    }
-}
-
 /// `connector list`.
 pub fn list(env: &Environment) -> Result<ConnectorListReport> {
     let ws = env.load_workspace()?;
@@ -748,32 +525,6 @@ pub fn list(env: &Environment) -> Result<ConnectorListReport> {
     })
 }
 
-fn find_history(env: &Environment, ws: &Workspace, name: &str) -> Result<ConnectorState> {
-    let list = histories(env, ws)?;
-    list.iter()
-        .find(|c| c.title == name)
-        .or_else(|| {
-            list.iter()
-                .find(|c| crate::slug::slug(&c.title) == name || c.title.eq_ignore_ascii_case(name))
-        })
-        .cloned()
-        .ok_or_else(|| Error::NotFound {
-            what: "connector",
-            name: name.to_string(),
-            hint: format!(
-                "; connectors here: {}",
-                if list.is_empty() {
-                    "none".to_string()
-                } else {
-                    list.iter()
-                        .map(|c| format!("`{}`", c.title))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ),
-        })
-}
-
 /// `connector versions`.
 pub fn versions(env: &Environment, name: &str) -> Result<ConnectorVersionsReport> {
     let ws = env.load_workspace()?;
@@ -798,47 +549,11 @@ pub fn versions(env: &Environment, name: &str) -> Result<ConnectorVersionsReport
                 shared: c.shared == Some(v.version),
                 actions: v.actions.clone(),
                 triggers: v.triggers.clone(),
-                origin: v.origin.clone(),
+                origin: v.origin,
                 rolled_back: v.rolled_back,
             })
             .collect(),
     })
-}
-
-/// Reads a version's code, or the tree's for `tree`, `released`, `latest`, `shared`.
-fn side_code(env: &Environment, c: &ConnectorState, side: &str) -> Result<(String, Vec<u8>)> {
-    let resolve = |n: Option<u64>, what: &str| {
-        n.ok_or_else(|| Error::Invalid(format!("connector `{}` has no {what} version", c.title)))
-    };
-    let version = match side {
-        "tree" => {
-            let code = tree_code(env, &c.path)?.ok_or_else(|| Error::BadAsset {
-                path: code_path_of(&c.path),
-                reason: "is missing".into(),
-            })?;
-            return Ok(("tree".into(), code));
-        }
-        "released" => resolve(c.released, "released")?,
-        "shared" => resolve(c.shared, "shared")?,
-        "latest" => resolve(c.latest().map(|v| v.version), "latest")?,
-        n => n.trim_start_matches('v').parse::<u64>().map_err(|_| {
-            Error::Invalid(format!(
-                "`{side}` is not a version: give a number, or `tree`, `latest`, `released`, `shared`"
-            ))
-        })?,
-    };
-    if env.state.is_none() {
-        // Uninitialised: the tree's files are the one version.
-        if c.version(version).is_some() {
-            return Ok((version.to_string(), tree_code(env, &c.path)?.unwrap_or_default()));
-        }
-    }
-    Ok((version.to_string(), env.version_code(c, version)?))
-}
-
-fn set_diff(a: &[String], b: &[String]) -> Vec<String> {
-    let set: BTreeSet<&String> = a.iter().collect();
-    b.iter().filter(|x| !set.contains(x)).cloned().collect()
 }
 
 /// `connector diff`.
@@ -869,29 +584,6 @@ pub fn diff(env: &Environment, name: &str, from: &str, to: &str) -> Result<Conne
         triggers_added: set_diff(&da.triggers, &db.triggers),
         triggers_removed: set_diff(&db.triggers, &da.triggers),
         diff,
-    })
-}
-
-/// `connector check`: would releasing `version` break anything here?
-pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCheckReport> {
-    let ws = env.load_workspace()?;
-    let c = find_history(env, &ws, name)?;
-    let (label, code) = side_code(env, &c, version)?;
-    let def = ruby::parse_connector(&code);
-    let breaking = match tree_index(&ws, &c) {
-        Some(i) => breaking_uses(env, &ws, i, &def),
-        None => Vec::new(),
-    };
-    Ok(ConnectorCheckReport {
-        format_version: FORMAT_VERSION,
-        title: c.title.clone(),
-        version: label,
-        ok: def.parses() && breaking.is_empty(),
-        parse_error: def.parse_error,
-        actions: def.actions,
-        triggers: def.triggers,
-        breaking,
-        unattributed: unattributed_uses(&ws),
     })
 }
 

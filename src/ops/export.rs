@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::asset::AssetType;
+use crate::connector::code_path_of;
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::graph::DepGraph;
-use crate::ops::connector::code_path_of;
 use crate::package::{
     self, FileSource, PackageAsset, PackageConnector, PackageFile, PackageMeta, PackageSource, WriteOptions,
 };

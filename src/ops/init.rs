@@ -163,7 +163,7 @@ fn write_state_dir(root: &Path, staging: &Path, state: &State) -> Result<()> {
     for c in state.connectors.values() {
         let key = env::connector_key(&c.title);
         write(&format!("connectors/{key}.json"), &crate::json::to_pretty_vec(c))?;
-        let code_path = root.join(crate::ops::connector::code_path_of(&c.path));
+        let code_path = root.join(crate::connector::code_path_of(&c.path));
         let code = fsutil::read_optional(&code_path)?.unwrap_or_default();
         for v in &c.versions {
             write(&format!("connectors/{}", v.code), &code)?;

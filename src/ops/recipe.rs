@@ -1,9 +1,9 @@
 //! `rlcm recipe start | stop | list`: recipe running state.
 
 use crate::asset::AssetType;
+use crate::env::Actor;
 use crate::env::{self, Environment, RunInfo, Transaction};
 use crate::error::{Error, Result};
-use crate::ops::connector::Actor;
 use crate::report::*;
 use crate::workspace::Workspace;
 

@@ -11,11 +11,11 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::asset::{self, AssetType, StepKind};
+use crate::connector::code_path_of;
 use crate::env::{self, ConnectorState, Environment};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::graph::DepGraph;
-use crate::ops::connector::code_path_of;
 use crate::report::*;
 use crate::ruby::{self, ConnectorDefinition};
 use crate::source::Source;

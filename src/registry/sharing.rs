@@ -14,16 +14,14 @@ use serde_json::Value;
 use super::api::*;
 use super::client::{self, Client};
 use crate::asset::AssetType;
-use crate::env::{self, ConnectorState, Environment, InstalledFrom, SharedTo, Transaction, VersionRecord};
+use crate::connector::{code_path_of, shareable_version};
+use crate::env::Actor;
+use crate::env::{
+    self, ConnectorState, Environment, InstalledFrom, Origin, SharedTo, Transaction, VersionRecord,
+};
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::ops::connector::{Actor, code_path_of, shareable_version};
 use crate::report::{ConnectorCheckReport, ConnectorListReport, FORMAT_VERSION, ListUpdateStatus};
-
-/// The origin of an installed connector's first version.
-pub const ORIGIN_INSTALL: &str = "install";
-/// The origin of a version made by `connector update` (followed by the shared version).
-pub const ORIGIN_UPDATE: &str = "update from shared version";
 
 /// The folder of secrets inside `.rlcm/` (mode 0600 files, ignored by git, never packaged).
 pub const SECRETS_DIR: &str = ".rlcm/secrets";
@@ -114,7 +112,7 @@ pub fn share(mut env: Environment, opts: &ShareOptions, actor: &Actor) -> Result
     let record = c
         .version(version)
         .cloned()
-        .ok_or_else(|| crate::ops::connector::no_version(&c, version))?;
+        .ok_or_else(|| crate::connector::no_version(&c, version))?;
     let code = env.version_code(&c, version)?;
     let logo = logo_of(&env, &c)?;
     check_upload(&c.title, &code, logo.as_ref())?;
@@ -445,31 +443,21 @@ pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Re
     let provider = env::mint_provider(&title, state.info.id);
     let def = crate::ruby::parse_connector(&code);
     let now = env::now_rfc3339();
-    let record = VersionRecord {
-        version: 1,
-        note: Some(note.clone()),
-        created_at: now.clone(),
-        created_by: actor.user.clone(),
-        released_at: Some(now),
-        released_by: Some(actor.user.clone()),
-        code: env::version_code_file(&title, 1),
-        code_blake3: v.summary.code_blake3.clone(),
-        actions: def.actions,
-        triggers: def.triggers,
-        custom_action: def.custom_action,
-        origin: ORIGIN_INSTALL.to_string(),
-        rolled_back: false,
-    };
+    let record = VersionRecord::new(
+        &title,
+        1,
+        v.summary.code_blake3.clone(),
+        &def,
+        Some(note.clone()),
+        Origin::Install,
+        &actor.user,
+        &now,
+    )
+    .released(&actor.user, &now);
     let secret = secret_file(&title);
     let c = ConnectorState {
-        format_version: 1,
-        title: title.clone(),
-        path: json_path.clone(),
-        provider: provider.clone(),
         released: Some(1),
-        shared: None,
         versions: vec![record.clone()],
-        shared_to: Default::default(),
         installed_from: Some(InstalledFrom {
             registry: view.registry.clone(),
             connector_id: view.id.clone(),
@@ -479,6 +467,7 @@ pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Re
             install_id: resp.install_id.clone(),
             credential_file: secret.clone(),
         }),
+        ..ConnectorState::new(&title, &json_path, &provider)
     };
     let secret_bytes = serde_json::to_vec_pretty(&InstallSecret {
         format_version: 1,
@@ -769,21 +758,16 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     let version = c.max_version() + 1;
     let note = format!("Update from shared version {n} of {}", from.title);
     let def = crate::ruby::parse_connector(&code);
-    let record = VersionRecord {
+    let record = VersionRecord::new(
+        &c.title,
         version,
-        note: Some(note.clone()),
-        created_at: env::now_rfc3339(),
-        created_by: actor.user.clone(),
-        released_at: None,
-        released_by: None,
-        code: env::version_code_file(&c.title, version),
-        code_blake3: v.summary.code_blake3.clone(),
-        actions: def.actions.clone(),
-        triggers: def.triggers.clone(),
-        custom_action: def.custom_action,
-        origin: format!("{ORIGIN_UPDATE} {n}"),
-        rolled_back: false,
-    };
+        v.summary.code_blake3.clone(),
+        &def,
+        Some(note.clone()),
+        Origin::UpdateFromShared(n),
+        &actor.user,
+        &env::now_rfc3339(),
+    );
     let released = c
         .released_record()
         .map(|r| (r.actions.clone(), r.triggers.clone()))
@@ -819,7 +803,7 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     // After the commit point: the update is made whatever happens here, so a failure to read
     // the environment back for the check is reported, not an error.
     let checked = Environment::open(&env.root)
-        .and_then(|reopened| crate::ops::connector::check(&reopened, &c.title, &version.to_string()));
+        .and_then(|reopened| crate::connector::check(&reopened, &c.title, &version.to_string()));
     report.action = "update".into();
     report.to_shared = n;
     report.version = Some(version);

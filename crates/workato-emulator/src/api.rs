@@ -16,8 +16,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use rlcm::asset::AssetType;
+use rlcm::env::Actor;
 use rlcm::env::Environment;
-use rlcm::ops::connector::Actor;
 use rlcm::workspace::Workspace;
 use serde_json::{Value, json};
 
@@ -1297,7 +1297,7 @@ async fn connections_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult
 /// Every connector (histories, and tree connectors without one) with its description.
 fn connectors(env: &Environment) -> Result<Vec<(rlcm::env::ConnectorState, Option<String>)>, ApiError> {
     let ws = env.load_workspace().map_err(from_rlcm)?;
-    let list = rlcm::ops::connector::histories(env, &ws).map_err(from_rlcm)?;
+    let list = rlcm::connector::histories(env, &ws).map_err(from_rlcm)?;
     Ok(list
         .into_iter()
         .map(|c| {
@@ -1380,7 +1380,7 @@ async fn connector_code(State(app): State<Arc<App>>, Path(id): Path<String>) -> 
                 {
                     env.version_code(&c, v.version).map_err(from_rlcm)?
                 }
-                _ => rlcm::fsutil::read(&env.root.join(rlcm::ops::connector::code_path_of(&c.path)))
+                _ => rlcm::fsutil::read(&env.root.join(rlcm::connector::code_path_of(&c.path)))
                     .map_err(from_rlcm)?,
             };
             Ok(String::from_utf8_lossy(&bytes).into_owned())
