@@ -190,13 +190,41 @@ pub struct Binding {
 }
 
 /// Whether a step is a trigger or an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     /// The recipe's trigger.
     Trigger,
     /// An action step.
     Action,
+}
+
+impl StepKind {
+    /// The name on the wire: `trigger` or `action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Trigger => "trigger",
+            StepKind::Action => "action",
+        }
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A recipe's use of a custom connector's action or trigger.

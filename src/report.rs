@@ -372,6 +372,53 @@ pub struct ConnectorVersionEntry {
     pub rolled_back: bool,
 }
 
+/// What a connector command did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorAction {
+    /// A new connector (`connector create`, through the API).
+    Create,
+    /// A new version of the code (`commit`, or new code through the API).
+    Commit,
+    /// A version became the released one.
+    Release,
+    /// An older version's code became a new, released version.
+    Restore,
+    /// A version became the shared one.
+    Share,
+    /// A new version from the registry's shared version (`connector update`).
+    Update,
+    /// Nothing changed.
+    None,
+}
+
+impl ConnectorAction {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorAction::Create => "create",
+            ConnectorAction::Commit => "commit",
+            ConnectorAction::Release => "release",
+            ConnectorAction::Restore => "restore",
+            ConnectorAction::Share => "share",
+            ConnectorAction::Update => "update",
+            ConnectorAction::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectorAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ConnectorAction {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// What a connector command changed (`commit`, `release`, `restore`, `share`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ConnectorChangeReport {
@@ -379,8 +426,8 @@ pub struct ConnectorChangeReport {
     pub format_version: u32,
     /// The connector's title.
     pub title: String,
-    /// What was done: `commit`, `release`, `restore`, `share`, or `none`.
-    pub action: String,
+    /// What was done.
+    pub action: ConnectorAction,
     /// The version created, released or shared.
     pub version: Option<u64>,
     /// Latest version after the command.
@@ -406,7 +453,7 @@ pub struct BreakingUse {
     /// The recipe.
     pub recipe: String,
     /// `action` or `trigger`.
-    pub kind: String,
+    pub kind: crate::asset::StepKind,
     /// The missing action or trigger.
     pub name: String,
     /// Step numbers using it.

@@ -32,10 +32,7 @@ pub fn breaking_among(
         .filter(|(_, kind, name, _)| !def.defines(*kind, name))
         .map(|&(recipe, kind, name, steps)| BreakingUse {
             recipe: ws.assets[recipe].path.clone(),
-            kind: match kind {
-                StepKind::Action => "action".into(),
-                StepKind::Trigger => "trigger".into(),
-            },
+            kind,
             name: name.to_string(),
             steps: steps.to_vec(),
             running: env.is_running(&ws.assets[recipe].path),

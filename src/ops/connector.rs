@@ -152,7 +152,7 @@ impl Change {
 
     fn finish(
         mut self,
-        action: &str,
+        action: ConnectorAction,
         version: Option<u64>,
         autosaved: Option<u64>,
         breaking: Vec<BreakingUse>,
@@ -169,7 +169,7 @@ impl Change {
         Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
             title: self.c.title.clone(),
-            action: action.to_string(),
+            action,
             version,
             latest: self.c.latest().map(|v| v.version),
             released: self.c.released,
@@ -198,7 +198,7 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
         return Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
             title: ch.c.title.clone(),
-            action: "none".into(),
+            action: ConnectorAction::None,
             version: None,
             latest,
             released: ch.c.released,
@@ -231,7 +231,7 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
             " Warning: it does not parse ({e}); it cannot be released until it does."
         ));
     }
-    ch.finish("commit", Some(version), None, Vec::new(), message)
+    ch.finish(ConnectorAction::Commit, Some(version), None, Vec::new(), message)
 }
 
 /// A connector to create with [`create`] (what Workato's `POST /api/custom_connectors` takes).
@@ -307,7 +307,7 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
         .write(&path, &crate::json::to_workato_vec(&Value::Object(json)))?;
     ch.txn.write(&code_path_of(&path), &new.code)?;
     let message = format!("Created connector `{title}` with version {version}, unreleased.");
-    ch.finish("create", Some(version), None, Vec::new(), message)
+    ch.finish(ConnectorAction::Create, Some(version), None, Vec::new(), message)
 }
 
 /// Replaces a connector's code: `code` becomes version latest+1 (unreleased) and the tree's
@@ -329,7 +329,7 @@ pub fn update_code(
         return Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
             title: ch.c.title.clone(),
-            action: "none".into(),
+            action: ConnectorAction::None,
             version: None,
             latest,
             released: ch.c.released,
@@ -359,7 +359,13 @@ pub fn update_code(
         "Version {version} of `{}` is the new latest, unreleased.",
         ch.c.title
     );
-    ch.finish("commit", Some(version), autosaved, Vec::new(), message)
+    ch.finish(
+        ConnectorAction::Commit,
+        Some(version),
+        autosaved,
+        Vec::new(),
+        message,
+    )
 }
 
 /// `connector release`: releases a version (default: the latest, after autosaving edits).
@@ -397,7 +403,7 @@ pub fn release(
         return Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
             title: ch.c.title.clone(),
-            action: "none".into(),
+            action: ConnectorAction::None,
             version: Some(version),
             latest: ch.c.latest().map(|v| v.version),
             released: ch.c.released,
@@ -415,7 +421,13 @@ pub fn release(
     }
     ch.c.released = Some(version);
     let message = format!("Released version {version} of `{}`.", ch.c.title);
-    ch.finish("release", Some(version), autosaved, breaking, message)
+    ch.finish(
+        ConnectorAction::Release,
+        Some(version),
+        autosaved,
+        breaking,
+        message,
+    )
 }
 
 /// `connector restore`: copies an old version as the new latest and releases it.
@@ -457,7 +469,13 @@ pub fn restore(
         "Restored version {version} of `{}` as version {new_version}, released.",
         ch.c.title
     );
-    ch.finish("restore", Some(new_version), autosaved, breaking, message)
+    ch.finish(
+        ConnectorAction::Restore,
+        Some(new_version),
+        autosaved,
+        breaking,
+        message,
+    )
 }
 
 /// `connector share`: sets the shared version (default: the released one; see
@@ -477,12 +495,12 @@ pub fn share(
         }
     };
     let action = if ch.c.shared == Some(version) {
-        "none"
+        ConnectorAction::None
     } else {
-        "share"
+        ConnectorAction::Share
     };
     ch.c.shared = Some(version);
-    let message = if action == "none" {
+    let message = if action == ConnectorAction::None {
         format!(
             "Version {version} of `{}` is already the shared version; nothing changed.",
             ch.c.title

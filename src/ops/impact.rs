@@ -18,7 +18,7 @@ pub fn impact(ws: &Workspace, target: usize, running: &dyn Fn(&str) -> bool) -> 
             .uses
             .iter()
             .filter(|u| ws.providers.get(&u.provider) == Some(&target))
-            .map(|u| format!("{}:{}", serde_plain_kind(u.kind), u.name))
+            .map(|u| format!("{}:{}", u.kind, u.name))
             .collect();
         names.sort();
         names.dedup();
@@ -49,12 +49,5 @@ pub fn impact(ws: &Workspace, target: usize, running: &dyn Fn(&str) -> bool) -> 
         asset_type: asset.asset_type.as_str().to_string(),
         dependents,
         other_dependents,
-    }
-}
-
-fn serde_plain_kind(kind: crate::asset::StepKind) -> &'static str {
-    match kind {
-        crate::asset::StepKind::Trigger => "trigger",
-        crate::asset::StepKind::Action => "action",
     }
 }

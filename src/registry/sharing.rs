@@ -21,7 +21,9 @@ use crate::env::{
 };
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::report::{ConnectorCheckReport, ConnectorListReport, FORMAT_VERSION, ListUpdateStatus};
+use crate::report::{
+    ConnectorAction, ConnectorCheckReport, ConnectorListReport, FORMAT_VERSION, ListUpdateStatus,
+};
 
 /// The folder of secrets inside `.rlcm/` (mode 0600 files, ignored by git, never packaged).
 pub const SECRETS_DIR: &str = ".rlcm/secrets";
@@ -684,7 +686,7 @@ pub struct UpdateReport {
     /// The connector's title here.
     pub title: String,
     /// `update`, or `none` when it is up to date.
-    pub action: String,
+    pub action: ConnectorAction,
     /// The shared version it had.
     pub from_shared: u64,
     /// The shared version it has now.
@@ -726,7 +728,7 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     let mut report = UpdateReport {
         format_version: FORMAT_VERSION,
         title: c.title.clone(),
-        action: "none".into(),
+        action: ConnectorAction::None,
         from_shared: from.shared_version,
         to_shared: from.shared_version,
         version: None,
@@ -804,7 +806,7 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     // the environment back for the check is reported, not an error.
     let checked = Environment::open(&env.root)
         .and_then(|reopened| crate::connector::check(&reopened, &c.title, &version.to_string()));
-    report.action = "update".into();
+    report.action = ConnectorAction::Update;
     report.to_shared = n;
     report.version = Some(version);
     report.message = format!(
