@@ -171,7 +171,7 @@ pub fn is_case_insensitive(dir: &Path) -> bool {
 /// Refuses to write `paths` under `dir` when two of them differ only in case and the file
 /// system there cannot hold both.
 pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str>) -> Result<()> {
-    let groups = crate::workspace::case_twins(paths);
+    let groups = case_twins(paths);
     if groups.is_empty() || !is_case_insensitive(dir) {
         return Ok(());
     }
@@ -184,6 +184,29 @@ pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str
             .collect::<Vec<_>>()
             .join(" and ")
     )))
+}
+
+/// Groups of paths (files, or the folders above them) that differ only in case, each sorted,
+/// in path order.
+pub fn case_twins<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> {
+    let mut by_key: std::collections::BTreeMap<String, std::collections::BTreeSet<&'a str>> =
+        std::collections::BTreeMap::new();
+    for p in paths {
+        let mut end = p.len();
+        loop {
+            let prefix = &p[..end];
+            by_key.entry(prefix.to_lowercase()).or_default().insert(prefix);
+            match prefix.rfind('/') {
+                Some(i) => end = i,
+                None => break,
+            }
+        }
+    }
+    by_key
+        .into_values()
+        .filter(|set| set.len() > 1)
+        .map(|set| set.into_iter().map(str::to_string).collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@
 //! - [`graph`]: the dependency graph (closure, dependents, cycles)
 //! - [`layout`]: a layered layout of a graph (for the SVG of the HTML reports)
 //! - [`report`]: the JSON report documents
+//! - [`schemas`]: the JSON Schemas of every report and state file (`schemas/`)
+//! - [`hooks`]: test hooks read from environment variables (`RLCM_PAUSE_AT_READ`)
+//! - [`secrets`]: what looks like a credential, stripped on export and import, never shown
 //! - [`semdiff`]: what changes inside an asset (recipe steps, JSON paths)
 //! - [`package`]: writing and verifying packages (deterministic zip, `rlcm-package.json`)
 //! - [`ops`]: one entry point per command
@@ -35,6 +38,7 @@ pub mod error;
 pub mod extract;
 pub mod fsutil;
 pub mod graph;
+pub mod hooks;
 pub mod istr;
 pub mod json;
 pub mod layout;
@@ -46,6 +50,8 @@ pub mod registry;
 pub mod remote;
 pub mod report;
 pub mod ruby;
+pub mod schemas;
+pub mod secrets;
 pub mod semdiff;
 pub mod slug;
 pub mod source;

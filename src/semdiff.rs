@@ -15,7 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ops::export::is_secret_key;
+pub use crate::secrets::SECRET_PLACEHOLDER;
+use crate::secrets::is_secret_key;
 
 /// What happened to one part of an asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -164,9 +165,6 @@ pub fn short_value(v: &Value) -> String {
     };
     cut_str(&s, 80)
 }
-
-/// The replacement for a value under a secret-looking key.
-pub const SECRET_PLACEHOLDER: &str = "(secret, not shown)";
 
 /// Longest string value kept whole in a change.
 const MAX_STRING: usize = 200;

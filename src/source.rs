@@ -493,7 +493,7 @@ impl SourceReader {
     /// cannot make rlcm read more than the limits allow.
     pub fn read(&mut self, entry: &Entry) -> Result<Vec<u8>> {
         if let Some(root) = &self.root {
-            crate::env::txn::read_point();
+            crate::hooks::read_point();
             let path = root.join(&entry.path);
             let file = File::open(&path).with_path("read", &path)?;
             let mut buf = Vec::with_capacity(entry.size as usize);

@@ -988,7 +988,7 @@ impl Workspace {
     /// - provider names that look like a custom connector's but match none.
     pub fn tree_warnings(&self) -> Vec<TreeWarning> {
         let mut out = Vec::new();
-        for group in case_twins(self.assets.iter().map(|a| a.path.as_str())) {
+        for group in crate::fsutil::case_twins(self.assets.iter().map(|a| a.path.as_str())) {
             out.push(TreeWarning {
                 code: crate::diag::Code::CaseTwins,
                 path: group[0].clone(),
@@ -1031,28 +1031,6 @@ impl Workspace {
     }
 }
 
-/// Groups of paths (files, or the folders above them) that differ only in case, each sorted,
-/// in path order.
-pub fn case_twins<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> {
-    let mut by_key: BTreeMap<String, std::collections::BTreeSet<&'a str>> = BTreeMap::new();
-    for p in paths {
-        let mut end = p.len();
-        loop {
-            let prefix = &p[..end];
-            by_key.entry(prefix.to_lowercase()).or_default().insert(prefix);
-            match prefix.rfind('/') {
-                Some(i) => end = i,
-                None => break,
-            }
-        }
-    }
-    by_key
-        .into_values()
-        .filter(|set| set.len() > 1)
-        .map(|set| set.into_iter().map(str::to_string).collect())
-        .collect()
-}
-
 impl Workspace {
     /// A dangling reference in words: a missing key of a properties file that exists is named as
     /// such (not as a missing file).
@@ -1088,7 +1066,7 @@ impl Workspace {
 
 #[cfg(test)]
 mod tree_tests {
-    use super::case_twins;
+    use crate::fsutil::case_twins;
 
     #[test]
     fn case_twins_are_found_for_files_and_folders() {

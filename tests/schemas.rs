@@ -8,7 +8,7 @@ fn committed_schemas_match_the_report_types() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
     let update = std::env::var_os("RLCM_UPDATE_SCHEMAS").is_some();
     let mut stale = Vec::new();
-    for (name, schema) in rlcm::report::schemas() {
+    for (name, schema) in rlcm::schemas::schemas() {
         let path = dir.join(format!("{name}.schema.json"));
         let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
         if update {
@@ -26,7 +26,7 @@ fn committed_schemas_match_the_report_types() {
 
 #[test]
 fn every_schema_is_a_valid_json_schema() {
-    for (name, schema) in rlcm::report::schemas() {
+    for (name, schema) in rlcm::schemas::schemas() {
         assert!(jsonschema::validator_for(&schema).is_ok(), "{name}");
     }
 }

@@ -16,8 +16,8 @@ use crate::env::txn::{self, Slot};
 use crate::env::{self, ConnectorState, Environment, Origin, RunInfo, Transaction, VersionRecord};
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::ops::export::strip_connection;
 use crate::plan::{self, Action, Inputs, Plan, PlanOptions, Rewriter};
+use crate::secrets::strip_connection;
 use crate::workspace::Workspace;
 
 /// Content hash of a connector from its files' hashes (as [`env::asset_content_hash`]).

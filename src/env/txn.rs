@@ -18,7 +18,7 @@
 //! Test hooks: `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
 //! commit (after staging, after the journal, after each file operation, ...), so tests can kill
 //! a write at every instant that matters; `RLCM_PAUSE_AT_READ=K:FILE` holds a reader at its
-//! K-th tree file ([`read_point`]).
+//! K-th tree file ([`crate::hooks::read_point`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -91,29 +91,6 @@ pub fn crash_point(what: &str) {
         // SAFETY: kill(2) on our own pid with SIGKILL has no memory-safety preconditions.
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
-        }
-    }
-}
-
-/// Test hook: `RLCM_PAUSE_AT_READ=K:FILE` makes the process, at its K-th read of a tree file,
-/// create `FILE` and wait until it is removed (at most two minutes), so a test can hold a
-/// reader in the middle of its read while a write runs.
-pub fn read_point() {
-    static HOOK: std::sync::OnceLock<Option<(u64, PathBuf)>> = std::sync::OnceLock::new();
-    static READS: AtomicU64 = AtomicU64::new(0);
-    let hook = HOOK.get_or_init(|| {
-        let v = std::env::var("RLCM_PAUSE_AT_READ").ok()?;
-        let (k, file) = v.split_once(':')?;
-        Some((k.parse().ok()?, PathBuf::from(file)))
-    });
-    let Some((k, file)) = hook else {
-        return;
-    };
-    if READS.fetch_add(1, Ordering::SeqCst) + 1 == *k {
-        let _ = std::fs::write(file, b"paused");
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while file.exists() && std::time::Instant::now() < end {
-            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +19,7 @@ use crate::package::{
     self, FileSource, PackageAsset, PackageConnector, PackageFile, PackageMeta, PackageSource, WriteOptions,
 };
 use crate::report::FORMAT_VERSION;
+use crate::secrets::{StrippedSecret, is_secret_key, strip_connection};
 use crate::workspace::{Target, Workspace};
 
 /// An export manifest (YAML or JSON; `schemas/export-manifest.schema.json`).
@@ -146,67 +146,6 @@ pub struct ExportConnector {
     pub version: u64,
     /// Its note.
     pub note: Option<String>,
-}
-
-/// A secret-looking field removed from a connection or property.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct StrippedSecret {
-    /// The asset.
-    pub path: String,
-    /// The field (dotted path inside the asset).
-    pub field: String,
-}
-
-static SECRET_KEY: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(passw(or)?d|passphrase|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|signing[_-]?key|credential|auth[_-]?code|client[_-]?id|cert(ificate)?|session|cookie|bearer|pin$)",
-    )
-    .expect("valid regex")
-});
-
-/// True for a field name that looks like it holds a credential.
-pub fn is_secret_key(key: &str) -> bool {
-    SECRET_KEY.is_match(key)
-}
-
-/// Keys of a connection that are never credentials.
-const CONNECTION_KEEP: &[&str] = &[
-    "name",
-    "provider",
-    "root_folder",
-    "secure_gateway_tunnel_name",
-    "folder",
-    "description",
-];
-
-/// Removes everything credential-like from a connection: any field outside the known
-/// non-secret ones whose name looks secret, recursively.
-pub fn strip_connection(value: &mut Value, path: &str, out: &mut Vec<StrippedSecret>) {
-    fn walk(v: &mut Value, prefix: &str, top: bool, path: &str, out: &mut Vec<StrippedSecret>) {
-        if let Value::Object(map) = v {
-            let keys: Vec<String> = map.keys().cloned().collect();
-            for k in keys {
-                let field = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                if top && CONNECTION_KEEP.contains(&k.as_str()) {
-                    continue;
-                }
-                if is_secret_key(&k) {
-                    map.shift_remove(&k);
-                    out.push(StrippedSecret {
-                        path: path.to_string(),
-                        field,
-                    });
-                } else if let Some(child) = map.get_mut(&k) {
-                    walk(child, &field, false, path, out);
-                }
-            }
-        }
-    }
-    walk(value, "", true, path, out);
 }
 
 /// The selected assets (indices) and why, in selection order.

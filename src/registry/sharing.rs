@@ -25,8 +25,7 @@ use crate::report::{
     ConnectorAction, ConnectorCheckReport, ConnectorListReport, FORMAT_VERSION, ListUpdateStatus,
 };
 
-/// The folder of secrets inside `.rlcm/` (mode 0600 files, ignored by git, never packaged).
-pub const SECRETS_DIR: &str = ".rlcm/secrets";
+pub use crate::secrets::SECRETS_DIR;
 
 /// What `connector share --registry` did.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,29 @@
+//! Test hooks read by the binary from environment variables (no effect unless set), kept in one
+//! place below every module that calls them. `RLCM_CRASH_POINT` is in `env::txn` (it is the
+//! transaction's protocol), `RLCM_NOW` in `env::now`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Test hook: `RLCM_PAUSE_AT_READ=K:FILE` makes the process, at its K-th read of a tree file,
+/// create `FILE` and wait until it is removed (at most two minutes), so a test can hold a
+/// reader in the middle of its read while a write runs.
+pub fn read_point() {
+    static HOOK: std::sync::OnceLock<Option<(u64, PathBuf)>> = std::sync::OnceLock::new();
+    static READS: AtomicU64 = AtomicU64::new(0);
+    let hook = HOOK.get_or_init(|| {
+        let v = std::env::var("RLCM_PAUSE_AT_READ").ok()?;
+        let (k, file) = v.split_once(':')?;
+        Some((k.parse().ok()?, PathBuf::from(file)))
+    });
+    let Some((k, file)) = hook else {
+        return;
+    };
+    if READS.fetch_add(1, Ordering::SeqCst) + 1 == *k {
+        let _ = std::fs::write(file, b"paused");
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while file.exists() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
