@@ -8,8 +8,6 @@
 //! by repeated barycenter sweeps, keeping the order with the fewest crossings; coordinates put
 //! each layer in a column and its nodes one under the other.
 
-use std::collections::HashMap;
-
 /// Horizontal distance between two layers' columns.
 pub const COLUMN_WIDTH: f64 = 280.0;
 /// Vertical distance between two nodes of a layer.
@@ -40,9 +38,48 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
         .copied()
         .filter(|&(a, b)| a < n && b < n && a != b)
         .collect();
-    // 1. Acyclic: reverse back edges found by an iterative DFS.
+    // 1. Acyclic: reverse back edges.
+    let back = back_edges(n, &edges_ok);
+    let dag: Vec<(usize, usize)> = edges_ok
+        .iter()
+        .map(|&(a, b)| if back.contains(&(a, b)) { (b, a) } else { (a, b) })
+        .collect();
+    // 2. Layers.
+    let layer = longest_path_layers(n, &dag);
+    let layers_count = layer.iter().copied().max().map_or(0, |m| m + 1);
+    // 3. Virtual nodes for long edges.
+    let chains = Chains::new(n, &dag, &layer);
+    // 4. Barycenter sweeps.
+    let (order, best_crossings) = order_layers(&chains, layers_count);
+    // 5. Coordinates, and each edge's route through its chain.
+    let (xy, size) = coordinates(&order, chains.total, layers_count);
+    let mut routes: Vec<Vec<(f64, f64)>> = Vec::with_capacity(edges.len());
+    let mut k = 0;
+    for &(a, b) in edges {
+        if a < n && b < n && a != b {
+            let mut pts: Vec<(f64, f64)> = chains.chains[k].iter().map(|&v| xy[v]).collect();
+            if back.contains(&edges_ok[k]) {
+                pts.reverse();
+            }
+            routes.push(pts);
+            k += 1;
+        } else {
+            routes.push(Vec::new());
+        }
+    }
+    Layout {
+        layer,
+        position: xy[..n].to_vec(),
+        routes,
+        size,
+        crossings: best_crossings,
+    }
+}
+
+/// The back edges an iterative depth-first search finds (reversing them makes the graph acyclic).
+fn back_edges(n: usize, edges: &[(usize, usize)]) -> std::collections::HashSet<(usize, usize)> {
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &(a, b) in &edges_ok {
+    for &(a, b) in edges {
         out[a].push(b);
     }
     let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
@@ -74,14 +111,15 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
             }
         }
     }
-    let dag: Vec<(usize, usize)> = edges_ok
-        .iter()
-        .map(|&(a, b)| if back.contains(&(a, b)) { (b, a) } else { (a, b) })
-        .collect();
-    // 2. Layers: longest path to a sink, by a reverse topological order (Kahn on out-degree).
+    back
+}
+
+/// Each node's layer: its longest path to a sink, by a reverse topological order (Kahn on
+/// out-degree).
+fn longest_path_layers(n: usize, dag: &[(usize, usize)]) -> Vec<usize> {
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut pred: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &(a, b) in &dag {
+    for &(a, b) in dag {
         succ[a].push(b);
         pred[b].push(a);
     }
@@ -97,52 +135,64 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
             }
         }
     }
-    let layers_count = layer.iter().copied().max().map_or(0, |m| m + 1);
-    // 3. Virtual nodes for long edges; `chain[e]` lists the nodes edge e passes through.
-    let mut total = n;
-    let mut node_layer = layer.clone();
-    let mut chains: Vec<Vec<usize>> = Vec::with_capacity(dag.len());
-    for &(a, b) in &dag {
-        let mut chain = vec![a];
-        let mut l = layer[a];
-        while l > layer[b] + 1 {
-            l -= 1;
-            node_layer.push(l);
-            chain.push(total);
-            total += 1;
+    layer
+}
+
+/// The acyclic graph with a virtual node wherever an edge spans more than one layer.
+struct Chains {
+    /// Real and virtual nodes.
+    total: usize,
+    /// Each node's layer.
+    node_layer: Vec<usize>,
+    /// `chains[e]`: the nodes edge `e` passes through, from its source to its target.
+    chains: Vec<Vec<usize>>,
+    /// Neighbours one layer higher.
+    up: Vec<Vec<usize>>,
+    /// Neighbours one layer lower.
+    down: Vec<Vec<usize>>,
+}
+
+impl Chains {
+    fn new(n: usize, dag: &[(usize, usize)], layer: &[usize]) -> Chains {
+        let mut total = n;
+        let mut node_layer = layer.to_vec();
+        let mut chains: Vec<Vec<usize>> = Vec::with_capacity(dag.len());
+        for &(a, b) in dag {
+            let mut chain = vec![a];
+            let mut l = layer[a];
+            while l > layer[b] + 1 {
+                l -= 1;
+                node_layer.push(l);
+                chain.push(total);
+                total += 1;
+            }
+            chain.push(b);
+            chains.push(chain);
         }
-        chain.push(b);
-        chains.push(chain);
-    }
-    // Adjacent-layer links: (upper = higher layer, lower = layer - 1).
-    let mut up: Vec<Vec<usize>> = vec![Vec::new(); total]; // neighbours one layer higher
-    let mut down: Vec<Vec<usize>> = vec![Vec::new(); total]; // neighbours one layer lower
-    for chain in &chains {
-        for w in chain.windows(2) {
-            down[w[0]].push(w[1]);
-            up[w[1]].push(w[0]);
-        }
-    }
-    let mut order: Vec<Vec<usize>> = vec![Vec::new(); layers_count];
-    for (v, &l) in node_layer.iter().enumerate() {
-        order[l].push(v);
-    }
-    // 4. Barycenter sweeps.
-    let mut pos = vec![0usize; total];
-    let index = |order: &Vec<Vec<usize>>, pos: &mut Vec<usize>| {
-        for layer in order {
-            for (i, &v) in layer.iter().enumerate() {
-                pos[v] = i;
+        let mut up: Vec<Vec<usize>> = vec![Vec::new(); total];
+        let mut down: Vec<Vec<usize>> = vec![Vec::new(); total];
+        for chain in &chains {
+            for w in chain.windows(2) {
+                down[w[0]].push(w[1]);
+                up[w[1]].push(w[0]);
             }
         }
-    };
-    index(&order, &mut pos);
-    let count = |order: &Vec<Vec<usize>>, pos: &Vec<usize>| -> usize {
+        Chains {
+            total,
+            node_layer,
+            chains,
+            up,
+            down,
+        }
+    }
+
+    /// Edge crossings between adjacent layers in `order` (`pos`: each node's place in its layer).
+    fn crossings(&self, order: &[Vec<usize>], pos: &[usize]) -> usize {
         let mut c = 0;
         for layer in order.iter().skip(1) {
             let mut segs: Vec<(usize, usize)> = Vec::new();
             for &v in layer {
-                for &w in &down[v] {
+                for &w in &self.down[v] {
                     segs.push((pos[v], pos[w]));
                 }
             }
@@ -159,9 +209,28 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
             }
         }
         c
-    };
+    }
+}
+
+fn index_positions(order: &[Vec<usize>], pos: &mut [usize]) {
+    for layer in order {
+        for (i, &v) in layer.iter().enumerate() {
+            pos[v] = i;
+        }
+    }
+}
+
+/// The order of the nodes in each layer after 8 barycenter sweeps (the one with the fewest
+/// crossings), and its crossings.
+fn order_layers(chains: &Chains, layers_count: usize) -> (Vec<Vec<usize>>, usize) {
+    let mut order: Vec<Vec<usize>> = vec![Vec::new(); layers_count];
+    for (v, &l) in chains.node_layer.iter().enumerate() {
+        order[l].push(v);
+    }
+    let mut pos = vec![0usize; chains.total];
+    index_positions(&order, &mut pos);
     let mut best = order.clone();
-    let mut best_crossings = count(&order, &pos);
+    let mut best_crossings = chains.crossings(&order, &pos);
     for sweep in 0..8 {
         let upward = sweep % 2 == 0;
         let layer_ids: Vec<usize> = if upward {
@@ -170,7 +239,7 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
             (0..layers_count.saturating_sub(1)).rev().collect()
         };
         for l in layer_ids {
-            let neighbours = if upward { &down } else { &up };
+            let neighbours = if upward { &chains.down } else { &chains.up };
             let mut keyed: Vec<(f64, usize, usize)> = order[l]
                 .iter()
                 .enumerate()
@@ -190,15 +259,18 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
                 pos[v] = i;
             }
         }
-        let c = count(&order, &pos);
+        let c = chains.crossings(&order, &pos);
         if c < best_crossings {
             best_crossings = c;
             best = order.clone();
         }
     }
-    let order = best;
-    index(&order, &mut pos);
-    // 5. Coordinates: columns from the left (layer 0: the changed assets), rows centred.
+    (best, best_crossings)
+}
+
+/// Each node's centre, columns from the left (layer 0: the changed assets), rows centred; and
+/// the drawing's size.
+fn coordinates(order: &[Vec<usize>], total: usize, layers_count: usize) -> (Vec<(f64, f64)>, (f64, f64)) {
     let tallest = order.iter().map(Vec::len).max().unwrap_or(0);
     let height = MARGIN * 2.0 + (tallest.max(1) as f64) * ROW_HEIGHT;
     let width = MARGIN * 2.0 + (layers_count.max(1) as f64 - 1.0) * COLUMN_WIDTH + COLUMN_WIDTH;
@@ -212,32 +284,7 @@ pub fn layered(n: usize, edges: &[(usize, usize)]) -> Layout {
             );
         }
     }
-    let reversed: HashMap<usize, bool> = edges_ok
-        .iter()
-        .enumerate()
-        .map(|(e, &(a, b))| (e, back.contains(&(a, b))))
-        .collect();
-    let mut routes: Vec<Vec<(f64, f64)>> = Vec::with_capacity(edges.len());
-    let mut k = 0;
-    for &(a, b) in edges {
-        if a < n && b < n && a != b {
-            let mut pts: Vec<(f64, f64)> = chains[k].iter().map(|&v| xy[v]).collect();
-            if reversed.get(&k).copied().unwrap_or(false) {
-                pts.reverse();
-            }
-            routes.push(pts);
-            k += 1;
-        } else {
-            routes.push(Vec::new());
-        }
-    }
-    Layout {
-        layer,
-        position: xy[..n].to_vec(),
-        routes,
-        size: (width, height),
-        crossings: best_crossings,
-    }
+    (xy, (width, height))
 }
 
 #[cfg(test)]

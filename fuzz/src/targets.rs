@@ -29,7 +29,7 @@ pub fn saved_plan(data: &[u8]) {
     let Ok(report) = serde_json::from_slice::<rlcm::report::PlanReport>(data) else {
         return;
     };
-    let _ = rlcm::ops::import::options_of(&report);
+    let _ = rlcm::apply::options_of(&report);
     let again = serde_json::to_vec(&report).expect("a parsed plan serialises");
     let back: rlcm::report::PlanReport =
         serde_json::from_slice(&again).expect("a serialised plan parses back");
@@ -97,7 +97,7 @@ pub fn state_file(env: &Path, data: &[u8]) {
     if let Ok(e) = rlcm::env::Environment::open(env) {
         let _ = rlcm::ops::check::check(&e);
     }
-    let _ = rlcm::ops::import::read_history(env);
+    let _ = rlcm::apply::read_history(env);
     match original {
         Some(b) => std::fs::write(&path, b).unwrap(),
         None => {
