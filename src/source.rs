@@ -305,93 +305,22 @@ impl Source {
                 limits.max_entries
             )));
         }
-        let mut names: Vec<(String, u64, usize, bool)> = Vec::with_capacity(archive.len());
-        let mut ranges: Vec<(u64, u64, String)> = Vec::with_capacity(archive.len());
-        let mut seen: HashMap<String, String> = HashMap::with_capacity(archive.len());
-        let mut total: u64 = 0;
+        let mut scan = ZipScan {
+            package: &package,
+            limits,
+            names: Vec::with_capacity(archive.len()),
+            ranges: Vec::with_capacity(archive.len()),
+            seen: HashMap::with_capacity(archive.len()),
+            total: 0,
+        };
         for i in 0..archive.len() {
             let zf = archive
                 .by_index_raw(i)
                 .map_err(|e| bad(format!("entry #{i} cannot be read: {e}")))?;
-            let raw = zf.name_raw().to_vec();
-            let entry_err = |reason: String| Error::BadEntry {
-                package: package.clone(),
-                entry: String::from_utf8_lossy(&raw).into_owned(),
-                reason,
-            };
-            let name = std::str::from_utf8(&raw)
-                .map_err(|_| entry_err("name is not valid UTF-8".into()))?
-                .to_string();
-            validate_entry_name(&name).map_err(&entry_err)?;
-            if zf.is_symlink() {
-                return Err(entry_err(
-                    "is a symbolic link; packages may hold only files and folders".into(),
-                ));
-            }
-            if zf.encrypted() {
-                return Err(entry_err(
-                    "is encrypted; rlcm cannot read encrypted packages".into(),
-                ));
-            }
-            let is_dir = name.ends_with('/');
-            let key = fold_name(name.trim_end_matches('/'));
-            if let Some(first) = seen.insert(key, name.clone()) {
-                let reason = if first == name {
-                    "appears twice in the package".to_string()
-                } else {
-                    format!("collides with `{first}` (the names differ only in Unicode normalisation)")
-                };
-                return Err(entry_err(reason));
-            }
-            if is_dir {
-                names.push((name, 0, i, true));
-                continue;
-            }
-            let size = zf.size();
-            if size > limits.max_entry_size {
-                return Err(entry_err(format!(
-                    "expands to {size} bytes, more than the limit of {} bytes",
-                    limits.max_entry_size
-                )));
-            }
-            let compressed = zf.compressed_size().max(1);
-            if size > (1 << 20) && size / compressed > limits.max_ratio {
-                return Err(entry_err(format!(
-                    "compression ratio {}:1 exceeds the limit of {}:1 (zip bomb?)",
-                    size / compressed,
-                    limits.max_ratio
-                )));
-            }
-            total = total.saturating_add(size);
-            if total > limits.max_total_size {
-                return Err(entry_err(format!(
-                    "the package expands past the limit of {} bytes in all",
-                    limits.max_total_size
-                )));
-            }
-            // Where its data lies in the file, to refuse entries that share data below.
-            ranges.push((
-                zf.header_start(),
-                zf.data_start().saturating_add(zf.compressed_size()),
-                name.clone(),
-            ));
-            names.push((name, size, i, false));
+            scan.entry(i, &zf)?;
         }
-        // Entries whose bytes overlap (the "overlapping files" zip bomb: many entries, one
-        // compressed stream) pass every per-entry check; a real zip never has them.
-        ranges.sort();
-        for w in ranges.windows(2) {
-            if w[1].0 < w[0].1 {
-                return Err(Error::BadEntry {
-                    package: package.clone(),
-                    entry: w[1].2.clone(),
-                    reason: format!(
-                        "shares its data with `{}` (overlapping entries: a zip bomb?)",
-                        w[0].2
-                    ),
-                });
-            }
-        }
+        scan.refuse_overlaps()?;
+        let names = scan.names;
         let directories: Vec<String> = names.iter().filter(|n| n.3).map(|n| n.0.clone()).collect();
         let files: Vec<&(String, u64, usize, bool)> = names.iter().filter(|n| !n.3).collect();
         let wrapper = detect_wrapper(path, &files.iter().map(|n| n.0.as_str()).collect::<Vec<_>>());
@@ -613,6 +542,111 @@ impl Seek for SharedFile {
 }
 
 #[cfg(unix)]
+
+/// The checks of a zip's entries, one at a time, before any is read: names, kinds, sizes,
+/// ratios, the total, and the data ranges (for [`ZipScan::refuse_overlaps`]).
+struct ZipScan<'a> {
+    package: &'a str,
+    limits: Limits,
+    /// `(name, size, index, is_dir)`.
+    names: Vec<(String, u64, usize, bool)>,
+    /// Where each file's data lies: `(start, end, name)`.
+    ranges: Vec<(u64, u64, String)>,
+    /// Folded name → name as written.
+    seen: HashMap<String, String>,
+    total: u64,
+}
+
+impl ZipScan<'_> {
+    /// Checks entry `i` and records it.
+    fn entry<R: std::io::Read>(&mut self, i: usize, zf: &zip::read::ZipFile<'_, R>) -> Result<()> {
+        let limits = self.limits;
+        let raw = zf.name_raw().to_vec();
+        let entry_err = |reason: String| Error::BadEntry {
+            package: self.package.to_string(),
+            entry: String::from_utf8_lossy(&raw).into_owned(),
+            reason,
+        };
+        let name = std::str::from_utf8(&raw)
+            .map_err(|_| entry_err("name is not valid UTF-8".into()))?
+            .to_string();
+        validate_entry_name(&name).map_err(&entry_err)?;
+        if zf.is_symlink() {
+            return Err(entry_err(
+                "is a symbolic link; packages may hold only files and folders".into(),
+            ));
+        }
+        if zf.encrypted() {
+            return Err(entry_err(
+                "is encrypted; rlcm cannot read encrypted packages".into(),
+            ));
+        }
+        let is_dir = name.ends_with('/');
+        let key = fold_name(name.trim_end_matches('/'));
+        if let Some(first) = self.seen.insert(key, name.clone()) {
+            let reason = if first == name {
+                "appears twice in the package".to_string()
+            } else {
+                format!("collides with `{first}` (the names differ only in Unicode normalisation)")
+            };
+            return Err(entry_err(reason));
+        }
+        if is_dir {
+            self.names.push((name, 0, i, true));
+            return Ok(());
+        }
+        let size = zf.size();
+        if size > limits.max_entry_size {
+            return Err(entry_err(format!(
+                "expands to {size} bytes, more than the limit of {} bytes",
+                limits.max_entry_size
+            )));
+        }
+        let compressed = zf.compressed_size().max(1);
+        if size > (1 << 20) && size / compressed > limits.max_ratio {
+            return Err(entry_err(format!(
+                "compression ratio {}:1 exceeds the limit of {}:1 (zip bomb?)",
+                size / compressed,
+                limits.max_ratio
+            )));
+        }
+        self.total = self.total.saturating_add(size);
+        if self.total > limits.max_total_size {
+            return Err(entry_err(format!(
+                "the package expands past the limit of {} bytes in all",
+                limits.max_total_size
+            )));
+        }
+        // Where its data lies in the file, to refuse entries that share data.
+        self.ranges.push((
+            zf.header_start(),
+            zf.data_start().saturating_add(zf.compressed_size()),
+            name.clone(),
+        ));
+        self.names.push((name, size, i, false));
+        Ok(())
+    }
+
+    /// Entries whose bytes overlap (the "overlapping files" zip bomb: many entries, one
+    /// compressed stream) pass every per-entry check; a real zip never has them.
+    fn refuse_overlaps(&mut self) -> Result<()> {
+        self.ranges.sort();
+        for w in self.ranges.windows(2) {
+            if w[1].0 < w[0].1 {
+                return Err(Error::BadEntry {
+                    package: self.package.to_string(),
+                    entry: w[1].2.clone(),
+                    reason: format!(
+                        "shares its data with `{}` (overlapping entries: a zip bomb?)",
+                        w[0].2
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(file, buf, offset)
 }

@@ -223,7 +223,83 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
         }
     }
     let mut warnings = Vec::new();
-    // References of included assets: dangling, or (without dependencies) left out.
+    let property_keys = check_references(ws, &because, opts.strict, &mut warnings)?;
+    let mut packer = Packer {
+        env,
+        ws,
+        opts,
+        graph: &graph,
+        because: &because,
+        selected: selected.iter().copied().collect(),
+        property_keys,
+        files: Vec::new(),
+        assets: Vec::new(),
+        connectors: Vec::new(),
+        report_connectors: Vec::new(),
+        secrets: Vec::new(),
+        report_assets: Vec::new(),
+    };
+    for (&i, why) in &because {
+        packer.add(i, why)?;
+    }
+    let Packer {
+        mut files,
+        assets,
+        connectors,
+        report_connectors,
+        secrets,
+        report_assets,
+        ..
+    } = packer;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Built {
+        files,
+        meta: PackageMeta {
+            source: Some(package_source(env)),
+            manifest: package::sort_keys(opts.manifest_value.clone()),
+            assets,
+            connectors,
+        },
+        report: ExportReport {
+            format_version: FORMAT_VERSION,
+            package: String::new(),
+            digest: None,
+            assets: report_assets,
+            connectors: report_connectors,
+            warnings,
+            secrets_stripped: secrets,
+            bytes: 0,
+        },
+    })
+}
+
+/// The package's `source`: the environment's name and id, or the folder's name.
+fn package_source(env: &Environment) -> PackageSource {
+    match env.state.as_ref() {
+        Some(s) => PackageSource {
+            name: s.info.name.clone(),
+            id: Some(s.info.id),
+        },
+        None => PackageSource {
+            name: env
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            id: None,
+        },
+    }
+}
+
+/// The references of the included assets: a dangling one is a warning (an error with
+/// `strict`), one to an asset left out (dependencies off) a warning. Returns the property keys
+/// (and tags) the included assets use, by the file that defines them.
+fn check_references(
+    ws: &Workspace,
+    because: &BTreeMap<usize, String>,
+    strict: bool,
+    warnings: &mut Vec<String>,
+) -> Result<HashMap<usize, BTreeSet<String>>> {
     let mut property_keys: HashMap<usize, BTreeSet<String>> = HashMap::new();
     for r in &ws.references {
         if !because.contains_key(&r.from) {
@@ -233,7 +309,7 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
         match &r.to {
             Target::Dangling(to) => {
                 let msg = ws.describe_dangling(from, to, &r.kind);
-                if opts.strict {
+                if strict {
                     return Err(Error::Invalid(format!(
                         "{msg} (`--strict` makes dangling references errors)"
                     )));
@@ -253,41 +329,114 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
             }
         }
     }
-    let mut files = Vec::new();
-    let mut assets = Vec::new();
-    let mut connectors = Vec::new();
-    let mut report_connectors = Vec::new();
-    let mut secrets = Vec::new();
-    let mut report_assets = Vec::new();
-    let path_of = |i: usize| ws.assets[i].path.clone();
-    let selected_set: BTreeSet<usize> = selected.iter().copied().collect();
-    for (&i, why) in &because {
+    Ok(property_keys)
+}
+
+/// What a package is made of, asset by asset.
+struct Packer<'a> {
+    env: &'a Environment,
+    ws: &'a Workspace,
+    opts: &'a ExportOptions,
+    graph: &'a DepGraph,
+    because: &'a BTreeMap<usize, String>,
+    selected: BTreeSet<usize>,
+    property_keys: HashMap<usize, BTreeSet<String>>,
+    files: Vec<PackageFile>,
+    assets: Vec<PackageAsset>,
+    connectors: Vec<PackageConnector>,
+    report_connectors: Vec<ExportConnector>,
+    secrets: Vec<StrippedSecret>,
+    report_assets: Vec<ExportAsset>,
+}
+
+impl Packer<'_> {
+    /// Adds asset `i` (included because of `why`): its entry, as it is or transformed.
+    fn add(&mut self, i: usize, why: &str) -> Result<()> {
+        let (env, ws, opts, because) = (self.env, self.ws, self.opts, self.because);
         let a = &ws.assets[i];
-        report_assets.push(ExportAsset {
+        self.report_assets.push(ExportAsset {
             path: a.path.clone(),
             asset_type: a.asset_type.as_str().to_string(),
-            included_because: why.clone(),
+            included_because: why.to_string(),
         });
         let disk = env.root.join(&a.path);
-        let transformed: Option<Vec<u8>> = match a.asset_type {
+        let transformed = self.transformed(i, &disk)?;
+        // A Workato package names every entry by its path from the package root.
+        let transformed = if opts.workato_strict && has_relative_references(ws, i, because) {
+            let bytes = match transformed {
+                Some(b) => b,
+                None => fsutil::read(&disk)?,
+            };
+            let mut v = crate::json::parse(&a.path, &bytes)?;
+            root_relative_references(ws, i, because, &mut v);
+            Some(styled(&v, &bytes))
+        } else {
+            transformed
+        };
+        let (size, hash) = match &transformed {
+            Some(b) => (b.len() as u64, blake3::hash(b).to_hex().to_string()),
+            None => (a.size, a.hash.clone()),
+        };
+        let mut references: Vec<String> = ws
+            .references_from(i)
+            .iter()
+            .map(|r| match &r.to {
+                Target::Asset(t) => ws.assets[*t].path.clone(),
+                Target::Dangling(p) => p.clone(),
+            })
+            .collect();
+        references.sort();
+        references.dedup();
+        self.assets.push(PackageAsset {
+            path: a.path.clone(),
+            asset_type: a.asset_type.as_str().to_string(),
+            name: a.name.clone(),
+            size,
+            blake3: hash,
+            references,
+        });
+        self.files.push(match transformed {
+            Some(b) => PackageFile::bytes(a.path.clone(), b),
+            None => PackageFile {
+                path: a.path.clone(),
+                source: FileSource::Path(disk),
+            },
+        });
+        Ok(())
+    }
+
+    /// The bytes asset `i` is packaged with when they are not its file's (secrets stripped,
+    /// only the property keys and tags used, lookup data left out, a connector's released
+    /// version); `None`: the file as it is. A connector's code and logo are added here.
+    fn transformed(&mut self, i: usize, disk: &Path) -> Result<Option<Vec<u8>>> {
+        let (env, ws, opts, graph) = (self.env, self.ws, self.opts, self.graph);
+        let m = &opts.manifest;
+        let a = &ws.assets[i];
+        let secrets = &mut self.secrets;
+        let selected_set = &self.selected;
+        let property_keys = &self.property_keys;
+        let files = &mut self.files;
+        let connectors = &mut self.connectors;
+        let report_connectors = &mut self.report_connectors;
+        Ok(match a.asset_type {
             AssetType::Connection => {
-                let bytes = fsutil::read(&disk)?;
+                let bytes = fsutil::read(disk)?;
                 let mut v = crate::json::parse(&a.path, &bytes)?;
                 let before = secrets.len();
-                strip_connection(&mut v, &a.path, &mut secrets);
+                strip_connection(&mut v, &a.path, secrets);
                 (secrets.len() > before).then(|| styled(&v, &bytes))
             }
             AssetType::Properties | AssetType::ProjectProperties => {
-                let bytes = fsutil::read(&disk)?;
+                let bytes = fsutil::read(disk)?;
                 let v = crate::json::parse(&a.path, &bytes)?;
                 let whole = selected_set.contains(&i);
                 let used = property_keys.get(&i);
-                let out = exported_properties(&v, a, whole, used, opts.include_property_values, &mut secrets);
+                let out = exported_properties(&v, a, whole, used, opts.include_property_values, secrets);
                 (out != v).then(|| styled(&out, &bytes))
             }
             AssetType::Tags if !selected_set.contains(&i) => {
                 // Only the tags the packaged assets carry.
-                let bytes = fsutil::read(&disk)?;
+                let bytes = fsutil::read(disk)?;
                 let v = crate::json::parse(&a.path, &bytes)?;
                 let mut out = v.clone();
                 let used = property_keys.get(&i);
@@ -301,13 +450,13 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
                 (out != v).then(|| styled(&out, &bytes))
             }
             AssetType::LookupTable if !m.include_lookup_table_data => {
-                let bytes = fsutil::read(&disk)?;
+                let bytes = fsutil::read(disk)?;
                 let mut v = crate::json::parse(&a.path, &bytes)?;
                 let removed = v.as_object_mut().and_then(|o| o.shift_remove("data"));
                 removed.map(|_| styled(&v, &bytes))
             }
             AssetType::CustomAdapter => {
-                let (json, code, version, note) = released_files(env, ws, i, &graph)?;
+                let (json, code, version, note) = released_files(env, ws, i, graph)?;
                 let def = crate::ruby::parse_connector(&code);
                 let files_of = a.connector.clone().unwrap_or_default();
                 let code_path = code_path_of(&a.path);
@@ -333,83 +482,8 @@ pub fn build(env: &Environment, ws: &Workspace, opts: &ExportOptions) -> Result<
                 json
             }
             _ => None,
-        };
-        // A Workato package names every entry by its path from the package root.
-        let transformed = if opts.workato_strict && has_relative_references(ws, i, &because) {
-            let bytes = match transformed {
-                Some(b) => b,
-                None => fsutil::read(&disk)?,
-            };
-            let mut v = crate::json::parse(&a.path, &bytes)?;
-            root_relative_references(ws, i, &because, &mut v);
-            Some(styled(&v, &bytes))
-        } else {
-            transformed
-        };
-        let (size, hash) = match &transformed {
-            Some(b) => (b.len() as u64, blake3::hash(b).to_hex().to_string()),
-            None => (a.size, a.hash.clone()),
-        };
-        let mut references: Vec<String> = ws
-            .references_from(i)
-            .iter()
-            .map(|r| match &r.to {
-                Target::Asset(t) => path_of(*t),
-                Target::Dangling(p) => p.clone(),
-            })
-            .collect();
-        references.sort();
-        references.dedup();
-        assets.push(PackageAsset {
-            path: a.path.clone(),
-            asset_type: a.asset_type.as_str().to_string(),
-            name: a.name.clone(),
-            size,
-            blake3: hash,
-            references,
-        });
-        files.push(match transformed {
-            Some(b) => PackageFile::bytes(a.path.clone(), b),
-            None => PackageFile {
-                path: a.path.clone(),
-                source: FileSource::Path(disk),
-            },
-        });
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    let source = env.state.as_ref().map(|s| PackageSource {
-        name: s.info.name.clone(),
-        id: Some(s.info.id),
-    });
-    let source = source.or_else(|| {
-        Some(PackageSource {
-            name: env
-                .root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            id: None,
         })
-    });
-    Ok(Built {
-        files,
-        meta: PackageMeta {
-            source,
-            manifest: package::sort_keys(opts.manifest_value.clone()),
-            assets,
-            connectors,
-        },
-        report: ExportReport {
-            format_version: FORMAT_VERSION,
-            package: String::new(),
-            digest: None,
-            assets: report_assets,
-            connectors: report_connectors,
-            warnings,
-            secrets_stripped: secrets,
-            bytes: 0,
-        },
-    })
+    }
 }
 
 /// A connector's released version: `.custom_adapter.json` bytes (`None`: the file as it is),
