@@ -541,8 +541,6 @@ impl Seek for SharedFile {
     }
 }
 
-#[cfg(unix)]
-
 /// The checks of a zip's entries, one at a time, before any is read: names, kinds, sizes,
 /// ratios, the total, and the data ranges (for [`ZipScan::refuse_overlaps`]).
 struct ZipScan<'a> {
@@ -647,6 +645,7 @@ impl ZipScan<'_> {
     }
 }
 
+#[cfg(unix)]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(file, buf, offset)
 }

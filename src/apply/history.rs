@@ -74,10 +74,15 @@ pub(super) fn history_dir(root: &Path) -> PathBuf {
 pub fn read_history(root: &Path) -> Result<Vec<ImportRecord>> {
     let dir = history_dir(root);
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(out);
+    // No folder: no import yet. Any other error is one: taking it for "no history" would let
+    // the next import reuse id 1 and overwrite the record of import 1.
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::io("read", &dir, e)),
     };
-    for e in entries.flatten() {
+    for e in entries {
+        let e = e.map_err(|err| Error::io("read", &dir, err))?;
         let p = e.path();
         if p.extension().is_some_and(|x| x == "json") {
             if !e.file_type().is_ok_and(|t| t.is_file()) {
@@ -136,4 +141,21 @@ pub fn history(env: &Environment) -> Result<HistoryReport> {
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A history folder that cannot be read is an error, not "no import yet" (which would let
+    /// the next import reuse id 1).
+    #[test]
+    fn an_unreadable_history_is_an_error_and_a_missing_one_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_history(dir.path()).unwrap(), Vec::new());
+        std::fs::create_dir_all(dir.path().join(".rlcm")).unwrap();
+        std::fs::write(dir.path().join(".rlcm/history"), b"not a folder").unwrap();
+        let e = read_history(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(".rlcm/history"), "{e}");
+    }
 }

@@ -666,48 +666,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Remote(cmd) => remote::run_remote(cmd),
         Command::Pull(args) => remote::run_pull(args, &actor.user),
         Command::Push(args) => remote::run_push(args, &actor.user),
-        Command::Init(args) => {
-            let opts = ops::init::InitOptions {
-                name: args.name,
-                id: args.id,
-                from: args.from,
-                user: actor.user.clone(),
-            };
-            let report = ops::init::init(&args.dir, &opts)?;
-            output(args.format, &report, render::init)?;
-            Ok(EXIT_OK)
-        }
+        Command::Init(args) => run_init(args, &actor),
         Command::Connector(cmd) => run_connector(cmd, &actor),
         Command::Registry(cmd) => registry::run_registry(cmd),
-        Command::Recipe(cmd) => {
-            let (env_arg, report) = match cmd {
-                RecipeCommand::List { running, env } => {
-                    let e = Environment::open(&env.env)?;
-                    let r = ops::recipe::list(&e, running)?;
-                    (env, r)
-                }
-                RecipeCommand::Start(a) => {
-                    let e = Environment::open(&a.env.env)?;
-                    let r = ops::recipe::set_running(e, &a.recipes, a.all, true, &actor)?;
-                    (a.env, r)
-                }
-                RecipeCommand::Stop(a) => {
-                    let e = Environment::open(&a.env.env)?;
-                    let r = ops::recipe::set_running(e, &a.recipes, a.all, false, &actor)?;
-                    (a.env, r)
-                }
-            };
-            output(env_arg.format, &report, render::recipes)?;
-            Ok(EXIT_OK)
-        }
-        Command::Export(args) => {
-            let env = Environment::open(&args.env)?;
-            let ws = env.load_workspace()?;
-            let opts = export_options(&args.selection, &args.folders, args.workato_strict)?;
-            let report = ops::export::export(&env, &ws, &opts, &args.output)?;
-            output(args.format, &report, render::export)?;
-            Ok(EXIT_OK)
-        }
+        Command::Recipe(cmd) => run_recipe(cmd, &actor),
+        Command::Export(args) => run_export(args),
         Command::Verify(args) => {
             let report = ops::verify::verify(&args.package)?;
             output_md(args.format, &report, render::verify, formats::verify)?;
@@ -729,64 +692,115 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             )?;
             Ok(EXIT_OK)
         }
-        Command::Rollback(args) => {
-            if args.remote.remote.is_some() {
-                return remote::run_rollback_remote(
-                    &args.remote,
-                    args.id,
-                    args.restart_recipes,
-                    args.force,
-                    args.format.into(),
-                    &actor.user,
-                );
-            }
-            let env = Environment::open(&args.env.clone().unwrap_or_default())?;
-            let report = apply::rollback(env, args.id, args.force, &actor)?;
-            output(args.format, &report, |r| format!("{}\n", r.message))?;
-            Ok(EXIT_OK)
-        }
+        Command::Rollback(args) => run_rollback(args, &actor),
         Command::Check(args) => {
             let env = Environment::open(&args.env.env)?;
             let report = ops::check::check(&env)?;
             output_md(args.env.format, &report, render::check, formats::check)?;
             Ok(if report.ok { EXIT_OK } else { EXIT_ERROR })
         }
-        Command::Inspect(args) => {
-            let (source, ws, integrity) = load_checked(&args.path)?;
-            let mut report = ops::inspect::inspect(&ws, &source.display());
-            report.integrity = integrity;
-            match args.format {
-                ReportFormat::Json => emit_json(&report)?,
-                ReportFormat::Human => emit(&render::inspect(&report, args.all))?,
-                ReportFormat::Markdown => emit(&formats::inspect(&report))?,
-            }
-            Ok(EXIT_OK)
-        }
-        Command::Graph(args) => {
-            let (_, ws) = load(&args.path)?;
-            let focus = args.focus.as_deref().map(|f| ws.find_asset(f)).transpose()?;
-            let report = ops::graph::graph(&ws, focus);
-            match args.format {
-                GraphFormat::Json => emit_json(&report)?,
-                GraphFormat::Dot => emit(&graphs::to_dot(&report))?,
-                GraphFormat::Mermaid => emit(&graphs::to_mermaid(&report))?,
-            }
-            Ok(EXIT_OK)
-        }
-        Command::Impact(args) => {
-            let env = Environment::open(&args.env)?;
-            let ws = env.load_workspace()?;
-            let target = ws.find_asset(&args.asset)?;
-            let report = ops::impact::impact(&ws, target, &|p| env.is_running(p));
-            match args.format {
-                reports::PageFormat::Json => emit_json(&report)?,
-                reports::PageFormat::Human => emit(&render::impact(&report))?,
-                reports::PageFormat::Markdown => emit(&render::impact_markdown(&report))?,
-                reports::PageFormat::Html => emit(&html::impact(&report))?,
-            }
-            Ok(EXIT_OK)
-        }
+        Command::Inspect(args) => run_inspect(args),
+        Command::Graph(args) => run_graph(args),
+        Command::Impact(args) => run_impact(args),
     }
+}
+
+fn run_init(args: InitArgs, actor: &Actor) -> anyhow::Result<i32> {
+    let opts = ops::init::InitOptions {
+        name: args.name,
+        id: args.id,
+        from: args.from,
+        user: actor.user.clone(),
+    };
+    let report = ops::init::init(&args.dir, &opts)?;
+    output(args.format, &report, render::init)?;
+    Ok(EXIT_OK)
+}
+
+fn run_recipe(cmd: RecipeCommand, actor: &Actor) -> anyhow::Result<i32> {
+    let (env_arg, report) = match cmd {
+        RecipeCommand::List { running, env } => {
+            let e = Environment::open(&env.env)?;
+            let r = ops::recipe::list(&e, running)?;
+            (env, r)
+        }
+        RecipeCommand::Start(a) => {
+            let e = Environment::open(&a.env.env)?;
+            let r = ops::recipe::set_running(e, &a.recipes, a.all, true, actor)?;
+            (a.env, r)
+        }
+        RecipeCommand::Stop(a) => {
+            let e = Environment::open(&a.env.env)?;
+            let r = ops::recipe::set_running(e, &a.recipes, a.all, false, actor)?;
+            (a.env, r)
+        }
+    };
+    output(env_arg.format, &report, render::recipes)?;
+    Ok(EXIT_OK)
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<i32> {
+    let env = Environment::open(&args.env)?;
+    let ws = env.load_workspace()?;
+    let opts = export_options(&args.selection, &args.folders, args.workato_strict)?;
+    let report = ops::export::export(&env, &ws, &opts, &args.output)?;
+    output(args.format, &report, render::export)?;
+    Ok(EXIT_OK)
+}
+
+fn run_rollback(args: RollbackArgs, actor: &Actor) -> anyhow::Result<i32> {
+    if args.remote.remote.is_some() {
+        return remote::run_rollback_remote(
+            &args.remote,
+            args.id,
+            args.restart_recipes,
+            args.force,
+            args.format.into(),
+            &actor.user,
+        );
+    }
+    let env = Environment::open(&args.env.clone().unwrap_or_default())?;
+    let report = apply::rollback(env, args.id, args.force, actor)?;
+    output(args.format, &report, |r| format!("{}\n", r.message))?;
+    Ok(EXIT_OK)
+}
+
+fn run_inspect(args: InspectArgs) -> anyhow::Result<i32> {
+    let (source, ws, integrity) = load_checked(&args.path)?;
+    let mut report = ops::inspect::inspect(&ws, &source.display());
+    report.integrity = integrity;
+    match args.format {
+        ReportFormat::Json => emit_json(&report)?,
+        ReportFormat::Human => emit(&render::inspect(&report, args.all))?,
+        ReportFormat::Markdown => emit(&formats::inspect(&report))?,
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_graph(args: GraphArgs) -> anyhow::Result<i32> {
+    let (_, ws) = load(&args.path)?;
+    let focus = args.focus.as_deref().map(|f| ws.find_asset(f)).transpose()?;
+    let report = ops::graph::graph(&ws, focus);
+    match args.format {
+        GraphFormat::Json => emit_json(&report)?,
+        GraphFormat::Dot => emit(&graphs::to_dot(&report))?,
+        GraphFormat::Mermaid => emit(&graphs::to_mermaid(&report))?,
+    }
+    Ok(EXIT_OK)
+}
+
+fn run_impact(args: ImpactArgs) -> anyhow::Result<i32> {
+    let env = Environment::open(&args.env)?;
+    let ws = env.load_workspace()?;
+    let target = ws.find_asset(&args.asset)?;
+    let report = ops::impact::impact(&ws, target, &|p| env.is_running(p));
+    match args.format {
+        reports::PageFormat::Json => emit_json(&report)?,
+        reports::PageFormat::Human => emit(&render::impact(&report))?,
+        reports::PageFormat::Markdown => emit(&render::impact_markdown(&report))?,
+        reports::PageFormat::Html => emit(&html::impact(&report))?,
+    }
+    Ok(EXIT_OK)
 }
 
 fn run_connector(cmd: ConnectorCommand, actor: &Actor) -> anyhow::Result<i32> {

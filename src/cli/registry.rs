@@ -297,27 +297,7 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
             };
             let env = Environment::open(&args.env.env)?;
             let r = sharing::link(&env, &args.name, &args.registry, action, installs)?;
-            output(args.env.format, &r, |r| {
-                let mut s = line(&r.message);
-                for l in &r.links {
-                    s.push_str(&format!(
-                        "  {}  created {}  last used {}  {} install(s){}\n",
-                        l.id,
-                        l.created_at,
-                        l.last_used_at.as_deref().unwrap_or("never"),
-                        l.installs,
-                        l.revoked_at
-                            .as_ref()
-                            .map(|r| format!("  revoked {r}"))
-                            .unwrap_or_default()
-                    ));
-                }
-                if let Some(u) = &r.url {
-                    // The URL alone on the last line, for scripts.
-                    s.push_str(&line(u));
-                }
-                s
-            })?;
+            output(args.env.format, &r, render_links)?;
         }
         SharingCommand::Install {
             url,
@@ -331,44 +311,7 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
                 line(&r.message)
             })?;
         }
-        SharingCommand::Community(CommunityCommand::Submit {
-            name,
-            registry,
-            app,
-            app_name,
-            categories,
-            description,
-            no_direct_install,
-            landing_page,
-            env: e,
-        }) => {
-            let env = Environment::open(&e.env)?;
-            let o = registry::community::SubmitOptions {
-                name,
-                registry,
-                app,
-                app_name,
-                categories,
-                description,
-                no_direct_install,
-                landing_page,
-            };
-            output(e.format, &registry::community::submit(&env, &o)?, |r| {
-                line(&r.message)
-            })?;
-        }
-        SharingCommand::Community(CommunityCommand::Status {
-            name,
-            registry,
-            env: e,
-        }) => {
-            let env = Environment::open(&e.env)?;
-            output(
-                e.format,
-                &registry::community::status(&env, &name, &registry)?,
-                |r| line(&r.message),
-            )?;
-        }
+        SharingCommand::Community(cmd) => run_community(cmd)?,
         SharingCommand::Outdated {
             detailed_exitcode,
             env: e,
@@ -387,6 +330,74 @@ pub(crate) fn run_sharing(cmd: SharingCommand, actor: &Actor) -> anyhow::Result<
         }
     }
     Ok(EXIT_OK)
+}
+
+/// `connector community submit|status`.
+fn run_community(cmd: CommunityCommand) -> anyhow::Result<()> {
+    match cmd {
+        CommunityCommand::Submit {
+            name,
+            registry,
+            app,
+            app_name,
+            categories,
+            description,
+            no_direct_install,
+            landing_page,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            let o = registry::community::SubmitOptions {
+                name,
+                registry,
+                app,
+                app_name,
+                categories,
+                description,
+                no_direct_install,
+                landing_page,
+            };
+            output(e.format, &registry::community::submit(&env, &o)?, |r| {
+                line(&r.message)
+            })?;
+        }
+        CommunityCommand::Status {
+            name,
+            registry,
+            env: e,
+        } => {
+            let env = Environment::open(&e.env)?;
+            output(
+                e.format,
+                &registry::community::status(&env, &name, &registry)?,
+                |r| line(&r.message),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A share link report for people: the message, each link, and the new URL alone on the last
+/// line (for scripts).
+fn render_links(r: &sharing::LinkReport) -> String {
+    let mut s = line(&r.message);
+    for l in &r.links {
+        s.push_str(&format!(
+            "  {}  created {}  last used {}  {} install(s){}\n",
+            l.id,
+            l.created_at,
+            l.last_used_at.as_deref().unwrap_or("never"),
+            l.installs,
+            l.revoked_at
+                .as_ref()
+                .map(|r| format!("  revoked {r}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(u) = &r.url {
+        s.push_str(&line(u));
+    }
+    s
 }
 
 /// After `connector list` (human output): a line per installed connector with an update.

@@ -400,31 +400,7 @@ fn pull_mirror(
     progress: &mut dyn FnMut(&str),
 ) -> Result<PullReport> {
     recover_swap(dest)?;
-    let previous = if dest.exists() {
-        let info = read_remote_info(dest)?;
-        let empty = std::fs::read_dir(dest).with_path("read", dest)?.next().is_none();
-        if info.is_none() && !empty {
-            return Err(Error::Invalid(format!(
-                "`{}` exists and is not a mirror pulled by rlcm (no `.rlcm/remote.json`); pull \
-                 into a new directory",
-                dest.display()
-            )));
-        }
-        if let Some(i) = &info
-            && (i.workspace_id != me.id || i.url != url)
-        {
-            return Err(Error::Invalid(format!(
-                "`{}` mirrors workspace {} at {}, not {} at {url}; pull into another directory",
-                dest.display(),
-                i.workspace_id,
-                i.url,
-                me.id
-            )));
-        }
-        info
-    } else {
-        None
-    };
+    let previous = previous_mirror(dest, me, url)?;
     let parent = parent_of(dest);
     fsutil::create_dir_all(&parent)?;
     // The work directory of a pull into this mirror that was killed is garbage: remove it.
@@ -432,20 +408,7 @@ fn pull_mirror(
         ".rlcm-pull-{}-",
         dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
     );
-    if let Ok(entries) = std::fs::read_dir(&parent) {
-        for e in entries.flatten() {
-            // Exactly the prefix and tempfile's 6 random characters: not the work directory of
-            // a pull into another mirror whose name starts the same (`mirror-x`).
-            let name = e.file_name().to_string_lossy().to_string();
-            let stale = name
-                .strip_prefix(&work_prefix)
-                .is_some_and(|rest| rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
-                && e.file_type().is_ok_and(|t| t.is_dir());
-            if stale {
-                std::fs::remove_dir_all(e.path()).with_path("remove", e.path())?;
-            }
-        }
-    }
+    remove_stale_work_dirs(&parent, &work_prefix)?;
     let work = tempfile::Builder::new()
         .prefix(&work_prefix)
         .rand_bytes(6)
@@ -520,19 +483,7 @@ fn pull_mirror(
     carry_history(dest, &built)?;
     crate::env::txn::crash_point("pull-built");
 
-    // Swap in: the old mirror moves aside, the new one takes its place.
-    let prev = previous_of(dest);
-    if dest.exists() {
-        std::fs::rename(dest, &prev).with_path("move aside", dest)?;
-        crate::env::txn::crash_point("pull-swap");
-        std::fs::rename(&built, dest).with_path("replace", dest)?;
-        fsutil::sync_dir(&parent)?;
-        crate::env::txn::crash_point("pull-swapped");
-        std::fs::remove_dir_all(&prev).with_path("remove", &prev)?;
-    } else {
-        std::fs::rename(&built, dest).with_path("create", dest)?;
-        fsutil::sync_dir(&parent)?;
-    }
+    swap_in(dest, &built, &parent)?;
     // The summary cache `init` wrote stays valid across the rename (it is bound to the
     // directories' inodes): no third load of the workspace.
     Ok(PullReport {
@@ -547,6 +498,75 @@ fn pull_mirror(
         entries,
         changes: Some(changes),
     })
+}
+
+/// The mirror `dest` holds (`None`: it does not exist or is empty); an error when it is
+/// something else, or a mirror of another workspace.
+fn previous_mirror(dest: &Path, me: &User, url: &str) -> Result<Option<RemoteInfo>> {
+    Ok(if dest.exists() {
+        let info = read_remote_info(dest)?;
+        let empty = std::fs::read_dir(dest).with_path("read", dest)?.next().is_none();
+        if info.is_none() && !empty {
+            return Err(Error::Invalid(format!(
+                "`{}` exists and is not a mirror pulled by rlcm (no `.rlcm/remote.json`); pull \
+                 into a new directory",
+                dest.display()
+            )));
+        }
+        if let Some(i) = &info
+            && (i.workspace_id != me.id || i.url != url)
+        {
+            return Err(Error::Invalid(format!(
+                "`{}` mirrors workspace {} at {}, not {} at {url}; pull into another directory",
+                dest.display(),
+                i.workspace_id,
+                i.url,
+                me.id
+            )));
+        }
+        info
+    } else {
+        None
+    })
+}
+
+/// Removes the work directories (`<work_prefix>` and 6 random characters) of pulls into this
+/// mirror that were killed.
+fn remove_stale_work_dirs(parent: &Path, work_prefix: &str) -> Result<()> {
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for e in entries.flatten() {
+            // Exactly the prefix and tempfile's 6 random characters: not the work directory of
+            // a pull into another mirror whose name starts the same (`mirror-x`).
+            let name = e.file_name().to_string_lossy().to_string();
+            let stale = name
+                .strip_prefix(work_prefix)
+                .is_some_and(|rest| rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+                && e.file_type().is_ok_and(|t| t.is_dir());
+            if stale {
+                std::fs::remove_dir_all(e.path()).with_path("remove", e.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts the mirror built in `built` at `dest`: the old mirror moves aside, the new one takes
+/// its place, the old one is removed (a pull killed in between is finished by
+/// `recover_swap`).
+fn swap_in(dest: &Path, built: &Path, parent: &Path) -> Result<()> {
+    let prev = previous_of(dest);
+    if dest.exists() {
+        std::fs::rename(dest, &prev).with_path("move aside", dest)?;
+        crate::env::txn::crash_point("pull-swap");
+        std::fs::rename(built, dest).with_path("replace", dest)?;
+        fsutil::sync_dir(parent)?;
+        crate::env::txn::crash_point("pull-swapped");
+        std::fs::remove_dir_all(&prev).with_path("remove", &prev)?;
+    } else {
+        std::fs::rename(built, dest).with_path("create", dest)?;
+        fsutil::sync_dir(parent)?;
+    }
+    Ok(())
 }
 
 /// Exports and downloads every target folder into `work`: (package ids, entries, the package

@@ -615,41 +615,8 @@ pub fn rollback(
     progress: &mut dyn FnMut(&str),
 ) -> Result<PushReport> {
     let mirror = &opts.plan.mirror;
-    let records = history(mirror)?;
-    let rec = match id {
-        Some(n) => records.iter().find(|r| r.id == n),
-        None => records.iter().rev().find(|r| {
-            !r.rolled_back && r.kind == "pushed" && matches!(r.outcome.as_str(), "completed" | "unknown" | "")
-        }),
-    }
-    .cloned()
-    .ok_or_else(|| Error::NotFound {
-        what: "push",
-        name: id.map(|n| n.to_string()).unwrap_or_else(|| "(latest)".into()),
-        hint: format!(
-            " to roll back in the history of mirror `{}` (`.rlcm/pushes.json`)",
-            mirror.display()
-        ),
-    })?;
-    if rec.rolled_back {
-        return Err(Error::Invalid(format!("push {} was already rolled back", rec.id)));
-    }
-    let saved_dir = mirror.join(".rlcm").join("pushes").join(rec.id.to_string());
-    let before = saved_dir.join("before.zip");
-    let plan_path = saved_dir.join("plan.json");
-    let (Some(before_bytes), Some(plan_bytes)) = (
-        fsutil::read_optional(&before)?,
-        fsutil::read_optional(&plan_path)?,
-    ) else {
-        return Err(Error::Invalid(format!(
-            "push {} has nothing saved to restore (`{}` or `{}` is missing)",
-            rec.id,
-            before.display(),
-            plan_path.display()
-        )));
-    };
-    let pushed_plan: PlanReport =
-        serde_json::from_slice(&plan_bytes).map_err(|e| Error::json(plan_path.display().to_string(), &e))?;
+    let rec = push_to_roll_back(mirror, id)?;
+    let (before_bytes, pushed_plan) = saved_push(mirror, &rec)?;
     // Copy out of the mirror: the pulls below replace it.
     let tmp = tempfile::Builder::new()
         .prefix(".rlcm-rollback-")
@@ -697,25 +664,7 @@ pub fn rollback(
         differences: Vec::new(),
         push_id: None,
     };
-    // Delete recipes before the connections they use.
-    let mut deletions: Vec<(String, DeletableKind, u64)> = Vec::new();
-    for c in created {
-        match c {
-            Created::Delete(p, k, id) => deletions.push((p, k, id)),
-            Created::Keep(l) => report.left_behind.push(l),
-        }
-    }
-    deletions.sort_by_key(|(_, k, _)| *k != DeletableKind::Recipe);
-    for (path, kind, id) in &deletions {
-        match client.delete_asset(*kind, *id) {
-            Ok(()) => {}
-            // Gone already (a retried DELETE whose first attempt went through).
-            Err(Error::Remote { status: 404, .. }) => {}
-            Err(e) => return Err(e),
-        }
-        progress(&format!("deleted {path}"));
-        report.deleted.push(path.clone());
-    }
+    delete_created(client, created, &mut report, progress)?;
     if has_changes(&report.plan) {
         let zip = import_bytes(tmp.path(), &pkg)?;
         let folder_id = o.folder_id.unwrap_or(rec.folder_id);
@@ -754,6 +703,80 @@ pub fn rollback(
     }
     save_history(mirror, &records)?;
     Ok(report)
+}
+
+/// The push `rollback` undoes: push `id`, or the latest push not rolled back.
+fn push_to_roll_back(mirror: &Path, id: Option<u64>) -> Result<PushRecord> {
+    let records = history(mirror)?;
+    let rec = match id {
+        Some(n) => records.iter().find(|r| r.id == n),
+        None => records.iter().rev().find(|r| {
+            !r.rolled_back && r.kind == "pushed" && matches!(r.outcome.as_str(), "completed" | "unknown" | "")
+        }),
+    }
+    .cloned()
+    .ok_or_else(|| Error::NotFound {
+        what: "push",
+        name: id.map(|n| n.to_string()).unwrap_or_else(|| "(latest)".into()),
+        hint: format!(
+            " to roll back in the history of mirror `{}` (`.rlcm/pushes.json`)",
+            mirror.display()
+        ),
+    })?;
+    if rec.rolled_back {
+        return Err(Error::Invalid(format!("push {} was already rolled back", rec.id)));
+    }
+    Ok(rec)
+}
+
+/// What push `rec` saved in the mirror: the package of what it replaced, and its plan.
+fn saved_push(mirror: &Path, rec: &PushRecord) -> Result<(Vec<u8>, PlanReport)> {
+    let saved_dir = mirror.join(".rlcm").join("pushes").join(rec.id.to_string());
+    let before = saved_dir.join("before.zip");
+    let plan_path = saved_dir.join("plan.json");
+    let (Some(before_bytes), Some(plan_bytes)) = (
+        fsutil::read_optional(&before)?,
+        fsutil::read_optional(&plan_path)?,
+    ) else {
+        return Err(Error::Invalid(format!(
+            "push {} has nothing saved to restore (`{}` or `{}` is missing)",
+            rec.id,
+            before.display(),
+            plan_path.display()
+        )));
+    };
+    let pushed_plan: PlanReport =
+        serde_json::from_slice(&plan_bytes).map_err(|e| Error::json(plan_path.display().to_string(), &e))?;
+    Ok((before_bytes, pushed_plan))
+}
+
+/// Deletes what the push created (recipes before the connections they use); what cannot be
+/// deleted is reported as left behind.
+fn delete_created(
+    client: &Client,
+    created: Vec<Created>,
+    report: &mut PushReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let mut deletions: Vec<(String, DeletableKind, u64)> = Vec::new();
+    for c in created {
+        match c {
+            Created::Delete(p, k, id) => deletions.push((p, k, id)),
+            Created::Keep(l) => report.left_behind.push(l),
+        }
+    }
+    deletions.sort_by_key(|(_, k, _)| *k != DeletableKind::Recipe);
+    for (path, kind, id) in &deletions {
+        match client.delete_asset(*kind, *id) {
+            Ok(()) => {}
+            // Gone already (a retried DELETE whose first attempt went through).
+            Err(Error::Remote { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
+        progress(&format!("deleted {path}"));
+        report.deleted.push(path.clone());
+    }
+    Ok(())
 }
 
 /// `ImportResult` names for the report.
