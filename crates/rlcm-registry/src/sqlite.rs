@@ -2,7 +2,7 @@
 //! versioned in this crate (`PRAGMA user_version`), blobs beside it ([`crate::blobs`]).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rlcm::registry::api::{
@@ -127,86 +127,9 @@ const READERS: usize = 4;
 /// The SQLite store: one connection that writes (SQLite allows one writer at a time) and a small
 /// pool of read-only connections, which WAL lets read while the writer commits.
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// Installs go to the group-commit thread ([`install_batches`]).
-    installs: Mutex<mpsc::Sender<InstallJob>>,
-}
-
-/// One install waiting for its commit, and where to send the outcome.
-struct InstallJob {
-    link: Option<i64>,
-    connector_id: i64,
-    slug: String,
-    id: String,
-    token_hash: String,
-    audit: Audit,
-    reply: mpsc::SyncSender<StoreResult<()>>,
-}
-
-/// At most this many installs share one commit.
-const INSTALL_BATCH: usize = 256;
-
-/// The group commit of installs: the installs that arrive while one commit is being flushed
-/// wait together and are written by the next one, each in its own savepoint of one
-/// `IMMEDIATE` transaction, so N concurrent installs cost one fsync instead of N queued ones.
-/// An install is answered only once its transaction is committed (durability is unchanged:
-/// `synchronous=FULL`); one whose statements fail is rolled back alone.
-fn install_batches(conn: Arc<Mutex<Connection>>, jobs: mpsc::Receiver<InstallJob>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < INSTALL_BATCH {
-            match jobs.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
-            }
-        }
-        let outcomes = commit_installs(&conn, &batch);
-        for (job, outcome) in batch.into_iter().zip(outcomes) {
-            let _ = job.reply.send(outcome);
-        }
-    }
-}
-
-/// Writes `batch` in one transaction; the outcome of each install, in order.
-fn commit_installs(conn: &Mutex<Connection>, batch: &[InstallJob]) -> Vec<StoreResult<()>> {
-    let fail_all = |e: StoreError| batch.iter().map(|_| Err(e.clone())).collect();
-    let Ok(mut c) = conn.lock() else {
-        return fail_all(StoreError::Backend("the database handle was poisoned".into()));
-    };
-    let mut tx = match c.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(db(e)),
-    };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        let outcome = tx.savepoint().map_err(db).and_then(|sp| {
-            write_install(&sp, job)?;
-            sp.commit().map_err(db)
-        });
-        outcomes.push(outcome);
-    }
-    match tx.commit() {
-        Ok(()) => outcomes,
-        Err(e) => fail_all(db(e)),
-    }
-}
-
-/// The rows of one install: the install, the link's "last used" and the audit row.
-fn write_install(c: &Connection, job: &InstallJob) -> StoreResult<()> {
-    let at = now();
-    c.prepare_cached(
-        "INSERT INTO installs (public_id, connector_id, link_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut st| st.execute(params![job.id, job.connector_id, job.link, job.token_hash, at]))
-    .map_err(db)?;
-    if let Some(link) = job.link {
-        c.prepare_cached("UPDATE links SET last_used_at = ?2 WHERE id = ?1")
-            .and_then(|mut st| st.execute(params![link, at]))
-            .map_err(db)?;
-    }
-    log(c, &job.audit, AuditAction::Install, Some(&job.slug), Some(&format!("install {}", job.id)))
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
@@ -278,18 +201,10 @@ impl SqliteStore {
             r.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
             readers.push(Mutex::new(r));
         }
-        let conn = Arc::new(Mutex::new(conn));
-        let (installs, jobs) = mpsc::channel();
-        let writer = Arc::clone(&conn);
-        std::thread::Builder::new()
-            .name("registry-installs".into())
-            .spawn(move || install_batches(writer, jobs))
-            .map_err(|e| StoreError::Backend(format!("cannot start the install writer: {e}")))?;
         Ok(SqliteStore {
-            conn,
+            conn: Mutex::new(conn),
             readers,
             next_reader: AtomicUsize::new(0),
-            installs: Mutex::new(installs),
         })
     }
 
@@ -800,24 +715,24 @@ impl Store for SqliteStore {
         token_hash: &str,
         audit: &Audit,
     ) -> StoreResult<()> {
-        // The install joins the next group commit and waits for it.
-        let (reply, outcome) = mpsc::sync_channel(1);
-        let job = InstallJob {
-            link,
-            connector_id: connector.id,
-            slug: connector.slug.clone(),
-            id: id.to_string(),
-            token_hash: token_hash.to_string(),
-            audit: audit.clone(),
-            reply,
-        };
-        let gone = || StoreError::Backend("the install writer has stopped; restart the registry".into());
-        self.installs
-            .lock()
-            .map_err(|_| gone())?
-            .send(job)
-            .map_err(|_| gone())?;
-        outcome.recv().map_err(|_| gone())?
+        self.with(|c| {
+            // One transaction, one commit (one fsync): the install, the link's "last used" and
+            // the audit row.
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+            let at = now();
+            tx.prepare_cached(
+                "INSERT INTO installs (public_id, connector_id, link_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| st.execute(params![id, connector.id, link, token_hash, at]))
+            .map_err(db)?;
+            if let Some(link) = link {
+                tx.prepare_cached("UPDATE links SET last_used_at = ?2 WHERE id = ?1")
+                    .and_then(|mut st| st.execute(params![link, at]))
+                    .map_err(db)?;
+            }
+            log(&tx, audit, AuditAction::Install, Some(&connector.slug), Some(&format!("install {id}")))?;
+            tx.commit().map_err(db)
+        })
     }
 
     fn install_by_token(&self, token_hash: &str) -> StoreResult<Option<Connector>> {
@@ -1276,38 +1191,6 @@ mod tests {
         assert_eq!((links.len(), links[0].installs), (2, 1));
         assert_eq!(s.revoke_links(&c, true, &audit()).unwrap(), (1, 1));
         assert!(s.install_by_token("c1").unwrap().is_none());
-    }
-
-    /// Installs from many threads at once share commits (the group commit) and each is
-    /// answered with its own outcome: a duplicate install id fails alone, every other install
-    /// is stored and audited.
-    #[test]
-    fn concurrent_installs_commit_together_and_fail_alone() {
-        let d = tempfile::tempdir().unwrap();
-        let s = std::sync::Arc::new(SqliteStore::open(d.path()).unwrap());
-        s.add_publisher("a", "ha", &audit()).unwrap();
-        let a = s.publisher_by_token("ha").unwrap().unwrap();
-        s.share(&a, &version("acme", 1, "x"), &audit()).unwrap();
-        let c = s.connector("acme").unwrap().unwrap();
-        s.create_link(&c, "l1", "t1", false, &audit()).unwrap();
-        let (link, _) = s.find_link("t1").unwrap().unwrap();
-        let threads: Vec<_> = (0..32)
-            .map(|i| {
-                let (s, c) = (std::sync::Arc::clone(&s), c.clone());
-                // Threads 0 and 1 use the same install id: one of them must fail.
-                let id = if i < 2 { "dup".to_string() } else { format!("i{i}") };
-                std::thread::spawn(move || s.create_install(Some(link), &c, &id, &format!("c{i}"), &audit()))
-            })
-            .collect();
-        let outcomes: Vec<StoreResult<()>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1, "{outcomes:?}");
-        assert!(outcomes[0].is_err() != outcomes[1].is_err());
-        for (i, o) in outcomes.iter().enumerate() {
-            assert_eq!(s.install_by_token(&format!("c{i}")).unwrap().is_some(), o.is_ok(), "install {i}");
-        }
-        let audited = s.audit_log().unwrap().iter().filter(|r| r.action == "install").count();
-        assert_eq!(audited, 31);
-        assert_eq!(s.links(c.id).unwrap()[0].installs, 31);
     }
 
     fn submit(s: &SqliteStore, c: &Connector, app: Option<&str>, name: &str, cats: &[&str]) -> ListingView {

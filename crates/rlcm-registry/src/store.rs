@@ -6,7 +6,7 @@ use rlcm::registry::api::{
 };
 
 /// A storage failure or refusal.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The request conflicts with what is stored (another publisher's slug, a version number
     /// already shared with other code, a name taken).
