@@ -1193,6 +1193,37 @@ mod tests {
         assert!(s.install_by_token("c1").unwrap().is_none());
     }
 
+    /// Installs from many threads at once each get their own outcome: a duplicate install id
+    /// fails alone, every other install is stored, audited and counted on its link.
+    #[test]
+    fn concurrent_installs_each_commit_or_fail_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let s = std::sync::Arc::new(SqliteStore::open(d.path()).unwrap());
+        s.add_publisher("a", "ha", &audit()).unwrap();
+        let a = s.publisher_by_token("ha").unwrap().unwrap();
+        s.share(&a, &version("acme", 1, "x"), &audit()).unwrap();
+        let c = s.connector("acme").unwrap().unwrap();
+        s.create_link(&c, "l1", "t1", false, &audit()).unwrap();
+        let (link, _) = s.find_link("t1").unwrap().unwrap();
+        let threads: Vec<_> = (0..32)
+            .map(|i| {
+                let (s, c) = (std::sync::Arc::clone(&s), c.clone());
+                // Threads 0 and 1 use the same install id: one of them must fail.
+                let id = if i < 2 { "dup".to_string() } else { format!("i{i}") };
+                std::thread::spawn(move || s.create_install(Some(link), &c, &id, &format!("c{i}"), &audit()))
+            })
+            .collect();
+        let outcomes: Vec<StoreResult<()>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1, "{outcomes:?}");
+        assert!(outcomes[0].is_err() != outcomes[1].is_err());
+        for (i, o) in outcomes.iter().enumerate() {
+            assert_eq!(s.install_by_token(&format!("c{i}")).unwrap().is_some(), o.is_ok(), "install {i}");
+        }
+        let audited = s.audit_log().unwrap().iter().filter(|r| r.action == "install").count();
+        assert_eq!(audited, 31);
+        assert_eq!(s.links(c.id).unwrap()[0].installs, 31);
+    }
+
     fn submit(s: &SqliteStore, c: &Connector, app: Option<&str>, name: &str, cats: &[&str]) -> ListingView {
         s.submit_listing(
             c,
