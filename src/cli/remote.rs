@@ -469,7 +469,7 @@ fn push_one(
         folder_id: args.folder_id,
         saved,
         force: args.force,
-        kind: "pushed".into(),
+        kind: rlcm::remote::push::PushKind::Pushed,
     };
     rlcm::remote::push::push(&client, package, &opts, progress)
 }
@@ -478,10 +478,9 @@ fn push_markdown(r: &rlcm::remote::push::PushReport) -> String {
     let mut s = super::render::plan_markdown(&r.plan);
     s.push_str(&format!(
         "\n### {} `{}`\n\n",
-        if r.kind.is_empty() || r.kind == "pushed" {
-            "push"
-        } else {
-            &r.kind
+        match r.kind {
+            rlcm::remote::push::PushKind::Pushed => "push".to_string(),
+            k => k.to_string(),
         },
         r.remote
     ));
@@ -603,7 +602,7 @@ pub(super) fn run_rollback_remote(
         folder_id: None,
         saved: None,
         force,
-        kind: String::new(),
+        kind: rlcm::remote::push::PushKind::Pushed,
     };
     let report = rlcm::remote::push::rollback(&client, id, &opts, &mut stderr_progress("rollback"))?;
     match format {
@@ -662,7 +661,7 @@ fn run_fanout(
                         folder_id: args.folder_id,
                         saved: None,
                         force: args.force,
-                        kind: "pushed".into(),
+                        kind: rlcm::remote::push::PushKind::Pushed,
                     },
                 })
             })();

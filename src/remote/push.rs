@@ -105,6 +105,82 @@ pub struct LeftBehind {
     pub reason: String,
 }
 
+/// What a push to a remote was: a push of a package, or the rollback of an earlier push. On disk
+/// and in reports the words they have always been (`pushed`, `rollback of N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum PushKind {
+    /// A package pushed.
+    #[default]
+    Pushed,
+    /// The rollback of push N.
+    RollbackOf(u64),
+}
+
+impl std::fmt::Display for PushKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushKind::Pushed => f.write_str("pushed"),
+            PushKind::RollbackOf(n) => write!(f, "rollback of {n}"),
+        }
+    }
+}
+
+impl TryFrom<String> for PushKind {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        // Records written before kinds existed have none: they were pushes.
+        if s.is_empty() || s == "pushed" {
+            return Ok(PushKind::Pushed);
+        }
+        s.strip_prefix("rollback of ")
+            .and_then(|n| n.parse().ok())
+            .map(PushKind::RollbackOf)
+            .ok_or_else(|| format!("unknown push kind `{s}` (expected `pushed` or `rollback of N`)"))
+    }
+}
+
+impl From<PushKind> for String {
+    fn from(k: PushKind) -> String {
+        k.to_string()
+    }
+}
+
+impl JsonSchema for PushKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PushKind".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(pushed|rollback of [0-9]+)$"
+        })
+    }
+}
+
+/// How a recorded push ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PushOutcome {
+    /// The import completed.
+    Completed,
+    /// The import failed.
+    Failed,
+    /// The import was not started.
+    Refused,
+    /// The import's answer never came, or rlcm was stopped while it ran (also records written
+    /// before outcomes were recorded, which read as `""`).
+    #[default]
+    #[serde(alias = "")]
+    Unknown,
+}
+
 /// `rlcm push` to one remote, and `rlcm rollback --remote`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PushReport {
@@ -112,9 +188,9 @@ pub struct PushReport {
     pub format_version: u32,
     /// The remote.
     pub remote: String,
-    /// `push`, or `rollback of N`.
+    /// `pushed`, or `rollback of N`.
     #[serde(default)]
-    pub kind: String,
+    pub kind: PushKind,
     /// The plan the push was made on.
     pub plan: PlanReport,
     /// The import's package id (none when nothing was imported).
@@ -153,11 +229,10 @@ pub struct PushRecord {
     /// The folder imported into.
     pub folder_id: u64,
     /// `pushed` or `rollback of N`.
-    pub kind: String,
-    /// `completed`, `failed`, `refused` (the import was not started), or `unknown` (the
-    /// import's answer never came, or rlcm was stopped while it ran).
+    pub kind: PushKind,
+    /// How it ended.
     #[serde(default)]
-    pub outcome: String,
+    pub outcome: PushOutcome,
     /// True when a later rollback undid it.
     #[serde(default)]
     pub rolled_back: bool,
@@ -193,10 +268,10 @@ fn save_history(mirror: &Path, records: &[PushRecord]) -> Result<()> {
     )
 }
 
-fn set_outcome(mirror: &Path, id: u64, package_id: Option<u64>, outcome: &str) -> Result<()> {
+fn set_outcome(mirror: &Path, id: u64, package_id: Option<u64>, outcome: PushOutcome) -> Result<()> {
     let mut records = history(mirror)?;
     if let Some(r) = records.iter_mut().find(|r| r.id == id) {
-        r.outcome = outcome.to_string();
+        r.outcome = outcome;
         if package_id.is_some() {
             r.package_id = package_id;
         }
@@ -280,7 +355,7 @@ pub struct PushOptions {
     /// Push despite a blocked plan.
     pub force: bool,
     /// Recorded kind (`pushed`, `rollback of N`).
-    pub kind: String,
+    pub kind: PushKind,
 }
 
 /// Imports `zip` and waits: the final package.
@@ -379,7 +454,7 @@ pub fn push(
     let mut report = PushReport {
         format_version: FORMAT_VERSION,
         remote: opts.plan.remote.clone(),
-        kind: opts.kind.clone(),
+        kind: opts.kind,
         plan,
         package_id: None,
         folder_id: Some(folder_id),
@@ -438,8 +513,8 @@ fn import_recorded(
         package_digest: digest.to_string(),
         package_id: None,
         folder_id,
-        kind: opts.kind.clone(),
-        outcome: "unknown".into(),
+        kind: opts.kind,
+        outcome: PushOutcome::Unknown,
         rolled_back: false,
     });
     save_history(mirror, &records)?;
@@ -458,7 +533,7 @@ fn import_recorded(
             if matches!(&e, Error::Remote { status, .. } if (400..500).contains(status))
                 || matches!(&e, Error::Invalid(_))
             {
-                set_outcome(mirror, push_id, None, "refused")?;
+                set_outcome(mirror, push_id, None, PushOutcome::Refused)?;
             }
             return Err(e);
         }
@@ -476,7 +551,7 @@ fn import_recorded(
         })
         .collect();
     if !done.status.is_success() {
-        set_outcome(mirror, push_id, Some(done.id), "failed")?;
+        set_outcome(mirror, push_id, Some(done.id), PushOutcome::Failed)?;
         return Err(Error::Remote {
             status: 200,
             message: format!(
@@ -490,7 +565,7 @@ fn import_recorded(
             ),
         });
     }
-    set_outcome(mirror, push_id, Some(done.id), "completed")?;
+    set_outcome(mirror, push_id, Some(done.id), PushOutcome::Completed)?;
     Ok(())
 }
 
@@ -627,7 +702,7 @@ pub fn rollback(
     let pkg = open_package(tmp.path())?;
     let mut o = opts.clone();
     o.folder_id = Some(o.folder_id.unwrap_or(rec.folder_id));
-    o.kind = format!("rollback of {}", rec.id);
+    o.kind = PushKind::RollbackOf(rec.id);
     let label = format!("(what push {} replaced)", rec.id);
 
     let (mut plan, _) = plan_remote(client, &pkg, tmp.path(), &o.plan, progress)?;
@@ -654,7 +729,7 @@ pub fn rollback(
     let mut report = PushReport {
         format_version: FORMAT_VERSION,
         remote: o.plan.remote.clone(),
-        kind: o.kind.clone(),
+        kind: o.kind,
         plan,
         package_id: None,
         folder_id: o.folder_id,
@@ -711,7 +786,9 @@ fn push_to_roll_back(mirror: &Path, id: Option<u64>) -> Result<PushRecord> {
     let rec = match id {
         Some(n) => records.iter().find(|r| r.id == n),
         None => records.iter().rev().find(|r| {
-            !r.rolled_back && r.kind == "pushed" && matches!(r.outcome.as_str(), "completed" | "unknown" | "")
+            !r.rolled_back
+                && r.kind == PushKind::Pushed
+                && matches!(r.outcome, PushOutcome::Completed | PushOutcome::Unknown)
         }),
     }
     .cloned()
@@ -785,4 +862,38 @@ pub fn result_name(r: ImportResult) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    /// Kinds and outcomes keep their words on disk; records from before they existed (no
+    /// field, or `""`) read as a push whose outcome is unknown; anything else is refused.
+    #[test]
+    fn push_kinds_and_outcomes_read_old_and_new_records() {
+        for (text, kind) in [
+            ("\"pushed\"", PushKind::Pushed),
+            ("\"rollback of 12\"", PushKind::RollbackOf(12)),
+        ] {
+            assert_eq!(serde_json::from_str::<PushKind>(text).unwrap(), kind);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), text);
+        }
+        assert_eq!(
+            serde_json::from_str::<PushKind>("\"\"").unwrap(),
+            PushKind::Pushed
+        );
+        assert!(serde_json::from_str::<PushKind>("\"rollback of x\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<PushOutcome>("\"\"").unwrap(),
+            PushOutcome::Unknown
+        );
+        assert_eq!(
+            serde_json::to_string(&PushOutcome::Refused).unwrap(),
+            "\"refused\""
+        );
+        let old = r#"{"id":1,"at":"t","by":"u","package":"p","package_digest":"d","package_id":null,"folder_id":3,"kind":"pushed"}"#;
+        let r: PushRecord = serde_json::from_str(old).unwrap();
+        assert_eq!((r.kind, r.outcome), (PushKind::Pushed, PushOutcome::Unknown));
+    }
 }

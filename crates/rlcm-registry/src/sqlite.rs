@@ -1217,9 +1217,18 @@ mod tests {
         assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1, "{outcomes:?}");
         assert!(outcomes[0].is_err() != outcomes[1].is_err());
         for (i, o) in outcomes.iter().enumerate() {
-            assert_eq!(s.install_by_token(&format!("c{i}")).unwrap().is_some(), o.is_ok(), "install {i}");
+            assert_eq!(
+                s.install_by_token(&format!("c{i}")).unwrap().is_some(),
+                o.is_ok(),
+                "install {i}"
+            );
         }
-        let audited = s.audit_log().unwrap().iter().filter(|r| r.action == "install").count();
+        let audited = s
+            .audit_log()
+            .unwrap()
+            .iter()
+            .filter(|r| r.action == "install")
+            .count();
         assert_eq!(audited, 31);
         assert_eq!(s.links(c.id).unwrap()[0].installs, 31);
     }
