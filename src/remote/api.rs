@@ -300,6 +300,10 @@ impl Default for PollOptions {
 }
 
 const PAGE: usize = 100;
+/// At most this many pages of a list are asked for at once (the pacer keeps to the limits).
+const CONCURRENT_PAGES: usize = 4;
+/// No list is read past this many pages.
+const MAX_PAGES: usize = 10_000;
 
 impl Client {
     fn json<T: DeserializeOwned>(
@@ -477,15 +481,22 @@ impl Client {
     /// soon as that many came, so a workspace of 100·k recipes costs k requests, not k + 1 (at
     /// 60 requests a minute the pages are what a large pull waits for).
     pub fn recipes_of(&self, expected: Option<u64>) -> Result<Vec<Recipe>> {
+        // The pages the workspace's recipe count says there are are asked for a few at a time
+        // (the pacer still keeps to the limits); then, in page order, the same rule as one by
+        // one: stop at a short page or once the count is reached, and go on page by page only
+        // if the list turned out longer than the count.
+        let known = expected.map_or(0, |e| usize::try_from(e).unwrap_or(usize::MAX).div_ceil(PAGE));
+        let known = known.min(MAX_PAGES);
         let mut all = Vec::new();
-        for page in 1..=10_000 {
-            let batch: Vec<Recipe> = self.json(
-                Method::Get,
-                &format!("/api/recipes?page={page}&per_page={PAGE}&exclude_code=true"),
-                EndpointClass::Recipes,
-                Body::Empty,
-                Envelope::Items,
-            )?;
+        for batch in self.recipe_pages(known)? {
+            let n = batch.len();
+            all.extend(batch);
+            if n < PAGE || expected.is_some_and(|e| all.len() as u64 >= e) {
+                return Ok(all);
+            }
+        }
+        for page in known + 1..=MAX_PAGES {
+            let batch = self.recipe_page(page)?;
             let n = batch.len();
             all.extend(batch);
             if n < PAGE || expected.is_some_and(|e| all.len() as u64 >= e) {
@@ -493,6 +504,61 @@ impl Client {
             }
         }
         Ok(all)
+    }
+
+    /// One page of the recipes list.
+    fn recipe_page(&self, page: usize) -> Result<Vec<Recipe>> {
+        self.json(
+            Method::Get,
+            &format!("/api/recipes?page={page}&per_page={PAGE}&exclude_code=true"),
+            EndpointClass::Recipes,
+            Body::Empty,
+            Envelope::Items,
+        )
+    }
+
+    /// Pages 1 to `count` of the recipes list, in order, fetched by up to
+    /// [`CONCURRENT_PAGES`] requests at once; the first error wins.
+    fn recipe_pages(&self, count: usize) -> Result<Vec<Vec<Recipe>>> {
+        let next = std::sync::atomic::AtomicUsize::new(1);
+        let slots: Vec<std::sync::Mutex<Option<Result<Vec<Recipe>>>>> =
+            (0..count).map(|_| std::sync::Mutex::new(None)).collect();
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for _ in 0..CONCURRENT_PAGES.min(count) {
+                scope.spawn(|| {
+                    loop {
+                        let page = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if page > count || failed.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                        let got = self.recipe_page(page);
+                        if got.is_err() {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        if let Ok(mut slot) = slots[page - 1].lock() {
+                            *slot = Some(got);
+                        }
+                    }
+                });
+            }
+        });
+        let mut pages = Vec::with_capacity(count);
+        for (i, slot) in slots.into_iter().enumerate() {
+            match slot.into_inner().ok().flatten() {
+                Some(Ok(page)) => pages.push(page),
+                Some(Err(e)) => return Err(e),
+                // Not asked for: an earlier page failed (its error comes first) or a worker died.
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "{}: page {} of the recipes list was not fetched; pull again",
+                        self.base_url(),
+                        i + 1
+                    )));
+                }
+            }
+        }
+        Ok(pages)
     }
 
     /// `PUT /api/recipes/:id/start` or `/stop`; a 200 with `success:false` is an error.
