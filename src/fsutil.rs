@@ -53,8 +53,8 @@ impl FsOp {
 /// process, all threads; of the given kinds only, when kinds are given: `create`, `write`,
 /// `sync`, `rename`, `link`, `mkdir`, `remove`) fail with `ERRNO` (`ENOSPC`, `EIO`, `EROFS`,
 /// `EDQUOT` or a number) as a real OS error, before it is performed; `RLCM_FAULT_COUNT_LOG=FILE`
-/// appends one line per operation (`N KIND PATH`, `N KIND FAULT PATH` for the one that failed)
-/// to `FILE`, so a test can learn how many a command performs and which one failed. Without the feature this is `Ok(())` and compiles to nothing.
+/// appends one line per operation (`N KIND PATH`, `N KIND FAULT PATH` for the one that failed;
+/// `FROM -> TO` for a rename or link) to `FILE`, so a test can learn how many a command performs and which one failed. Without the feature this is `Ok(())` and compiles to nothing.
 #[inline(always)]
 pub fn fault_point(op: FsOp, path: &Path) -> io::Result<()> {
     #[cfg(feature = "test-hooks")]
@@ -143,15 +143,33 @@ mod hooks {
     }
 }
 
+/// [`fault_point`] for an operation on two paths (a rename, a link): the layer logs them as
+/// `FROM -> TO`.
+#[inline(always)]
+fn fault_point2(op: FsOp, from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(feature = "test-hooks")]
+    {
+        let mut both = from.as_os_str().to_owned();
+        both.push(" -> ");
+        both.push(to.as_os_str());
+        fault_point(op, Path::new(&both))
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        let _ = (from, to);
+        fault_point(op, Path::new(""))
+    }
+}
+
 /// [`std::fs::rename`] through the fault layer.
 pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
-    fault_point(FsOp::Rename, to)?;
+    fault_point2(FsOp::Rename, from, to)?;
     fs::rename(from, to)
 }
 
 /// [`std::fs::hard_link`] through the fault layer.
 pub fn hard_link(original: &Path, link: &Path) -> io::Result<()> {
-    fault_point(FsOp::Link, link)?;
+    fault_point2(FsOp::Link, original, link)?;
     fs::hard_link(original, link)
 }
 
@@ -223,7 +241,7 @@ pub fn persist(
     tmp: tempfile::NamedTempFile,
     path: &Path,
 ) -> std::result::Result<File, tempfile::PersistError> {
-    if let Err(error) = fault_point(FsOp::Rename, path) {
+    if let Err(error) = fault_point2(FsOp::Rename, tmp.path(), path) {
         return Err(tempfile::PersistError { error, file: tmp });
     }
     tmp.persist(path)
@@ -235,7 +253,7 @@ pub fn persist_noclobber(
     tmp: tempfile::NamedTempFile,
     path: &Path,
 ) -> std::result::Result<File, tempfile::PersistError> {
-    if let Err(error) = fault_point(FsOp::Link, path) {
+    if let Err(error) = fault_point2(FsOp::Link, tmp.path(), path) {
         return Err(tempfile::PersistError { error, file: tmp });
     }
     tmp.persist_noclobber(path)

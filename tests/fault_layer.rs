@@ -8,12 +8,11 @@
 //! same command succeeds) or, past the commit point, as after; `rlcm check` clean (see
 //! `common::trials::judge`).
 //!
-//! Which N: every operation that orders a write (sync, rename, link, mkdir, remove), and of
-//! the creates and writes (one or two per staged file) the first and last few and
-//! [`SPREAD`] spread evenly between; `RLCM_FAULT_LAYER=all` tries every N, and
-//! `RLCM_FAULT_LAYER=N` spreads N over the creates and writes. Unlike strace, the layer counts
-//! the operations of all threads together, so every chosen N is hit (a run where it is not
-//! fails the test), and it needs no ptrace.
+//! Which N: every one for a command with at most [`CAP`] operations; for more, the commit
+//! point and its neighbours, the first and the last, and values spread over the rest up to the
+//! cap (see [`chosen`]); `RLCM_FAULT_LAYER=N` raises the cap, `RLCM_FAULT_LAYER=all` tries every
+//! N. Unlike strace, the layer counts the operations of all threads together, so every chosen
+//! N is hit (a run where it is not fails the test), and it needs no ptrace.
 
 mod common;
 
@@ -23,11 +22,8 @@ use std::path::{Path, PathBuf};
 use common::trials::*;
 use common::*;
 
-/// Creates and writes tried besides the first and last [`ENDS`], unless `RLCM_FAULT_LAYER`
-/// says otherwise.
-const SPREAD: usize = 6;
-/// Creates and writes tried at each end of a command's operations.
-const ENDS: usize = 3;
+/// Values of N tried per command and error, unless `RLCM_FAULT_LAYER` says otherwise.
+const CAP: usize = 10;
 
 /// One operation of a command, as the fault layer logged it.
 struct LoggedOp {
@@ -58,34 +54,40 @@ fn read_log(path: &Path) -> Vec<LoggedOp> {
         .collect()
 }
 
-/// The values of N tried for a command whose operations are `ops`.
+/// The values of N tried for a command whose operations are `ops`: every one when there are
+/// at most the cap ([`CAP`], or `RLCM_FAULT_LAYER=N`; `RLCM_FAULT_LAYER=all`: no cap); else
+/// the commit (the rename onto `.rlcm/journal.json`) and the operations just before and after
+/// it, the first and the last, then values spread evenly over the operations that order a
+/// write (sync, rename, link, mkdir, remove) and over the creates and writes, up to the cap.
 fn chosen(ops: &[LoggedOp]) -> Vec<usize> {
-    let setting = std::env::var("RLCM_FAULT_LAYER").ok();
-    if setting.as_deref() == Some("all") {
-        return (1..=ops.len()).collect();
+    let cap = match std::env::var("RLCM_FAULT_LAYER").ok().as_deref() {
+        Some("all") => usize::MAX,
+        Some(v) => v.parse().expect("RLCM_FAULT_LAYER is a number or `all`"),
+        None => CAP,
+    };
+    let count = ops.len();
+    if count <= cap {
+        return (1..=count).collect();
     }
-    let spread: usize = setting
-        .as_deref()
-        .map(|v| v.parse().expect("RLCM_FAULT_LAYER is a number or `all`"))
-        .unwrap_or(SPREAD);
-    let mut ns = BTreeSet::new();
-    let bulk: Vec<usize> = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.kind == "create" || o.kind == "write")
-        .map(|(i, _)| i + 1)
-        .collect();
+    let mut ns = BTreeSet::from([1, count]);
     for (i, o) in ops.iter().enumerate() {
-        if o.kind != "create" && o.kind != "write" {
-            ns.insert(i + 1);
+        if o.kind == "rename" && o.path.to_string_lossy().ends_with(".rlcm/journal.json") {
+            ns.extend([i, i + 1, i + 2].into_iter().filter(|&n| (1..=count).contains(&n)));
         }
     }
-    ns.extend(bulk.iter().take(ENDS));
-    ns.extend(bulk.iter().rev().take(ENDS));
-    if bulk.len() > 2 * ENDS && spread > 0 {
-        let inner = &bulk[ENDS..bulk.len() - ENDS];
-        for k in 0..spread.min(inner.len()) {
-            ns.insert(inner[k * inner.len() / spread.min(inner.len())]);
+    let ordering: Vec<usize> = (1..=count)
+        .filter(|&n| !matches!(ops[n - 1].kind.as_str(), "create" | "write"))
+        .collect();
+    let bulk: Vec<usize> = (1..=count)
+        .filter(|&n| matches!(ops[n - 1].kind.as_str(), "create" | "write"))
+        .collect();
+    // Two thirds of what is left for the ordering operations, the rest for the bulk.
+    let left = cap.saturating_sub(ns.len());
+    let for_ordering = (left * 2).div_ceil(3);
+    for (pool, k) in [(&ordering, for_ordering), (&bulk, left - for_ordering.min(left))] {
+        let k = k.min(pool.len());
+        for j in 0..k {
+            ns.insert(pool[j * pool.len() / k + pool.len() / (2 * k)]);
         }
     }
     ns.into_iter().collect()
@@ -141,6 +143,7 @@ fn run_layer_trials(s: &Scenario) -> Tally {
                 cause,
                 file: failed.map(|o| o.path.as_path()),
             };
+            // Injected::file of a rename or link is `FROM -> TO`: either may be named.
             judge(s, &t, &out, &before, &after, &injected, &what, &mut tally);
         }
     }

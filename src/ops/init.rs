@@ -107,7 +107,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             let state = env::adopt(&ws, &name, id, &opts.user)?;
             let staging = build.path().join(env::lock::INIT_STAGING);
             write_state_dir(build.path(), &staging, &state)?;
-            fsutil::rename(&staging, &build.path().join(".rlcm")).with_path("create", build.path())?;
+            let state_dir = build.path().join(".rlcm");
+            fsutil::rename(&staging, &state_dir).with_path("create", state_dir)?;
             // On Unix a directory renamed onto an empty one replaces it in one step, so a
             // failed rename leaves the empty folder as it was; elsewhere it is removed first.
             #[cfg(not(unix))]
