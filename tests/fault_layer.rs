@@ -72,7 +72,11 @@ fn chosen(ops: &[LoggedOp]) -> Vec<usize> {
     let mut ns = BTreeSet::from([1, count]);
     for (i, o) in ops.iter().enumerate() {
         if o.kind == "rename" && o.path.to_string_lossy().ends_with(".rlcm/journal.json") {
-            ns.extend([i, i + 1, i + 2].into_iter().filter(|&n| (1..=count).contains(&n)));
+            ns.extend(
+                [i, i + 1, i + 2]
+                    .into_iter()
+                    .filter(|&n| (1..=count).contains(&n)),
+            );
         }
     }
     let ordering: Vec<usize> = (1..=count)
@@ -104,7 +108,11 @@ fn run_layer_trials(s: &Scenario) -> Tally {
     let ops = read_log(&log);
     let after = s.state(&reference);
     assert_ne!(before, after, "{}: the command changes nothing", s.name);
-    assert!(!ops.is_empty(), "{}: no operation went through the fault layer", s.name);
+    assert!(
+        !ops.is_empty(),
+        "{}: no operation went through the fault layer",
+        s.name
+    );
     let ns = chosen(&ops);
     for (errno, cause) in [
         ("ENOSPC", "No space left on device"),
@@ -208,11 +216,7 @@ fn import_rollback_and_export_with_failing_operations() {
             .collect();
         ok(&run(&args));
     });
-    run_layer_trials(&env_scenario(
-        "rollback",
-        imported,
-        &["rollback", "--env", "ENV"],
-    ));
+    run_layer_trials(&env_scenario("rollback", imported, &["rollback", "--env", "ENV"]));
     run_layer_trials(&Scenario::new(
         "export -o",
         f.sb.clone(),

@@ -203,7 +203,11 @@ fn world() -> World {
     )
     .unwrap();
     let rb = std::fs::read_to_string(base.join("service_1_api.custom_adapter.rb")).unwrap();
-    std::fs::write(base.join(CONNECTOR_RB), rb.replacen("Service 1 API", CONNECTOR, 1)).unwrap();
+    std::fs::write(
+        base.join(CONNECTOR_RB),
+        rb.replacen("Service 1 API", CONNECTOR, 1),
+    )
+    .unwrap();
     ok(&run(&["init", sb.to_str().unwrap(), "--id", "1100000001"]));
     ok(&run(&["init", base.to_str().unwrap(), "--id", "2200000002"]));
     let mut pkgs = Vec::new();
@@ -250,7 +254,8 @@ fn world() -> World {
         ]));
         let after = tree(&scratch);
         assert!(
-            !after.keys().any(|p| p.starts_with("model_conn.")) || after.get(CONNECTOR_RB) == before.get(CONNECTOR_RB),
+            !after.keys().any(|p| p.starts_with("model_conn."))
+                || after.get(CONNECTOR_RB) == before.get(CONNECTOR_RB),
             "a package writes the model connector"
         );
         assert!(
@@ -531,7 +536,8 @@ fn run_history(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                     &[],
                 );
                 prop_assert!(out.status.success(), "{step}: {}", stderr(&out));
-                check_export(&zip, folder, &model).map_err(|e| TestCaseError::fail(format!("{step}: {e}")))?;
+                check_export(&zip, folder, &model)
+                    .map_err(|e| TestCaseError::fail(format!("{step}: {e}")))?;
                 std::fs::remove_file(&zip).unwrap();
             }
         }
@@ -554,10 +560,19 @@ fn run_history(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
             "{}: the model connector (latest, released, shared, uncommitted)",
             step
         );
-        prop_assert!(stored_versions(&env) == model.versions, "{}: the stored versions differ", step);
+        prop_assert!(
+            stored_versions(&env) == model.versions,
+            "{}: the stored versions differ",
+            step
+        );
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(env.join(CONNECTOR_JSON)).unwrap()).unwrap();
-        prop_assert_eq!(json["version_no"].as_u64(), Some(model.latest()), "{}: version_no in the tree", step);
+        prop_assert_eq!(
+            json["version_no"].as_u64(),
+            Some(model.latest()),
+            "{}: version_no in the tree",
+            step
+        );
         let c = env_run(&env, &["check", "--format", "json"], &[]);
         let report: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
         let errors: Vec<_> = report["findings"]
@@ -605,13 +620,17 @@ fn check_export(zip: &Path, folder: &str, model: &Model) -> Result<(), String> {
         .map(|(p, b)| (p.clone(), b.clone()))
         .collect();
     if let Some(code) = expected.get_mut(CONNECTOR_RB) {
-        let released = model.released.ok_or("the connector is exported with no release")?;
+        let released = model
+            .released
+            .ok_or("the connector is exported with no release")?;
         *code = model.versions[&released].clone();
         let json: serde_json::Value =
             serde_json::from_slice(connector_json.as_deref().ok_or("no connector JSON")?)
                 .map_err(|e| e.to_string())?;
         if json["version_no"].as_u64() != Some(released) {
-            return Err(format!("the exported connector JSON is not version {released}: {json}"));
+            return Err(format!(
+                "the exported connector JSON is not version {released}: {json}"
+            ));
         }
         // Compared as the tree is: without `version_no` and `note`.
         let mut j = json.clone();

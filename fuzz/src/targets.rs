@@ -163,8 +163,16 @@ pub fn registry_answer(data: &[u8]) {
     }
     let (b, u) = (base, url.as_str());
     match *pick as usize % REGISTRY_ANSWERS.len() {
-        0 => drop(check(decode_answer::<ShareResponse>(b, u, status, body), b, token)),
-        1 => drop(check(decode_answer::<ConnectorView>(b, u, status, body), b, token)),
+        0 => drop(check(
+            decode_answer::<ShareResponse>(b, u, status, body),
+            b,
+            token,
+        )),
+        1 => drop(check(
+            decode_answer::<ConnectorView>(b, u, status, body),
+            b,
+            token,
+        )),
         2 => {
             if let Some(v) = check(decode_answer::<SharedVersion>(b, u, status, body), b, token) {
                 // What an install or update does next with the version: never a panic.
@@ -172,10 +180,18 @@ pub fn registry_answer(data: &[u8]) {
                 let _ = slug_of_title(&v.title);
             }
         }
-        3 => drop(check(decode_answer::<InstallResponse>(b, u, status, body), b, token)),
+        3 => drop(check(
+            decode_answer::<InstallResponse>(b, u, status, body),
+            b,
+            token,
+        )),
         4 => drop(check(decode_answer::<LinkCreated>(b, u, status, body), b, token)),
         5 => drop(check(decode_answer::<LinkList>(b, u, status, body), b, token)),
-        6 => drop(check(decode_answer::<RevokeResponse>(b, u, status, body), b, token)),
+        6 => drop(check(
+            decode_answer::<RevokeResponse>(b, u, status, body),
+            b,
+            token,
+        )),
         7 => drop(check(decode_answer::<AuditLog>(b, u, status, body), b, token)),
         8 => drop(check(decode_answer::<AppList>(b, u, status, body), b, token)),
         9 => {
@@ -191,7 +207,11 @@ pub fn registry_answer(data: &[u8]) {
             }
         }
         11 => drop(check(decode_answer::<ListingList>(b, u, status, body), b, token)),
-        12 => drop(check(decode_answer::<NoDirectInstall>(b, u, status, body), b, token)),
+        12 => drop(check(
+            decode_answer::<NoDirectInstall>(b, u, status, body),
+            b,
+            token,
+        )),
         _ => drop(check(decode_answer::<ApiError>(b, u, status, body), b, token)),
     }
 }
@@ -257,7 +277,10 @@ pub fn workato_answer(data: &[u8]) {
     let env = envelopes[(pick & 3) as usize];
     let check = |r: rlcm::error::Result<()>| {
         if let Err(e) = r {
-            assert!(e.to_string().contains(url), "the refusal does not name the URL: {e}");
+            assert!(
+                e.to_string().contains(url),
+                "the refusal does not name the URL: {e}"
+            );
         }
     };
     match (pick >> 2) % 7 {
