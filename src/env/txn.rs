@@ -15,13 +15,14 @@
 //! ([`recover`]): renames whose staged file is gone already happened, so replay is idempotent
 //! and the environment ends fully after. The lock must be held throughout.
 //!
-//! Test hooks: `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
+//! Test hooks (feature `test-hooks`, which only `cargo test` turns on): `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
 //! commit (after staging, after the journal, after each file operation, ...), so tests can kill
 //! a write at every instant that matters; `RLCM_PAUSE_AT_READ=K:FILE` holds a reader at its
 //! K-th tree file ([`crate::hooks::read_point`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "test-hooks")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -73,10 +74,19 @@ impl Drop for Transaction {
     }
 }
 
-static CRASH_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A crash point for the crash-injection tests (see the module documentation).
+/// A crash point for the crash-injection tests (see the module documentation); nothing
+/// without the `test-hooks` feature.
+#[inline(always)]
 pub fn crash_point(what: &str) {
+    #[cfg(feature = "test-hooks")]
+    crash_point_hook(what);
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = what;
+}
+
+#[cfg(feature = "test-hooks")]
+fn crash_point_hook(what: &str) {
+    static CRASH_COUNTER: AtomicU64 = AtomicU64::new(0);
     let Some(target) = std::env::var("RLCM_CRASH_POINT")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
