@@ -143,17 +143,15 @@ fn cache_key(create: bool) -> Option<[u8; 32]> {
         return None;
     }
     let dir = path.parent()?;
-    std::fs::create_dir_all(dir).ok()?;
+    crate::fsutil::create_dir_all(dir).ok()?;
     let mut key = [0u8; 32];
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").ok()?, &mut key).ok()?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cache-key-")
-        .tempfile_in(dir)
-        .ok()?;
-    std::io::Write::write_all(&mut tmp, &key).ok()?;
-    tmp.as_file().sync_all().ok()?;
+    let mut tmp = crate::fsutil::temp_file_in(tempfile::Builder::new().prefix(".cache-key-"), dir).ok()?;
+    let tmp_path = tmp.path().to_path_buf();
+    crate::fsutil::write_all(&mut tmp, &key, &tmp_path).ok()?;
+    crate::fsutil::sync_file(tmp.as_file(), &tmp_path).ok()?;
     // Another rlcm may have created it meanwhile: the first one stays.
-    let _ = tmp.persist_noclobber(&path);
+    let _ = crate::fsutil::persist_noclobber(tmp, &path);
     read(&path)
 }
 

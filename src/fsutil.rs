@@ -2,17 +2,326 @@
 //!
 //! Every write goes to a temporary file in the destination directory, is fsynced, renamed into
 //! place, and the directory is fsynced, so a crash leaves either the old or the new file.
+//!
+//! Every write-side file operation rlcm performs itself (create, write, fsync/syncfs, rename,
+//! link, mkdir, remove) goes through the helpers here, which pass it through [`fault_point`]
+//! first. With the `test-hooks` cargo feature that is a fault layer for tests (see
+//! [`fault_point`]); without it, it compiles to nothing.
 
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::Path;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
+
+/// The kinds of write-side file operation, as the fault layer counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsOp {
+    /// Creating a file (a temporary file, a staged file, a lock file).
+    Create,
+    /// One write to a file.
+    Write,
+    /// An fsync of a file or folder, or a `syncfs`.
+    Sync,
+    /// A rename.
+    Rename,
+    /// A hard link.
+    Link,
+    /// A new folder.
+    Mkdir,
+    /// Removing a file or a folder.
+    Remove,
+}
+
+impl FsOp {
+    /// The name the fault layer's environment variables use.
+    pub fn name(self) -> &'static str {
+        match self {
+            FsOp::Create => "create",
+            FsOp::Write => "write",
+            FsOp::Sync => "sync",
+            FsOp::Rename => "rename",
+            FsOp::Link => "link",
+            FsOp::Mkdir => "mkdir",
+            FsOp::Remove => "remove",
+        }
+    }
+}
+
+/// Passes a write-side operation on `path` through the fault layer (feature `test-hooks`):
+/// `RLCM_FAULT=N:ERRNO[:KIND,KIND...]` makes the N-th operation (counted over the whole
+/// process, all threads; of the given kinds only, when kinds are given: `create`, `write`,
+/// `sync`, `rename`, `link`, `mkdir`, `remove`) fail with `ERRNO` (`ENOSPC`, `EIO`, `EROFS`,
+/// `EDQUOT` or a number) as a real OS error, before it is performed; `RLCM_FAULT_COUNT_LOG=FILE`
+/// appends one line per operation (`N KIND PATH`, `N KIND FAULT PATH` for the one that failed;
+/// `FROM -> TO` for a rename or link) to `FILE`, so a test can learn how many a command performs and which one failed. Without the feature this is `Ok(())` and compiles to nothing.
+#[inline(always)]
+pub fn fault_point(op: FsOp, path: &Path) -> io::Result<()> {
+    #[cfg(feature = "test-hooks")]
+    {
+        hooks::point(op, path)
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        let _ = (op, path);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "test-hooks")]
+mod hooks {
+    use super::FsOp;
+    use std::io::{self, Write};
+    use std::path::Path;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, OnceLock};
+
+    struct Config {
+        fault: Option<(u64, i32, Vec<String>)>,
+        log: Option<Mutex<std::fs::File>>,
+    }
+
+    fn errno(name: &str) -> Option<i32> {
+        Some(match name {
+            "ENOSPC" => libc::ENOSPC,
+            "EIO" => libc::EIO,
+            "EROFS" => libc::EROFS,
+            "EDQUOT" => libc::EDQUOT,
+            n => n.parse().ok()?,
+        })
+    }
+
+    fn config() -> &'static Config {
+        static CONFIG: OnceLock<Config> = OnceLock::new();
+        CONFIG.get_or_init(|| {
+            let fault = std::env::var("RLCM_FAULT").ok().and_then(|v| {
+                let mut parts = v.splitn(3, ':');
+                let n = parts.next()?.trim().parse::<u64>().ok()?;
+                let e = errno(parts.next()?.trim())?;
+                let kinds = parts
+                    .next()
+                    .map(|k| k.split(',').map(|s| s.trim().to_string()).collect())
+                    .unwrap_or_default();
+                Some((n, e, kinds))
+            });
+            let log = std::env::var_os("RLCM_FAULT_COUNT_LOG").and_then(|p| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .ok()
+                    .map(Mutex::new)
+            });
+            Config { fault, log }
+        })
+    }
+
+    pub(super) fn point(op: FsOp, path: &Path) -> io::Result<()> {
+        static ALL: AtomicU64 = AtomicU64::new(0);
+        static MATCHING: AtomicU64 = AtomicU64::new(0);
+        let c = config();
+        let n = ALL.fetch_add(1, Ordering::SeqCst) + 1;
+        let fail = c.fault.as_ref().and_then(|(target, errno, kinds)| {
+            let counted = kinds.is_empty() || kinds.iter().any(|k| k == op.name());
+            (counted && MATCHING.fetch_add(1, Ordering::SeqCst) + 1 == *target).then_some(*errno)
+        });
+        if let Some(log) = &c.log
+            && let Ok(mut f) = log.lock()
+        {
+            let _ = writeln!(
+                f,
+                "{n} {} {}{}",
+                op.name(),
+                if fail.is_some() { "FAULT " } else { "" },
+                path.display()
+            );
+        }
+        match fail {
+            Some(errno) => Err(io::Error::from_raw_os_error(errno)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// [`fault_point`] for an operation on two paths (a rename, a link): the layer logs them as
+/// `FROM -> TO`.
+#[inline(always)]
+fn fault_point2(op: FsOp, from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(feature = "test-hooks")]
+    {
+        let mut both = from.as_os_str().to_owned();
+        both.push(" -> ");
+        both.push(to.as_os_str());
+        fault_point(op, Path::new(&both))
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        let _ = (from, to);
+        fault_point(op, Path::new(""))
+    }
+}
+
+/// [`std::fs::rename`] through the fault layer.
+pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    fault_point2(FsOp::Rename, from, to)?;
+    fs::rename(from, to)
+}
+
+/// [`std::fs::hard_link`] through the fault layer.
+pub fn hard_link(original: &Path, link: &Path) -> io::Result<()> {
+    fault_point2(FsOp::Link, original, link)?;
+    fs::hard_link(original, link)
+}
+
+/// [`std::fs::create_dir`] through the fault layer.
+pub fn create_dir(dir: &Path) -> io::Result<()> {
+    fault_point(FsOp::Mkdir, dir)?;
+    fs::create_dir(dir)
+}
+
+/// [`std::fs::remove_dir`] through the fault layer.
+pub fn remove_dir(dir: &Path) -> io::Result<()> {
+    fault_point(FsOp::Remove, dir)?;
+    fs::remove_dir(dir)
+}
+
+/// [`std::fs::remove_dir_all`] through the fault layer (one operation).
+pub fn remove_dir_all(dir: &Path) -> io::Result<()> {
+    fault_point(FsOp::Remove, dir)?;
+    fs::remove_dir_all(dir)
+}
+
+/// [`std::fs::remove_file`] through the fault layer.
+pub fn remove_file(path: &Path) -> io::Result<()> {
+    fault_point(FsOp::Remove, path)?;
+    fs::remove_file(path)
+}
+
+/// [`std::fs::write`] through the fault layer (a create, then a write).
+pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fault_point(FsOp::Create, path)?;
+    let mut f = File::create(path)?;
+    fault_point(FsOp::Write, path)?;
+    f.write_all(bytes)
+}
+
+/// Opens `path` with `options`, which may create it, through the fault layer.
+pub fn open_for_write(options: &OpenOptions, path: &Path) -> io::Result<File> {
+    fault_point(FsOp::Create, path)?;
+    options.open(path)
+}
+
+/// `file.sync_all()` through the fault layer (`path` names the file).
+pub fn sync_file(file: &File, path: &Path) -> io::Result<()> {
+    fault_point(FsOp::Sync, path)?;
+    file.sync_all()
+}
+
+/// `write_all` to a file through the fault layer.
+pub fn write_all(w: &mut impl Write, bytes: &[u8], path: &Path) -> io::Result<()> {
+    fault_point(FsOp::Write, path)?;
+    w.write_all(bytes)
+}
+
+/// A new temporary file in `dir` made by `builder`, through the fault layer.
+pub fn temp_file_in(builder: &tempfile::Builder<'_, '_>, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    fault_point(FsOp::Create, dir)?;
+    builder.tempfile_in(dir)
+}
+
+/// A new temporary folder in `dir` made by `builder`, through the fault layer.
+pub fn temp_dir_in(builder: &tempfile::Builder<'_, '_>, dir: &Path) -> io::Result<tempfile::TempDir> {
+    fault_point(FsOp::Mkdir, dir)?;
+    builder.tempdir_in(dir)
+}
+
+/// Renames a temporary file onto `path` ([`tempfile::NamedTempFile::persist`]) through the
+/// fault layer; on an error the temporary file is handed back in it, as `persist` does.
+pub fn persist(
+    tmp: tempfile::NamedTempFile,
+    path: &Path,
+) -> std::result::Result<File, tempfile::PersistError> {
+    if let Err(error) = fault_point2(FsOp::Rename, tmp.path(), path) {
+        return Err(tempfile::PersistError { error, file: tmp });
+    }
+    tmp.persist(path)
+}
+
+/// Like [`persist`], never replacing an existing file
+/// ([`tempfile::NamedTempFile::persist_noclobber`]).
+pub fn persist_noclobber(
+    tmp: tempfile::NamedTempFile,
+    path: &Path,
+) -> std::result::Result<File, tempfile::PersistError> {
+    if let Err(error) = fault_point2(FsOp::Link, tmp.path(), path) {
+        return Err(tempfile::PersistError { error, file: tmp });
+    }
+    tmp.persist_noclobber(path)
+}
+
+/// `syncfs` of the file system holding `dir` (Linux): every write there made durable at once.
+#[cfg(target_os = "linux")]
+pub fn syncfs(dir: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let d = File::open(dir).with_path("open", dir)?;
+    fault_point(FsOp::Sync, dir).with_path("sync", dir)?;
+    // SAFETY: syncfs only reads the file descriptor, which `d` keeps open.
+    let rc = unsafe { libc::syncfs(d.as_raw_fd()) };
+    if rc != 0 {
+        return Err(Error::io("sync", dir, io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// A writer whose every write goes through the fault layer (for writers rlcm wraps, such as a
+/// buffered writer over a file: each flush of the buffer is one operation).
+#[derive(Debug)]
+pub struct Hooked<W> {
+    inner: W,
+    path: PathBuf,
+}
+
+impl<W> Hooked<W> {
+    /// Wraps `inner`, which writes to `path`.
+    pub fn new(inner: W, path: &Path) -> Hooked<W> {
+        Hooked {
+            inner,
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// The wrapped writer.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
+    /// The wrapped writer.
+    pub fn get_ref(&self) -> &W {
+        &self.inner
+    }
+}
+
+impl<W: Write> Write for Hooked<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        fault_point(FsOp::Write, &self.path)?;
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Seek> Seek for Hooked<W> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
 
 /// Fsyncs a directory so that renames and creations inside it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let d = File::open(dir).with_path("open directory", dir)?;
-    d.sync_all().with_path("sync directory", dir)
+    sync_file(&d, dir).with_path("sync directory", dir)
 }
 
 /// Creates a directory and its parents, fsyncing each parent that gained an entry.
@@ -23,7 +332,7 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
     if let Some(parent) = dir.parent() {
         create_dir_all(parent)?;
     }
-    match fs::create_dir(dir) {
+    match create_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
         Err(e) => return Err(Error::io("create directory", dir, e)),
@@ -46,17 +355,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
+    let mut tmp = temp_file_in(tempfile::Builder::new().prefix(TEMP_PREFIX), dir)
         .with_path("create a temporary file in", dir)?;
-    tmp.write_all(bytes)
-        .with_path("write", tmp.path().to_path_buf())?;
-    tmp.as_file()
-        .sync_all()
-        .with_path("sync", tmp.path().to_path_buf())?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
+    let tmp_path = tmp.path().to_path_buf();
+    write_all(&mut tmp, bytes, &tmp_path).with_path("write", tmp_path.clone())?;
+    sync_file(tmp.as_file(), &tmp_path).with_path("sync", tmp_path)?;
+    persist(tmp, path).map_err(|e| Error::io("replace", path, e.error))?;
     sync_dir(dir)
 }
 
@@ -71,19 +375,17 @@ pub fn write_atomic_with(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     create_dir_all(dir)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
+    let tmp = temp_file_in(tempfile::Builder::new().prefix(TEMP_PREFIX), dir)
         .with_path("create a temporary file in", dir)?;
     let tmp_path = tmp.path().to_path_buf();
-    let mut w = std::io::BufWriter::with_capacity(256 << 10, tmp);
+    let mut w = std::io::BufWriter::with_capacity(256 << 10, Hooked::new(tmp, &tmp_path));
     fill(&mut w).with_path("write", tmp_path.clone())?;
     let tmp = w
         .into_inner()
-        .map_err(|e| Error::io("write", tmp_path.clone(), e.into_error()))?;
-    tmp.as_file().sync_all().with_path("sync", tmp_path)?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
+        .map_err(|e| Error::io("write", tmp_path.clone(), e.into_error()))?
+        .into_inner();
+    sync_file(tmp.as_file(), &tmp_path).with_path("sync", tmp_path)?;
+    persist(tmp, path).map_err(|e| Error::io("replace", path, e.error))?;
     sync_dir(dir)
 }
 
@@ -92,9 +394,10 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         create_dir_all(dir)?;
     }
+    fault_point(FsOp::Create, path).with_path("create", path)?;
     let mut f = File::create(path).with_path("create", path)?;
-    f.write_all(bytes).with_path("write", path)?;
-    f.sync_all().with_path("sync", path)
+    write_all(&mut f, bytes, path).with_path("write", path)?;
+    sync_file(&f, path).with_path("sync", path)
 }
 
 /// Reads a whole file, naming it in errors.
@@ -113,7 +416,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 
 /// Removes a file if it exists.
 pub fn remove_file_if_exists(path: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
+    match remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io("remove", path, e)),
@@ -154,10 +457,7 @@ pub fn is_case_insensitive(dir: &Path) -> bool {
     }
     // A crash before the probe is removed leaves it behind: only for folders with no entry
     // to look up (not an environment).
-    let Ok(probe) = tempfile::Builder::new()
-        .prefix(".rlcm-case-probe-")
-        .tempfile_in(dir)
-    else {
+    let Ok(probe) = temp_file_in(tempfile::Builder::new().prefix(".rlcm-case-probe-"), dir) else {
         return false;
     };
     let name = probe

@@ -1,14 +1,25 @@
 //! Test hooks read by the binary from environment variables (no effect unless set), kept in one
 //! place below every module that calls them. `RLCM_CRASH_POINT` is in `env::txn` (it is the
-//! transaction's protocol), `RLCM_NOW` in `env::now`.
+//! transaction's protocol), the fault layer in `fsutil`, `RLCM_NOW` in `env::now`. All but
+//! `RLCM_NOW` exist only with the `test-hooks` cargo feature (which `cargo test` turns on).
 
+#[cfg(feature = "test-hooks")]
 use std::path::PathBuf;
+#[cfg(feature = "test-hooks")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Test hook: `RLCM_PAUSE_AT_READ=K:FILE` makes the process, at its K-th read of a tree file,
 /// create `FILE` and wait until it is removed (at most two minutes), so a test can hold a
-/// reader in the middle of its read while a write runs.
+/// reader in the middle of its read while a write runs. Nothing without the `test-hooks`
+/// feature.
+#[inline(always)]
 pub fn read_point() {
+    #[cfg(feature = "test-hooks")]
+    read_point_hook();
+}
+
+#[cfg(feature = "test-hooks")]
+fn read_point_hook() {
     static HOOK: std::sync::OnceLock<Option<(u64, PathBuf)>> = std::sync::OnceLock::new();
     static READS: AtomicU64 = AtomicU64::new(0);
     let hook = HOOK.get_or_init(|| {

@@ -21,8 +21,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::trials::*;
 use common::*;
 
 /// Values of N tried per system call and fault, unless `RLCM_FAULT_SAMPLES` says otherwise.
@@ -80,106 +81,19 @@ fn spread(count: usize, max: Option<usize>) -> Vec<usize> {
     }
 }
 
-/// A command to fault, on a fresh copy of `base` (its `ENV`), with `OUT` a folder beside it.
-struct Scenario {
-    name: &'static str,
-    base: PathBuf,
-    args: Vec<String>,
-    /// Where the command writes (the environment, or `OUT` for `export -o`).
-    writes_out: bool,
-}
-
-struct Trial {
-    _dir: tempfile::TempDir,
-    env: PathBuf,
-    out: PathBuf,
-}
-
-impl Scenario {
-    fn fresh(&self) -> Trial {
-        let dir = tempfile::tempdir().unwrap();
-        let env = dir.path().join("env");
-        let out = dir.path().join("out");
-        copy_tree(&self.base, &env);
-        std::fs::create_dir(&out).unwrap();
-        Trial { _dir: dir, env, out }
+/// Runs the command under strace with `inject`, the trace of the traced calls in `log`.
+fn traced(s: &Scenario, strace: &Path, t: &Trial, call: &str, inject: Option<&str>, log: &Path) -> Output {
+    let mut wargs = vec![
+        "-f".to_string(),
+        "-qq".to_string(),
+        "-o".to_string(),
+        log.to_str().unwrap().to_string(),
+        format!("-etrace={call}"),
+    ];
+    if let Some(i) = inject {
+        wargs.push(format!("-einject={call}:{i}"));
     }
-
-    fn args(&self, t: &Trial) -> Vec<String> {
-        self.args
-            .iter()
-            .map(|a| {
-                a.replace("ENV", t.env.to_str().unwrap())
-                    .replace("OUT", t.out.to_str().unwrap())
-            })
-            .collect()
-    }
-
-    /// What the trial's command writes to, as compared (with the `install_id` and `credential`
-    /// a registry hands out anew to every install masked).
-    fn state(&self, t: &Trial) -> BTreeMap<String, Vec<u8>> {
-        let snap = if self.writes_out {
-            snapshot(&t.out)
-        } else {
-            snapshot(&t.env)
-        };
-        snap.into_iter().map(|(k, bytes)| masked(k, bytes)).collect()
-    }
-
-    fn rlcm(&self, t: &Trial) -> Output {
-        let a = self.args(t);
-        rlcm_in(
-            None,
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-            &[("RLCM_NOW", NOW)],
-        )
-    }
-
-    /// Runs the command under strace with `inject`, the trace of the traced calls in `log`.
-    fn traced(&self, strace: &Path, t: &Trial, call: &str, inject: Option<&str>, log: &Path) -> Output {
-        let mut cmd = Command::new(strace);
-        cmd.args(["-f", "-qq", "-o"])
-            .arg(log)
-            .arg(format!("-etrace={call}"));
-        if let Some(i) = inject {
-            cmd.arg(format!("-einject={call}:{i}"));
-        }
-        cmd.arg(env!("CARGO_BIN_EXE_rlcm"))
-            .args(self.args(t))
-            .env("NO_COLOR", "1")
-            .env("RLCM_USER", "tester")
-            .env("RLCM_NOW", NOW);
-        cmd.output().expect("run strace")
-    }
-}
-
-/// A JSON file's `install_id` and `credential` values replaced by `MASKED`.
-fn masked(path: String, bytes: Vec<u8>) -> (String, Vec<u8>) {
-    fn mask(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                for (k, x) in m.iter_mut() {
-                    if k == "install_id" || k == "credential" {
-                        *x = serde_json::Value::from("MASKED");
-                    } else {
-                        mask(x);
-                    }
-                }
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(mask),
-            _ => {}
-        }
-    }
-    if path.ends_with(".json")
-        && bytes
-            .windows(10)
-            .any(|w| w == b"install_id" || w == b"credential")
-        && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes)
-    {
-        mask(&mut v);
-        return (path, serde_json::to_vec(&v).unwrap());
-    }
-    (path, bytes)
+    s.wrapped(t, strace, &wargs).output().expect("run strace")
 }
 
 /// Calls of `call` in a strace log (one line each, `<unfinished ...>` included).
@@ -190,32 +104,6 @@ fn calls(log: &str, call: &str) -> usize {
                 .is_some_and(|(_, rest)| rest.trim_start().starts_with(&format!("{call}(")))
         })
         .count()
-}
-
-#[derive(Default, Debug)]
-struct Tally {
-    /// Trials whose fault was injected (strace reported it), by outcome.
-    clean_error_before: usize,
-    error_after_commit: usize,
-    success_after: usize,
-    killed_before: usize,
-    killed_after: usize,
-    /// Trials whose N-th call never came (threads count their calls apart).
-    missed: usize,
-    /// Trials whose fault hit the dynamic loader, before rlcm ran.
-    loader: usize,
-    /// Killed exports that left their temporary file (which the next export removed).
-    temp_left: usize,
-}
-
-impl Tally {
-    fn injected(&self) -> usize {
-        self.clean_error_before
-            + self.error_after_commit
-            + self.success_after
-            + self.killed_before
-            + self.killed_after
-    }
 }
 
 /// Runs every trial of `s`; returns the tally.
@@ -231,7 +119,7 @@ fn run_trials(s: &Scenario, faults: &[(&str, &str)]) -> Tally {
     let log = reference.out.parent().unwrap().join("trace.log");
     let mut counts = BTreeMap::new();
     {
-        let out = s.traced(&strace, &reference, &WRITE_CALLS.join(","), None, &log);
+        let out = traced(s, &strace, &reference, &WRITE_CALLS.join(","), None, &log);
         assert!(out.status.success(), "{}: {}", s.name, stderr(&out));
         let text = std::fs::read_to_string(&log).unwrap();
         for c in WRITE_CALLS {
@@ -243,230 +131,42 @@ fn run_trials(s: &Scenario, faults: &[(&str, &str)]) -> Tally {
     let max = samples();
     for (call, fault) in faults {
         let count = counts[call];
-        // `init --from` flushes each unpacked file (one alike per entry): those are sampled.
-        let every = EVERY_ONE.contains(call) && !s.name.starts_with("init --from");
+        // `init --from` flushes each unpacked file (one alike per entry), and a pull each state
+        // file of the mirror it builds (28, before the rename that publishes it): those are
+        // sampled.
+        let every = EVERY_ONE.contains(call)
+            && !s.name.starts_with("init --from")
+            && !(s.name.starts_with("pull") && *call == "fsync");
         let max = if every { None } else { max };
         for n in spread(count, max) {
             let t = s.fresh();
             let log = t.out.parent().unwrap().join("trace.log");
             let inject = format!("{fault}:when={n}");
             let what = format!("{}: {call} #{n} of {count} fails with {fault}", s.name);
-            let out = s.traced(&strace, &t, call, Some(&inject), &log);
+            let out = traced(s, &strace, &t, call, Some(&inject), &log);
             let trace = std::fs::read_to_string(&log).unwrap_or_default();
             let hit = trace.contains("INJECTED") || trace.contains("killed by SIGKILL");
-            let err = stderr(&out);
-            if err.contains("error while loading shared libraries") {
+            if stderr(&out).contains("error while loading shared libraries") {
                 assert!(s.state(&t) == before, "{what}");
                 tally.loader += 1;
                 continue;
             }
-            assert!(
-                !err.contains("panicked") && out.status.code() != Some(101),
-                "{what}: panic\n{err}"
-            );
-            let killed = fault.starts_with("signal=");
-            // The next command recovers (and must find nothing wrong).
-            let c = run(&["check", "--env", s.recovery_env(&t), "--format", "json"]);
-            let report: serde_json::Value = serde_json::from_slice(&c.stdout)
-                .unwrap_or_else(|e| panic!("{what}: check: {e}: {}", stderr(&c)));
-            let errors: Vec<_> = report["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|f| f["severity"] == "error")
-                .collect();
-            assert!(errors.is_empty(), "{what}: check after it: {errors:#?}");
-            let mut now = s.state(&t);
-            if killed && s.writes_out {
-                // A killed export can leave its locked temporary file (no process is left to
-                // remove it), and nothing else: the next export to that folder removes it.
-                let mut without = now.clone();
-                without.retain(|p, _| !(p.starts_with(".rlcm-package-") && p.ends_with(".tmp")));
-                assert!(
-                    now.len() - without.len() <= 1 && (without == before || without == after),
-                    "{what}: the destination holds more than the zip or one temporary: {:?}",
-                    now.keys().collect::<Vec<_>>()
-                );
-                if without.len() != now.len() {
-                    tally.temp_left += 1;
-                    // Another export to the same folder sweeps it.
-                    let other = s.args(&t);
-                    let other: Vec<String> = other
-                        .into_iter()
-                        .map(|a| a.replace("all.zip", "other.zip"))
-                        .collect();
-                    let o = rlcm_in(
-                        None,
-                        &other.iter().map(String::as_str).collect::<Vec<_>>(),
-                        &[("RLCM_NOW", NOW)],
-                    );
-                    ok(&o);
-                    std::fs::remove_file(t.out.join("other.zip")).unwrap();
-                    now = s.state(&t);
-                    assert!(
-                        now == without,
-                        "{what}: the next export left the killed one's temporary: {:?}",
-                        now.keys().collect::<Vec<_>>()
-                    );
-                }
-            }
-            let is_before = now == before;
-            let is_after = now == after;
-            let differ = |other: &BTreeMap<String, Vec<u8>>| -> Vec<String> {
-                now.keys()
-                    .chain(other.keys())
-                    .filter(|p| now.get(*p) != other.get(*p))
-                    .take(5)
-                    .cloned()
-                    .collect()
-            };
-            assert!(
-                is_before || is_after,
-                "{what}: neither before nor after (exit {:?}; differs from before in {:?}, from after in {:?})\n{err}",
-                out.status,
-                differ(&before),
-                differ(&after)
-            );
-            if !hit {
-                assert!(
-                    out.status.success(),
-                    "{what}: not injected, yet it failed ({:?}): {err}\n{trace}",
-                    out.status
-                );
-                tally.missed += 1;
-                continue;
-            }
-            if killed {
-                if is_before {
-                    tally.killed_before += 1;
-                } else {
-                    tally.killed_after += 1;
-                }
-            } else if out.status.success() {
-                assert!(is_after, "{what}: exit 0 but the change is not there");
-                tally.success_after += 1;
+            let cause = if fault.contains("ENOSPC") {
+                "No space left on device"
             } else {
-                assert_eq!(out.status.code(), Some(1), "{what}: {err}");
-                let cause = if fault.contains("ENOSPC") {
-                    "No space left on device"
-                } else {
-                    "Input/output error"
-                };
-                // A fault on stderr itself leaves nothing to read: then it must be quiet.
-                assert!(
-                    err.trim().is_empty() || err.contains(cause),
-                    "{what}: the message does not give the cause:\n{err}"
-                );
-                if is_after {
-                    // A transaction says that what failed is committed (init and export have none: their
-                    // last step, flushing the folder after the rename, failed).
-                    assert!(
-                        err.trim().is_empty()
-                            || err.contains("is committed")
-                            || err.contains("the report to standard output")
-                            || s.name.starts_with("init")
-                            || s.name == "export -o",
-                        "{what}: after the commit point, the message does not say the change is made (differs from before in {:?}):\n{err}",
-                        differ(&before)
-                    );
-                    tally.error_after_commit += 1;
-                } else {
-                    tally.clean_error_before += 1;
-                }
-            }
-            if is_before {
-                // Once the fault is gone, the same command succeeds.
-                let again = s.rlcm(&t);
-                assert!(
-                    again.status.success(),
-                    "{what}: then without the fault: {}",
-                    stderr(&again)
-                );
-                assert!(
-                    s.state(&t) == after,
-                    "{what}: then without the fault: not as after"
-                );
-            }
+                "Input/output error"
+            };
+            let injected = Injected {
+                hit,
+                killed: fault.starts_with("signal="),
+                cause,
+                file: None,
+            };
+            judge(s, &t, &out, &before, &after, &injected, &what, &mut tally);
         }
     }
-    eprintln!(
-        "{}: {} trials with the fault injected ({} errors leaving it before, {} errors after the commit point leaving it after, {} successes, {} kills before, {} kills after, {} temporaries swept by the next export), {} whose call never came, {} in the dynamic loader; calls: {counts:?}",
-        s.name,
-        tally.injected(),
-        tally.clean_error_before,
-        tally.error_after_commit,
-        tally.success_after,
-        tally.killed_before,
-        tally.killed_after,
-        tally.temp_left,
-        tally.missed,
-        tally.loader
-    );
+    eprintln!("{}: {}; calls: {counts:?}", s.name, tally.summary());
     tally
-}
-
-impl Scenario {
-    /// The environment `check` recovers after a trial (the source for `export -o`).
-    fn recovery_env<'a>(&self, t: &'a Trial) -> &'a str {
-        t.env.to_str().unwrap()
-    }
-}
-
-/// A generated sandbox and production (small), initialised, and the sandbox's whole export.
-struct Fixture {
-    dir: tempfile::TempDir,
-    sb: PathBuf,
-    prod: PathBuf,
-    pkg: PathBuf,
-}
-
-fn generate(out: &Path, extra: &[&str]) {
-    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/gen_env.py");
-    let st = Command::new("python3")
-        .arg(&generator)
-        .args(["--out", out.to_str().unwrap(), "--recipes", "12"])
-        .args(extra)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let (sb, prod) = (dir.path().join("sb"), dir.path().join("prod"));
-    generate(&sb, &[]);
-    generate(
-        &prod,
-        &["--env-id", "2200000002", "--drift", "0.3", "--extra", "3"],
-    );
-    ok(&run(&["init", sb.to_str().unwrap(), "--id", "1100000001"]));
-    ok(&run(&["init", prod.to_str().unwrap(), "--id", "2200000002"]));
-    let pkg = dir.path().join("all.zip");
-    ok(&run(&[
-        "export",
-        "--env",
-        sb.to_str().unwrap(),
-        "--folder",
-        "",
-        "-o",
-        pkg.to_str().unwrap(),
-    ]));
-    Fixture { dir, sb, prod, pkg }
-}
-
-impl Fixture {
-    /// A copy of production named `name`, changed by `f`.
-    fn variant(&self, name: &str, f: impl FnOnce(&Path)) -> PathBuf {
-        let p = self.dir.path().join(name);
-        copy_tree(&self.prod, &p);
-        f(&p);
-        p
-    }
-}
-
-fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// Every fault of the issue on every write-side call: ENOSPC and EIO.
@@ -527,7 +227,8 @@ fn import_killed_at_every_flush_and_rename_recovers_to_before_or_after() {
             "--force",
             "--restart-recipes",
         ]),
-        writes_out: false,
+        writes: Writes::Env,
+        envs: Vec::new(),
     };
     let t = run_trials(&s, &kill_faults());
     check_tally(s.name, &t);
@@ -548,7 +249,8 @@ fn import_with_failing_writes() {
             "--force",
             "--restart-recipes",
         ]),
-        writes_out: false,
+        writes: Writes::Env,
+        envs: Vec::new(),
     };
     check_tally(s.name, &run_trials(&s, &error_faults()));
 }
@@ -571,7 +273,8 @@ fn rollback_with_failing_writes_and_kills() {
         name: "rollback",
         base,
         args: strs(&["rollback", "--env", "ENV"]),
-        writes_out: false,
+        writes: Writes::Env,
+        envs: Vec::new(),
     };
     let mut faults = error_faults();
     faults.extend(kill_faults());
@@ -608,7 +311,8 @@ fn connector_commit_release_restore_with_failing_writes_and_kills() {
             name,
             base: edited.clone(),
             args,
-            writes_out: false,
+            writes: Writes::Env,
+            envs: Vec::new(),
         };
         check_tally(name, &run_trials(&s, &errors_and_kills()));
     }
@@ -628,7 +332,8 @@ fn connector_commit_release_restore_with_failing_writes_and_kills() {
         name: "connector restore",
         base: committed,
         args: strs(&["connector", "restore", "Service 0 API", "2", "--env", "ENV"]),
-        writes_out: false,
+        writes: Writes::Env,
+        envs: Vec::new(),
     };
     check_tally(s.name, &run_trials(&s, &errors_and_kills()));
 }
@@ -655,7 +360,8 @@ fn recipe_start_stop_with_failing_writes_and_kills() {
             name,
             base,
             args,
-            writes_out: false,
+            writes: Writes::Env,
+            envs: Vec::new(),
         };
         check_tally(name, &run_trials(&s, &errors_and_kills()));
     }
@@ -670,14 +376,16 @@ fn init_and_export_with_failing_writes_and_kills() {
         name: "init",
         base: plain,
         args: strs(&["init", "ENV", "--id", "3300000003"]),
-        writes_out: false,
+        writes: Writes::Env,
+        envs: Vec::new(),
     };
     check_tally(s.name, &run_trials(&s, &errors_and_kills()));
     let s = Scenario {
         name: "export -o",
         base: f.sb.clone(),
         args: strs(&["export", "--env", "ENV", "--folder", "", "-o", "OUT/all.zip"]),
-        writes_out: true,
+        writes: Writes::Out,
+        envs: Vec::new(),
     };
     check_tally(s.name, &run_trials(&s, &error_faults()));
 }
@@ -691,7 +399,8 @@ fn export_killed_leaves_at_most_a_temporary_that_the_next_export_removes() {
         name: "export -o (SIGKILL)",
         base: f.sb.clone(),
         args: strs(&["export", "--env", "ENV", "--folder", "", "-o", "OUT/all.zip"]),
-        writes_out: true,
+        writes: Writes::Out,
+        envs: Vec::new(),
     };
     let faults: Vec<_> = ["write", "fsync", "renameat", "unlinkat", "openat"]
         .into_iter()
@@ -719,7 +428,8 @@ fn init_from_package_with_failing_writes_and_kills() {
             "--id",
             "3300000003",
         ]),
-        writes_out: false,
+        writes: Writes::Env,
+        envs: Vec::new(),
     };
     check_tally(s.name, &run_trials(&s, &errors_and_kills()));
 }
@@ -731,110 +441,26 @@ fn connector_share_local_with_failing_writes_and_kills() {
         name: "connector share",
         base: f.sb.clone(),
         args: strs(&["connector", "share", "Service 1 API", "--env", "ENV"]),
-        writes_out: false,
+        writes: Writes::Env,
+        envs: Vec::new(),
     };
     check_tally(s.name, &run_trials(&s, &errors_and_kills()));
-}
-
-/// Runs rlcm as the publisher `alice` (her registry `hub` configured in `config`).
-fn as_alice(config: &Path, token: &str, args: &[&str]) -> String {
-    ok(&rlcm_in(
-        None,
-        args,
-        &[
-            ("RLCM_CONFIG_DIR", config.to_str().unwrap()),
-            ("RLCM_REGISTRY_TOKEN_HUB", token),
-            ("RLCM_NOW", NOW),
-        ],
-    ))
 }
 
 /// `connector install` from a link and `connector update` from a registry on loopback.
 #[test]
 fn connector_install_and_update_from_a_registry_with_failing_writes_and_kills() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("registry");
-    let token = add_publisher(&data, "alice");
-    let server = RegistryServer::start(&data, &[]);
-    let config = dir.path().join("config-alice");
-    ok(&rlcm_in(
-        None,
-        &["registry", "add", "hub", "--url", &server.url],
-        &[("RLCM_CONFIG_DIR", config.to_str().unwrap())],
-    ));
-    let a = env_copy(dir.path(), "production", "2200000002");
-    let ae = a.to_str().unwrap();
-    as_alice(
-        &config,
-        &token,
-        &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"],
-    );
-    let out = as_alice(
-        &config,
-        &token,
-        &[
-            "connector",
-            "link",
-            "create",
-            "Acme CRM",
-            "--env",
-            ae,
-            "--registry",
-            "hub",
-        ],
-    );
-    let link = out.lines().last().unwrap().trim().to_string();
-    std::fs::create_dir_all(dir.path().join("b")).unwrap();
-    let b = env_copy(&dir.path().join("b"), "sandbox", "1100000002");
-    let s = Scenario {
-        name: "connector install",
-        base: b.clone(),
-        args: strs(&[
-            "connector",
-            "install",
-            &link,
-            "--env",
-            "ENV",
-            "--as",
-            "Acme Partner",
-        ]),
-        writes_out: false,
-    };
-    check_tally(s.name, &run_trials(&s, &errors_and_kills()));
-    // Installed, then the parent shares a newer version.
-    let be = b.to_str().unwrap();
-    ok(&run(&[
-        "connector",
-        "install",
-        &link,
-        "--env",
-        be,
-        "--as",
-        "Acme Partner",
-    ]));
-    let rb = a.join("acme_crm.custom_adapter.rb");
-    let code = std::fs::read_to_string(&rb).unwrap();
-    std::fs::write(&rb, format!("# a newer version\n{code}")).unwrap();
-    as_alice(
-        &config,
-        &token,
-        &["connector", "commit", "Acme CRM", "--note", "n", "--env", ae],
-    );
-    as_alice(
-        &config,
-        &token,
-        &["connector", "release", "Acme CRM", "--env", ae],
-    );
-    as_alice(
-        &config,
-        &token,
-        &["connector", "share", "Acme CRM", "--env", ae, "--registry", "hub"],
-    );
-    let s = Scenario {
-        name: "connector update",
-        base: b,
-        args: strs(&["connector", "update", "Acme Partner", "--env", "ENV"]),
-        writes_out: false,
-    };
-    check_tally(s.name, &run_trials(&s, &errors_and_kills()));
+    let w = registry_world();
+    for s in [&w.install, &w.update] {
+        check_tally(s.name, &run_trials(s, &errors_and_kills()));
+    }
+}
+
+/// `pull` into a mirror from an emulator on loopback: every write-side call of the pull fails
+/// (ENOSPC, EIO) or is killed; the mirror is before or after, or moved aside as before (the
+/// next pull puts it back).
+#[test]
+fn pull_into_a_mirror_with_failing_writes_and_kills() {
+    let w = pull_world();
+    check_tally(w.pull.name, &run_trials(&w.pull, &errors_and_kills()));
 }

@@ -437,8 +437,83 @@ fn mutated_workato_api_answers_never_panic() {
         check(api::decode::<Vec<api::CustomConnector>>(url, &input, env).map(drop));
         check(api::decode::<Vec<api::Recipe>>(url, &input, env).map(drop));
         check(api::decode::<serde_json::Value>(url, &input, env).map(drop));
+        // The same through the `workato_answers` fuzz target's body.
+        targets::workato_answer(&[&[rng.below(256) as u8][..], &input].concat());
         runs += 1;
     }
     eprintln!("Workato API answers: {runs} mutated answers, 7 types each");
     assert!(runs > 10);
+}
+
+/// Registry bodies, mutated: every answer type the client decodes (`registry::client::
+/// decode_answer`, under success and refusal statuses, to an API path and to a share link),
+/// and the request bodies the server parses (share and listing requests, then its checks).
+/// Nothing panics; every client error names the registry and never a link's token; a parsed
+/// request round-trips. The bodies are the `registry_answers` and `registry_requests` fuzz
+/// targets'.
+#[test]
+fn mutated_registry_bodies_never_panic() {
+    let summary = r#"{"version":2,"seq":5,"note":"n","shared_at":"2026-11-20T10:00:00Z","actions":["search"],"triggers":["new_order"],"code_blake3":"af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"}"#;
+    let version = format!(
+        r#"{{"format_version":1,"connector_id":"acme-crm","title":"Acme CRM","summary":{summary},"metadata":{{"title":"Acme CRM"}},"code_base64":"eyB0aXRsZTogJ0FjbWUnIH0=","logo_base64":"iVBORw0KGgo=","logo_kind":"png"}}"#
+    );
+    let view = format!(
+        r#"{{"format_version":1,"id":"acme-crm","title":"Acme CRM","publisher":"alice","registry":"http://r","latest":{summary},"versions":[{summary}]}}"#
+    );
+    let listing = r#"{"format_version":1,"id":3,"connector_id":"acme-crm","title":"Acme CRM","publisher":"alice","app":"Acme","app_slug":"acme","not_in_catalog":false,"categories":["CRM"],"description":"d","direct_install":true,"landing_page":null,"status":"live","reason":null,"submitted_at":"2026-11-20T10:00:00Z","reviewed_at":null,"installs":4,"has_logo":true,"url":"http://r/c/acme-crm"}"#;
+    let answers: Vec<String> = vec![
+        r#"{"format_version":1,"outcome":"already-shared","connector_id":"acme-crm","version":2,"seq":5}"#.into(),
+        view.clone(),
+        version.clone(),
+        format!(
+            r#"{{"format_version":1,"install_id":"ins_1","credential":"cred_SECRET","connector":{view},"version":{version}}}"#
+        ),
+        r#"{"format_version":1,"id":"lk1","url":"http://r/l/lnk_abc","revoked":0}"#.into(),
+        r#"{"format_version":1,"connector_id":"acme-crm","links":[{"id":"lk1","created_at":"2026-11-20T10:00:00Z","last_used_at":null,"installs":2,"revoked_at":null}]}"#.into(),
+        r#"{"format_version":1,"links":2,"installs":1}"#.into(),
+        r#"{"format_version":1,"entries":[{"at":"2026-11-20T10:00:00Z","actor":"publisher:alice","client":"127.0.0.1","action":"share","connector":"acme-crm","detail":null}]}"#.into(),
+        r#"{"format_version":1,"apps":[{"slug":"acme","name":"Acme","website":"https://acme.test"}]}"#.into(),
+        r#"{"format_version":1,"categories":["CRM","Sales"]}"#.into(),
+        listing.into(),
+        format!(r#"{{"format_version":1,"listings":[{listing}]}}"#),
+        r#"{"format_version":1,"error":"installs go through the landing page","landing_page":"https://acme.test"}"#.into(),
+        r#"{"format_version":1,"error":"the share link was revoked"}"#.into(),
+    ];
+    assert_eq!(answers.len(), targets::REGISTRY_ANSWERS.len());
+    let requests: Vec<Vec<u8>> = vec![
+        [&[0u8][..], br#"{"title":"Acme CRM","version":2,"note":null,"code_base64":"eyB9","metadata":{"title":"Acme CRM"},"logo_base64":"iVBORw0KGgoAAAANSUhEUg==","actions":["a"],"triggers":[]}"#].concat(),
+        [&[1u8][..], br#"{"app":"acme","categories":["CRM","Sales"],"description":"d","direct_install":false,"landing_page":"https://acme.test"}"#].concat(),
+    ];
+    // The unmutated seeds decode, or the checks mean little.
+    for (i, a) in answers.iter().enumerate() {
+        let mut input = vec![i as u8, 0];
+        input.extend_from_slice(a.as_bytes());
+        targets::registry_answer(&input);
+    }
+    let mut rng = Rng(0x5EED_0B12);
+    let (start, mut runs) = (Instant::now(), [0usize; 2]);
+    while start.elapsed() < budget() {
+        if rng.below(3) < 2 {
+            let i = rng.below(answers.len());
+            let mut input = vec![i as u8, rng.below(256) as u8];
+            input.extend(mutate(&mut rng, answers[i].as_bytes()));
+            targets::registry_answer(&input);
+            runs[0] += 1;
+        } else {
+            let seed = &requests[rng.below(requests.len())];
+            let mut input = mutate(&mut rng, seed);
+            if let Some(first) = input.first_mut() {
+                *first = seed[0];
+            }
+            targets::registry_request(&input);
+            runs[1] += 1;
+        }
+    }
+    eprintln!(
+        "registry bodies: {} mutated answers ({} types), {} mutated requests",
+        runs[0],
+        answers.len(),
+        runs[1]
+    );
+    assert!(runs.iter().all(|&r| r > 3), "{runs:?}");
 }

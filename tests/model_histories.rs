@@ -1,8 +1,11 @@
 //! Random histories against a model (issue 14, part 4): proptest draws sequences of operations
 //! (import of one of two packages, an import killed at a random crash point, rollback, an edit
-//! "in the UI", recipe start and stop) and runs them through the CLI on a small environment.
-//! After every step the environment's tree must equal the model's, its running recipes the
-//! model's set, and `rlcm check` must be clean.
+//! "in the UI", recipe start and stop, an edit of a connector's code, connector commit,
+//! release, restore and share, export of a selection) and runs them through the CLI on a small
+//! environment. After every step the environment's tree must equal the model's, its running
+//! recipes the model's set, the connector's latest, released and shared versions and its
+//! stored versions the model's, and `rlcm check` must be clean; an export's zip must hold
+//! exactly the model's files of the selection (the connector as its released version).
 //!
 //! The model is deliberately simple: a map of tree files to bytes, a set of running recipes
 //! and a stack of imports (each with the bytes it replaced). What one import of a package
@@ -41,7 +44,27 @@ enum Op {
     Start(usize),
     /// `recipe stop` of one of them.
     Stop(usize),
+    /// An edit in the UI of the model connector's code (a comment line appended).
+    EditCode(u8),
+    /// `connector commit` of the model connector.
+    Commit,
+    /// `connector release` of it (its latest version, unsaved edits autosaved first).
+    Release,
+    /// `connector restore` of its K-th version (modulo how many it has).
+    Restore(usize),
+    /// `connector share` of it (the released version).
+    Share,
+    /// `export --folder F --no-dependencies -o` of one of the selections ([`SELECTIONS`]).
+    Export(usize),
 }
+
+/// The folders `Op::Export` selects ("": the whole environment).
+const SELECTIONS: &[&str] = &["", "prod-only", "Team 0"];
+
+/// The connector the model follows, made in production only (no package writes it).
+const CONNECTOR: &str = "Model Conn";
+const CONNECTOR_JSON: &str = "model_conn.custom_adapter.json";
+const CONNECTOR_RB: &str = "model_conn.custom_adapter.rb";
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -51,17 +74,74 @@ fn op() -> impl Strategy<Value = Op> {
         2 => ((0..4usize), any::<u8>()).prop_map(|(f, b)| Op::Edit(f, b)),
         1 => (0..3usize).prop_map(Op::Start),
         1 => (0..3usize).prop_map(Op::Stop),
+        2 => any::<u8>().prop_map(Op::EditCode),
+        2 => Just(Op::Commit),
+        1 => Just(Op::Release),
+        1 => (0..8usize).prop_map(Op::Restore),
+        1 => Just(Op::Share),
+        2 => (0..SELECTIONS.len()).prop_map(Op::Export),
     ]
 }
 
 type Tree = BTreeMap<String, Vec<u8>>;
 
-/// The tree of an environment: every file outside `.rlcm/`.
+/// The tree of an environment: every file outside `.rlcm/` (the model connector's JSON with
+/// its `version_no` and `note`, which follow its versions, left out: checked apart).
 fn tree(env: &Path) -> Tree {
     snapshot(env)
         .into_iter()
         .filter(|(p, _)| !p.starts_with(".rlcm/"))
+        .map(|(p, b)| {
+            if p == CONNECTOR_JSON {
+                let mut v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+                let m = v.as_object_mut().unwrap();
+                m.remove("version_no");
+                m.remove("note");
+                (p, serde_json::to_vec(&v).unwrap())
+            } else {
+                (p, b)
+            }
+        })
         .collect()
+}
+
+/// The model connector as `connector list` shows it: latest, released, shared, uncommitted.
+fn connector_of(env: &Path) -> (u64, Option<u64>, Option<u64>, bool) {
+    let out = run(&[
+        "connector",
+        "list",
+        "--env",
+        env.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = v["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["title"] == CONNECTOR)
+        .unwrap_or_else(|| panic!("no {CONNECTOR} in {v}"))
+        .clone();
+    (
+        c["latest"].as_u64().unwrap(),
+        c["released"].as_u64(),
+        c["shared"].as_u64(),
+        c["uncommitted"].as_bool().unwrap(),
+    )
+}
+
+/// The model connector's versions as stored in `.rlcm/connectors/` (number, code).
+fn stored_versions(env: &Path) -> BTreeMap<u64, Vec<u8>> {
+    let dir = env.join(".rlcm/connectors/model_conn");
+    let mut v = BTreeMap::new();
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(n) = name.strip_prefix('v').and_then(|n| n.strip_suffix(".rb")) {
+            v.insert(n.parse().unwrap(), std::fs::read(e.path()).unwrap());
+        }
+    }
+    v
 }
 
 fn running(env: &Path) -> BTreeSet<String> {
@@ -115,6 +195,19 @@ fn world() -> World {
         &base,
         &["--env-id", "2200000002", "--drift", "0.3", "--extra", "4"],
     );
+    // The model connector: a copy of one of production's, under another title.
+    let json = std::fs::read_to_string(base.join("service_1_api.custom_adapter.json")).unwrap();
+    std::fs::write(
+        base.join(CONNECTOR_JSON),
+        json.replace("Service 1 API", CONNECTOR),
+    )
+    .unwrap();
+    let rb = std::fs::read_to_string(base.join("service_1_api.custom_adapter.rb")).unwrap();
+    std::fs::write(
+        base.join(CONNECTOR_RB),
+        rb.replacen("Service 1 API", CONNECTOR, 1),
+    )
+    .unwrap();
     ok(&run(&["init", sb.to_str().unwrap(), "--id", "1100000001"]));
     ok(&run(&["init", base.to_str().unwrap(), "--id", "2200000002"]));
     let mut pkgs = Vec::new();
@@ -160,6 +253,11 @@ fn world() -> World {
             "--restart-recipes",
         ]));
         let after = tree(&scratch);
+        assert!(
+            !after.keys().any(|p| p.starts_with("model_conn."))
+                || after.get(CONNECTOR_RB) == before.get(CONNECTOR_RB),
+            "a package writes the model connector"
+        );
         assert!(
             before.keys().all(|p| after.contains_key(p)),
             "an import removed a file: the model assumes it never does"
@@ -225,6 +323,30 @@ struct Model {
     running: BTreeSet<String>,
     /// Imports not rolled back, oldest first: the bytes each replaced (`None`: created).
     imports: Vec<BTreeMap<String, Option<Vec<u8>>>>,
+    /// The model connector's versions (number, code), released and shared versions.
+    versions: BTreeMap<u64, Vec<u8>>,
+    released: Option<u64>,
+    shared: Option<u64>,
+}
+
+impl Model {
+    fn latest(&self) -> u64 {
+        *self.versions.keys().next_back().unwrap()
+    }
+
+    /// The connector's code in the tree differs from its latest version.
+    fn uncommitted(&self) -> bool {
+        self.tree.get(CONNECTOR_RB) != self.versions.get(&self.latest())
+    }
+
+    /// `connector commit`: the tree's code becomes version latest+1 (nothing to commit: no
+    /// change).
+    fn commit(&mut self) {
+        if self.uncommitted() {
+            let n = self.latest() + 1;
+            self.versions.insert(n, self.tree[CONNECTOR_RB].clone());
+        }
+    }
 }
 
 impl Model {
@@ -259,11 +381,16 @@ fn run_history(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("env");
     copy_tree(&w.base, &env);
+    let (latest, released, shared, _) = connector_of(&env);
     let mut model = Model {
         tree: tree(&env),
         running: running(&env),
         imports: Vec::new(),
+        versions: stored_versions(&env),
+        released,
+        shared,
     };
+    assert_eq!(model.latest(), latest);
     for (i, op) in ops.iter().enumerate() {
         let step = format!("step {i} {op:?} of {ops:?}");
         match op {
@@ -353,6 +480,66 @@ fn run_history(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                     model.running.remove(path);
                 }
             }
+            Op::EditCode(b) => {
+                let mut code = model.tree[CONNECTOR_RB].clone();
+                code.extend_from_slice(format!("# edited in the UI: {b}\n").as_bytes());
+                std::fs::write(env.join(CONNECTOR_RB), &code).unwrap();
+                model.tree.insert(CONNECTOR_RB.to_string(), code);
+            }
+            Op::Commit => {
+                let out = env_run(&env, &["connector", "commit", CONNECTOR, "--note", "n"], &[]);
+                prop_assert!(out.status.success(), "{step}: {}", stderr(&out));
+                model.commit();
+            }
+            Op::Release => {
+                let out = env_run(&env, &["connector", "release", CONNECTOR], &[]);
+                prop_assert!(out.status.success(), "{step}: {}", stderr(&out));
+                model.commit();
+                model.released = Some(model.latest());
+            }
+            Op::Restore(k) => {
+                let v = *model.versions.keys().nth(k % model.versions.len()).unwrap();
+                let out = env_run(&env, &["connector", "restore", CONNECTOR, &v.to_string()], &[]);
+                prop_assert!(out.status.success(), "{step}: {}", stderr(&out));
+                model.commit();
+                let code = model.versions[&v].clone();
+                let n = model.latest() + 1;
+                model.versions.insert(n, code.clone());
+                model.released = Some(n);
+                model.tree.insert(CONNECTOR_RB.to_string(), code);
+            }
+            Op::Share => {
+                let out = env_run(&env, &["connector", "share", CONNECTOR], &[]);
+                match model.released {
+                    Some(r) => {
+                        prop_assert!(out.status.success(), "{step}: {}", stderr(&out));
+                        model.shared = Some(r);
+                    }
+                    None => prop_assert!(!out.status.success(), "{step}: shared with no release"),
+                }
+            }
+            Op::Export(k) => {
+                let folder = SELECTIONS[*k];
+                let zip = dir.path().join("export.zip");
+                let out = env_run(
+                    &env,
+                    &[
+                        "export",
+                        "--folder",
+                        folder,
+                        "--no-dependencies",
+                        "--include-lookup-data",
+                        "--include-property-values",
+                        "-o",
+                        zip.to_str().unwrap(),
+                    ],
+                    &[],
+                );
+                prop_assert!(out.status.success(), "{step}: {}", stderr(&out));
+                check_export(&zip, folder, &model)
+                    .map_err(|e| TestCaseError::fail(format!("{step}: {e}")))?;
+                std::fs::remove_file(&zip).unwrap();
+            }
         }
         let now = tree(&env);
         if now != model.tree {
@@ -367,6 +554,25 @@ fn run_history(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
             )));
         }
         prop_assert_eq!(running(&env), model.running.clone(), "{}: running recipes", step);
+        prop_assert_eq!(
+            connector_of(&env),
+            (model.latest(), model.released, model.shared, model.uncommitted()),
+            "{}: the model connector (latest, released, shared, uncommitted)",
+            step
+        );
+        prop_assert!(
+            stored_versions(&env) == model.versions,
+            "{}: the stored versions differ",
+            step
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(env.join(CONNECTOR_JSON)).unwrap()).unwrap();
+        prop_assert_eq!(
+            json["version_no"].as_u64(),
+            Some(model.latest()),
+            "{}: version_no in the tree",
+            step
+        );
         let c = env_run(&env, &["check", "--format", "json"], &[]);
         let report: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
         let errors: Vec<_> = report["findings"]
@@ -377,6 +583,71 @@ fn run_history(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
             .cloned()
             .collect();
         prop_assert!(errors.is_empty(), "{step}: check: {errors:?}");
+    }
+    Ok(())
+}
+
+/// The zip of `export --folder FOLDER --no-dependencies` holds exactly the model's files in
+/// that folder, byte for byte, but for the model connector, which is exported as its released
+/// version (its code, and `version_no` in its JSON).
+fn check_export(zip: &Path, folder: &str, model: &Model) -> Result<(), String> {
+    let file = std::fs::File::open(zip).map_err(|e| e.to_string())?;
+    let mut z = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+    let mut entries = Tree::new();
+    let mut connector_json = None;
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).map_err(|e| e.to_string())?;
+        if f.is_dir() || f.name() == "rlcm-package.json" {
+            continue;
+        }
+        let name = f.name().to_string();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| e.to_string())?;
+        if name == CONNECTOR_JSON {
+            connector_json = Some(bytes.clone());
+        }
+        entries.insert(name, bytes);
+    }
+    let prefix = if folder.is_empty() {
+        String::new()
+    } else {
+        format!("{folder}/")
+    };
+    let mut expected: Tree = model
+        .tree
+        .iter()
+        .filter(|(p, _)| p.starts_with(&prefix))
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .collect();
+    if let Some(code) = expected.get_mut(CONNECTOR_RB) {
+        let released = model
+            .released
+            .ok_or("the connector is exported with no release")?;
+        *code = model.versions[&released].clone();
+        let json: serde_json::Value =
+            serde_json::from_slice(connector_json.as_deref().ok_or("no connector JSON")?)
+                .map_err(|e| e.to_string())?;
+        if json["version_no"].as_u64() != Some(released) {
+            return Err(format!(
+                "the exported connector JSON is not version {released}: {json}"
+            ));
+        }
+        // Compared as the tree is: without `version_no` and `note`.
+        let mut j = json.clone();
+        j.as_object_mut().unwrap().remove("version_no");
+        j.as_object_mut().unwrap().remove("note");
+        entries.insert(CONNECTOR_JSON.to_string(), serde_json::to_vec(&j).unwrap());
+    }
+    if entries != expected {
+        let differ: Vec<&String> = entries
+            .keys()
+            .chain(expected.keys())
+            .filter(|p| entries.get(*p) != expected.get(*p))
+            .take(5)
+            .collect();
+        return Err(format!(
+            "export of `{folder}`: the zip differs from the model's selection in {differ:?}"
+        ));
     }
     Ok(())
 }
@@ -424,6 +695,18 @@ fn regressions() {
             Op::Edit(1, 8),
         ],
         vec![Op::Import(1), Op::KilledImport(0, 12), Op::Rollback, Op::Rollback],
+        vec![
+            Op::EditCode(1),
+            Op::Export(0),
+            Op::Release,
+            Op::Share,
+            Op::EditCode(2),
+            Op::Commit,
+            Op::Restore(0),
+            Op::Export(0),
+            Op::Import(0),
+            Op::Rollback,
+        ],
     ] {
         run_history(w, &ops).unwrap();
     }

@@ -2,67 +2,14 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
-use common::{env_copy, rlcm_in, snapshot, stderr, stdout, validate};
+use common::{Emulator, env_copy, rlcm_in, snapshot, stderr, stdout, validate};
 
 const TOKEN: &str = "emu-token-SECRET-0123456789";
 
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn emulator_bin() -> PathBuf {
-    let rlcm = Path::new(env!("CARGO_BIN_EXE_rlcm"));
-    let bin = rlcm.with_file_name("workato-emulator");
-    assert!(
-        bin.is_file(),
-        "{} is missing: run `cargo build --workspace` (or `cargo test --workspace`) first",
-        bin.display()
-    );
-    bin
-}
-
 fn start(env: &Path) -> Emulator {
-    let mut child = Command::new(emulator_bin())
-        .args([
-            "--env",
-            env.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            TOKEN,
-        ])
-        .args(["--poll-delay", "1", "--rate-limits", "off"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn workato-emulator");
-    let out = child.stdout.take().unwrap();
-    let mut line = String::new();
-    let mut reader = std::io::BufReader::new(out);
-    reader.read_line(&mut line).unwrap();
-    // Keep draining its stdout: a closed pipe would end it.
-    std::thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut reader, &mut sink);
-    });
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Emulator { child, url }
+    Emulator::start(env, TOKEN, "0", None, &[])
 }
 
 fn run(cfg: &Path, args: &[&str]) -> std::process::Output {

@@ -6,89 +6,25 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
-use common::{NOW, env_copy, ok, rlcm_in, run, snapshot, stderr, stdout, testdata};
+use common::{Emulator, NOW, env_copy, ok, rlcm_in, run, snapshot, stderr, stdout, testdata};
 
 const TOKEN: &str = "emu-fault-token-SECRET-1357924680";
 
-struct Emulator {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Emulator {
-    /// How many requests the emulator logged with this method and path prefix.
-    fn count(&self, method: &str, prefix: &str) -> usize {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains(&format!("{method} {prefix}")))
-            .count()
-    }
-
-    fn port(&self) -> String {
-        self.url.rsplit(':').next().unwrap().to_string()
-    }
-}
-
-fn emulator_bin() -> PathBuf {
-    let rlcm = Path::new(env!("CARGO_BIN_EXE_rlcm"));
-    rlcm.with_file_name("workato-emulator")
+/// How many requests the emulator logged with this method and path prefix.
+fn count(emu: &Emulator, method: &str, prefix: &str) -> usize {
+    std::fs::read_to_string(emu.log.as_ref().unwrap())
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("{method} {prefix}")))
+        .count()
 }
 
 /// Starts an emulator serving `env` on `port` (0: any), logging to `log`.
 fn start(env: &Path, port: &str, log: &Path, extra: &[&str]) -> Emulator {
-    let listen = format!("127.0.0.1:{port}");
-    let mut last = String::new();
-    // A port just given up may take a moment to be free again.
-    for _ in 0..50 {
-        let mut child = Command::new(emulator_bin())
-            .args([
-                "--env",
-                env.to_str().unwrap(),
-                "--listen",
-                &listen,
-                "--token",
-                TOKEN,
-            ])
-            .args(["--poll-delay", "1", "--rate-limits", "off"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("spawn workato-emulator");
-        let out = child.stdout.take().unwrap();
-        let mut line = String::new();
-        let mut reader = std::io::BufReader::new(out);
-        let _ = reader.read_line(&mut line);
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            let url = url.to_string();
-            std::thread::spawn(move || {
-                let mut sink = Vec::new();
-                let _ = std::io::Read::read_to_end(&mut reader, &mut sink);
-            });
-            return Emulator {
-                child,
-                url,
-                log: log.to_path_buf(),
-            };
-        }
-        let _ = child.wait();
-        last = std::fs::read_to_string(log).unwrap_or_default();
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("the emulator did not start: {last}");
+    Emulator::start(env, TOKEN, port, Some(log), extra)
 }
 
 struct World {
@@ -279,7 +215,7 @@ fn a_5xx_to_a_post_fails_the_pull_and_leaves_mirror_and_zip_as_they_were() {
         );
     }
     // One try per pull: a POST is not retried after a 5xx.
-    assert_eq!(w.emu().count("POST", "/api/packages/export/"), 2);
+    assert_eq!(count(w.emu(), "POST", "/api/packages/export/"), 2);
     assert_eq!(differing(&whole(&mirror), &before.0), Vec::<String>::new());
     assert!(std::fs::read(&zip).unwrap() == before.1, "the zip changed");
     assert_no_leftovers(w.dir.path());
@@ -344,7 +280,7 @@ fn an_import_answered_5xx_is_not_retried_and_exits_4() {
         "{err}"
     );
     assert_eq!(
-        w.emu().count("POST", "/api/packages/import/"),
+        count(w.emu(), "POST", "/api/packages/import/"),
         1,
         "the import was retried"
     );
@@ -426,7 +362,7 @@ fn import_429s_are_retried_and_the_push_verifies() {
     common::validate("push", &r);
     assert_eq!(r["differences"], serde_json::json!([]));
     // A 429 is a refusal: the import runs once however often it was asked.
-    let imports = w.emu().count("POST", "/api/packages/import/");
+    let imports = count(w.emu(), "POST", "/api/packages/import/");
     assert!(imports >= 2, "{imports}");
     assert!(
         w.prod

@@ -24,13 +24,8 @@ impl EnvLock {
         // Never through a symbolic link planted after the check.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-        let mut file = options
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_path("open", &path)?;
+        options.read(true).write(true).create(true).truncate(false);
+        let mut file = crate::fsutil::open_for_write(&options, &path).with_path("open", &path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -95,10 +90,11 @@ fn open_read_lock(root: &Path, create: bool) -> std::io::Result<File> {
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
     if create {
         options.read(true).write(true).create(true).truncate(false);
+        crate::fsutil::open_for_write(&options, &path)
     } else {
         options.read(true);
+        options.open(path)
     }
-    options.open(path)
 }
 
 impl ReadLock {
@@ -155,7 +151,7 @@ impl InitLock {
     pub fn create(dir: &Path) -> Result<InitLock> {
         discard_stale_init(dir)?;
         let staging = dir.join(INIT_STAGING);
-        std::fs::create_dir(&staging).with_path("create directory", &staging)?;
+        crate::fsutil::create_dir(&staging).with_path("create directory", &staging)?;
         let file = File::open(&staging).with_path("open", &staging)?;
         match file.try_lock() {
             Ok(()) => Ok(InitLock { _dir: file }),
@@ -188,5 +184,5 @@ pub fn discard_stale_init(dir: &Path) -> Result<()> {
             holder: " (an `rlcm init`)".into(),
         });
     }
-    std::fs::remove_dir_all(&staging).with_path("remove", &staging)
+    crate::fsutil::remove_dir_all(&staging).with_path("remove", &staging)
 }

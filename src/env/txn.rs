@@ -15,13 +15,14 @@
 //! ([`recover`]): renames whose staged file is gone already happened, so replay is idempotent
 //! and the environment ends fully after. The lock must be held throughout.
 //!
-//! Test hooks: `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
+//! Test hooks (feature `test-hooks`, which only `cargo test` turns on): `RLCM_CRASH_POINT=N` makes the process SIGKILL itself at the N-th crash point of a
 //! commit (after staging, after the journal, after each file operation, ...), so tests can kill
 //! a write at every instant that matters; `RLCM_PAUSE_AT_READ=K:FILE` holds a reader at its
 //! K-th tree file ([`crate::hooks::read_point`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "test-hooks")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -68,15 +69,24 @@ impl Drop for Transaction {
     /// A transaction dropped without commit (an error on the way) leaves nothing behind.
     fn drop(&mut self) {
         if !self.done {
-            let _ = std::fs::remove_dir_all(self.staging());
+            let _ = fsutil::remove_dir_all(&self.staging());
         }
     }
 }
 
-static CRASH_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A crash point for the crash-injection tests (see the module documentation).
+/// A crash point for the crash-injection tests (see the module documentation); nothing
+/// without the `test-hooks` feature.
+#[inline(always)]
 pub fn crash_point(what: &str) {
+    #[cfg(feature = "test-hooks")]
+    crash_point_hook(what);
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = what;
+}
+
+#[cfg(feature = "test-hooks")]
+fn crash_point_hook(what: &str) {
+    static CRASH_COUNTER: AtomicU64 = AtomicU64::new(0);
     let Some(target) = std::env::var("RLCM_CRASH_POINT")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -109,20 +119,13 @@ fn barrier(root: &Path, files: &[PathBuf]) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
         let _ = files;
-        let dir = std::fs::File::open(root).with_path("open", root)?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: syncfs only reads the file descriptor, which `dir` keeps open.
-        let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
-        if rc != 0 {
-            return Err(Error::io("sync", root, std::io::Error::last_os_error()));
-        }
-        Ok(())
+        fsutil::syncfs(root)
     }
     #[cfg(not(target_os = "linux"))]
     {
         for f in files {
             if let Ok(file) = std::fs::File::open(f) {
-                file.sync_all().with_path("sync", f)?;
+                fsutil::sync_file(&file, f).with_path("sync", f)?;
             }
         }
         fsutil::sync_dir(root)
@@ -190,7 +193,7 @@ impl Transaction {
         let file = self.staging().join(&name);
         if self.shards & (1 << shard) == 0 {
             let dir = self.staging().join(format!("{shard:x}"));
-            std::fs::create_dir(&dir).with_path("create directory", &dir)?;
+            fsutil::create_dir(&dir).with_path("create directory", &dir)?;
             self.shards |= 1 << shard;
         }
         Ok(Slot { file, name })
@@ -252,7 +255,7 @@ impl Transaction {
         let _readers_out = CommitLock::acquire(&root)?;
         // The commit point: from here on the journal owns the staging folder.
         let committed = journal_path(&root);
-        std::fs::rename(&staged_journal, &committed).with_path("commit", &committed)?;
+        fsutil::rename(&staged_journal, &committed).with_path("commit", &committed)?;
         self.done = true;
         let finish = || {
             fsutil::sync_dir(&rlcm_dir(&root))?;
@@ -293,12 +296,11 @@ pub struct Slot {
 impl Slot {
     /// Fills the slot with `bytes`.
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
-        std::fs::write(&self.file, bytes).with_path("write", &self.file)
+        fsutil::write_file(&self.file, bytes).with_path("write", &self.file)
     }
 
     /// Fills the slot with `bytes`, the file readable by its owner only (mode 0600 on Unix).
     pub fn write_private(&self, bytes: &[u8]) -> Result<()> {
-        use std::io::Write;
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -306,8 +308,8 @@ impl Slot {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(&self.file).with_path("create", &self.file)?;
-        f.write_all(bytes).with_path("write", &self.file)
+        let mut f = fsutil::open_for_write(&opts, &self.file).with_path("create", &self.file)?;
+        fsutil::write_all(&mut f, bytes, &self.file).with_path("write", &self.file)
     }
 
     /// Fills the slot with the bytes of the existing file `from`, which are `bytes`: a hard
@@ -315,7 +317,7 @@ impl Slot {
     /// transaction replaces a file by renaming another onto it, never in place, so the linked
     /// bytes stay as they are), else a copy of `bytes`.
     pub fn keep(&self, from: &Path, bytes: &[u8]) -> Result<()> {
-        if sole_link(from) && std::fs::hard_link(from, &self.file).is_ok() {
+        if sole_link(from) && fsutil::hard_link(from, &self.file).is_ok() {
             return Ok(());
         }
         self.write(bytes)
@@ -371,7 +373,7 @@ fn replay(root: &Path, journal: &Journal) -> Result<()> {
             Op::Write { staged } => {
                 let from = staging.join(staged);
                 if from.exists() {
-                    std::fs::rename(&from, &target).with_path("move into place", &target)?;
+                    fsutil::rename(&from, &target).with_path("move into place", &target)?;
                 }
             }
             Op::Delete => {
@@ -388,7 +390,7 @@ fn replay(root: &Path, journal: &Journal) -> Result<()> {
     touched_dirs.dedup();
     for dir in touched_dirs.iter().rev() {
         let mut d = dir.as_path();
-        while d != root && !d.ends_with(".rlcm") && std::fs::remove_dir(d).is_ok() {
+        while d != root && !d.ends_with(".rlcm") && fsutil::remove_dir(d).is_ok() {
             match d.parent() {
                 Some(p) => d = p,
                 None => break,
@@ -400,7 +402,7 @@ fn replay(root: &Path, journal: &Journal) -> Result<()> {
     fsutil::remove_file_if_exists(&journal_path(root))?;
     fsutil::sync_dir(&rlcm_dir(root))?;
     crash_point("journal removed");
-    let _ = std::fs::remove_dir_all(&staging);
+    let _ = fsutil::remove_dir_all(&staging);
     Ok(())
 }
 
@@ -423,7 +425,7 @@ impl Dirs {
             if let Some(parent) = dir.parent() {
                 self.make(parent)?;
             }
-            match std::fs::create_dir(dir) {
+            match fsutil::create_dir(dir) {
                 Ok(()) => {
                     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
                         self.gained.push(parent.to_path_buf());
@@ -458,7 +460,7 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
     let tmp = rlcm_dir(root).join("tmp");
     if let Ok(entries) = std::fs::read_dir(&tmp) {
         for e in entries.flatten() {
-            let _ = std::fs::remove_dir_all(e.path());
+            let _ = fsutil::remove_dir_all(&e.path());
         }
     }
     // So are the temporary files of atomic writes killed before their rename (the lock

@@ -63,11 +63,11 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             // folder unlocked knows it is a killed init's.
             let _init = env::lock::InitLock::create(dir)?;
             let built = write_state_dir(dir, &staging, &state).and_then(|()| {
-                std::fs::rename(&staging, dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))
+                fsutil::rename(&staging, &dir.join(".rlcm")).with_path("create", dir.join(".rlcm"))
             });
             if let Err(e) = built {
                 // A failed write (a full disk, say) leaves the tree as it was.
-                let _ = std::fs::remove_dir_all(&staging);
+                let _ = fsutil::remove_dir_all(&staging);
                 return Err(e);
             }
             fsutil::sync_dir(dir)?;
@@ -92,9 +92,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
                 .unwrap_or(Path::new("."));
             fsutil::create_dir_all(parent)?;
             fsutil::check_case_collisions(parent, source.entries().iter().map(|e| e.path.as_str()))?;
-            let build = tempfile::Builder::new()
-                .prefix(".rlcm-init-")
-                .tempdir_in(parent)
+            let build = fsutil::temp_dir_in(tempfile::Builder::new().prefix(".rlcm-init-"), parent)
                 .with_path("create a temporary directory in", parent)?;
             let mut reader = source.reader()?;
             for entry in source.entries() {
@@ -109,14 +107,15 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             let state = env::adopt(&ws, &name, id, &opts.user)?;
             let staging = build.path().join(env::lock::INIT_STAGING);
             write_state_dir(build.path(), &staging, &state)?;
-            std::fs::rename(&staging, build.path().join(".rlcm")).with_path("create", build.path())?;
+            let state_dir = build.path().join(".rlcm");
+            fsutil::rename(&staging, &state_dir).with_path("create", state_dir)?;
             // On Unix a directory renamed onto an empty one replaces it in one step, so a
             // failed rename leaves the empty folder as it was; elsewhere it is removed first.
             #[cfg(not(unix))]
             if dir.exists() {
-                std::fs::remove_dir(dir).with_path("replace", dir)?;
+                fsutil::remove_dir(dir).with_path("replace", dir)?;
             }
-            std::fs::rename(build.path(), dir).with_path("create", dir)?;
+            fsutil::rename(build.path(), dir).with_path("create", dir)?;
             // In place: nothing left for the temporary directory's drop to remove.
             let _ = build.keep();
             fsutil::sync_dir(parent)?;

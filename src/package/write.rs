@@ -231,16 +231,14 @@ pub fn write_package(
     // A package is an ordinary file: 0666 less the umask, not the 0600 of a temporary file.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let temp = builder
-        .tempfile_in(&dir)
-        .with_path("create a temporary file in", &dir)?;
+    let temp = crate::fsutil::temp_file_in(&builder, &dir).with_path("create a temporary file in", &dir)?;
     let temp_path = temp.path().to_path_buf();
     lock_temporary(temp.as_file(), &temp_path)?;
     let handle = temp.as_file().try_clone().with_path("write", &temp_path)?;
     // Not dropped on an error: the zip writer's drop would finish the archive on a file that
     // failed, and print to stderr.
     let mut writer = std::mem::ManuallyDrop::new(ZipWriter::new(PositionWriter {
-        inner: BufWriter::with_capacity(1 << 20, handle),
+        inner: BufWriter::with_capacity(1 << 20, crate::fsutil::Hooked::new(handle, &temp_path)),
         position: 0,
         failed: None,
     }));
@@ -258,14 +256,14 @@ pub fn write_package(
     let file = position
         .inner
         .into_inner()
-        .map_err(|e| Error::io("write", &temp_path, e.into_error()))?;
-    file.sync_all().with_path("sync", &temp_path)?;
+        .map_err(|e| Error::io("write", &temp_path, e.into_error()))?
+        .into_inner();
+    crate::fsutil::sync_file(&file, &temp_path).with_path("sync", &temp_path)?;
     drop(file);
 
     check_written(&temp_path, &display, &expected, &directories)?;
 
-    temp.persist(out)
-        .map_err(|e| Error::io("rename into place", out, e.error))?;
+    crate::fsutil::persist(temp, out).map_err(|e| Error::io("rename into place", out, e.error))?;
     sync_dir(&dir)?;
     Ok(WrittenPackage {
         path: out.to_path_buf(),
@@ -339,7 +337,7 @@ pub fn sweep_stale_temporaries(dir: &Path) {
             continue;
         };
         if file.try_lock().is_ok() {
-            let _ = std::fs::remove_file(&path);
+            let _ = crate::fsutil::remove_file(&path);
         }
     }
 }
@@ -710,7 +708,7 @@ impl<R: Read> Read for HashingReader<R> {
 /// A buffered file writer that knows its position, so the zip writer's many "where am I?"
 /// questions cost no flush and no system call.
 struct PositionWriter {
-    inner: BufWriter<File>,
+    inner: BufWriter<crate::fsutil::Hooked<File>>,
     position: u64,
     /// The error of the first write or seek that failed: every later call fails with it (the
     /// zip writer, going on after a failed write, would otherwise see its position go back and
@@ -897,7 +895,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         File::open(dir)
-            .and_then(|d| d.sync_all())
+            .and_then(|d| crate::fsutil::sync_file(&d, dir))
             .with_path("sync", dir)?;
     }
     #[cfg(not(unix))]

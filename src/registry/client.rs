@@ -57,27 +57,7 @@ impl Client {
             .limit(MAX_ANSWER_BYTES)
             .read_to_vec()
             .map_err(|e| unreachable(&self.base, url, &e))?;
-        if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
-                Error::Invalid(format!(
-                    "the registry at {} answered `{url}` with a body rlcm does not understand ({e}); is it an rlcm registry of a matching version?",
-                    self.base
-                ))
-            });
-        }
-        let reason = serde_json::from_slice::<ApiError>(&body)
-            .map(|e| e.error)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(300).collect());
-        // A link carries its token: never name it.
-        let what = match url.strip_prefix(&self.base).unwrap_or(url) {
-            p if p.starts_with("/l/") => "the share link".to_string(),
-            p => format!("`{p}`"),
-        };
-        Err(Error::Invalid(format!(
-            "the registry at {} refused {what} ({}): {reason}",
-            self.base,
-            status.as_u16()
-        )))
+        decode_answer(&self.base, url, status.as_u16(), &body)
     }
 
     fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
@@ -127,6 +107,31 @@ impl Client {
             format!("{}{path}", self.base)
         }
     }
+}
+
+/// Decodes the answer of the registry at `base` to `url`: a success status's body as `T`, any
+/// other status as a refusal with the registry's reason ([`ApiError`], or the start of the
+/// body). Every error names the registry; a share link (`/l/TOKEN`) is never named, for it
+/// carries its token. Pure (no I/O): the client's decoding, for tests and fuzzing.
+pub fn decode_answer<T: DeserializeOwned>(base: &str, url: &str, status: u16, body: &[u8]) -> Result<T> {
+    // A link carries its token: never name it.
+    let what = match url.strip_prefix(base).unwrap_or(url) {
+        p if p.starts_with("/l/") => "the share link".to_string(),
+        p => format!("`{p}`"),
+    };
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(body).map_err(|e| {
+            Error::Invalid(format!(
+                "the registry at {base} answered {what} with a body rlcm does not understand ({e}); is it an rlcm registry of a matching version?"
+            ))
+        });
+    }
+    let reason = serde_json::from_slice::<ApiError>(body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).chars().take(300).collect());
+    Err(Error::Invalid(format!(
+        "the registry at {base} refused {what} ({status}): {reason}"
+    )))
 }
 
 fn unreachable(base: &str, url: &str, e: &ureq::Error) -> Error {

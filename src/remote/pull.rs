@@ -252,12 +252,10 @@ pub fn export_folder(
 /// reader (a truncated or damaged download fails here, before anything is replaced).
 fn checked_zip(dir: &Path, bytes: &[u8], package_id: u64) -> Result<(tempfile::NamedTempFile, Source)> {
     fsutil::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".rlcm-pull-")
-        .suffix(".zip")
-        .tempfile_in(dir)
+    let mut tmp = fsutil::temp_file_in(tempfile::Builder::new().prefix(".rlcm-pull-").suffix(".zip"), dir)
         .with_path("create a temporary file in", dir)?;
-    std::io::Write::write_all(&mut tmp, bytes).with_path("write", tmp.path())?;
+    let tmp_path = tmp.path().to_path_buf();
+    fsutil::write_all(&mut tmp, bytes, &tmp_path).with_path("write", &tmp_path)?;
     let source = Source::open(tmp.path()).map_err(|e| {
         Error::Invalid(format!(
             "package {package_id} as downloaded is not a readable zip ({e}); the download was \
@@ -305,9 +303,9 @@ pub fn pull(
             let (tmp, source) = checked_zip(&dir, &bytes, id)?;
             let entries = source.entries().len();
             drop(source);
-            tmp.as_file().sync_all().with_path("sync", tmp.path())?;
+            fsutil::sync_file(tmp.as_file(), tmp.path()).with_path("sync", tmp.path())?;
             crate::env::txn::crash_point("pull-zip");
-            tmp.persist(out).map_err(|e| Error::io("replace", out, e.error))?;
+            fsutil::persist(tmp, out).map_err(|e| Error::io("replace", out, e.error))?;
             fsutil::sync_dir(&dir)?;
             Ok(PullReport {
                 format_version: FORMAT_VERSION,
@@ -344,9 +342,9 @@ fn recover_swap(dest: &Path) -> Result<()> {
     let prev = previous_of(dest);
     if prev.is_dir() {
         if dest.exists() {
-            std::fs::remove_dir_all(&prev).with_path("remove", &prev)?;
+            fsutil::remove_dir_all(&prev).with_path("remove", &prev)?;
         } else {
-            std::fs::rename(&prev, dest).with_path("restore", dest)?;
+            fsutil::rename(&prev, dest).with_path("restore", dest)?;
         }
     }
     Ok(())
@@ -409,11 +407,11 @@ fn pull_mirror(
         dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
     );
     remove_stale_work_dirs(&parent, &work_prefix)?;
-    let work = tempfile::Builder::new()
-        .prefix(&work_prefix)
-        .rand_bytes(6)
-        .tempdir_in(&parent)
-        .with_path("create a temporary directory in", &parent)?;
+    let work = fsutil::temp_dir_in(
+        tempfile::Builder::new().prefix(&work_prefix).rand_bytes(6),
+        &parent,
+    )
+    .with_path("create a temporary directory in", &parent)?;
 
     // The custom connectors and recipes lists do not depend on the export: they are fetched on
     // a second thread while the export runs and downloads (with the documented limits, the
@@ -543,7 +541,7 @@ fn remove_stale_work_dirs(parent: &Path, work_prefix: &str) -> Result<()> {
                 .is_some_and(|rest| rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
                 && e.file_type().is_ok_and(|t| t.is_dir());
             if stale {
-                std::fs::remove_dir_all(e.path()).with_path("remove", e.path())?;
+                fsutil::remove_dir_all(&e.path()).with_path("remove", e.path())?;
             }
         }
     }
@@ -556,14 +554,14 @@ fn remove_stale_work_dirs(parent: &Path, work_prefix: &str) -> Result<()> {
 fn swap_in(dest: &Path, built: &Path, parent: &Path) -> Result<()> {
     let prev = previous_of(dest);
     if dest.exists() {
-        std::fs::rename(dest, &prev).with_path("move aside", dest)?;
+        fsutil::rename(dest, &prev).with_path("move aside", dest)?;
         crate::env::txn::crash_point("pull-swap");
-        std::fs::rename(built, dest).with_path("replace", dest)?;
+        fsutil::rename(built, dest).with_path("replace", dest)?;
         fsutil::sync_dir(parent)?;
         crate::env::txn::crash_point("pull-swapped");
-        std::fs::remove_dir_all(&prev).with_path("remove", &prev)?;
+        fsutil::remove_dir_all(&prev).with_path("remove", &prev)?;
     } else {
-        std::fs::rename(built, dest).with_path("create", dest)?;
+        fsutil::rename(built, dest).with_path("create", dest)?;
         fsutil::sync_dir(parent)?;
     }
     Ok(())
@@ -636,7 +634,7 @@ fn unpack(pkg: &Path, dir: &Path) -> Result<()> {
         if let Some(parent) = target.parent() {
             fsutil::create_dir_all(parent)?;
         }
-        std::fs::write(&target, &bytes).with_path("write", &target)?;
+        fsutil::write_file(&target, &bytes).with_path("write", &target)?;
         written.push(target);
     }
     flush_tree(dir, &written)
@@ -647,21 +645,14 @@ fn flush_tree(dir: &Path, files: &[PathBuf]) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
         let _ = files;
-        let d = std::fs::File::open(dir).with_path("open", dir)?;
-        use std::os::fd::AsRawFd;
-        // SAFETY: syncfs only reads the file descriptor, which `d` keeps open.
-        let rc = unsafe { libc::syncfs(d.as_raw_fd()) };
-        if rc != 0 {
-            return Err(Error::io("sync", dir, std::io::Error::last_os_error()));
-        }
-        Ok(())
+        fsutil::syncfs(dir)
     }
     #[cfg(not(target_os = "linux"))]
     {
         let mut dirs = BTreeSet::new();
         for f in files {
             std::fs::File::open(f)
-                .and_then(|h| h.sync_all())
+                .and_then(|h| fsutil::sync_file(&h, f))
                 .with_path("sync", f)?;
             if let Some(p) = f.parent() {
                 dirs.insert(p.to_path_buf());
@@ -736,7 +727,7 @@ fn adjust_state(
             first.code = crate::env::version_code_file(&c.title, rel);
             let new_code = rlcm.join("connectors").join(&first.code);
             if old_code != new_code {
-                std::fs::rename(&old_code, &new_code).with_path("rename", &old_code)?;
+                fsutil::rename(&old_code, &new_code).with_path("rename", &old_code)?;
             }
         }
         st.released = c.released.or(st.released);

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use unicode_normalization::UnicodeNormalization;
 
+pub mod trials;
+
 /// The realworld corpus (`../shared/realworld`, or `$RLCM_REALWORLD`).
 pub fn realworld_root() -> PathBuf {
     let root = std::env::var_os("RLCM_REALWORLD")
@@ -524,4 +526,95 @@ pub fn add_publisher(data: &Path, name: &str) -> String {
     let out = registry_cmd(&["publisher", "add", name, "--data", data.to_str().unwrap()]);
     let text = ok(&out);
     text.lines().last().unwrap().trim().to_string()
+}
+
+/// The `workato-emulator` binary, built beside `rlcm` by `cargo build --workspace` (and by
+/// `cargo test --workspace`).
+pub fn emulator_binary() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_rlcm")).with_file_name("workato-emulator");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build --workspace` (or `cargo test --workspace`) first",
+        bin.display()
+    );
+    bin
+}
+
+/// A `workato-emulator` serving an environment on loopback, killed when dropped.
+pub struct Emulator {
+    /// The child process.
+    pub child: std::process::Child,
+    /// Its URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// Its stderr (the request log), when one was asked for.
+    pub log: Option<PathBuf>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Emulator {
+    /// Starts `workato-emulator --env ENV --listen 127.0.0.1:PORT --token TOKEN --poll-delay 1
+    /// --rate-limits off EXTRA...` (`port` "0": any free port; a port just given up is retried
+    /// for a few seconds), its stderr to `log` (or nowhere), and waits for its `listening on`
+    /// line.
+    pub fn start(env: &Path, token: &str, port: &str, log: Option<&Path>, extra: &[&str]) -> Emulator {
+        use std::io::BufRead;
+        let listen = format!("127.0.0.1:{port}");
+        let mut last = String::new();
+        for _ in 0..50 {
+            let stderr = match log {
+                Some(l) => std::process::Stdio::from(std::fs::File::create(l).unwrap()),
+                None => std::process::Stdio::null(),
+            };
+            let mut child = Command::new(emulator_binary())
+                .args([
+                    "--env",
+                    env.to_str().unwrap(),
+                    "--listen",
+                    &listen,
+                    "--token",
+                    token,
+                ])
+                .args(["--poll-delay", "1", "--rate-limits", "off"])
+                .args(extra)
+                .stdout(std::process::Stdio::piped())
+                .stderr(stderr)
+                .spawn()
+                .expect("spawn workato-emulator");
+            let out = child.stdout.take().unwrap();
+            let mut line = String::new();
+            let mut reader = std::io::BufReader::new(out);
+            let _ = reader.read_line(&mut line);
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                let url = url.to_string();
+                // Keep draining its stdout: a closed pipe would end it.
+                std::thread::spawn(move || {
+                    let mut sink = Vec::new();
+                    let _ = std::io::Read::read_to_end(&mut reader, &mut sink);
+                });
+                return Emulator {
+                    child,
+                    url,
+                    log: log.map(Path::to_path_buf),
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last = log
+                .and_then(|l| std::fs::read_to_string(l).ok())
+                .unwrap_or_else(|| format!("first line {line:?}"));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the emulator did not start: {last}");
+    }
+
+    /// Its port.
+    pub fn port(&self) -> String {
+        self.url.rsplit(':').next().unwrap().to_string()
+    }
 }
