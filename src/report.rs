@@ -2,7 +2,7 @@
 //!
 //! Every report carries `format_version` (currently 1); paths are relative to the
 //! environment or package root, with `/`. The JSON Schemas in `schemas/` are generated from
-//! these types (see `tests/schemas.rs`).
+//! these types (see `tests/it/schemas.rs`).
 
 use crate::istr::IStr;
 use schemars::JsonSchema;

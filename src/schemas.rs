@@ -1,6 +1,6 @@
 //! The JSON Schemas of every document rlcm writes or reads, generated from the types (schemars):
 //! the reports of every command, the state files of `.rlcm/`, the package manifest, the remotes
-//! and registries files. `tests/schemas.rs` compares them with `schemas/` and fails on drift.
+//! and registries files. `tests/it/schemas.rs` compares them with `schemas/` and fails on drift.
 
 use crate::report::*;
 
