@@ -55,6 +55,7 @@ fn crate_paths(text: &str) -> BTreeSet<String> {
         .collect::<Vec<_>>()
         .join("\n");
     let mut out = BTreeSet::new();
+    let list_item = regex::Regex::new(r"(?:^|[,{\s])([a-z_]+)(?:::|\s*[,}]|$)").unwrap();
     for c in regex::Regex::new(r"crate::([a-z_]+)")
         .unwrap()
         .captures_iter(&code)
@@ -65,10 +66,7 @@ fn crate_paths(text: &str) -> BTreeSet<String> {
         .unwrap()
         .captures_iter(&code)
     {
-        for name in regex::Regex::new(r"(?:^|[,{\s])([a-z_]+)(?:::|\s*[,}]|$)")
-            .unwrap()
-            .captures_iter(&c[1])
-        {
+        for name in list_item.captures_iter(&c[1]) {
             if &name[1] != "self" {
                 out.insert(name[1].to_string());
             }
