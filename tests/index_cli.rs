@@ -285,3 +285,37 @@ fn a_recipe_removed_outside_rlcm_is_seen_by_impact() {
         move |v| !dependents(v).contains(&gone),
     );
 }
+
+/// An index copied with its tree (same paths, sizes and modification times, so the same tree
+/// digest) into another directory is not this directory's: it is refused (the binding), and
+/// the copy's own answer is built from its tree. Fails if the binding check is removed.
+#[test]
+fn an_index_copied_with_its_tree_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(dir.path(), "production");
+    let (code, _, err) = run(&env, &["impact", "Acme CRM"], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&env, &["impact", "Acme CRM"], "require");
+    assert_eq!(code, 0, "{err}");
+    let copy = dir.path().join("copy");
+    copy_tree(&env, &copy);
+    // The same modification times as the original, file for file: the copy's tree digest is
+    // the original's.
+    for e in walkdir::WalkDir::new(&env) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(&env).unwrap();
+            let t = std::fs::metadata(e.path()).unwrap().modified().unwrap();
+            let f = std::fs::File::options().write(true).open(copy.join(rel)).unwrap();
+            f.set_modified(t).unwrap();
+        }
+    }
+    assert!(copy.join(".rlcm/cache/index.redb").is_file());
+    let (code, _, err) = run(&copy, &["impact", "Acme CRM"], "require");
+    assert_ne!(code, 0, "the copied index was used");
+    assert!(err.contains("another environment or machine"), "{err}");
+    let (code, out, err) = run(&copy, &["impact", "Acme CRM"], "");
+    assert_eq!(code, 0, "{err}");
+    let (_, off, _) = run(&copy, &["impact", "Acme CRM"], "off");
+    assert_eq!(out, off);
+}
