@@ -198,23 +198,61 @@ fn cache_dir(root: &Path, create: bool) -> Option<PathBuf> {
     }
 }
 
-/// Writes the index of the tree `source` lists, as loaded into `ws` (best effort: an index
-/// that cannot be written is simply not used).
-pub fn write(root: &Path, source: &Source, ws: &Workspace) {
+/// Writes the index of the tree whose files are `entries` (as a source lists them), as loaded
+/// into `ws` (best effort: an index that cannot be written is simply not used).
+pub fn write(root: &Path, entries: &[Entry], ws: &Workspace) {
     if mode() == Mode::Off {
         return;
     }
-    let _ = try_write(root, source, ws);
+    let _ = try_write(root, entries, ws);
 }
 
-fn try_write(root: &Path, source: &Source, ws: &Workspace) -> R<()> {
+/// Answers a read-only command on the initialised environment at `root`: with `indexed` from
+/// a valid index (it returns `None` to leave a case, such as a name that matches nothing, to the
+/// full load, which words the error as always), else with `full` from a load of the whole tree,
+/// writing a fresh index on another thread meanwhile. With no index file at all, the load reads
+/// the summary cache while it walks the tree, as before the index.
+pub fn answer<T>(
+    root: &Path,
+    indexed: impl FnOnce(&Index) -> R<Option<T>>,
+    full: impl FnOnce(&Workspace) -> crate::error::Result<T>,
+) -> crate::error::Result<T> {
+    let mode = mode();
+    let have = mode != Mode::Off && std::fs::symlink_metadata(index_path(root)).is_ok();
+    let (source, ws) = if have {
+        let source = Source::open(root)?;
+        match Index::open(root, &source).and_then(|idx| indexed(&idx)) {
+            Ok(Some(answer)) => return Ok(answer),
+            Err(why) if mode == Mode::Require => return Err(required(root, &why)),
+            _ => {}
+        }
+        let ws = Workspace::load_with(&source, crate::cache::SummaryCache::read(root))?;
+        (source, ws)
+    } else {
+        if mode == Mode::Require {
+            return Err(required(root, &Unusable("there is none".into())));
+        }
+        Workspace::load_tree_cached(root)?
+    };
+    if mode == Mode::Off {
+        return full(&ws);
+    }
+    let entries = source.entries();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| write(root, entries, &ws));
+        let answer = full(&ws);
+        let _ = writer.join();
+        answer
+    })
+}
+
+fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
     let Some(dir) = cache_dir(root, true) else {
         return Err(Unusable("no cache folder".into()));
     };
     let Some(binding) = crate::cache::binding(root, true) else {
         return Err(Unusable("no cache key".into()));
     };
-    let entries = source.entries();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));

@@ -90,19 +90,11 @@ pub fn unattributed_uses(ws: &Workspace) -> Vec<crate::report::UnattributedUse> 
 /// a load of the whole tree (which then writes a fresh index); both give the same report.
 pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCheckReport> {
     if env.state.is_some() {
-        let source = crate::source::Source::open(&env.root)?;
-        match crate::index::Index::open(&env.root, &source)
-            .and_then(|idx| check_indexed(env, &idx, name, version))
-        {
-            Ok(Some(report)) => return Ok(report),
-            Err(why) if crate::index::mode() == crate::index::Mode::Require => {
-                return Err(crate::index::required(&env.root, &why));
-            }
-            _ => {}
-        }
-        let ws = Workspace::load_with(&source, crate::cache::SummaryCache::read(&env.root))?;
-        crate::index::write(&env.root, &source, &ws);
-        return check_loaded(env, &ws, name, version);
+        return crate::index::answer(
+            &env.root,
+            |idx| check_indexed(env, idx, name, version),
+            |ws| check_loaded(env, ws, name, version),
+        );
     }
     check_loaded(env, &env.load_workspace()?, name, version)
 }

@@ -6,30 +6,21 @@ use crate::error::Result;
 use crate::graph::{DepGraph, Dependent};
 use crate::index::{Index, Unusable};
 use crate::report::*;
-use crate::source::Source;
 use crate::workspace::Workspace;
 
 /// `rlcm impact` on an environment: answered from the production index when it is valid for
 /// the tree as it is (reading only the rows of the asset and of what depends on it), else from
 /// a load of the whole tree (which then writes a fresh index). Both give the same report.
 pub fn impact_env(env: &Environment, query: &str) -> Result<ImpactReport> {
-    if env.state.is_some() {
-        let source = Source::open(&env.root)?;
-        match Index::open(&env.root, &source).and_then(|idx| indexed(env, &idx, query)) {
-            Ok(Some(report)) => return Ok(report),
-            Err(why) if crate::index::mode() == crate::index::Mode::Require => {
-                return Err(crate::index::required(&env.root, &why));
-            }
-            _ => {}
-        }
-        let ws = Workspace::load_with(&source, crate::cache::SummaryCache::read(&env.root))?;
-        crate::index::write(&env.root, &source, &ws);
+    let running = |p: &str| env.is_running(p);
+    let full = |ws: &Workspace| -> Result<ImpactReport> {
         let target = ws.find_asset(query)?;
-        return Ok(impact(&ws, target, &|p| env.is_running(p)));
+        Ok(impact(ws, target, &running))
+    };
+    if env.state.is_some() {
+        return crate::index::answer(&env.root, |idx| indexed(env, idx, query), full);
     }
-    let ws = env.load_workspace()?;
-    let target = ws.find_asset(query)?;
-    Ok(impact(&ws, target, &|p| env.is_running(p)))
+    full(&env.load_workspace()?)
 }
 
 /// The report from the index; `None` when the query names no single asset (the full load then
