@@ -13,7 +13,8 @@
 //! **Validity.** The header carries the tree digest (a blake3 over every file's path and, for
 //! the files whose content matters, size and modification time, as [`tree_digest`] says) and
 //! the same binding as the summary cache (a keyed hash of the environment's inodes and the
-//! machine, see [`crate::cache`]). An index is used only when its format and rlcm version are
+//! machine, see [`crate::cache`]), which is also kept in `index.bind` beside the database and
+//! checked before redb parses the file. An index is used only when its format and rlcm version are
 //! this build's, its binding is this environment's on this machine, and the digest of the tree
 //! as it is now (one walk and one `lstat` per file, as every load does) equals the recorded
 //! one. Files that were "racy" when the index was written (modified within the last two
@@ -115,6 +116,12 @@ pub struct Use {
 /// Where an environment's index lives.
 pub fn index_path(root: &Path) -> PathBuf {
     root.join(".rlcm/cache/index.redb")
+}
+
+/// The index's binding, beside it (`index.bind`, 32 bytes): checked before the database file is
+/// parsed at all, so that a file this rlcm did not write here is never handed to redb.
+fn bind_path(root: &Path) -> PathBuf {
+    root.join(".rlcm/cache/index.bind")
 }
 
 /// How commands use the index, from the environment variable `RLCM_INDEX`.
@@ -360,6 +367,12 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
     }
     tmp.persist(index_path(root))
         .map_err(|e| Unusable(e.error.to_string()))?;
+    // The binding depends on the directory and machine only: it is written once (when absent or
+    // different), atomically.
+    if std::fs::read(bind_path(root)).ok().as_deref() != Some(binding.as_slice()) {
+        crate::fsutil::write_atomic_with(&bind_path(root), |w| w.write_all(&binding))
+            .map_err(|e| Unusable(e.to_string()))?;
+    }
     crate::fsutil::sync_dir(&dir).map_err(|e| Unusable(e.to_string()))?;
     Ok(())
 }
@@ -389,6 +402,10 @@ impl Index {
             return Err(Unusable("not a regular file".into()));
         }
         let binding = crate::cache::binding(root, false).ok_or_else(|| Unusable("no cache key".into()))?;
+        let bind = bind_path(root);
+        if !std::fs::symlink_metadata(&bind)?.is_file() || std::fs::read(&bind)? != binding {
+            return Err(Unusable("written for another environment or machine".into()));
+        }
         let db = redb::Builder::new().open_read_only(&path)?;
         let txn = db.begin_read()?;
         let header: Header = {

@@ -319,3 +319,32 @@ fn an_index_copied_with_its_tree_is_not_used() {
     let (_, off, _) = run(&copy, &["impact", "Acme CRM"], "off");
     assert_eq!(out, off);
 }
+
+/// Garbage in the index files (a crafted or damaged index) is never used and never breaks a
+/// command: it answers as without the index, and rewrites the index.
+#[test]
+fn a_damaged_or_crafted_index_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(dir.path(), "production");
+    let (_, off, _) = run(&env, &["impact", "Acme CRM"], "off");
+    let index = env.join(".rlcm/cache/index.redb");
+    let bind = env.join(".rlcm/cache/index.bind");
+    for (file, bytes) in [
+        (&index, b"garbage".to_vec()),
+        (&index, vec![0u8; 70_000]),
+        (&bind, b"not this environment's binding!!".to_vec()),
+    ] {
+        // A valid index first, then one file replaced.
+        let (code, _, err) = run(&env, &["impact", "Acme CRM"], "");
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run(&env, &["impact", "Acme CRM"], "require");
+        assert_eq!(code, 0, "{err}");
+        std::fs::write(file, &bytes).unwrap();
+        let (code, _, err) = run(&env, &["impact", "Acme CRM"], "require");
+        assert_ne!(code, 0, "a damaged index answered ({})", file.display());
+        assert!(!err.contains("panicked"), "{err}");
+        let (code, out, err) = run(&env, &["impact", "Acme CRM"], "");
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, off);
+    }
+}
