@@ -16,6 +16,17 @@ Measurement: GNU `/usr/bin/time -f` for CPU time and peak RSS (it reports the ch
 descendant it waited for), or, when GNU time is not installed, os.wait4() on the child, which
 gives the same per-command rusage.  Wall time is taken in Python around the child (perf_counter).
 
+Everyday mode (issue #18 parts 1-2): `--everyday --baseline OLD_BINARY` measures, for each size N
+of production (generated as above, `rlcm init` by the measured binary), the everyday commands:
+`plan` and `import` of a small package (a generated 500-recipe sandbox exported whole, ~560
+files; import on a fresh `cp -a` of production each run, `sync` before the timed run), `impact`
+of a connector and `connector check` of it at the tree's code. The new binary and the baseline run
+alternately in the same loop, on the same trees and page cache; each is warmed once (untimed), so
+the production index is built before the timed runs. Rows are medians of --runs (wall, CPU, peak
+RSS).
+
+  python3 benches/bench.py --everyday --sizes 10k,100k --baseline /tmp/rlcm-base --rlcm target/release/rlcm
+
 Python 3.11 standard library only.
 """
 import argparse
@@ -644,6 +655,136 @@ def write_out(path, body):
 # --------------------------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------------------------
+# everyday mode: a small package and impact queries against a large production, two binaries
+
+
+EVERYDAY_ROWS = [
+    ("plan", "rlcm plan SMALL.zip --env PROD --format json"),
+    ("import", "rlcm import SMALL.zip --env COPY --force --restart-recipes (fresh cp -a, sync before)"),
+    ("impact", "rlcm impact \"Service 0 API\" --env PROD --format json"),
+    ("check", "rlcm connector check \"Service 0 API\" tree --env PROD --format json"),
+]
+
+
+def everyday(args, timer, binaries, n):
+    """Runs the everyday rows for production size n with each binary; returns {name: {row: stats}}."""
+    d = os.path.join(args.workdir, f"everyday-n{n}")
+    P, PC = os.path.join(d, "production"), os.path.join(d, "production-copy")
+    small, pkg = os.path.join(d, "small-sandbox"), os.path.join(d, "small.zip")
+    # The production index is opt-in (`RLCM_INDEX=on`) until writers keep it up to date.
+    env = dict(os.environ, RLCM_USER="bench", RLCM_INDEX=os.environ.get("RLCM_INDEX", "on"))
+    marker = os.path.join(d, "generated.json")
+    want = [n, args.small]
+    have = None
+    if args.reuse and os.path.exists(marker):
+        with open(marker) as f:
+            have = json.load(f)
+    if have != want:
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        log(f"bench: everyday n={n}: generating production and a {args.small}-recipe sandbox ...")
+        subprocess.run([sys.executable, args.gen, "--out", P, "--recipes", str(n), "--drift", "0.1", "--extra",
+                        str(n // 20), "--env-id", "2200000002", "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, args.gen, "--out", small, "--recipes", str(args.small)], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(marker, "w") as f:
+            json.dump(want, f)
+    first = binaries[0][1]
+    shutil.rmtree(os.path.join(P, ".rlcm"), ignore_errors=True)
+    subprocess.run([first, "init", P, "--name", "production", "--id", "2200000002"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    manifest = os.path.join(d, "all.yaml")
+    with open(manifest, "w") as f:
+        f.write('name: everything\nfolders: [""]\n')
+    if os.path.exists(pkg):
+        os.unlink(pkg)
+    subprocess.run([first, "export", "--env", small, "--manifest", manifest, "-o", pkg], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    entries = int(sh(f"unzip -Z1 {sh_quote(pkg)} | wc -l", check=False).strip() or 0)
+    warm(P)
+
+    def fresh_copy():
+        shutil.rmtree(PC, ignore_errors=True)
+        subprocess.run(["cp", "-a", P, PC], check=True)
+        subprocess.run(["sync"], check=False)
+
+    rows = {
+        "plan": (lambda b: [b, "plan", pkg, "--env", P, "--format", "json"], None, (0, 3)),
+        "import": (lambda b: [b, "import", pkg, "--env", PC, "--force", "--restart-recipes"], fresh_copy, (0,)),
+        "impact": (lambda b: [b, "impact", "Service 0 API", "--env", P, "--format", "json"], None, (0,)),
+        "check": (lambda b: [b, "connector", "check", "Service 0 API", "tree", "--env", P, "--format", "json"],
+                  None, (0, 1)),
+    }
+    out = {name: {} for name, _ in binaries}
+    outputs = {}
+    for key, (argv_of, setup, ok) in rows.items():
+        if args.only and key not in args.only:
+            continue
+        samples = {name: [] for name, _ in binaries}
+        for name, b in binaries:
+            # one untimed warm-up run each (builds the production index where there is one)
+            if setup:
+                setup()
+            r = subprocess.run(argv_of(b), env=env, capture_output=True)
+            outputs[(key, name)] = r.stdout if key != "import" else b""
+        for i in range(args.runs):
+            for name, b in binaries:
+                if setup:
+                    setup()
+                cpu_idle(0.3)
+                r = timer.run(argv_of(b), env=env, timeout=args.timeout)
+                samples[name].append(r)
+                log(f"bench: everyday n={n} {key:7s} {name:8s} run {i + 1}/{args.runs}: wall {r['wall']:.3f}s "
+                    f"cpu {r['cpu']:.2f}s rss {r['maxrss_kib'] / 1024:.0f} MiB rc {r['rc']}")
+                if r["rc"] not in ok:
+                    log(f"bench:   stderr: {r['stderr_tail'].strip()[-600:]}")
+        for name, _ in binaries:
+            ss = samples[name]
+            out[name][key] = {
+                "wall": statistics.median(x["wall"] for x in ss),
+                "cpu": statistics.median(x["cpu"] for x in ss),
+                "maxrss_mib": max(x["maxrss_kib"] for x in ss) / 1024,
+                "rc": sorted({str(x["rc"]) for x in ss}),
+                "runs": len(ss),
+            }
+    shutil.rmtree(PC, ignore_errors=True)
+    same = {key: len({outputs[(key, name)] for name, _ in binaries}) == 1
+            for key in rows if (key, binaries[0][0]) in outputs and key != "import"}
+    files, size = tree_stats(P)
+    return {"n": n, "rows": out, "same_output": same, "package_entries": entries, "production_files": files,
+            "production_mib": round(size / 2**20, 1)}
+
+
+def render_everyday(results, binaries, info, cmdline):
+    names = [name for name, _ in binaries]
+    lines = [f"Machine: {info['nproc']} cores, {info['cpu']}, kernel {info['kernel']}; {info['date']}; "
+             f"timer {info['timer']}.", "", f"Command: `{cmdline}`", ""]
+    for name, b in binaries:
+        lines.append(f"- `{name}`: {b}")
+    lines.append("")
+    for r in results:
+        lines.append(f"Production {fmt_size(r['n'])} recipes ({r['production_files']} files, "
+                     f"{r['production_mib']} MiB); package {r['package_entries']} entries. Median of "
+                     f"{r['rows'][names[0]].get('plan', {}).get('runs', '?')} runs, warm page cache.")
+        lines.append("")
+        head = "| command | " + " | ".join(f"{n} wall | {n} CPU | {n} peak RSS" for n in names) + " | same JSON |"
+        lines.append(head)
+        lines.append("|" + "---|" * (1 + 3 * len(names) + 1))
+        for key, label in EVERYDAY_ROWS:
+            if key not in r["rows"][names[0]]:
+                continue
+            cells = []
+            for n in names:
+                x = r["rows"][n][key]
+                rc = "" if x["rc"] in (["0"], ["3"]) else f" (rc {','.join(x['rc'])})"
+                cells += [f"{x['wall'] * 1000:.0f} ms{rc}", f"{x['cpu']:.2f} s", f"{x['maxrss_mib']:.0f} MiB"]
+            same = r["same_output"].get(key)
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | {'-' if same is None else ('yes' if same else 'NO')} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="1000,10000", help="recipe counts, comma-separated (1k, 10k, 100k ok)")
@@ -680,6 +821,10 @@ def main():
     p.add_argument("--out", help="Markdown file to write the results into (replaces the results section)")
     p.add_argument("--json", help="also write the raw samples as JSON")
     p.add_argument("--label", help="what the binary is, for the report (e.g. `commit abc1234, clean snapshot`)")
+    p.add_argument("--everyday", action="store_true",
+                   help="the everyday rows (small package plan/import, impact, connector check) instead")
+    p.add_argument("--baseline", help="with --everyday: another rlcm binary measured in the same loop")
+    p.add_argument("--small", type=int, default=500, help="with --everyday: recipes of the small package's sandbox")
     p.add_argument("--from-json", metavar="FILE",
                    help="run nothing: render the report (and --out) again from a --json file of an earlier run")
     args = p.parse_args()
@@ -701,7 +846,7 @@ def main():
         args.wait_idle = 0 if args.quick else 15
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     args.only = [s.strip() for s in args.only.split(",")] if args.only else None
-    if args.only:
+    if args.only and not args.everyday:
         unknown = set(args.only) - {k for k, _ in ROWS}
         if unknown:
             p.error(f"--only: unknown rows {', '.join(sorted(unknown))}")
@@ -728,6 +873,23 @@ def main():
     info["label"] = args.label
     log(f"bench: rlcm {rlcm}; commit {info['commit']}; timer {timer.kind}; workdir {args.workdir}")
     os.makedirs(args.workdir, exist_ok=True)
+
+    if args.everyday:
+        binaries = [("new", rlcm)] + ([("baseline", os.path.abspath(args.baseline))] if args.baseline else [])
+        t0 = time.perf_counter()
+        results = [everyday(args, timer, binaries, n) for n in sizes]
+        cmdline = "python3 benches/bench.py " + " ".join(
+            a if re.fullmatch(r"[\w./=,:+-]+", a) else sh_quote(a) for a in sys.argv[1:])
+        body = render_everyday(results, binaries, info, cmdline)
+        body += f"\nTotal harness time: {round(time.perf_counter() - t0, 1)} s (generation included).\n"
+        print(body)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"cmdline": cmdline, "info": info, "results": results}, f, indent=1)
+        if not (args.keep or args.reuse):
+            for n in sizes:
+                shutil.rmtree(os.path.join(args.workdir, f"everyday-n{n}"), ignore_errors=True)
+        return 0
 
     t0 = time.perf_counter()
     results = []

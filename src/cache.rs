@@ -20,7 +20,7 @@ use crate::workspace::Workspace;
 const CACHE_FORMAT: u32 = 7;
 
 /// Files modified this recently (ns) when the cache is written are not cached.
-const RACY_NS: u64 = 2_000_000_000;
+pub(crate) const RACY_NS: u64 = 2_000_000_000;
 
 /// What is cached for one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,7 +160,7 @@ fn cache_key(create: bool) -> Option<[u8; 32]> {
 /// environment root and of its `.rlcm/`. A cache copied from elsewhere, or crafted by whoever
 /// prepared the directory, does not carry it and is ignored (then rebuilt by the next write).
 /// `None` when there is no key (then no cache is used).
-fn binding(root: &Path, create: bool) -> Option<[u8; 32]> {
+pub(crate) fn binding(root: &Path, create: bool) -> Option<[u8; 32]> {
     use std::os::unix::fs::MetadataExt;
     let key = cache_key(create)?;
     let r = std::fs::metadata(root).ok()?;

@@ -90,43 +90,20 @@ impl DepGraph {
     /// shortest chain. Targets themselves are not listed.
     pub fn dependents(&self, targets: &[usize]) -> Vec<Dependent> {
         let n = self.graph.node_count();
-        let mut parent: Vec<Option<usize>> = vec![None; n];
-        let mut is_target = vec![false; n];
-        let mut queue = VecDeque::new();
-        for &t in targets {
-            if t < n && !is_target[t] {
-                is_target[t] = true;
-                queue.push_back(t);
-            }
-        }
-        let mut order = Vec::new();
-        while let Some(node) = queue.pop_front() {
-            for prev in self
-                .graph
-                .neighbors_directed(NodeIndex::new(node), Direction::Incoming)
-            {
-                let i = prev.index();
-                if !is_target[i] && parent[i].is_none() {
-                    parent[i] = Some(node);
-                    order.push(i);
-                    queue.push_back(i);
-                }
-            }
-        }
-        order
-            .into_iter()
-            .map(|asset| {
-                let mut via = vec![asset];
-                let mut cur = asset;
-                while let Some(p) = parent[cur] {
-                    via.push(p);
-                    if is_target[p] {
-                        break;
-                    }
-                    cur = p;
-                }
-                Dependent { asset, via }
-            })
+        let targets: Vec<usize> = targets.iter().copied().filter(|&t| t < n).collect();
+        dependents_by(&targets, |node| {
+            Ok::<_, std::convert::Infallible>(self.incoming(node))
+        })
+        .unwrap_or_else(|e| match e {})
+    }
+
+    /// The assets that reference `node` directly, in the order the search visits them (the
+    /// most recently added edge first, as petgraph keeps them; the production index stores
+    /// this order so that its answers are the same).
+    pub fn incoming(&self, node: usize) -> Vec<usize> {
+        self.graph
+            .neighbors_directed(NodeIndex::new(node), Direction::Incoming)
+            .map(|i| i.index())
             .collect()
     }
 
@@ -181,4 +158,48 @@ impl DepGraph {
         out.sort();
         out
     }
+}
+
+/// The breadth-first search behind [`DepGraph::dependents`], over any store of incoming edges:
+/// `incoming(node)` lists the assets that reference `node`, in visiting order. Work and
+/// memory grow with the dependents found, not with the number of assets (the production index
+/// answers `impact` with it, reading only the rows it visits).
+pub fn dependents_by<E>(
+    targets: &[usize],
+    mut incoming: impl FnMut(usize) -> Result<Vec<usize>, E>,
+) -> Result<Vec<Dependent>, E> {
+    use std::collections::{HashMap, HashSet};
+    let mut parent: HashMap<usize, usize> = HashMap::new();
+    let mut is_target: HashSet<usize> = HashSet::new();
+    let mut queue = VecDeque::new();
+    for &t in targets {
+        if is_target.insert(t) {
+            queue.push_back(t);
+        }
+    }
+    let mut order = Vec::new();
+    while let Some(node) = queue.pop_front() {
+        for i in incoming(node)? {
+            if !is_target.contains(&i) && !parent.contains_key(&i) {
+                parent.insert(i, node);
+                order.push(i);
+                queue.push_back(i);
+            }
+        }
+    }
+    Ok(order
+        .into_iter()
+        .map(|asset| {
+            let mut via = vec![asset];
+            let mut cur = asset;
+            while let Some(&p) = parent.get(&cur) {
+                via.push(p);
+                if is_target.contains(&p) {
+                    break;
+                }
+                cur = p;
+            }
+            Dependent { asset, via }
+        })
+        .collect())
 }

@@ -39,6 +39,7 @@ pub mod extract;
 pub mod fsutil;
 pub mod graph;
 pub mod hooks;
+pub mod index;
 pub mod istr;
 pub mod json;
 pub mod layout;

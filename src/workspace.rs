@@ -403,44 +403,34 @@ impl Workspace {
     /// Resolves a user's asset argument: a path, or a connector title or slug, or an asset name
     /// when it is unique.
     pub fn find_asset(&self, query: &str) -> Result<usize> {
-        let query_path = query.trim_start_matches("./");
-        if let Some(i) = self.index_of(query_path) {
-            return Ok(i);
-        }
-        let mut hits: Vec<usize> = self
-            .assets
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| {
-                a.asset_type == AssetType::CustomAdapter && (a.name == query || slug::slug(&a.name) == query)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        if hits.is_empty() {
-            hits = self
-                .assets
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| a.name == query)
-                .map(|(i, _)| i)
-                .collect();
-        }
-        match hits.len() {
-            1 => Ok(hits[0]),
-            0 => Err(Error::NotFound {
-                what: "asset",
-                name: query.to_string(),
-                hint: "; give its path relative to the root (see `rlcm inspect`), or a connector title"
-                    .into(),
-            }),
-            _ => Err(Error::Invalid(format!(
-                "`{query}` names {} assets ({}); give the path instead",
-                hits.len(),
-                hits.iter()
-                    .map(|&i| self.assets[i].path.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+        let found = find_asset_by(
+            query,
+            |p| Ok::<_, std::convert::Infallible>(self.index_of(p)),
+            |q| {
+                Ok(self
+                    .assets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| {
+                        a.asset_type == AssetType::CustomAdapter && (a.name == q || slug::slug(&a.name) == q)
+                    })
+                    .map(|(i, _)| i)
+                    .collect())
+            },
+            |q| {
+                Ok(self
+                    .assets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.name == q)
+                    .map(|(i, _)| i)
+                    .collect())
+            },
+            |i| Ok(self.assets[i].path.clone()),
+        );
+        match found {
+            Ok(r) => r,
+            Err(e) => match e {},
         }
     }
 
@@ -725,6 +715,46 @@ impl Workspace {
         }
         out
     }
+}
+
+/// [`Workspace::find_asset`] over any store: `index_of` finds a path, `connectors` the custom
+/// connectors titled (or with a title whose slug is) the query, `named` the assets of that
+/// name, each in path order; `path_of` names an asset for the message. The outer error is the
+/// store's, the inner one the user's.
+pub fn find_asset_by<E>(
+    query: &str,
+    index_of: impl Fn(&str) -> std::result::Result<Option<usize>, E>,
+    connectors: impl Fn(&str) -> std::result::Result<Vec<usize>, E>,
+    named: impl Fn(&str) -> std::result::Result<Vec<usize>, E>,
+    path_of: impl Fn(usize) -> std::result::Result<String, E>,
+) -> std::result::Result<Result<usize>, E> {
+    let query_path = query.trim_start_matches("./");
+    if let Some(i) = index_of(query_path)? {
+        return Ok(Ok(i));
+    }
+    let mut hits = connectors(query)?;
+    if hits.is_empty() {
+        hits = named(query)?;
+    }
+    Ok(match hits.len() {
+        1 => Ok(hits[0]),
+        0 => Err(Error::NotFound {
+            what: "asset",
+            name: query.to_string(),
+            hint: "; give its path relative to the root (see `rlcm inspect`), or a connector title".into(),
+        }),
+        _ => {
+            let mut paths = Vec::with_capacity(hits.len());
+            for &i in &hits {
+                paths.push(path_of(i)?);
+            }
+            Err(Error::Invalid(format!(
+                "`{query}` names {} assets ({}); give the path instead",
+                hits.len(),
+                paths.join(", ")
+            )))
+        }
+    })
 }
 
 fn load_entry(

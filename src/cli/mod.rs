@@ -791,9 +791,7 @@ fn run_graph(args: GraphArgs) -> anyhow::Result<i32> {
 
 fn run_impact(args: ImpactArgs) -> anyhow::Result<i32> {
     let env = Environment::open(&args.env)?;
-    let ws = env.load_workspace()?;
-    let target = ws.find_asset(&args.asset)?;
-    let report = ops::impact::impact(&ws, target, &|p| env.is_running(p));
+    let report = ops::impact::impact_env(&env, &args.asset)?;
     match args.format {
         reports::PageFormat::Json => emit_json(&report)?,
         reports::PageFormat::Human => emit(&render::impact(&report))?,

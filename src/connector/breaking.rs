@@ -27,15 +27,29 @@ pub fn breaking_among(
     uses: &[(usize, StepKind, &str, &[u64])],
     def: &ConnectorDefinition,
 ) -> Vec<BreakingUse> {
+    breaking_of(
+        env,
+        uses.iter()
+            .map(|&(recipe, kind, name, steps)| (ws.assets[recipe].path.as_str(), kind, name, steps)),
+        def,
+    )
+}
+
+/// [`breaking_among`] with each use's recipe given by path (from the workspace or the
+/// production index).
+fn breaking_of<'a>(
+    env: &Environment,
+    uses: impl Iterator<Item = (&'a str, StepKind, &'a str, &'a [u64])>,
+    def: &ConnectorDefinition,
+) -> Vec<BreakingUse> {
     let mut out: Vec<BreakingUse> = uses
-        .iter()
         .filter(|(_, kind, name, _)| !def.defines(*kind, name))
-        .map(|&(recipe, kind, name, steps)| BreakingUse {
-            recipe: ws.assets[recipe].path.clone(),
+        .map(|(recipe, kind, name, steps)| BreakingUse {
+            recipe: recipe.to_string(),
             kind,
             name: name.to_string(),
             steps: steps.to_vec(),
-            running: env.is_running(&ws.assets[recipe].path),
+            running: env.is_running(recipe),
         })
         .collect();
     out.sort_by(|a, b| (&a.recipe, &a.name).cmp(&(&b.recipe, &b.name)));
@@ -70,13 +84,98 @@ pub fn unattributed_uses(ws: &Workspace) -> Vec<crate::report::UnattributedUse> 
 }
 
 /// `connector check`: would releasing `version` break anything here?
+///
+/// Answered from the production index when it is valid for the tree as it is (reading the
+/// connector list, the connector's uses and the tree's unattributed provider names), else from
+/// a load of the whole tree (which then writes a fresh index); both give the same report.
 pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCheckReport> {
-    let ws = env.load_workspace()?;
-    let c = find_history(env, &ws, name)?;
+    if env.state.is_some() {
+        return crate::index::answer(
+            &env.root,
+            |idx| check_indexed(env, idx, name, version),
+            |ws| check_loaded(env, ws, name, version),
+        );
+    }
+    check_loaded(env, &env.load_workspace()?, name, version)
+}
+
+/// `connector check` from the index; `None` when the connector is not found or its code cannot
+/// be read (the full load then gives the error, worded as always).
+fn check_indexed(
+    env: &Environment,
+    idx: &crate::index::Index,
+    name: &str,
+    version: &str,
+) -> std::result::Result<Option<ConnectorCheckReport>, crate::index::Unusable> {
+    let Some(s) = env.state.as_ref() else {
+        return Ok(None);
+    };
+    let tree = idx.connectors()?;
+    let list = histories_with(s, tree.iter().map(|(n, p)| (n.as_str(), p.as_str())));
+    let Ok(c) = find_in(list, name) else {
+        return Ok(None);
+    };
+    let Ok((label, code)) = side_code(env, &c, version) else {
+        return Ok(None);
+    };
+    let def = ruby::parse_connector(&code);
+    let at = match idx.index_of(&c.path)? {
+        Some(i) => Some(i),
+        None => idx.connector_titled(&c.title)?,
+    };
+    let breaking = match at {
+        Some(i) => {
+            let uses = idx.connector_uses(i)?;
+            let mut paths = std::collections::HashMap::new();
+            for u in &uses {
+                if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(u.asset) {
+                    e.insert(idx.row(u.asset as usize)?.path);
+                }
+            }
+            breaking_of(
+                env,
+                uses.iter().map(|u| {
+                    (
+                        paths[&u.asset].as_str(),
+                        u.kind,
+                        u.name.as_str(),
+                        u.steps.as_slice(),
+                    )
+                }),
+                &def,
+            )
+        }
+        None => Vec::new(),
+    };
+    let unattributed = idx
+        .unattributed()?
+        .into_iter()
+        .map(|(recipe, provider)| crate::report::UnattributedUse { recipe, provider })
+        .collect();
+    Ok(Some(ConnectorCheckReport {
+        format_version: FORMAT_VERSION,
+        title: c.title.clone(),
+        version: label,
+        ok: def.parses() && breaking.is_empty(),
+        parse_error: def.parse_error,
+        actions: def.actions,
+        triggers: def.triggers,
+        breaking,
+        unattributed,
+    }))
+}
+
+fn check_loaded(
+    env: &Environment,
+    ws: &Workspace,
+    name: &str,
+    version: &str,
+) -> Result<ConnectorCheckReport> {
+    let c = find_history(env, ws, name)?;
     let (label, code) = side_code(env, &c, version)?;
     let def = ruby::parse_connector(&code);
-    let breaking = match tree_index(&ws, &c) {
-        Some(i) => breaking_uses(env, &ws, i, &def),
+    let breaking = match tree_index(ws, &c) {
+        Some(i) => breaking_uses(env, ws, i, &def),
         None => Vec::new(),
     };
     Ok(ConnectorCheckReport {
@@ -88,6 +187,6 @@ pub fn check(env: &Environment, name: &str, version: &str) -> Result<ConnectorCh
         actions: def.actions,
         triggers: def.triggers,
         breaking,
-        unattributed: unattributed_uses(&ws),
+        unattributed: unattributed_uses(ws),
     })
 }

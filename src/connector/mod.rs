@@ -125,26 +125,39 @@ pub fn shareable_version(c: &ConnectorState, version: Option<u64>) -> Result<u64
 /// tree's connectors each as one released version.
 pub fn histories(env: &Environment, ws: &Workspace) -> Result<Vec<ConnectorState>> {
     match &env.state {
-        Some(s) => {
-            let mut list: Vec<ConnectorState> = s.connectors.values().cloned().collect();
-            // Connectors in the tree without a history yet.
-            for a in ws
-                .assets
+        Some(s) => Ok(histories_with(
+            s,
+            ws.assets
                 .iter()
                 .filter(|a| a.asset_type == AssetType::CustomAdapter)
-            {
-                if !s.connectors.contains_key(&a.name) {
-                    list.push(ConnectorState::new(&a.name, &a.path, ""));
-                }
-            }
-            Ok(list)
-        }
+                .map(|a| (a.name.as_str(), a.path.as_str())),
+        )),
         None => Ok(env::adopt(ws, "", 0, "")?.connectors.into_values().collect()),
     }
 }
 
+/// The histories of an initialised environment, and the tree's connectors (`(title, path)`, in
+/// path order, from the workspace or the production index) that have none yet.
+pub(crate) fn histories_with<'a>(
+    s: &env::State,
+    tree: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<ConnectorState> {
+    let mut list: Vec<ConnectorState> = s.connectors.values().cloned().collect();
+    // Connectors in the tree without a history yet.
+    for (name, path) in tree {
+        if !s.connectors.contains_key(name) {
+            list.push(ConnectorState::new(name, path, ""));
+        }
+    }
+    list
+}
+
 pub(crate) fn find_history(env: &Environment, ws: &Workspace, name: &str) -> Result<ConnectorState> {
-    let list = histories(env, ws)?;
+    find_in(histories(env, ws)?, name)
+}
+
+/// The connector named `name` among `list` (the one title-or-slug rule).
+pub(crate) fn find_in(list: Vec<ConnectorState>, name: &str) -> Result<ConnectorState> {
     crate::slug::find_by_title(&list, |c| &c.title, name)
         .cloned()
         .ok_or_else(|| Error::NotFound {

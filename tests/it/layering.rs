@@ -25,6 +25,7 @@ const ORDER: &[&str] = &[
     "workspace",
     "env",
     "graph",
+    "index",
     "layout",
     "package",
     "secrets",

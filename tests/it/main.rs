@@ -18,6 +18,7 @@ mod fuzz_regressions;
 mod hostile_env;
 mod hostile_zips;
 mod import_cli;
+mod index_cli;
 mod inspect_cli;
 mod invalid_assets;
 mod layering;

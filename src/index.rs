@@ -1,0 +1,541 @@
+//! The production index: `.rlcm/cache/index.redb` (a redb database, git-ignored, rebuildable
+//! at any time), so that `impact` and `connector check` on a large environment read the rows
+//! they need instead of loading every summary and building the whole graph.
+//!
+//! What it holds, per asset (by a dense id, the asset's rank in path order): its path and
+//! type, the assets that reference it directly (in the order the graph search visits them),
+//! and the connector actions and triggers it uses, attributed to their connector. Beside them:
+//! path → id, asset name → ids, connector title and slug → ids, each connector's uses, the
+//! connectors in path order and the tree's unattributed provider names.
+//!
+//! It is *opened, not decoded*: a query reads a header and the rows it visits.
+//!
+//! **Validity.** The header carries the tree digest (a blake3 over every file's path and, for
+//! the files whose content matters, size and modification time, as [`tree_digest`] says) and
+//! the same binding as the summary cache (a keyed hash of the environment's inodes and the
+//! machine, see [`crate::cache`]), which is also kept in `index.bind` beside the database and
+//! checked before redb parses the file. An index is used only when its format and rlcm version are
+//! this build's, its binding is this environment's on this machine, and the digest of the tree
+//! as it is now (one walk and one `lstat` per file, as every load does) equals the recorded
+//! one. Files that were "racy" when the index was written (modified within the last two
+//! seconds) are recorded with their blake3 and hashed again. Anything else — no index, a
+//! damaged file, another directory's or machine's index, any file added, removed or edited —
+//! and the caller loads the whole tree as before (then writes a fresh index).
+//!
+//! The index is written after a full load by the commands that use it, under the reader lock
+//! (so no commit runs meanwhile), to a temporary file renamed into place: a crash leaves the old
+//! index or none, and a write that lands after it is seen as a changed tree.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use redb::{ReadableDatabase, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::asset::{self, AssetType, FileRole, StepKind};
+use crate::graph::DepGraph;
+use crate::source::{Entry, Source};
+use crate::workspace::Workspace;
+
+/// Bumped whenever the index changes meaning.
+const FORMAT: u32 = 1;
+
+/// More racy files than this when writing, and no index is written (the next command writes
+/// one, when the tree has settled).
+const MAX_RACY: usize = 256;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const PATHS: TableDefinition<&str, u32> = TableDefinition::new("paths");
+const ASSETS: TableDefinition<u32, &[u8]> = TableDefinition::new("assets");
+const NAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("names");
+const CONNECTOR_NAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("connector_names");
+const CONNECTOR_SLUGS: TableDefinition<&str, &[u8]> = TableDefinition::new("connector_slugs");
+const CONNECTOR_USES: TableDefinition<u32, &[u8]> = TableDefinition::new("connector_uses");
+
+/// Why an index cannot answer (the caller then loads the tree).
+#[derive(Debug)]
+pub struct Unusable(pub String);
+
+impl<E: std::fmt::Display> From<E> for Unusable {
+    fn from(e: E) -> Self {
+        Unusable(e.to_string())
+    }
+}
+
+type R<T> = std::result::Result<T, Unusable>;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: u32,
+    version: String,
+    binding: [u8; 32],
+    digest: [u8; 32],
+    /// Files modified shortly before the index was written: path and blake3 hex.
+    racy: Vec<(String, String)>,
+    assets: u32,
+}
+
+/// One asset's row.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Row {
+    /// Its path.
+    pub path: String,
+    /// Its type, as written in file names ([`AssetType::as_str`]).
+    pub asset_type: String,
+    /// The assets that reference it directly, in the graph search's order.
+    pub incoming: Vec<u32>,
+    /// The connector actions and triggers it uses, attributed to a connector.
+    pub uses: Vec<Use>,
+}
+
+impl Row {
+    /// True for a recipe.
+    pub fn is_recipe(&self) -> bool {
+        self.asset_type == AssetType::Recipe.as_str()
+    }
+
+    /// True for a custom connector.
+    pub fn is_connector(&self) -> bool {
+        self.asset_type == AssetType::CustomAdapter.as_str()
+    }
+}
+
+/// A connector action or trigger used by a recipe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Use {
+    /// The recipe (in a connector's list) or the connector (in a recipe's row).
+    pub asset: u32,
+    /// Trigger or action.
+    pub kind: StepKind,
+    /// The action or trigger name.
+    pub name: String,
+    /// The step numbers.
+    pub steps: Vec<u64>,
+}
+
+/// Where an environment's index lives.
+pub fn index_path(root: &Path) -> PathBuf {
+    root.join(".rlcm/cache/index.redb")
+}
+
+/// The index's binding, beside it (`index.bind`, 32 bytes): checked before the database file is
+/// parsed at all, so that a file this rlcm did not write here is never handed to redb.
+fn bind_path(root: &Path) -> PathBuf {
+    root.join(".rlcm/cache/index.bind")
+}
+
+/// How commands use the index, from the environment variable `RLCM_INDEX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `on`: use it when valid, else load the tree and write a fresh one.
+    Auto,
+    /// Unset (the default until writing commands keep the index up to date in their own
+    /// transaction: today the first reader after a write pays the rebuild), or `off`: never read
+    /// nor write it (every command loads the whole tree, as before the index;
+    /// for differential tests and to rule the index out).
+    Off,
+    /// `require`: fail, saying why, when it cannot answer (for tests and benchmarks that must
+    /// measure the index, not the fallback).
+    Require,
+}
+
+/// The mode `RLCM_INDEX` asks for (`on`, `require`; unset or anything else is [`Mode::Off`]).
+pub fn mode() -> Mode {
+    match std::env::var("RLCM_INDEX").as_deref() {
+        Ok("on") => Mode::Auto,
+        Ok("require") => Mode::Require,
+        _ => Mode::Off,
+    }
+}
+
+/// The error of [`Mode::Require`] when the index of `root` cannot answer.
+pub fn required(root: &Path, why: &Unusable) -> crate::error::Error {
+    crate::error::Error::Invalid(format!(
+        "RLCM_INDEX=require is set, but the production index of `{}` cannot answer ({}); run the command with RLCM_INDEX=on once to rebuild it",
+        root.display(),
+        why.0
+    ))
+}
+
+/// The digest of a tree as a source lists it (entries sorted by path): every path, and the
+/// size and modification time of each file whose content the workspace keeps (asset JSON
+/// files, and a connector's code and logo beside its JSON file). Other files only count by
+/// name (a workspace keeps only their paths).
+pub fn tree_digest(entries: &[Entry]) -> [u8; 32] {
+    let has = |p: &str| entries.binary_search_by(|e| e.path.as_str().cmp(p)).is_ok();
+    let mut h = blake3::Hasher::new();
+    h.update(&(entries.len() as u64).to_le_bytes());
+    for e in entries {
+        let content = match asset::classify(&e.path) {
+            FileRole::Asset(_) => true,
+            FileRole::ConnectorCode(json) | FileRole::ConnectorLogo(json) => has(&json),
+            FileRole::Other => false,
+        };
+        h.update(&(e.path.len() as u64).to_le_bytes());
+        h.update(e.path.as_bytes());
+        if content {
+            h.update(&[1]);
+            h.update(&e.size.to_le_bytes());
+            h.update(&e.mtime.to_le_bytes());
+        } else {
+            h.update(&[0]);
+        }
+    }
+    *h.finalize().as_bytes()
+}
+
+fn encode<T: Serialize>(v: &T) -> R<Vec<u8>> {
+    Ok(postcard::to_stdvec(v)?)
+}
+
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> R<T> {
+    Ok(postcard::from_bytes(bytes)?)
+}
+
+/// The `.rlcm/cache` folder, when it is (or can be made) a real directory.
+fn cache_dir(root: &Path, create: bool) -> Option<PathBuf> {
+    crate::env::guard::check_state_dir(root).ok()?;
+    let dir = root.join(".rlcm/cache");
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => Some(dir),
+        Ok(_) => None,
+        Err(_) if create && std::fs::symlink_metadata(root.join(".rlcm")).is_ok_and(|m| m.is_dir()) => {
+            std::fs::create_dir(&dir).ok()?;
+            Some(dir)
+        }
+        Err(_) => None,
+    }
+}
+
+/// Writes the index of the tree whose files are `entries` (as a source lists them), as loaded
+/// into `ws` (best effort: an index that cannot be written is simply not used).
+pub fn write(root: &Path, entries: &[Entry], ws: &Workspace) {
+    if mode() == Mode::Off {
+        return;
+    }
+    let _ = try_write(root, entries, ws);
+}
+
+/// Answers a read-only command on the initialised environment at `root`: with `indexed` from
+/// a valid index (it returns `None` to leave a case, such as a name that matches nothing, to the
+/// full load, which words the error as always), else with `full` from a load of the whole tree,
+/// writing a fresh index on another thread meanwhile. With no index file at all, the load reads
+/// the summary cache while it walks the tree, as before the index.
+pub fn answer<T>(
+    root: &Path,
+    indexed: impl FnOnce(&Index) -> R<Option<T>>,
+    full: impl FnOnce(&Workspace) -> crate::error::Result<T>,
+) -> crate::error::Result<T> {
+    let mode = mode();
+    let have = mode != Mode::Off && std::fs::symlink_metadata(index_path(root)).is_ok();
+    let (source, ws) = if have {
+        let source = Source::open(root)?;
+        match Index::open(root, &source).and_then(|idx| indexed(&idx)) {
+            Ok(Some(answer)) => return Ok(answer),
+            Err(why) if mode == Mode::Require => return Err(required(root, &why)),
+            _ => {}
+        }
+        let ws = Workspace::load_with(&source, crate::cache::SummaryCache::read(root))?;
+        (source, ws)
+    } else {
+        if mode == Mode::Require {
+            return Err(required(root, &Unusable("there is none".into())));
+        }
+        Workspace::load_tree_cached(root)?
+    };
+    if mode == Mode::Off {
+        return full(&ws);
+    }
+    let entries = source.entries();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| write(root, entries, &ws));
+        let answer = full(&ws);
+        let _ = writer.join();
+        answer
+    })
+}
+
+fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
+    let Some(dir) = cache_dir(root, true) else {
+        return Err(Unusable("no cache folder".into()));
+    };
+    let Some(binding) = crate::cache::binding(root, true) else {
+        return Err(Unusable("no cache key".into()));
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let mut racy = Vec::new();
+    for a in &ws.assets {
+        for f in a.files() {
+            if f.mtime == 0 || f.mtime.saturating_add(crate::cache::RACY_NS) >= now {
+                racy.push((f.path.to_string(), f.hash.to_string()));
+            }
+        }
+    }
+    if racy.len() > MAX_RACY {
+        return Err(Unusable("too many files were modified a moment ago".into()));
+    }
+    let n = u32::try_from(ws.assets.len()).map_err(|_| Unusable("too many assets".into()))?;
+    let header = Header {
+        format: FORMAT,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        binding,
+        digest: tree_digest(entries),
+        racy,
+        assets: n,
+    };
+    let graph = DepGraph::build(ws);
+    let tmp = tempfile::Builder::new()
+        .prefix(crate::fsutil::TEMP_PREFIX)
+        .tempfile_in(&dir)?;
+    {
+        let db = redb::Database::builder().create_file(tmp.reopen()?)?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert("header", encode(&header)?.as_slice())?;
+            let connectors: Vec<(&str, &str)> = ws
+                .assets
+                .iter()
+                .filter(|a| a.asset_type == AssetType::CustomAdapter)
+                .map(|a| (a.name.as_str(), a.path.as_str()))
+                .collect();
+            meta.insert("connectors", encode(&connectors)?.as_slice())?;
+            let unattributed = ws.unattributed_providers();
+            meta.insert("unattributed", encode(&unattributed)?.as_slice())?;
+
+            let mut paths = txn.open_table(PATHS)?;
+            let mut assets = txn.open_table(ASSETS)?;
+            let mut names: HashMap<&str, Vec<u32>> = HashMap::new();
+            let mut connector_names: HashMap<&str, Vec<u32>> = HashMap::new();
+            let mut connector_slugs: HashMap<String, Vec<u32>> = HashMap::new();
+            let mut connector_uses: HashMap<u32, Vec<Use>> = HashMap::new();
+            for (i, a) in ws.assets.iter().enumerate() {
+                let id = i as u32;
+                paths.insert(a.path.as_str(), id)?;
+                names.entry(a.name.as_str()).or_default().push(id);
+                if a.asset_type == AssetType::CustomAdapter {
+                    connector_names.entry(a.name.as_str()).or_default().push(id);
+                    connector_slugs
+                        .entry(crate::slug::slug(&a.name))
+                        .or_default()
+                        .push(id);
+                }
+                let mut uses = Vec::new();
+                for u in &a.summary.uses {
+                    if let Some(&c) = ws.providers.get(&u.provider) {
+                        let c = c as u32;
+                        uses.push(Use {
+                            asset: c,
+                            kind: u.kind,
+                            name: u.name.to_string(),
+                            steps: u.steps.clone(),
+                        });
+                        connector_uses.entry(c).or_default().push(Use {
+                            asset: id,
+                            kind: u.kind,
+                            name: u.name.to_string(),
+                            steps: u.steps.clone(),
+                        });
+                    }
+                }
+                let row = Row {
+                    path: a.path.clone(),
+                    asset_type: a.asset_type.as_str().to_string(),
+                    incoming: graph.incoming(i).into_iter().map(|j| j as u32).collect(),
+                    uses,
+                };
+                assets.insert(id, encode(&row)?.as_slice())?;
+            }
+            let mut t = txn.open_table(NAMES)?;
+            for (k, v) in names {
+                t.insert(k, encode(&v)?.as_slice())?;
+            }
+            let mut t = txn.open_table(CONNECTOR_NAMES)?;
+            for (k, v) in connector_names {
+                t.insert(k, encode(&v)?.as_slice())?;
+            }
+            let mut t = txn.open_table(CONNECTOR_SLUGS)?;
+            for (k, v) in &connector_slugs {
+                t.insert(k.as_str(), encode(v)?.as_slice())?;
+            }
+            let mut t = txn.open_table(CONNECTOR_USES)?;
+            for (k, v) in connector_uses {
+                t.insert(k, encode(&v)?.as_slice())?;
+            }
+        }
+        txn.commit()?;
+    }
+    tmp.persist(index_path(root))
+        .map_err(|e| Unusable(e.error.to_string()))?;
+    // The binding depends on the directory and machine only: it is written once (when absent or
+    // different), atomically.
+    if std::fs::read(bind_path(root)).ok().as_deref() != Some(binding.as_slice()) {
+        crate::fsutil::write_atomic_with(&bind_path(root), |w| w.write_all(&binding))
+            .map_err(|e| Unusable(e.to_string()))?;
+    }
+    crate::fsutil::sync_dir(&dir).map_err(|e| Unusable(e.to_string()))?;
+    Ok(())
+}
+
+/// An open, validated index.
+pub struct Index {
+    txn: redb::ReadTransaction,
+    assets: u32,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Index({} assets)", self.assets)
+    }
+}
+
+impl Index {
+    /// Opens the index of the environment at `root` and checks it against the tree `source`
+    /// lists (see the module documentation).
+    pub fn open(root: &Path, source: &Source) -> R<Index> {
+        if mode() == Mode::Off {
+            return Err(Unusable("RLCM_INDEX=off is set".into()));
+        }
+        let dir = cache_dir(root, false).ok_or_else(|| Unusable("no cache folder".into()))?;
+        let path = dir.join("index.redb");
+        if !std::fs::symlink_metadata(&path)?.is_file() {
+            return Err(Unusable("not a regular file".into()));
+        }
+        let binding = crate::cache::binding(root, false).ok_or_else(|| Unusable("no cache key".into()))?;
+        let bind = bind_path(root);
+        if !std::fs::symlink_metadata(&bind)?.is_file() || std::fs::read(&bind)? != binding {
+            return Err(Unusable("written for another environment or machine".into()));
+        }
+        let db = redb::Builder::new().open_read_only(&path)?;
+        let txn = db.begin_read()?;
+        let header: Header = {
+            let meta = txn.open_table(META)?;
+            let bytes = meta.get("header")?.ok_or_else(|| Unusable("no header".into()))?;
+            decode(bytes.value())?
+        };
+        if header.format != FORMAT || header.version != env!("CARGO_PKG_VERSION") {
+            return Err(Unusable("written by another rlcm".into()));
+        }
+        if header.binding != binding {
+            return Err(Unusable("written for another environment or machine".into()));
+        }
+        if header.digest != tree_digest(source.entries()) {
+            return Err(Unusable("the tree changed".into()));
+        }
+        for (p, hash) in &header.racy {
+            let bytes = crate::fsutil::read(&root.join(p)).map_err(|e| Unusable(e.to_string()))?;
+            if blake3::hash(&bytes).to_hex().as_str() != hash {
+                return Err(Unusable("a recently modified file changed".into()));
+            }
+        }
+        Ok(Index {
+            txn,
+            assets: header.assets,
+        })
+    }
+
+    fn meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> R<T> {
+        let meta = self.txn.open_table(META)?;
+        let bytes = meta.get(key)?.ok_or_else(|| Unusable(format!("no `{key}`")))?;
+        decode(bytes.value())
+    }
+
+    fn ids(&self, table: TableDefinition<&str, &[u8]>, key: &str) -> R<Vec<u32>> {
+        let t = self.txn.open_table(table)?;
+        match t.get(key)? {
+            Some(v) => decode(v.value()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The number of assets.
+    pub fn len(&self) -> usize {
+        self.assets as usize
+    }
+
+    /// True when the tree has no assets.
+    pub fn is_empty(&self) -> bool {
+        self.assets == 0
+    }
+
+    /// The row of asset `id`.
+    pub fn row(&self, id: usize) -> R<Row> {
+        let t = self.txn.open_table(ASSETS)?;
+        let id = u32::try_from(id)?;
+        let v = t.get(id)?.ok_or_else(|| Unusable(format!("no row {id}")))?;
+        decode(v.value())
+    }
+
+    /// The id of the asset at `path`.
+    pub fn index_of(&self, path: &str) -> R<Option<usize>> {
+        let t = self.txn.open_table(PATHS)?;
+        Ok(t.get(path)?.map(|v| v.value() as usize))
+    }
+
+    /// The ids of the assets named `name`, in path order.
+    pub fn named(&self, name: &str) -> R<Vec<usize>> {
+        Ok(self.ids(NAMES, name)?.into_iter().map(|i| i as usize).collect())
+    }
+
+    /// The ids of the custom connectors whose title is `query` or whose title's slug is
+    /// `query`, in path order.
+    pub fn connectors_matching(&self, query: &str) -> R<Vec<usize>> {
+        let mut ids = self.ids(CONNECTOR_NAMES, query)?;
+        ids.extend(self.ids(CONNECTOR_SLUGS, query)?);
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids.into_iter().map(|i| i as usize).collect())
+    }
+
+    /// The first custom connector (in path order) titled exactly `title`.
+    pub fn connector_titled(&self, title: &str) -> R<Option<usize>> {
+        Ok(self.ids(CONNECTOR_NAMES, title)?.first().map(|&i| i as usize))
+    }
+
+    /// The custom connectors as `(title, path)`, in path order.
+    pub fn connectors(&self) -> R<Vec<(String, String)>> {
+        self.meta("connectors")
+    }
+
+    /// Every `(asset path, provider name)` the tree cannot attribute (as
+    /// [`Workspace::unattributed_providers`] lists them).
+    pub fn unattributed(&self) -> R<Vec<(String, String)>> {
+        self.meta("unattributed")
+    }
+
+    /// The uses of the connector `id`'s actions and triggers, recipe by recipe in path order
+    /// (as [`Workspace::connector_uses`] lists them).
+    pub fn connector_uses(&self, id: usize) -> R<Vec<Use>> {
+        let t = self.txn.open_table(CONNECTOR_USES)?;
+        match t.get(u32::try_from(id)?)? {
+            Some(v) => decode(v.value()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Everything that depends on `targets`, as [`DepGraph::dependents`] finds it, reading
+    /// only the rows visited. Returns the dependents and the rows read.
+    pub fn dependents(&self, targets: &[usize]) -> R<(Vec<crate::graph::Dependent>, HashMap<usize, Row>)> {
+        let mut rows: HashMap<usize, Row> = HashMap::new();
+        let n = self.len();
+        let targets: Vec<usize> = targets.iter().copied().filter(|&t| t < n).collect();
+        let found = crate::graph::dependents_by(&targets, |node| {
+            let row = match rows.get(&node) {
+                Some(r) => r,
+                None => {
+                    let r = self.row(node)?;
+                    rows.entry(node).or_insert(r)
+                }
+            };
+            Ok::<_, Unusable>(row.incoming.iter().map(|&i| i as usize).collect())
+        })?;
+        for d in &found {
+            if let std::collections::hash_map::Entry::Vacant(e) = rows.entry(d.asset) {
+                e.insert(self.row(d.asset)?);
+            }
+        }
+        Ok((found, rows))
+    }
+}
