@@ -7,14 +7,12 @@
 //! read-only commands (`plan`, `impact`, `inspect`, `check`, ...) never write it. A cache that
 //! cannot be read is ignored.
 
-use crate::workspace::FileKind;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::asset::AssetSummary;
 use crate::ruby::ConnectorDefinition;
-use crate::workspace::Workspace;
 
 /// Bumped whenever the cached data changes meaning.
 const CACHE_FORMAT: u32 = 7;
@@ -64,8 +62,9 @@ impl From<CachedDefinition> for ConnectorDefinition {
     }
 }
 
+/// What one file says, as [`write_entries`] stores it.
 #[derive(Serialize)]
-enum CachedDataRef<'a> {
+pub(crate) enum CachedDataRef<'a> {
     Asset(&'a AssetSummary),
     Code(CachedDefinition),
     Logo,
@@ -100,14 +99,15 @@ fn untaken<'de, D: serde::Deserializer<'de>>(
     CachedEntry::deserialize(d).map(|e| std::sync::Mutex::new(Some(e)))
 }
 
+/// One file to cache: its path, size, modification time, hash, canonical hash and what it says.
 #[derive(Serialize)]
-struct CachedEntryRef<'a> {
-    path: &'a str,
-    size: u64,
-    mtime: u64,
-    hash: &'a str,
-    canonical: &'a str,
-    data: CachedDataRef<'a>,
+pub(crate) struct CachedEntryRef<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) size: u64,
+    pub(crate) mtime: u64,
+    pub(crate) hash: &'a str,
+    pub(crate) canonical: &'a str,
+    pub(crate) data: CachedDataRef<'a>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -225,7 +225,7 @@ impl SummaryCache {
     /// The file is a header frame and frames of [`FRAME_ENTRIES`] entries in path order; one
     /// thread reads frames while the others decode them.
     pub fn read(root: &Path) -> SummaryCache {
-        if crate::env::guard::check_state_dir(root).is_err() {
+        if crate::guard::check_state_dir(root).is_err() {
             return SummaryCache::default();
         }
         let Some(binding) = binding(root, false) else {
@@ -301,35 +301,10 @@ impl SummaryCache {
     }
 }
 
-/// Writes the cache for a loaded workspace (best effort: a cache that cannot be written is
-/// simply not used next time).
-pub fn write(root: &Path, ws: &Workspace) {
-    let mut entries = Vec::with_capacity(ws.assets.len() * 11 / 10);
-    for a in &ws.assets {
-        for f in a.files() {
-            let data = match f.kind {
-                FileKind::Json => CachedDataRef::Asset(&a.summary),
-                FileKind::Code => match a.connector.as_deref() {
-                    Some(c) => CachedDataRef::Code((&c.definition).into()),
-                    None => continue,
-                },
-                FileKind::Logo => CachedDataRef::Logo,
-            };
-            entries.push(CachedEntryRef {
-                path: f.path,
-                size: f.size,
-                mtime: f.mtime,
-                hash: f.hash,
-                // A connector's code and logo have no canonical form of their own.
-                canonical: if f.kind == FileKind::Json {
-                    &a.canonical
-                } else {
-                    f.hash
-                },
-                data,
-            });
-        }
-    }
+/// Writes the cache from the records of a loaded tree (best effort: a cache that cannot be
+/// written is simply not used next time). [`crate::workspace::Workspace::write_cache`] makes
+/// the records, so the cache does not depend on the workspace.
+pub(crate) fn write_entries(root: &Path, mut entries: Vec<CachedEntryRef<'_>>) {
     // File times are coarse (a clock tick or worse): a file written within the last moments
     // could change again with the same size and time. Such "racy" entries are not cached, the
     // way git treats racily clean index entries.
@@ -338,7 +313,7 @@ pub fn write(root: &Path, ws: &Workspace) {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     entries.retain(|e| e.mtime != 0 && e.mtime.saturating_add(RACY_NS) < now);
     entries.sort_by(|a, b| a.path.cmp(b.path));
-    if crate::env::guard::check_state_dir(root).is_err() {
+    if crate::guard::check_state_dir(root).is_err() {
         return;
     }
     let Some(binding) = binding(root, true) else {
@@ -364,6 +339,7 @@ pub fn write(root: &Path, ws: &Workspace) {
 mod tests {
     use super::*;
     use crate::source::Source;
+    use crate::workspace::Workspace;
 
     fn age(path: &Path) {
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
@@ -392,7 +368,7 @@ mod tests {
         let fresh = root.join("b.recipe.json");
         std::fs::write(&fresh, br#"{"name": "B"}"#).unwrap();
         let ws = Workspace::load(&Source::open(root).unwrap()).unwrap();
-        write(root, &ws);
+        ws.write_cache(root);
         let cache = SummaryCache::read(root);
         // The old files are cached; the one written a moment ago is racy and is not.
         assert_eq!(cache.len(), 8);
@@ -438,7 +414,7 @@ mod tests {
         assert!(SummaryCache::read(root).is_empty());
         // A cache bound to another environment (here: another `.rlcm/`, so another inode) is
         // ignored.
-        write(root, &ws);
+        ws.write_cache(root);
         assert!(!SummaryCache::read(root).is_empty());
         std::fs::rename(root.join(".rlcm"), root.join("old")).unwrap();
         std::fs::create_dir_all(root.join(".rlcm/cache")).unwrap();

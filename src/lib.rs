@@ -6,6 +6,7 @@
 //! - [`asset`]: asset types and what one asset file says (names, references)
 //! - [`extract`]: streaming summary of an asset's JSON bytes (no value tree)
 //! - [`ruby`]: actions and triggers of a connector's Ruby source (tree-sitter)
+//! - [`guard`]: hostile-environment checks (`.rlcm/` folders and the paths state files name)
 //! - [`cache`]: per-environment cache of asset summaries (size + mtime)
 //! - [`workspace`]: a loaded tree or package with every reference resolved
 //! - [`graph`]: the dependency graph (closure, dependents, cycles)
@@ -38,6 +39,7 @@ pub mod error;
 pub mod extract;
 pub mod fsutil;
 pub mod graph;
+pub mod guard;
 pub mod hooks;
 pub mod index;
 pub mod istr;

@@ -244,6 +244,40 @@ enum Loaded {
 }
 
 impl Workspace {
+    /// Writes the summary cache of this tree at `root` (best effort: a cache that cannot be
+    /// written is simply not used next time).
+    pub fn write_cache(&self, root: &std::path::Path) {
+        let mut entries = Vec::with_capacity(self.assets.len() * 11 / 10);
+        for a in &self.assets {
+            for f in a.files() {
+                let data = match f.kind {
+                    FileKind::Json => crate::cache::CachedDataRef::Asset(&a.summary),
+                    FileKind::Code => match a.connector.as_deref() {
+                        Some(c) => crate::cache::CachedDataRef::Code((&c.definition).into()),
+                        None => continue,
+                    },
+                    FileKind::Logo => crate::cache::CachedDataRef::Logo,
+                };
+                entries.push(crate::cache::CachedEntryRef {
+                    path: f.path,
+                    size: f.size,
+                    mtime: f.mtime,
+                    hash: f.hash,
+                    // A connector's code and logo have no canonical form of their own.
+                    canonical: if f.kind == FileKind::Json {
+                        &a.canonical
+                    } else {
+                        f.hash
+                    },
+                    data,
+                });
+            }
+        }
+        crate::cache::write_entries(root, entries);
+    }
+}
+
+impl Workspace {
     /// Reads every file of `source` and resolves references.
     pub fn load(source: &Source) -> Result<Workspace> {
         Self::load_with(source, crate::cache::SummaryCache::default())

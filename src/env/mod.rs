@@ -12,7 +12,7 @@
 //! A directory without `.rlcm/` reads as if each connector's files were its one released
 //! version.
 
-pub mod guard;
+pub use crate::guard;
 pub mod lock;
 pub mod state;
 pub mod txn;
@@ -288,7 +288,7 @@ impl Environment {
     /// environment (read-only commands never write it).
     pub fn refresh_cache(&self, ws: &Workspace) {
         if self.state.is_some() {
-            crate::cache::write(&self.root, ws);
+            ws.write_cache(&self.root);
         }
     }
 

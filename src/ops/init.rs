@@ -71,7 +71,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
                 return Err(e);
             }
             fsutil::sync_dir(dir)?;
-            crate::cache::write(dir, &ws);
+            ws.write_cache(dir);
             Ok(report(dir, &state, &ws))
         }
         Some(pkg) => {
@@ -120,7 +120,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             let _ = build.keep();
             fsutil::sync_dir(parent)?;
             // Paths and sizes are the same; mtimes were taken in the build folder, still valid.
-            crate::cache::write(dir, &ws);
+            ws.write_cache(dir);
             Ok(report(dir, &state, &ws))
         }
     }
