@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{Emulator, NOW, env_copy, ok, rlcm_in, run, snapshot, stderr, stdout, testdata};
+use common::{Emulator, NOW, env_copy, ok, run, snapshot, stderr, stdout, testdata};
 
 const TOKEN: &str = "emu-fault-token-SECRET-1357924680";
 
@@ -68,20 +68,7 @@ impl World {
     }
 
     fn rlcm_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let cache = self.cfg.join("cache");
-        let mut envs = vec![
-            ("RLCM_CONFIG_DIR", self.cfg.to_str().unwrap()),
-            ("RLCM_CACHE_DIR", cache.to_str().unwrap()),
-            ("RLCM_RATE_LIMITS", "off"),
-            ("RLCM_TOKEN_PROD", TOKEN),
-            ("RLCM_NOW", NOW),
-        ];
-        envs.extend_from_slice(extra);
-        let out = rlcm_in(None, args, &envs);
-        for text in [stdout(&out), stderr(&out)] {
-            assert!(!text.contains(TOKEN), "the token in the output of {args:?}");
-        }
-        out
+        common::rlcm_remote(&self.cfg, TOKEN, args, extra)
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{
-    Emulator, NOW, copy_tree, env_copy, ok, rlcm_in, run, snapshot, stderr, stdout, testdata, validate,
-};
+use common::{Emulator, copy_tree, env_copy, ok, rlcm_in, run, snapshot, stderr, stdout, testdata, validate};
 
 const TOKEN: &str = "emu-push-token-SECRET-9876543210";
 
@@ -59,20 +57,7 @@ impl World {
     }
 
     fn rlcm_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let cache = self.cfg.join("cache");
-        let mut envs = vec![
-            ("RLCM_CONFIG_DIR", self.cfg.to_str().unwrap()),
-            ("RLCM_CACHE_DIR", cache.to_str().unwrap()),
-            ("RLCM_RATE_LIMITS", "off"),
-            ("RLCM_TOKEN_PROD", TOKEN),
-            ("RLCM_NOW", NOW),
-        ];
-        envs.extend_from_slice(extra);
-        let out = rlcm_in(None, args, &envs);
-        for text in [stdout(&out), stderr(&out)] {
-            assert!(!text.contains(TOKEN), "the token in the output of {args:?}");
-        }
-        out
+        common::rlcm_remote(&self.cfg, TOKEN, args, extra)
     }
 
     fn pkg(&self) -> &str {

@@ -144,6 +144,26 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
 /// A fixed clock for reproducible state files.
 pub const NOW: &str = "2026-11-20T10:00:00Z";
 
+/// Runs rlcm against a remote named `prod` whose token is `token` (in `RLCM_TOKEN_PROD`), with
+/// its config and cache under `cfg`, rate limits off and the clock at [`NOW`], plus `extra`
+/// variables; fails if the token appears in stdout or stderr.
+pub fn rlcm_remote(cfg: &Path, token: &str, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let cache = cfg.join("cache");
+    let mut envs = vec![
+        ("RLCM_CONFIG_DIR", cfg.to_str().unwrap()),
+        ("RLCM_CACHE_DIR", cache.to_str().unwrap()),
+        ("RLCM_RATE_LIMITS", "off"),
+        ("RLCM_TOKEN_PROD", token),
+        ("RLCM_NOW", NOW),
+    ];
+    envs.extend_from_slice(extra);
+    let out = rlcm_in(None, args, &envs);
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(!text.contains(token), "the token in the output of {args:?}");
+    }
+    out
+}
+
 /// Runs rlcm with the fixed clock.
 pub fn run(args: &[&str]) -> Output {
     rlcm_in(None, args, &[("RLCM_NOW", NOW)])
