@@ -8,6 +8,7 @@
 //! `~/.config/rlcm/`) and `$RLCM_CACHE_DIR` (else the platform's cache dir + `rlcm`, e.g.
 //! `~/.cache/rlcm/`).
 
+use crate::error::Subject;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -32,8 +33,12 @@ fn dir_from(var: &str, platform: Option<PathBuf>, what: &str) -> Result<PathBuf>
         return Ok(PathBuf::from(v));
     }
     platform.map(|p| p.join("rlcm")).ok_or_else(|| {
-        Error::Invalid(format!(
-            "cannot tell where the {what} directory is on this system (no home directory?); \
+        Error::invalid(
+            Subject::Variable(var.to_string()),
+            format!("cannot tell where the {what} directory is on this system (no home directory?)"),
+        )
+        .hint(format!(
+            "\
              set {var} to a directory"
         ))
     })
@@ -51,10 +56,13 @@ pub fn validate_name(what: &str, name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "{what} name `{name}` is not valid: use 1 to 64 letters, digits, `-` or `_`, \
+        Err(Error::invalid(
+            Subject::Arguments,
+            format!(
+                "{what} name `{name}` is not valid: use 1 to 64 letters, digits, `-` or `_`, \
              starting with a letter or digit"
-        )))
+            ),
+        ))
     }
 }
 
@@ -75,9 +83,10 @@ pub fn token_var_for(prefix: &str, name: &str) -> String {
 pub fn token_from_env(var: &str, for_what: &str) -> Result<String> {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        _ => Err(Error::Invalid(format!(
-            "no token for {for_what}: set the environment variable {var}"
-        ))),
+        _ => Err(Error::invalid(
+            Subject::Variable(var.to_string()),
+            format!("no token for {for_what}: set the environment variable {var}"),
+        )),
     }
 }
 
@@ -103,14 +112,22 @@ impl<T: Serialize + DeserializeOwned> NamedEntries<T> {
         let entries = match fsutil::read_optional(path)? {
             None => BTreeMap::new(),
             Some(bytes) => {
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| Error::Invalid(format!("`{}` is not UTF-8 text", path.display())))?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    Error::invalid(
+                        Subject::path(path),
+                        format!("`{}` is not UTF-8 text", path.display()),
+                    )
+                })?;
                 let mut doc: BTreeMap<String, BTreeMap<String, T>> = toml::from_str(&text).map_err(|e| {
-                    Error::Invalid(format!(
-                        "`{}` is not a valid rlcm configuration file: {}; fix or remove it",
-                        path.display(),
-                        e.message()
-                    ))
+                    Error::invalid(
+                        Subject::path(path),
+                        format!(
+                            "`{}` is not a valid rlcm configuration file: {}",
+                            path.display(),
+                            e.message()
+                        ),
+                    )
+                    .hint("fix or remove it")
                 })?;
                 doc.remove(table).unwrap_or_default()
             }
@@ -131,8 +148,12 @@ impl<T: Serialize + DeserializeOwned> NamedEntries<T> {
     pub fn save(&self) -> Result<()> {
         let mut doc = BTreeMap::new();
         doc.insert(self.table, &self.entries);
-        let text = toml::to_string(&doc)
-            .map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", self.path.display())))?;
+        let text = toml::to_string(&doc).map_err(|e| {
+            Error::invalid(
+                Subject::path(&self.path),
+                format!("cannot write `{}`: {e}", self.path.display()),
+            )
+        })?;
         fsutil::write_atomic(&self.path, text.as_bytes())
     }
 }

@@ -8,6 +8,7 @@
 //! first. With the `test-hooks` cargo feature that is a fault layer for tests (see
 //! [`fault_point`]); without it, it compiles to nothing.
 
+use crate::error::Subject;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -476,14 +477,18 @@ pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str
         return Ok(());
     }
     let g = &groups[0];
-    Err(Error::Invalid(format!(
-        "`{}` is on a case-insensitive file system, which cannot hold both {}; use a case-sensitive file system (on macOS, a case-sensitive APFS volume)",
-        dir.display(),
-        g.iter()
-            .map(|p| format!("`{p}`"))
-            .collect::<Vec<_>>()
-            .join(" and ")
-    )))
+    Err(Error::invalid(
+        Subject::path(dir),
+        format!(
+            "`{}` is on a case-insensitive file system, which cannot hold both {}",
+            dir.display(),
+            g.iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    )
+    .hint("use a case-sensitive file system (on macOS, a case-sensitive APFS volume)"))
 }
 
 /// Groups of paths (files, or the folders above them) that differ only in case, each sorted,

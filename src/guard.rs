@@ -9,6 +9,7 @@
 //!   connector code files) is validated as strictly as a zip entry name, and every folder on
 //!   the way to it must be a real directory inside the environment, before the file is opened.
 
+use crate::error::Subject;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -40,10 +41,7 @@ fn kind(path: &Path) -> Result<Option<std::fs::FileType>> {
 }
 
 fn refuse(path: &Path, what: &str) -> Error {
-    Error::Invalid(format!(
-        "`{}` {what}; rlcm keeps its state only in real files and folders inside the environment, so it refuses to use this one (was the environment prepared elsewhere? remove it, or restore `.rlcm/` from git or a backup)",
-        path.display()
-    ))
+    Error::invalid(Subject::path(path), format!("`{}` {what}", path.display())).hint("rlcm keeps its state only in real files and folders inside the environment, so it refuses to use this one (was the environment prepared elsewhere? remove it, or restore `.rlcm/` from git or a backup)")
 }
 
 /// Checks that `.rlcm/` of `root` (when present) and its known folders and files are real
@@ -83,10 +81,11 @@ pub fn check_state_dir(root: &Path) -> Result<()> {
 /// Nothing is opened.
 pub fn check_inside(root: &Path, rel: &str, named_in: &Path) -> Result<()> {
     crate::source::validate_entry_name(rel).map_err(|reason| {
-        Error::Invalid(format!(
-            "`{}` names the path `{rel}`, which {reason}; rlcm refuses it (the file is damaged or was crafted: restore `.rlcm/` from git or a backup)",
-            named_in.display()
-        ))
+        Error::invalid(
+            Subject::path(named_in),
+            format!("`{}` names the path `{rel}`, which {reason}", named_in.display()),
+        )
+        .hint("rlcm refuses it (the file is damaged or was crafted: restore `.rlcm/` from git or a backup)")
     })?;
     let mut at = root.to_path_buf();
     let parts: Vec<&str> = rel.trim_end_matches('/').split('/').collect();
@@ -95,11 +94,15 @@ pub fn check_inside(root: &Path, rel: &str, named_in: &Path) -> Result<()> {
         match kind(&at)? {
             None => return Ok(()),
             Some(t) if t.is_symlink() => {
-                return Err(Error::Invalid(format!(
-                    "`{}` names `{rel}`, but `{}` is a symbolic link; rlcm refuses to follow it out of the environment",
-                    named_in.display(),
-                    at.display()
-                )));
+                return Err(Error::invalid(
+                    Subject::path(named_in),
+                    format!(
+                        "`{}` names `{rel}`, but `{}` is a symbolic link",
+                        named_in.display(),
+                        at.display()
+                    ),
+                )
+                .hint("rlcm refuses to follow it out of the environment"));
             }
             Some(t) if i + 1 < parts.len() && !t.is_dir() => return Ok(()),
             Some(_) => {}
@@ -119,10 +122,14 @@ pub fn check_component(name: &str, named_in: &Path) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "`{}` names `{name}` where a plain file name is expected; rlcm refuses it (the file is damaged or was crafted: restore `.rlcm/` from git or a backup)",
-            named_in.display()
-        )))
+        Err(Error::invalid(
+            Subject::path(named_in),
+            format!(
+                "`{}` names `{name}` where a plain file name is expected",
+                named_in.display()
+            ),
+        )
+        .hint("rlcm refuses it (the file is damaged or was crafted: restore `.rlcm/` from git or a backup)"))
     }
 }
 

@@ -26,6 +26,7 @@
 //! (so no commit runs meanwhile), to a temporary file renamed into place: a crash leaves the old
 //! index or none, and a write that lands after it is seen as a changed tree.
 
+use crate::error::Subject;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -150,11 +151,15 @@ pub fn mode() -> Mode {
 
 /// The error of [`Mode::Require`] when the index of `root` cannot answer.
 pub fn required(root: &Path, why: &Unusable) -> crate::error::Error {
-    crate::error::Error::Invalid(format!(
-        "RLCM_INDEX=require is set, but the production index of `{}` cannot answer ({}); run the command with RLCM_INDEX=on once to rebuild it",
-        root.display(),
-        why.0
-    ))
+    crate::error::Error::invalid(
+        Subject::environment(root),
+        format!(
+            "RLCM_INDEX=require is set, but the production index of `{}` cannot answer ({})",
+            root.display(),
+            why.0
+        ),
+    )
+    .hint("run the command with RLCM_INDEX=on once to rebuild it")
 }
 
 /// The digest of a tree as a source lists it (entries sorted by path): every path, and the

@@ -7,6 +7,7 @@
 //! normalisation), declared sizes and compression ratios; reads are bounded whatever the
 //! headers claim.
 
+use crate::error::Subject;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -108,16 +109,18 @@ fn workato_ignore(root: &Path) -> Result<Option<ignore::gitignore::Gitignore>> {
     }
     let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
     if let Some(e) = builder.add(&file) {
-        return Err(Error::Invalid(format!(
-            "`{}` cannot be read as ignore patterns: {e}; fix or remove it",
-            file.display()
-        )));
+        return Err(Error::invalid(
+            Subject::path(&file),
+            format!("`{}` cannot be read as ignore patterns: {e}", file.display()),
+        )
+        .hint("fix or remove it"));
     }
     builder.build().map(Some).map_err(|e| {
-        Error::Invalid(format!(
-            "`{}` cannot be read as ignore patterns: {e}; fix or remove it",
-            file.display()
-        ))
+        Error::invalid(
+            Subject::path(&file),
+            format!("`{}` cannot be read as ignore patterns: {e}", file.display()),
+        )
+        .hint("fix or remove it")
     })
 }
 
@@ -433,7 +436,7 @@ impl SourceReader {
         }
         let package = self.display.clone();
         let Some(archive) = self.zip.as_mut() else {
-            return Err(Error::Invalid(format!("`{package}` has no archive open")));
+            return Err(Error::internal(format!("`{package}` has no archive open")));
         };
         let zf = archive.by_index(entry.index).map_err(|e| Error::BadEntry {
             package: package.clone(),

@@ -4,6 +4,7 @@
 //! hashes, connector actions and triggers), so memory grows with the number of assets, not
 //! with their size.
 
+use crate::error::Subject;
 use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
@@ -775,18 +776,21 @@ pub fn find_asset_by<E>(
         0 => Err(Error::NotFound {
             what: "asset",
             name: query.to_string(),
-            hint: "; give its path relative to the root (see `rlcm inspect`), or a connector title".into(),
+            within: None,
+            hint: Some(
+                "give its path relative to the root (see `rlcm inspect`), or a connector title".into(),
+            ),
         }),
         _ => {
             let mut paths = Vec::with_capacity(hits.len());
             for &i in &hits {
                 paths.push(path_of(i)?);
             }
-            Err(Error::Invalid(format!(
-                "`{query}` names {} assets ({}); give the path instead",
-                hits.len(),
-                paths.join(", ")
-            )))
+            Err(Error::invalid(
+                Subject::Asset(query.to_string()),
+                format!("`{query}` names {} assets ({})", hits.len(), paths.join(", ")),
+            )
+            .hint("give the path instead"))
         }
     })
 }
@@ -799,11 +803,11 @@ fn load_entry(
     hash_other: bool,
 ) -> Result<Loaded> {
     use crate::cache::CachedData;
-    let origin = || {
+    let in_package = |e: Error| {
         if source.is_zip() {
-            format!("{}: {}", source.display(), entry.path)
+            e.in_package(source.display())
         } else {
-            entry.path.clone()
+            e
         }
     };
     let cached = cache.take(&entry.path, entry.size, entry.mtime);
@@ -819,7 +823,8 @@ fn load_entry(
                 _ => {
                     let bytes = reader.read(entry)?;
                     let hash = blake3::hash(&bytes).to_hex().to_string();
-                    let summary = crate::extract::summarize_bytes(&origin(), &asset_type, &bytes)?;
+                    let summary = crate::extract::summarize_bytes(&entry.path, &asset_type, &bytes)
+                        .map_err(in_package)?;
                     let canonical = canonical_hash(&bytes, &summary).unwrap_or_else(|| hash.clone());
                     (hash, canonical, summary)
                 }

@@ -1,5 +1,6 @@
 //! The record of each import, `.rlcm/history/<id>.json`, and `rlcm history`.
 
+use crate::error::Subject;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -86,15 +87,18 @@ pub fn read_history(root: &Path) -> Result<Vec<ImportRecord>> {
         let p = e.path();
         if p.extension().is_some_and(|x| x == "json") {
             if !e.file_type().is_ok_and(|t| t.is_file()) {
-                return Err(Error::Invalid(format!(
-                    "`{}` is not a regular file (a symbolic link?); rlcm refuses to read import records through it (restore `.rlcm/` from git or a backup)",
-                    p.display()
-                )));
+                return Err(Error::invalid(
+                    Subject::path(&p),
+                    format!("`{}` is not a regular file (a symbolic link?)", p.display()),
+                )
+                .hint(
+                    "rlcm refuses to read import records through it (restore `.rlcm/` from git or a backup)",
+                ));
             }
             let bytes = fsutil::read(&p)?;
-            let r: ImportRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Json {
-                path: p.display().to_string(),
-                message: format!("{e}; this import record is damaged: restore it from git or a backup"),
+            let r: ImportRecord = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::json(p.display().to_string(), &e)
+                    .hint("this import record is damaged: restore it from git or a backup")
             })?;
             // Every path the record names is checked before any of them is opened.
             for f in &r.files {

@@ -3,6 +3,7 @@
 use super::history::*;
 use crate::env::Actor;
 use crate::env::{self, Baseline, Environment, Transaction};
+use crate::error::Subject;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::report::*;
@@ -19,19 +20,25 @@ pub fn rollback(mut env: Environment, id: Option<u64>, force: bool, actor: &Acto
             .ok_or_else(|| Error::NotFound {
                 what: "import",
                 name: id.to_string(),
-                hint: "; see `rlcm history`".into(),
+                within: None,
+                hint: Some("see `rlcm history`".into()),
             })?,
         None => records
             .iter()
             .rev()
             .find(|r| r.rolled_back_at.is_none())
-            .ok_or_else(|| Error::Invalid(format!("`{}` has no import to roll back", env.root.display())))?,
+            .ok_or_else(|| {
+                Error::invalid(
+                    Subject::environment(&env.root),
+                    format!("`{}` has no import to roll back", env.root.display()),
+                )
+            })?,
     };
     if record.rolled_back_at.is_some() {
-        return Err(Error::Invalid(format!(
-            "import {} was already rolled back",
-            record.id
-        )));
+        return Err(Error::invalid(
+            Subject::Import(record.id),
+            format!("import {} was already rolled back", record.id),
+        ));
     }
     let mine: std::collections::BTreeSet<&str> = record.files.iter().map(|f| f.path.as_str()).collect();
     let later: Vec<u64> = records
@@ -94,10 +101,7 @@ pub fn rollback(mut env: Environment, id: Option<u64>, force: bool, actor: &Acto
         }
     }
     let baseline: Baseline = serde_json::from_slice(&fsutil::read(&env.root.join(baseline_backup_path(id)))?)
-        .map_err(|e| Error::Json {
-            path: baseline_backup_path(id),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| Error::json(baseline_backup_path(id), &e))?;
     state.baseline = baseline;
     let mut updated = record.clone();
     updated.rolled_back_at = Some(env::now_rfc3339());

@@ -249,10 +249,8 @@ fn stage_assets(
                 continue;
             }
             let Some(result) = staged.next() else {
-                return Err(Error::Invalid(format!(
-                    "internal error: `{}` was not staged; nothing was written, run the import again",
-                    item.target
-                )));
+                return Err(Error::internal(format!("`{}` was not staged", item.target))
+                    .hint("nothing was written, run the import again"));
             };
             let (hash, file) = result?;
             baseline_updates.insert(item.target.clone(), hash);

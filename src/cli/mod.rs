@@ -14,6 +14,7 @@ mod reports;
 mod shell;
 mod table;
 
+use rlcm::error::Subject;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -969,12 +970,16 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
             let (g, p) = export_to_temp(from, &args.selection, &args.export_folders)?;
             (Some(g), p)
         }
-        (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--from SANDBOX`".into())),
+        (None, None) => anyhow::bail!(Error::invalid(
+            Subject::Arguments,
+            "give a package, or `--from SANDBOX`"
+        )),
     };
     if args.remote.remote.is_some() {
         if args.from.is_some() {
-            anyhow::bail!(Error::Invalid(
-                "plan a package file against a remote: export it first (`rlcm export -o PKG.zip`)".into()
+            anyhow::bail!(Error::invalid(
+                Subject::Arguments,
+                "plan a package file against a remote: export it first (`rlcm export -o PKG.zip`)"
             ));
         }
         let user = resolve_user(None);
@@ -1010,8 +1015,9 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
     }
     if let Some(out) = &args.output {
         if args.from.is_some() {
-            anyhow::bail!(Error::Invalid(
-                "a saved plan needs a package file to import later: export it (`rlcm export -o PKG.zip`) and plan that".into()
+            anyhow::bail!(Error::invalid(
+                Subject::Arguments,
+                "a saved plan needs a package file to import later: export it (`rlcm export -o PKG.zip`) and plan that"
             ));
         }
         rlcm::fsutil::write_atomic(out, &rlcm::json::to_pretty_vec(&report))?;
@@ -1046,7 +1052,10 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
                 Some(saved),
             )
         }
-        (None, None) => anyhow::bail!(Error::Invalid("give a package, or `--plan PLAN.json`".into())),
+        (None, None) => anyhow::bail!(Error::invalid(
+            Subject::Arguments,
+            "give a package, or `--plan PLAN.json`"
+        )),
     };
     let pkg = apply::open_package(&package)?;
     if let Some(saved) = &expect

@@ -1,5 +1,6 @@
 //! `rlcm remote ...` and `rlcm pull`: arguments, dispatch and rendering.
 
+use rlcm::error::Subject;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -146,7 +147,9 @@ pub(super) fn run_remote(cmd: RemoteCommand) -> anyhow::Result<i32> {
             let url = match (url, region) {
                 (Some(u), _) => u,
                 (None, Some(r)) => r.url().to_string(),
-                (None, None) => anyhow::bail!(rlcm::Error::Invalid("give --url or --region".into())),
+                (None, None) => {
+                    anyhow::bail!(rlcm::Error::invalid(Subject::Arguments, "give --url or --region"))
+                }
             };
             let r = remotes::add(&name, &url, token_env.as_deref())?;
             let report = RemoteListReport {
@@ -553,15 +556,17 @@ pub(super) fn run_push(args: PushArgs, user: &str) -> anyhow::Result<i32> {
     let package = match (&args.package, &saved) {
         (Some(p), _) => p.clone(),
         (None, Some(s)) => PathBuf::from(&s.package),
-        (None, None) => anyhow::bail!(rlcm::Error::Invalid(
-            "give a package, or `--plan PLAN.json`".into()
+        (None, None) => anyhow::bail!(rlcm::Error::invalid(
+            Subject::Arguments,
+            "give a package, or `--plan PLAN.json`"
         )),
     };
     if args.remotes.len() > 1 || args.resume.is_some() {
         if args.mirror.is_some() {
-            anyhow::bail!(rlcm::Error::Invalid(
-                "`--mirror` names one remote's mirror; a fan-out uses each remote's cached mirror".into()
-            ));
+            anyhow::bail!(
+                rlcm::Error::invalid(Subject::Arguments, "`--mirror` names one remote's mirror")
+                    .hint("a fan-out uses each remote's cached mirror")
+            );
         }
         return run_fanout(&args, user, &package, saved);
     }
@@ -621,9 +626,10 @@ fn run_fanout(
 ) -> anyhow::Result<i32> {
     use rlcm::remote::fanout::{self, FanoutOptions, FanoutReport, Target};
     if saved.is_some() {
-        anyhow::bail!(rlcm::Error::Invalid(
-            "a saved plan is for one workspace; a fan-out plans every target itself".into()
-        ));
+        anyhow::bail!(
+            rlcm::Error::invalid(Subject::Arguments, "a saved plan is for one workspace")
+                .hint("a fan-out plans every target itself")
+        );
     }
     let resume = match &args.resume {
         Some(p) => {

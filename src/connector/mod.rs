@@ -11,6 +11,7 @@ pub mod breaking;
 
 pub use breaking::{breaking_among, breaking_uses, check, describe_breaking, unattributed_uses};
 
+use crate::error::Subject;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
@@ -34,9 +35,12 @@ pub fn code_path_of(json_path: &str) -> String {
 
 /// The error for a version a connector does not have.
 pub fn no_version(c: &ConnectorState, version: u64) -> Error {
-    Error::Invalid(format!(
-        "connector `{}` has no version {version}; its versions are {}",
-        c.title,
+    Error::invalid(
+        Subject::Connector(c.title.to_string()),
+        format!("connector `{}` has no version {version}", c.title),
+    )
+    .hint(format!(
+        "its versions are {}",
         c.versions
             .iter()
             .map(|v| v.version.to_string())
@@ -87,31 +91,45 @@ pub const AUTOSAVE_UPDATE_NOTE: &str = "autosave before update";
 /// seed: "you need to have at least one released version to enable sharing").
 pub fn shareable_version(c: &ConnectorState, version: Option<u64>) -> Result<u64> {
     if !c.versions.iter().any(|v| v.released_at.is_some()) && c.released.is_none() {
-        return Err(Error::Invalid(format!(
-            "connector `{}` has no released version: you need to have at least one released version \
-             to enable sharing; release one first (`rlcm connector release`)",
-            c.title
-        )));
+        return Err(Error::invalid(
+            Subject::Connector(c.title.to_string()),
+            format!(
+                "connector `{}` has no released version: you need to have at least one released version \
+             to enable sharing",
+                c.title
+            ),
+        )
+        .hint("release one first (`rlcm connector release`)"));
     }
     let version = match version {
         Some(v) => v,
         None => c.released.ok_or_else(|| {
-            Error::Invalid(format!(
-                "connector `{}` has no released version now; name a version that was released (`share NAME V`) or release one",
-                c.title
-            ))
+            Error::invalid(
+                Subject::Connector(c.title.to_string()),
+                format!("connector `{}` has no released version now", c.title),
+            )
+            .hint("name a version that was released (`share NAME V`) or release one")
         })?,
     };
     match c.version(version) {
         None => Err(no_version(c, version)),
-        Some(r) if r.rolled_back => Err(Error::Invalid(format!(
-            "version {version} of `{}` was rolled back and cannot be shared",
-            c.title
-        ))),
-        Some(r) if r.released_at.is_none() && c.released != Some(version) => Err(Error::Invalid(format!(
-            "version {version} of `{}` was never released and cannot be shared: only a released \
-             version can be shared; release it first (`rlcm connector release {} {version}`){}",
-            c.title,
+        Some(r) if r.rolled_back => Err(Error::invalid(
+            Subject::Connector(c.title.to_string()),
+            format!(
+                "version {version} of `{}` was rolled back and cannot be shared",
+                c.title
+            ),
+        )),
+        Some(r) if r.released_at.is_none() && c.released != Some(version) => Err(Error::invalid(
+            Subject::Connector(c.title.to_string()),
+            format!(
+                "version {version} of `{}` was never released and cannot be shared: only a released \
+             version can be shared",
+                c.title
+            ),
+        )
+        .hint(format!(
+            "release it first (`rlcm connector release {} {version}`){}",
             c.title,
             c.released
                 .map(|r| format!(", or share the released version {r}"))
@@ -163,8 +181,9 @@ pub(crate) fn find_in(list: Vec<ConnectorState>, name: &str) -> Result<Connector
         .ok_or_else(|| Error::NotFound {
             what: "connector",
             name: name.to_string(),
-            hint: format!(
-                "; connectors here: {}",
+            within: None,
+            hint: Some(format!(
+                "connectors here: {}",
                 if list.is_empty() {
                     "none".to_string()
                 } else {
@@ -173,14 +192,19 @@ pub(crate) fn find_in(list: Vec<ConnectorState>, name: &str) -> Result<Connector
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
-            ),
+            )),
         })
 }
 
 /// Reads a version's code, or the tree's for `tree`, `released`, `latest`, `shared`.
 pub(crate) fn side_code(env: &Environment, c: &ConnectorState, side: &str) -> Result<(String, Vec<u8>)> {
     let resolve = |n: Option<u64>, what: &str| {
-        n.ok_or_else(|| Error::Invalid(format!("connector `{}` has no {what} version", c.title)))
+        n.ok_or_else(|| {
+            Error::invalid(
+                Subject::Connector(c.title.to_string()),
+                format!("connector `{}` has no {what} version", c.title),
+            )
+        })
     };
     let version = match side {
         "tree" => {
@@ -194,9 +218,12 @@ pub(crate) fn side_code(env: &Environment, c: &ConnectorState, side: &str) -> Re
         "shared" => resolve(c.shared, "shared")?,
         "latest" => resolve(c.latest().map(|v| v.version), "latest")?,
         n => n.trim_start_matches('v').parse::<u64>().map_err(|_| {
-            Error::Invalid(format!(
-                "`{side}` is not a version: give a number, or `tree`, `latest`, `released`, `shared`"
-            ))
+            Error::invalid(
+                Subject::Arguments,
+                format!(
+                    "`{side}` is not a version: give a number, or `tree`, `latest`, `released`, `shared`"
+                ),
+            )
         })?,
     };
     if env.state.is_none() {

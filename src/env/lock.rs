@@ -1,6 +1,7 @@
 //! One writer at a time: an exclusive lock on `.rlcm/lock`, released by the OS when the
 //! process ends, however it ends.
 
+use crate::error::Subject;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -170,10 +171,11 @@ pub fn discard_stale_init(dir: &Path) -> Result<()> {
     match std::fs::symlink_metadata(&staging) {
         Err(_) => return Ok(()),
         Ok(m) if !m.file_type().is_dir() => {
-            return Err(Error::Invalid(format!(
-                "`{}` is not a directory; it is where `rlcm init` builds `.rlcm/`: remove it",
-                staging.display()
-            )));
+            return Err(Error::invalid(
+                Subject::path(&staging),
+                format!("`{}` is not a directory", staging.display()),
+            )
+            .hint("it is where `rlcm init` builds `.rlcm/`: remove it"));
         }
         Ok(_) => {}
     }

@@ -17,6 +17,7 @@ pub mod lock;
 pub mod state;
 pub mod txn;
 
+use crate::error::Subject;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -135,9 +136,9 @@ pub fn connector_key(title: &str) -> String {
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = fsutil::read(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Json {
-        path: path.display().to_string(),
-        message: format!("{e}; this rlcm state file is damaged: restore it from git or a backup"),
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::json(path.display().to_string(), &e)
+            .hint("this rlcm state file is damaged: restore it from git or a backup")
     })
 }
 
@@ -146,10 +147,11 @@ impl Environment {
     pub fn open(root: &Path) -> Result<Environment> {
         let meta = std::fs::metadata(root).map_err(|e| Error::io("open environment", root, e))?;
         if !meta.is_dir() {
-            return Err(Error::Invalid(format!(
-                "`{}` is not a directory; an environment is a directory (use a package zip with `inspect` or `plan`)",
-                root.display()
-            )));
+            return Err(Error::invalid(
+                Subject::environment(root),
+                format!("`{}` is not a directory", root.display()),
+            )
+            .hint("an environment is a directory (use a package zip with `inspect` or `plan`)"));
         }
         guard::check_state_dir(root)?;
         let dot = root.join(".rlcm");
@@ -211,10 +213,7 @@ impl Environment {
                 let p = e.path();
                 if p.extension().is_some_and(|x| x == "json") {
                     if !e.file_type().is_ok_and(|t| t.is_file()) {
-                        return Err(Error::Invalid(format!(
-                            "`{}` is not a regular file (a symbolic link?); rlcm refuses to read connector state through it (restore `.rlcm/` from git or a backup)",
-                            p.display()
-                        )));
+                        return Err(Error::invalid(Subject::path(&p), format!("`{}` is not a regular file (a symbolic link?)", p.display())).hint("rlcm refuses to read connector state through it (restore `.rlcm/` from git or a backup)"));
                     }
                     files.push(p);
                 }
@@ -254,11 +253,11 @@ impl Environment {
     /// The state, or an error telling the user to run `rlcm init`.
     pub fn state(&self) -> Result<&State> {
         self.state.as_ref().ok_or_else(|| {
-            Error::Invalid(format!(
-                "`{}` is not an rlcm environment yet; run `rlcm init {}` first",
-                self.root.display(),
-                self.root.display()
-            ))
+            Error::invalid(
+                Subject::environment(&self.root),
+                format!("`{}` is not an rlcm environment yet", self.root.display()),
+            )
+            .hint(format!("run `rlcm init {}` first", self.root.display()))
         })
     }
 
@@ -308,14 +307,14 @@ impl Environment {
         slug::find_by_title(state.connectors.values(), |c| &c.title, name).ok_or_else(|| Error::NotFound {
                 what: "connector",
                 name: name.to_string(),
-                hint: format!(
-                    "; connectors with a history here: {} (a connector added to the tree starts its history with `rlcm connector commit`)",
+                within: None,
+ hint: Some(format!("connectors with a history here: {} (a connector added to the tree starts its history with `rlcm connector commit`)",
                     if state.connectors.is_empty() {
                         "none".to_string()
                     } else {
                         state.connectors.keys().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
                     }
-                ),
+                )),
             })
     }
 
@@ -324,14 +323,15 @@ impl Environment {
         let v = c.version(version).ok_or_else(|| Error::NotFound {
             what: "version",
             name: format!("{} of connector `{}`", version, c.title),
-            hint: format!(
-                "; versions: {}",
+            within: None,
+            hint: Some(format!(
+                "versions: {}",
                 c.versions
                     .iter()
                     .map(|v| v.version.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ),
+            )),
         })?;
         let rel = format!(".rlcm/connectors/{}", v.code);
         let path = self.root.join(&rel);

@@ -20,6 +20,7 @@
 //! a write at every instant that matters; `RLCM_PAUSE_AT_READ=K:FILE` holds a reader at its
 //! K-th tree file ([`crate::hooks::read_point`]).
 
+use crate::error::Subject;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 #[cfg(feature = "test-hooks")]
@@ -343,8 +344,12 @@ pub fn check_path(path: &str) -> Result<()> {
 }
 
 fn check_relative(path: &str) -> Result<()> {
-    crate::source::validate_entry_name(path)
-        .map_err(|reason| Error::Invalid(format!("refusing to write `{path}`: it {reason}")))
+    crate::source::validate_entry_name(path).map_err(|reason| {
+        Error::invalid(
+            Subject::path(path),
+            format!("refusing to write `{path}`: it {reason}"),
+        )
+    })
 }
 
 /// Applies a committed journal's operations (idempotently), then clears it.
@@ -447,9 +452,10 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
     let path = journal_path(root);
     let mut finished = None;
     if let Some(bytes) = fsutil::read_optional(&path)? {
-        let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| Error::Json {
-            path: path.display().to_string(),
-            message: format!("{e}; the interrupted write cannot be finished automatically: restore `.rlcm/` from backup or git"),
+        let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::json(path.display().to_string(), &e).hint(
+                "the interrupted write cannot be finished automatically: restore `.rlcm/` from backup or git",
+            )
         })?;
         validate(root, &journal, &path)?;
         let _readers_out = CommitLock::acquire(root)?;
@@ -489,20 +495,21 @@ fn validate(root: &Path, journal: &Journal, file: &Path) -> Result<()> {
                     && n.bytes().all(|b| b.is_ascii_digit())
             });
             if !well_formed {
-                return Err(Error::Invalid(format!(
-                    "`{}` stages `{path}` from `{staged}`, which is not a staging slot name; rlcm refuses it (the file is damaged or was crafted: restore `.rlcm/` from git or a backup)",
-                    file.display()
-                )));
+                return Err(Error::invalid(Subject::path(file), format!("`{}` stages `{path}` from `{staged}`, which is not a staging slot name", file.display())).hint("rlcm refuses it (the file is damaged or was crafted: restore `.rlcm/` from git or a backup)"));
             }
             let from = format!("{staging}/{staged}");
             guard::check_inside(root, &from, file)?;
             if let Ok(m) = std::fs::symlink_metadata(root.join(&from))
                 && !m.file_type().is_file()
             {
-                return Err(Error::Invalid(format!(
-                    "`{}` stages `{path}` from `{from}`, which is not a regular file; rlcm refuses it",
-                    file.display()
-                )));
+                return Err(Error::invalid(
+                    Subject::path(file),
+                    format!(
+                        "`{}` stages `{path}` from `{from}`, which is not a regular file",
+                        file.display()
+                    ),
+                )
+                .hint("rlcm refuses it"));
             }
         }
     }

@@ -4,6 +4,7 @@
 //! **released** one; others install the **shared** one. Every change goes through one
 //! [`Transaction`], so the tree and `.rlcm/` change together or not at all.
 
+use crate::error::Subject;
 use serde_json::Value;
 
 use crate::asset::AssetType;
@@ -42,7 +43,7 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
     let i = *crate::slug::find_by_title(&connectors, |&i| &ws.assets[i].name, name).ok_or_else(|| {
         env.connector(name)
             .err()
-            .unwrap_or(Error::Invalid(name.to_string()))
+            .unwrap_or_else(|| Error::not_found("connector", name))
     })?;
     let a = &ws.assets[i];
     let provider = ws
@@ -255,7 +256,10 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
     let ws = env.load_workspace()?;
     let title = new.title.trim();
     if title.is_empty() {
-        return Err(Error::Invalid("a connector needs a non-empty title".into()));
+        return Err(Error::invalid(
+            Subject::Arguments,
+            "a connector needs a non-empty title",
+        ));
     }
     let taken = env.state()?.connectors.contains_key(title)
         || ws
@@ -263,17 +267,20 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
             .iter()
             .any(|a| a.asset_type == AssetType::CustomAdapter && a.name == title);
     if taken {
-        return Err(Error::Invalid(format!(
-            "a connector titled `{title}` exists already; update it instead"
-        )));
+        return Err(Error::exists(
+            Subject::Connector(title.to_string()),
+            format!("a connector titled `{title}` exists already"),
+        )
+        .hint("update it instead"));
     }
     let path = format!("{}.custom_adapter.json", env::connector_key(title));
     for p in [path.clone(), code_path_of(&path)] {
         if env.root.join(&p).exists() {
-            return Err(Error::Invalid(format!(
-                "`{p}` exists already in `{}`; move it away or choose another title",
-                env.root.display()
-            )));
+            return Err(Error::exists(
+                Subject::path(env.root.join(&p)),
+                format!("`{p}` exists already in `{}`", env.root.display()),
+            )
+            .hint("move it away or choose another title"));
         }
     }
     let c = ConnectorState::new(title, &path, &env::mint_provider(title, env.state()?.info.id));
@@ -382,19 +389,25 @@ pub fn release(
     } else {
         None
     };
-    let version =
-        match version {
-            Some(v) => v,
-            None => ch.c.latest().map(|v| v.version).ok_or_else(|| {
-                Error::Invalid(format!("connector `{}` has no version to release", ch.c.title))
-            })?,
-        };
+    let version = match version {
+        Some(v) => v,
+        None => ch.c.latest().map(|v| v.version).ok_or_else(|| {
+            Error::invalid(
+                Subject::Connector(ch.c.title.to_string()),
+                format!("connector `{}` has no version to release", ch.c.title),
+            )
+        })?,
+    };
     let record = ch.c.version(version).ok_or_else(|| no_version(&ch.c, version))?;
     if record.rolled_back {
-        return Err(Error::Invalid(format!(
-            "version {version} of `{}` was rolled back with its import; use `rlcm connector restore` to bring its code back as a new version",
-            ch.c.title
-        )));
+        return Err(Error::invalid(
+            Subject::Connector(ch.c.title.to_string()),
+            format!(
+                "version {version} of `{}` was rolled back with its import",
+                ch.c.title
+            ),
+        )
+        .hint("use `rlcm connector restore` to bring its code back as a new version"));
     }
     let code = ch.code_of(version)?;
     let breaking = ch.check_release(version, &code, force)?;
@@ -681,6 +694,12 @@ mod tests {
         let before = std::fs::read(root.join(".rlcm/connectors/beta.json")).unwrap();
         let again = create(env, &new, &actor()).unwrap_err();
         assert!(again.to_string().contains("exists already"), "{again}");
+        assert_eq!(
+            again.subject(),
+            Some(&crate::error::Subject::Connector("Beta".into())),
+            "{again:?}"
+        );
+        assert_eq!(again.hint_text(), Some("update it instead"), "{again:?}");
         assert_eq!(
             std::fs::read(root.join(".rlcm/connectors/beta.json")).unwrap(),
             before

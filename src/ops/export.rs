@@ -2,6 +2,7 @@
 //! each custom connector's **latest released** version with its note, strips secrets, and
 //! writes a deterministic, verified package.
 
+use crate::error::Subject;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -152,12 +153,14 @@ pub struct ExportConnector {
 fn select(ws: &Workspace, m: &ExportManifest) -> Result<Vec<usize>> {
     let mut builder = globset::GlobSetBuilder::new();
     for g in &m.exclude {
-        builder
-            .add(globset::Glob::new(g).map_err(|e| Error::Invalid(format!("exclude pattern `{g}`: {e}")))?);
+        builder.add(
+            globset::Glob::new(g)
+                .map_err(|e| Error::invalid(Subject::Arguments, format!("exclude pattern `{g}`: {e}")))?,
+        );
     }
     let exclude = builder
         .build()
-        .map_err(|e| Error::Invalid(format!("exclude patterns: {e}")))?;
+        .map_err(|e| Error::invalid(Subject::Arguments, format!("exclude patterns: {e}")))?;
     let mut selected = BTreeSet::new();
     for f in &m.folders {
         let folder = f.trim_matches('/');
@@ -174,7 +177,8 @@ fn select(ws: &Workspace, m: &ExportManifest) -> Result<Vec<usize>> {
             return Err(Error::NotFound {
                 what: "folder",
                 name: f.clone(),
-                hint: "; folders are paths relative to the environment root (see `rlcm inspect`)".into(),
+                within: None,
+                hint: Some("folders are paths relative to the environment root (see `rlcm inspect`)".into()),
             });
         }
         selected.extend(hits);
@@ -185,15 +189,17 @@ fn select(ws: &Workspace, m: &ExportManifest) -> Result<Vec<usize>> {
             .ok_or_else(|| Error::NotFound {
                 what: "asset",
                 name: r.clone(),
-                hint: "; give its path relative to the environment root (see `rlcm inspect`)".into(),
+                within: None,
+                hint: Some("give its path relative to the environment root (see `rlcm inspect`)".into()),
             })?;
         selected.insert(i);
     }
     selected.retain(|&i| !exclude.is_match(&ws.assets[i].path));
     let whole = m.folders.iter().any(|f| f.trim_matches('/').is_empty());
     if selected.is_empty() && !whole {
-        return Err(Error::Invalid(
-            "the selection is empty: name folders or recipes (`--folder`, `--recipe`, or a manifest)".into(),
+        return Err(Error::invalid(
+            Subject::Arguments,
+            "the selection is empty: name folders or recipes (`--folder`, `--recipe`, or a manifest)",
         ));
     }
     Ok(selected.into_iter().collect())
@@ -310,9 +316,10 @@ fn check_references(
             Target::Dangling(to) => {
                 let msg = ws.describe_dangling(from, to, &r.kind);
                 if strict {
-                    return Err(Error::Invalid(format!(
-                        "{msg} (`--strict` makes dangling references errors)"
-                    )));
+                    return Err(Error::invalid(
+                        Subject::Asset(from.to_string()),
+                        format!("{msg} (`--strict` makes dangling references errors)"),
+                    ));
                 }
                 warnings.push(msg);
             }
@@ -518,9 +525,15 @@ fn released_files(env: &Environment, ws: &Workspace, i: usize, graph: &DepGraph)
                 .map(|d| ws.assets[d.asset].path.clone())
                 .collect();
             needing.sort();
-            return Err(Error::Invalid(format!(
-                "connector `{}` has no released version, so it cannot be exported; recipes that need it: {}; release one with `rlcm connector release \"{}\"`",
-                a.name,
+            return Err(Error::invalid(
+                Subject::Connector(a.name.to_string()),
+                format!(
+                    "connector `{}` has no released version, so it cannot be exported",
+                    a.name
+                ),
+            )
+            .hint(format!(
+                "recipes that need it: {}; release one with `rlcm connector release \"{}\"`",
                 if needing.is_empty() {
                     "none".to_string()
                 } else {

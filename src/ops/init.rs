@@ -1,5 +1,6 @@
 //! `rlcm init`: make a directory an environment, adopting what is there.
 
+use crate::error::Subject;
 use std::path::{Path, PathBuf};
 
 use crate::env::{self, State};
@@ -29,10 +30,13 @@ pub struct InitOptions {
 /// leaves either no environment or a complete one.
 pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
     if dir.join(".rlcm").join("env.json").exists() {
-        return Err(Error::Invalid(format!(
-            "`{}` is already an rlcm environment (it has `.rlcm/env.json`)",
-            dir.display()
-        )));
+        return Err(Error::exists(
+            Subject::environment(dir),
+            format!(
+                "`{}` is already an rlcm environment (it has `.rlcm/env.json`)",
+                dir.display()
+            ),
+        ));
     }
     let name = opts.name.clone().unwrap_or_else(|| {
         std::fs::canonicalize(dir)
@@ -46,15 +50,15 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
         None => {
             let meta = match std::fs::metadata(dir) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Error::Invalid(format!(
-                        "`{}` does not exist; `rlcm init DIR` adopts an existing tree (create it first), and `rlcm init --from PKG.zip DIR` unpacks a package into a new directory",
-                        dir.display()
-                    )));
+                    return Err(Error::invalid(Subject::path(dir), format!("`{}` does not exist", dir.display())).hint("`rlcm init DIR` adopts an existing tree (create it first), and `rlcm init --from PKG.zip DIR` unpacks a package into a new directory"));
                 }
                 other => other.with_path("open", dir)?,
             };
             if !meta.is_dir() {
-                return Err(Error::Invalid(format!("`{}` is not a directory", dir.display())));
+                return Err(Error::invalid(
+                    Subject::path(dir),
+                    format!("`{}` is not a directory", dir.display()),
+                ));
             }
             let ws = Workspace::load(&Source::open(dir)?)?;
             let state = env::adopt(&ws, &name, id, &opts.user)?;
@@ -78,10 +82,11 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport> {
             if dir.exists() {
                 let empty = std::fs::read_dir(dir).with_path("read", dir)?.next().is_none();
                 if !empty {
-                    return Err(Error::Invalid(format!(
-                        "`{}` is not empty; `init --from` unpacks a package into a new or empty directory",
-                        dir.display()
-                    )));
+                    return Err(Error::invalid(
+                        Subject::path(dir),
+                        format!("`{}` is not empty", dir.display()),
+                    )
+                    .hint("`init --from` unpacks a package into a new or empty directory"));
                 }
             }
             let source = Source::open(pkg)?;

@@ -3,6 +3,7 @@
 use crate::asset::AssetType;
 use crate::env::Actor;
 use crate::env::{self, Environment, RunInfo, Transaction};
+use crate::error::Subject;
 use crate::error::{Error, Result};
 use crate::report::*;
 use crate::workspace::Workspace;
@@ -62,16 +63,20 @@ pub fn set_running(
     for r in recipes {
         let i = ws.find_asset(r)?;
         if ws.assets[i].asset_type != AssetType::Recipe {
-            return Err(Error::Invalid(format!(
-                "`{}` is a {}, not a recipe",
-                ws.assets[i].path, ws.assets[i].asset_type
-            )));
+            return Err(Error::invalid(
+                Subject::Asset(ws.assets[i].path.to_string()),
+                format!(
+                    "`{}` is a {}, not a recipe",
+                    ws.assets[i].path, ws.assets[i].asset_type
+                ),
+            ));
         }
         paths.push(ws.assets[i].path.clone());
     }
     if paths.is_empty() {
-        return Err(Error::Invalid(
-            "name the recipes (paths relative to the environment), or pass `--all`".into(),
+        return Err(Error::invalid(
+            Subject::Arguments,
+            "name the recipes (paths relative to the environment), or pass `--all`",
         ));
     }
     let mut state = env.state()?.clone();

@@ -16,7 +16,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport> {
         let source = crate::source::Source::open(path)?;
         if let Err(e) = crate::workspace::Workspace::load(&source) {
             let entry = match &e {
-                crate::Error::Json { path: p, .. } => p.rsplit(": ").next().unwrap_or(p).to_string(),
+                crate::Error::Json { path: p, .. } => p.clone(),
                 crate::Error::BadEntry { entry, .. } => entry.clone(),
                 _ => String::new(),
             };

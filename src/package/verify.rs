@@ -50,22 +50,26 @@ pub fn verify_source(path: &Path, source: &Source, actual: Vec<ActualEntry>) -> 
     let has_manifest = source.find(MANIFEST_NAME).is_some();
     let manifest = match source.find(MANIFEST_NAME) {
         None => None,
-        Some(entry) => match source.read(entry).and_then(|bytes| parse_manifest(&bytes)) {
-            Ok(m) => Some(m),
-            Err(reason) => {
-                mismatches.push(Mismatch {
-                    entry: MANIFEST_NAME.to_string(),
-                    problem: Problem::BadManifest,
-                    expected: None,
-                    actual: None,
-                    message: match reason {
-                        Error::BadEntry { reason, .. } => reason,
-                        other => strip_entry_prefix(&other.to_string()),
-                    },
-                });
-                None
+        Some(entry) => {
+            let parsed = match source.read(entry) {
+                Ok(bytes) => parse_manifest(&bytes),
+                Err(Error::BadEntry { reason, .. }) => Err(reason),
+                Err(other) => Err(other.to_string()),
+            };
+            match parsed {
+                Ok(m) => Some(m),
+                Err(message) => {
+                    mismatches.push(Mismatch {
+                        entry: MANIFEST_NAME.to_string(),
+                        problem: Problem::BadManifest,
+                        expected: None,
+                        actual: None,
+                        message,
+                    });
+                    None
+                }
             }
-        },
+        }
     };
     let content: Vec<ActualEntry> = actual.into_iter().filter(|a| a.path != MANIFEST_NAME).collect();
     match &manifest {
@@ -384,25 +388,22 @@ fn unreadable(a: &ActualEntry) -> Option<Mismatch> {
     })
 }
 
-/// Parses `rlcm-package.json`, refusing formats this rlcm does not know.
-fn parse_manifest(bytes: &[u8]) -> Result<PackageManifest> {
-    let value = crate::json::parse(MANIFEST_NAME, bytes)?;
+/// Parses `rlcm-package.json`, refusing formats this rlcm does not know; the error is what is
+/// wrong with it (the report names the entry apart).
+fn parse_manifest(bytes: &[u8]) -> std::result::Result<PackageManifest, String> {
+    let value = match crate::json::parse(MANIFEST_NAME, bytes) {
+        Ok(v) => v,
+        Err(Error::Json { message, .. }) => return Err(format!("is not valid JSON: {message}")),
+        Err(other) => return Err(other.to_string()),
+    };
     let version = value.get("format_version").and_then(serde_json::Value::as_u64);
     if version != Some(u64::from(FORMAT_VERSION)) {
-        return Err(Error::Invalid(format!(
+        return Err(format!(
             "has format_version {}, but this rlcm reads only {FORMAT_VERSION}; use a matching rlcm",
             version.map_or_else(|| "(none)".to_string(), |v| v.to_string())
-        )));
+        ));
     }
-    serde_json::from_value(value).map_err(|e| Error::Invalid(format!("is not a valid package manifest: {e}")))
-}
-
-/// Drops a leading "`rlcm-package.json` " from an error message (the entry is named apart).
-fn strip_entry_prefix(message: &str) -> String {
-    message
-        .strip_prefix(&format!("`{MANIFEST_NAME}` "))
-        .unwrap_or(message)
-        .to_string()
+    serde_json::from_value(value).map_err(|e| format!("is not a valid package manifest: {e}"))
 }
 
 /// Checks the manifest against itself: every asset and connector code agrees with `entries`.

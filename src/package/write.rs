@@ -26,6 +26,7 @@
 //! export's is locked, so it is left alone), so the next export to that folder cleans up after
 //! a killed one.
 
+use crate::error::Subject;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
@@ -175,15 +176,21 @@ pub fn source_date_epoch_from_env() -> Result<Option<i64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) if text.trim().is_empty() => Ok(None),
         Ok(text) => text.trim().parse::<i64>().map(Some).map_err(|_| {
-            Error::Invalid(format!(
-                "SOURCE_DATE_EPOCH=`{text}` is not a whole number of seconds since 1970-01-01 UTC; \
-                 unset it or give an integer"
-            ))
+            Error::invalid(
+                Subject::Variable("SOURCE_DATE_EPOCH".to_string()),
+                format!("SOURCE_DATE_EPOCH=`{text}` is not a whole number of seconds since 1970-01-01 UTC"),
+            )
+            .hint(
+                "\
+                 unset it or give an integer",
+            )
         }),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Invalid(
-            "SOURCE_DATE_EPOCH is not valid UTF-8; unset it or give an integer".into(),
-        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::invalid(
+            Subject::Variable("SOURCE_DATE_EPOCH".into()),
+            "SOURCE_DATE_EPOCH is not valid UTF-8",
+        )
+        .hint("unset it or give an integer")),
     }
 }
 
@@ -199,10 +206,11 @@ pub fn write_package(
     opts: &WriteOptions,
 ) -> Result<WrittenPackage> {
     if opts.compression_level > 9 {
-        return Err(Error::Invalid(format!(
-            "compression level {} is out of range; use 0 to 9",
-            opts.compression_level
-        )));
+        return Err(Error::invalid(
+            Subject::Arguments,
+            format!("compression level {} is out of range", opts.compression_level),
+        )
+        .hint("use 0 to 9"));
     }
     let time = zip_time(opts.source_date_epoch.unwrap_or(DEFAULT_TIMESTAMP));
     let file_options = SimpleFileOptions::default()
@@ -439,9 +447,10 @@ fn check_described_paths(meta: &PackageMeta, planned: &[Planned], package: &str)
         );
     for (what, path) in described {
         if !paths.contains(path) {
-            return Err(Error::Invalid(format!(
-                "package `{package}`: {what} `{path}` is not among the package files"
-            )));
+            return Err(Error::invalid(
+                Subject::Package(package.to_string()),
+                format!("package `{package}`: {what} `{path}` is not among the package files"),
+            ));
         }
     }
     Ok(())
@@ -772,7 +781,10 @@ impl Seek for PositionWriter {
 fn build_manifest(meta: PackageMeta, entries: Vec<PackageEntry>, package: &str) -> Result<PackageManifest> {
     let by_path: HashMap<&str, &PackageEntry> = entries.iter().map(|e| (e.path.as_str(), e)).collect();
     let invalid = |what: &str, path: &str, reason: String| {
-        Error::Invalid(format!("package `{package}`: {what} `{path}` {reason}"))
+        Error::invalid(
+            Subject::Package(package.to_string()),
+            format!("package `{package}`: {what} `{path}` {reason}"),
+        )
     };
     let mut assets = meta.assets;
     for a in &mut assets {

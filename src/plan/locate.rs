@@ -1,7 +1,8 @@
 //! Phase 1: where each package asset lands in the target, and the target asset it replaces.
 
-#[allow(unused_imports)]
 use super::*;
+#[allow(unused_imports)]
+use crate::error::Subject;
 
 pub(super) fn place(folder: &Option<String>, path: &str) -> String {
     match folder.as_deref().map(|f| f.trim_matches('/')) {
@@ -111,10 +112,7 @@ pub(super) fn locate(
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, p) in target_paths.iter().enumerate() {
         if let Some(j) = seen.insert(p.as_str(), i) {
-            return Err(Error::Invalid(format!(
-                "package assets `{}` and `{}` would both land at `{p}` in the target (they match the same target asset); give the import a `--folder`, or remove one of them from the package",
-                pkg.assets[j].path, pkg.assets[i].path
-            )));
+            return Err(Error::invalid(Subject::Asset(p.to_string()), format!("package assets `{}` and `{}` would both land at `{p}` in the target (they match the same target asset)", pkg.assets[j].path, pkg.assets[i].path)).hint("give the import a `--folder`, or remove one of them from the package"));
         }
     }
     Ok((target_paths, existing))

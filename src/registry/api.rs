@@ -282,6 +282,103 @@ mod tests {
     }
 }
 
+/// What the audit log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditAction {
+    /// A share.
+    Share,
+    /// A link created.
+    LinkCreate,
+    /// Links revoked.
+    LinkRevoke,
+    /// An install.
+    Install,
+    /// Installs revoked.
+    InstallRevoke,
+    /// A publisher added.
+    PublisherAdd,
+    /// A publisher revoked.
+    PublisherRevoke,
+    /// The admin token (re)made.
+    AdminToken,
+    /// A listing submitted (or resubmitted) to the community library.
+    ListingSubmit,
+    /// A listing approved (live).
+    ListingApprove,
+    /// A listing rejected.
+    ListingReject,
+    /// A listing disabled.
+    ListingDisable,
+    /// Apps added to (or changed in) the catalog.
+    AppAdd,
+    /// A reviewer signed in to the web admin.
+    AdminLogin,
+}
+
+impl AuditAction {
+    /// Every action, in the order above.
+    pub const ALL: [AuditAction; 14] = [
+        AuditAction::Share,
+        AuditAction::LinkCreate,
+        AuditAction::LinkRevoke,
+        AuditAction::Install,
+        AuditAction::InstallRevoke,
+        AuditAction::PublisherAdd,
+        AuditAction::PublisherRevoke,
+        AuditAction::AdminToken,
+        AuditAction::ListingSubmit,
+        AuditAction::ListingApprove,
+        AuditAction::ListingReject,
+        AuditAction::ListingDisable,
+        AuditAction::AppAdd,
+        AuditAction::AdminLogin,
+    ];
+
+    /// The stored name (the same as on the wire).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Share => "share",
+            AuditAction::LinkCreate => "link-create",
+            AuditAction::LinkRevoke => "link-revoke",
+            AuditAction::Install => "install",
+            AuditAction::InstallRevoke => "install-revoke",
+            AuditAction::PublisherAdd => "publisher-add",
+            AuditAction::PublisherRevoke => "publisher-revoke",
+            AuditAction::AdminToken => "admin-token",
+            AuditAction::ListingSubmit => "listing-submit",
+            AuditAction::ListingApprove => "listing-approve",
+            AuditAction::ListingReject => "listing-reject",
+            AuditAction::ListingDisable => "listing-disable",
+            AuditAction::AppAdd => "app-add",
+            AuditAction::AdminLogin => "admin-login",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AuditAction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        AuditAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+                format!(
+                    "`{s}` is not an audit action; the actions are {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
 /// One row of the registry's audit log (`rlcm-registry audit`); never holds a token.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -291,9 +388,8 @@ pub struct AuditEntry {
     pub actor: String,
     /// From where (the client's address, `local` for the command line).
     pub client: String,
-    /// What: `share`, `link-create`, `link-revoke`, `install`, `install-revoke`,
-    /// `publisher-add`, `publisher-revoke`, `admin-token`, and the community's `listing-*`.
-    pub action: String,
+    /// What was done.
+    pub action: AuditAction,
     /// The registry connector concerned, if any.
     pub connector: Option<String>,
     /// Details (a version, a link id, a count, a reason).

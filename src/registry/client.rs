@@ -1,6 +1,7 @@
 //! The registry's HTTP client (ureq, rustls). Every error names the registry's URL; a token
 //! is sent only in the `Authorization` header and never appears in an error.
 
+use crate::error::Subject;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -121,24 +122,29 @@ pub fn decode_answer<T: DeserializeOwned>(base: &str, url: &str, status: u16, bo
     };
     if (200..300).contains(&status) {
         return serde_json::from_slice(body).map_err(|e| {
-            Error::Invalid(format!(
-                "the registry at {base} answered {what} with a body rlcm does not understand ({e}); is it an rlcm registry of a matching version?"
-            ))
+            Error::invalid(
+                Subject::Registry(base.to_string()),
+                format!("the registry at {base} answered {what} with a body rlcm does not understand ({e})"),
+            )
+            .hint("is it an rlcm registry of a matching version?")
         });
     }
     let reason = serde_json::from_slice::<ApiError>(body)
         .map(|e| e.error)
         .unwrap_or_else(|_| String::from_utf8_lossy(body).chars().take(300).collect());
-    Err(Error::Invalid(format!(
-        "the registry at {base} refused {what} ({status}): {reason}"
-    )))
+    Err(Error::invalid(
+        Subject::Registry(base.to_string()),
+        format!("the registry at {base} refused {what} ({status}): {reason}"),
+    ))
 }
 
 fn unreachable(base: &str, url: &str, e: &ureq::Error) -> Error {
     let _ = url;
-    Error::Invalid(format!(
-        "the registry at {base} cannot be reached ({e}); check that it runs and that the URL is right"
-    ))
+    Error::invalid(
+        Subject::Registry(base.to_string()),
+        format!("the registry at {base} cannot be reached ({e})"),
+    )
+    .hint("check that it runs and that the URL is right")
 }
 
 /// Splits a share link `BASE/l/TOKEN`, or a community page `BASE/connectors/SLUG`, into the
@@ -146,8 +152,9 @@ fn unreachable(base: &str, url: &str, e: &ureq::Error) -> Error {
 pub fn split_link(url: &str) -> Result<(String, String)> {
     let url = url.trim();
     let bad = || {
-        Error::Invalid(
-            "that is not a share link nor a community page: a link looks like `http(s)://HOST/l/TOKEN` (ask the publisher for one), a page like `http(s)://HOST/connectors/SLUG` (or give `REG:community/SLUG`)".into(),
+        Error::invalid(
+            Subject::Arguments,
+            "that is not a share link nor a community page: a link looks like `http(s)://HOST/l/TOKEN` (ask the publisher for one), a page like `http(s)://HOST/connectors/SLUG` (or give `REG:community/SLUG`)",
         )
     };
     let (base, key, slug) = if let Some((b, t)) = url.rsplit_once("/l/") {

@@ -2,6 +2,7 @@
 //! `rlcm connector community submit|status`, and the `REG:community/<slug>` install source.
 //! Nothing here writes an environment.
 
+use crate::error::Subject;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -60,9 +61,15 @@ pub struct CommunityReport {
 fn registry_slug(env: &Environment, name: &str, registry: &str) -> Result<(String, String)> {
     let c = env.connector(name)?;
     let Some(to) = c.shared_to.get(registry) else {
-        return Err(Error::Invalid(format!(
-            "`{}` has no shared version on registry `{registry}`: only a shared connector can be listed; share it first with `rlcm connector share \"{}\" --env {} --registry {registry}`",
-            c.title,
+        return Err(Error::invalid(
+            Subject::Connector(c.title.to_string()),
+            format!(
+                "`{}` has no shared version on registry `{registry}`: only a shared connector can be listed",
+                c.title
+            ),
+        )
+        .hint(format!(
+            "share it first with `rlcm connector share \"{}\" --env {} --registry {registry}`",
             c.title,
             env.root.display()
         )));
@@ -94,15 +101,18 @@ fn describe(l: &ListingView) -> String {
 /// resubmission) is pending until a reviewer approves it.
 pub fn submit(env: &Environment, o: &SubmitOptions) -> Result<CommunityReport> {
     if o.categories.is_empty() {
-        return Err(Error::Invalid(format!(
-            "a listing needs at least one `--category`, from: {}",
-            CATEGORIES.join(", ")
-        )));
+        return Err(Error::invalid(
+            Subject::Arguments,
+            format!(
+                "a listing needs at least one `--category`, from: {}",
+                CATEGORIES.join(", ")
+            ),
+        ));
     }
     if o.no_direct_install && o.landing_page.is_none() {
-        return Err(Error::Invalid(
-            "`--no-direct-install` sends people to your landing page instead: give `--landing-page URL`"
-                .into(),
+        return Err(Error::invalid(
+            Subject::Arguments,
+            "`--no-direct-install` sends people to your landing page instead: give `--landing-page URL`",
         ));
     }
     let (title, slug) = registry_slug(env, &o.name, &o.registry)?;
@@ -139,9 +149,10 @@ pub fn status(env: &Environment, name: &str, registry: &str) -> Result<Community
     let listing: ListingView = client
         .get(&format!("/v1/connectors/{slug}/listing"))
         .map_err(|e| {
-            Error::Invalid(format!(
-                "{e} (has `{title}` been submitted? `rlcm connector community submit` lists it)"
-            ))
+            Error::invalid(
+                Subject::Connector(title.to_string()),
+                format!("{e} (has `{title}` been submitted? `rlcm connector community submit` lists it)"),
+            )
         })?;
     Ok(CommunityReport {
         format_version: FORMAT_VERSION,
@@ -160,9 +171,12 @@ pub fn install_source(source: &str) -> Result<String> {
         return Ok(s.to_string());
     }
     let bad = || {
-        Error::Invalid(format!(
-            "`{s}` is neither a URL nor `REG:community/<slug>` (a registry named with `rlcm registry add` and a listing's slug)"
-        ))
+        Error::invalid(
+            Subject::Arguments,
+            format!(
+                "`{s}` is neither a URL nor `REG:community/<slug>` (a registry named with `rlcm registry add` and a listing's slug)"
+            ),
+        )
     };
     let (reg, rest) = s.split_once(':').ok_or_else(bad)?;
     let slug = rest.strip_prefix("community/").ok_or_else(bad)?;

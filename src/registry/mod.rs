@@ -8,6 +8,7 @@ pub mod client;
 pub mod community;
 pub mod sharing;
 
+use crate::error::Subject;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -86,9 +87,10 @@ pub fn validate_url(url: &str) -> Result<String> {
         Some(r) if !r.is_empty() && !r.contains(['?', '#', ' ']) && !r.starts_with('/') => {
             Ok(trimmed.to_string())
         }
-        _ => Err(Error::Invalid(format!(
-            "`{url}` is not a registry URL: give `http://HOST:PORT` or `https://HOST`"
-        ))),
+        _ => Err(Error::invalid(
+            Subject::Registry(url.to_string()),
+            format!("`{url}` is not a registry URL: give `http://HOST:PORT` or `https://HOST`"),
+        )),
     }
 }
 
@@ -99,9 +101,10 @@ pub fn add(name: &str, url: &str, token_env: Option<&str>) -> Result<RegistryLis
     let var = match token_env {
         Some(v) => {
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(Error::Invalid(format!(
-                    "`{v}` is not an environment variable name: use letters, digits and `_`"
-                )));
+                return Err(Error::invalid(
+                    Subject::Variable(v.to_string()),
+                    format!("`{v}` is not an environment variable name: use letters, digits and `_`"),
+                ));
             }
             v.to_string()
         }
@@ -133,9 +136,9 @@ fn not_configured(name: &str, e: &NamedEntries<RegistryEntry>) -> Error {
     Error::NotFound {
         what: "registry",
         name: name.to_string(),
-        hint: format!(
-            " in `{}`; add it with `rlcm registry add {name} --url URL`{}",
-            e.path().display(),
+        within: Some(format!("in `{}`", e.path().display())),
+        hint: Some(format!(
+            "add it with `rlcm registry add {name} --url URL`{}",
             if e.entries.is_empty() {
                 String::new()
             } else {
@@ -148,7 +151,7 @@ fn not_configured(name: &str, e: &NamedEntries<RegistryEntry>) -> Error {
                         .join(", ")
                 )
             }
-        ),
+        )),
     }
 }
 

@@ -3,6 +3,7 @@
 //! environment does so in one [`Transaction`], after the registry answered: a refusal or a
 //! registry that is down leaves the environment exactly as it was.
 
+use crate::error::Subject;
 use std::collections::BTreeSet;
 
 use base64::Engine;
@@ -83,22 +84,31 @@ fn logo_of(env: &Environment, c: &ConnectorState) -> Result<Option<(String, Vec<
 /// Checks code and logo against the registry's limits before anything is sent.
 fn check_upload(title: &str, code: &[u8], logo: Option<&(String, Vec<u8>)>) -> Result<()> {
     if code.len() > MAX_CODE_BYTES {
-        return Err(Error::Invalid(format!(
-            "the code of `{title}` is {} bytes, over the registry's limit of 10 MiB",
-            code.len()
-        )));
+        return Err(Error::invalid(
+            Subject::Connector(title.to_string()),
+            format!(
+                "the code of `{title}` is {} bytes, over the registry's limit of 10 MiB",
+                code.len()
+            ),
+        ));
     }
     if let Some((path, bytes)) = logo {
         if bytes.len() > MAX_LOGO_BYTES {
-            return Err(Error::Invalid(format!(
-                "the logo `{path}` is {} bytes, over the registry's limit of 1 MiB; make it smaller",
-                bytes.len()
-            )));
+            return Err(Error::invalid(
+                Subject::path(path),
+                format!(
+                    "the logo `{path}` is {} bytes, over the registry's limit of 1 MiB",
+                    bytes.len()
+                ),
+            )
+            .hint("make it smaller"));
         }
         if LogoKind::sniff(bytes).is_none() {
-            return Err(Error::Invalid(format!(
-                "the logo `{path}` is neither a PNG nor a JPEG image; the registry takes only those"
-            )));
+            return Err(Error::invalid(
+                Subject::path(path),
+                format!("the logo `{path}` is neither a PNG nor a JPEG image"),
+            )
+            .hint("the registry takes only those"));
         }
     }
     Ok(())
@@ -131,9 +141,12 @@ pub fn share(mut env: Environment, opts: &ShareOptions, actor: &Actor) -> Result
         (None, None) => slug_of_title(&c.title),
     };
     if !valid_slug(&slug) {
-        return Err(Error::Invalid(format!(
-            "`{slug}` is not a valid registry slug: use 1 to 100 lowercase letters, digits, `_` or `-`, starting with a letter or digit"
-        )));
+        return Err(Error::invalid(
+            Subject::Arguments,
+            format!(
+                "`{slug}` is not a valid registry slug: use 1 to 100 lowercase letters, digits, `_` or `-`, starting with a letter or digit"
+            ),
+        ));
     }
     let def = crate::ruby::parse_connector(&code);
     let req = ShareRequest {
@@ -239,10 +252,14 @@ pub fn link(
         .get(registry)
         .map(|s| s.connector_id.clone())
         .ok_or_else(|| {
-            Error::Invalid(format!(
-                "`{}` was not shared on registry `{registry}` from this environment; share it first (`rlcm connector share`)",
-                c.title
-            ))
+            Error::invalid(
+                Subject::Connector(c.title.to_string()),
+                format!(
+                    "`{}` was not shared on registry `{registry}` from this environment",
+                    c.title
+                ),
+            )
+            .hint("share it first (`rlcm connector share`)")
         })?;
     let client = publisher_client(registry)?;
     let path = client::links_path(&id);
@@ -345,11 +362,12 @@ struct InstallSecret {
     credential: String,
 }
 
-fn decode(what: &str, b64: &str) -> Result<Vec<u8>> {
+fn decode(title: &str, what: &str, b64: &str) -> Result<Vec<u8>> {
     B64.decode(b64.as_bytes()).map_err(|e| {
-        Error::Invalid(format!(
-            "the registry sent a {what} that is not valid base64 ({e})"
-        ))
+        Error::invalid(
+            Subject::Connector(title.to_string()),
+            format!("the registry sent a {what} that is not valid base64 ({e})"),
+        )
     })
 }
 
@@ -357,15 +375,19 @@ fn decode(what: &str, b64: &str) -> Result<Vec<u8>> {
 type Decoded = (Vec<u8>, Option<(LogoKind, Vec<u8>)>);
 
 fn decode_version(v: &SharedVersion) -> Result<Decoded> {
-    let code = decode("code", &v.code_base64)?;
+    let code = decode(&v.title, "code", &v.code_base64)?;
     if blake3::hash(&code).to_hex().as_str() != v.summary.code_blake3 {
-        return Err(Error::Invalid(format!(
-            "the code of shared version {} of `{}` does not match its hash; nothing was written",
-            v.summary.version, v.title
-        )));
+        return Err(Error::invalid(
+            Subject::Connector(v.title.to_string()),
+            format!(
+                "the code of shared version {} of `{}` does not match its hash",
+                v.summary.version, v.title
+            ),
+        )
+        .hint("nothing was written"));
     }
     let logo = match (&v.logo_base64, v.logo_kind) {
-        (Some(b), Some(k)) => Some((k, decode("logo", b)?)),
+        (Some(b), Some(k)) => Some((k, decode(&v.title, "logo", b)?)),
         _ => None,
     };
     Ok((code, logo))
@@ -402,22 +424,30 @@ pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Re
     let view: ConnectorView = anon.get(&link)?;
     let title = opts.as_title.clone().unwrap_or_else(|| view.title.clone());
     if title.trim().is_empty() {
-        return Err(Error::Invalid("the title given with `--as` is empty".into()));
+        return Err(Error::invalid(
+            Subject::Arguments,
+            "the title given with `--as` is empty",
+        ));
     }
     if title_taken(&env, &title)? {
-        return Err(Error::Invalid(format!(
-            "a connector titled `{title}` exists in `{}` already; install this one under another title with `--as TITLE`",
-            env.root.display()
-        )));
+        return Err(Error::exists(
+            Subject::Connector(title.to_string()),
+            format!(
+                "a connector titled `{title}` exists in `{}` already",
+                env.root.display()
+            ),
+        )
+        .hint("install this one under another title with `--as TITLE`"));
     }
     let stem = env::connector_key(&title);
     let json_path = format!("{stem}.custom_adapter.json");
     for p in [json_path.clone(), code_path_of(&json_path)] {
         if env.root.join(&p).exists() {
-            return Err(Error::Invalid(format!(
-                "`{p}` exists in `{}` already; install under another title with `--as TITLE`",
-                env.root.display()
-            )));
+            return Err(Error::exists(
+                Subject::path(env.root.join(&p)),
+                format!("`{p}` exists in `{}` already", env.root.display()),
+            )
+            .hint("install under another title with `--as TITLE`"));
         }
     }
     let resp: InstallResponse = anon.post::<(), _>(&format!("{link}/install"), None)?;
@@ -430,10 +460,13 @@ pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Re
     );
     let mut metadata = v.metadata.clone();
     let obj = metadata.as_object_mut().ok_or_else(|| {
-        Error::Invalid(format!(
-            "the registry sent metadata for `{}` that is not a JSON object",
-            view.title
-        ))
+        Error::invalid(
+            Subject::Connector(view.title.to_string()),
+            format!(
+                "the registry sent metadata for `{}` that is not a JSON object",
+                view.title
+            ),
+        )
     })?;
     if opts.as_title.is_some() {
         obj.insert("title".into(), Value::from(title.clone()));
@@ -476,7 +509,7 @@ pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Re
         install_id: resp.install_id.clone(),
         credential: resp.credential.clone(),
     })
-    .map_err(|e| Error::Invalid(e.to_string()))?;
+    .map_err(|e| Error::internal(format!("the install credential cannot be serialised: {e}")))?;
     let mut txn = Transaction::begin(&env.root, &format!("connector install `{title}`"))?;
     txn.write(&json_path, &crate::json::to_workato_vec(&metadata))?;
     txn.write(&code_path_of(&json_path), &code)?;
@@ -510,10 +543,11 @@ fn install_client(env: &Environment, from: &InstalledFrom) -> Result<Client> {
     let path = env.root.join(SECRETS_DIR).join(&from.credential_file);
     let bytes = fsutil::read(&path)?;
     let secret: InstallSecret = serde_json::from_slice(&bytes).map_err(|_| {
-        Error::Invalid(format!(
-            "`{}` is not an install credential file; install the connector again",
-            path.display()
-        ))
+        Error::invalid(
+            Subject::path(&path),
+            format!("`{}` is not an install credential file", path.display()),
+        )
+        .hint("install the connector again")
     })?;
     Ok(Client::new(&from.registry, Some(secret.credential)))
 }
@@ -717,10 +751,14 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     let lock = env.lock(actor.wait, "connector update")?;
     let mut c = env.connector(name)?.clone();
     let from = c.installed_from.clone().ok_or_else(|| {
-        Error::Invalid(format!(
-            "`{}` was not installed from a registry (`rlcm connector install`); there is nothing to update it from",
-            c.title
-        ))
+        Error::invalid(
+            Subject::Connector(c.title.to_string()),
+            format!(
+                "`{}` was not installed from a registry (`rlcm connector install`)",
+                c.title
+            ),
+        )
+        .hint("there is nothing to update it from")
     })?;
     let client = install_client(&env, &from)?;
     let view: ConnectorView = client.get("/v1/install")?;
@@ -748,10 +786,11 @@ pub fn update(mut env: Environment, name: &str, actor: &Actor) -> Result<UpdateR
     if let (Some(t), Some(l)) = (&tree, c.latest())
         && blake3::hash(t).to_hex().as_str() != l.code_blake3
     {
-        return Err(Error::Invalid(format!(
-            "`{}` has uncommitted edits; commit them (`rlcm connector commit`) or undo them before updating",
-            code_path_of(&c.path)
-        )));
+        return Err(Error::invalid(
+            Subject::path(env.root.join(code_path_of(&c.path))),
+            format!("`{}` has uncommitted edits", code_path_of(&c.path)),
+        )
+        .hint("commit them (`rlcm connector commit`) or undo them before updating"));
     }
     let v: SharedVersion = client.get(&format!("/v1/install/versions/{}", view.latest.version))?;
     let (code, logo) = decode_version(&v)?;

@@ -1,6 +1,7 @@
 //! The Developer API endpoints rlcm calls, with each endpoint's envelope and tolerant types
 //! (unknown fields are ignored; unknown statuses and import results are kept, not fatal).
 
+use crate::error::Subject;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -38,9 +39,11 @@ impl Envelope {
 /// none is, the body is taken as bare (several envelopes are documented only by samples).
 pub fn decode<T: DeserializeOwned>(url: &str, body: &[u8], envelope: Envelope) -> Result<T> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        Error::Invalid(format!(
-            "{url}: the answer is not JSON ({e}); is the remote's URL a Workato workspace?"
-        ))
+        Error::invalid(
+            Subject::Remote(url.to_string()),
+            format!("{url}: the answer is not JSON ({e})"),
+        )
+        .hint("is the remote's URL a Workato workspace?")
     })?;
     let inner = match (&value, envelope.key()) {
         (serde_json::Value::Object(m), Some(key)) if m.contains_key(key) => m[key].clone(),
@@ -52,9 +55,11 @@ pub fn decode<T: DeserializeOwned>(url: &str, body: &[u8], envelope: Envelope) -
         _ => value,
     };
     serde_json::from_value(inner).map_err(|e| {
-        Error::Invalid(format!(
-            "{url}: unexpected answer ({e}); rlcm may not know this Workato API version"
-        ))
+        Error::invalid(
+            Subject::Remote(url.to_string()),
+            format!("{url}: unexpected answer ({e})"),
+        )
+        .hint("rlcm may not know this Workato API version")
     })
 }
 
@@ -370,7 +375,8 @@ impl Client {
                 "include_tags": true,
             }
         });
-        let bytes = serde_json::to_vec(&body).map_err(|e| Error::Invalid(e.to_string()))?;
+        let bytes = serde_json::to_vec(&body)
+            .map_err(|e| Error::internal(format!("an export manifest cannot be serialised: {e}")))?;
         self.json(
             Method::Post,
             "/api/export_manifests",
@@ -433,12 +439,16 @@ impl Client {
         let mut wait = opts.initial;
         while !pkg.status.is_final() {
             if started.elapsed() > opts.timeout {
-                return Err(Error::Invalid(format!(
-                    "package {} is still {:?} after {}s; look at it in Workato, or pull later",
-                    pkg.id,
-                    pkg.status,
-                    opts.timeout.as_secs()
-                )));
+                return Err(Error::invalid(
+                    Subject::Remote(self.base_url().to_string()),
+                    format!(
+                        "package {} is still {:?} after {}s",
+                        pkg.id,
+                        pkg.status,
+                        opts.timeout.as_secs()
+                    ),
+                )
+                .hint("look at it in Workato, or pull later"));
             }
             std::thread::sleep(wait);
             wait = (wait.mul_f64(1.5)).min(opts.max_interval);
@@ -550,11 +560,15 @@ impl Client {
                 Some(Err(e)) => return Err(e),
                 // Not asked for: an earlier page failed (its error comes first) or a worker died.
                 None => {
-                    return Err(Error::Invalid(format!(
-                        "{}: page {} of the recipes list was not fetched; pull again",
-                        self.base_url(),
-                        i + 1
-                    )));
+                    return Err(Error::invalid(
+                        Subject::Remote(self.base_url().to_string()),
+                        format!(
+                            "{}: page {} of the recipes list was not fetched",
+                            self.base_url(),
+                            i + 1
+                        ),
+                    )
+                    .hint("pull again"));
                 }
             }
         }
@@ -576,11 +590,14 @@ impl Client {
         if s.success == Some(false) {
             let why = super::http::error_message(&r.body)
                 .unwrap_or_else(|| String::from_utf8_lossy(&r.body).chars().take(300).collect());
-            return Err(Error::Invalid(format!(
-                "PUT {}: Workato refused to {verb} recipe {id}: {}",
-                r.url,
-                self.redact(&why)
-            )));
+            return Err(Error::invalid(
+                Subject::Remote(r.url.to_string()),
+                format!(
+                    "PUT {}: Workato refused to {verb} recipe {id}: {}",
+                    r.url,
+                    self.redact(&why)
+                ),
+            ));
         }
         Ok(())
     }
@@ -629,12 +646,15 @@ impl Client {
         if s.success == Some(false) {
             let why = super::http::error_message(&r.body)
                 .unwrap_or_else(|| String::from_utf8_lossy(&r.body).chars().take(300).collect());
-            return Err(Error::Invalid(format!(
-                "DELETE {}: Workato refused to delete {} {id}: {}",
-                r.url,
-                kind.noun(),
-                self.redact(&why)
-            )));
+            return Err(Error::invalid(
+                Subject::Remote(r.url.to_string()),
+                format!(
+                    "DELETE {}: Workato refused to delete {} {id}: {}",
+                    r.url,
+                    kind.noun(),
+                    self.redact(&why)
+                ),
+            ));
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! The client never prints: every request is recorded as a [`RequestEvent`] and handed to the
 //! optional observer of [`ClientOptions`] (the CLI prints them with `-v`).
 
+use crate::error::Subject;
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
@@ -197,15 +198,21 @@ impl Origin {
             "https" => 443,
             "http" => 80,
             _ => {
-                return Err(Error::Invalid(format!(
-                    "URL `{shown}` is not http:// or https://"
-                )));
+                return Err(Error::invalid(
+                    Subject::Remote(shown.to_string()),
+                    format!("URL `{shown}` is not http:// or https://"),
+                ));
             }
         };
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
-            .ok_or_else(|| Error::Invalid(format!("URL `{shown}` has no host")))?
+            .ok_or_else(|| {
+                Error::invalid(
+                    Subject::Remote(shown.to_string()),
+                    format!("URL `{shown}` has no host"),
+                )
+            })?
             .to_ascii_lowercase();
         Ok(Origin {
             scheme,
@@ -224,10 +231,14 @@ impl Origin {
 
     fn check_transport(&self, allow_insecure_http: bool, shown: &str) -> Result<()> {
         if self.scheme == "http" && !allow_insecure_http && !self.is_loopback() {
-            return Err(Error::Invalid(format!(
-                "refusing plain http:// to `{shown}`: the token and packages would travel \
-                 unencrypted; use https://, or pass `--allow-insecure-http` if you must"
-            )));
+            return Err(Error::invalid(
+                Subject::Remote(shown.to_string()),
+                format!(
+                    "refusing plain http:// to `{shown}`: the token and packages would travel \
+                 unencrypted"
+                ),
+            )
+            .hint("use https://, or pass `--allow-insecure-http` if you must"));
         }
         Ok(())
     }
@@ -342,10 +353,14 @@ fn system_roots() -> Result<ureq::tls::RootCerts> {
             .first()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        return Err(Error::Invalid(format!(
-            "no trusted root certificates found on this system{why}; install the CA \
-             certificates package or point SSL_CERT_FILE at a PEM bundle"
-        )));
+        return Err(Error::invalid(
+            Subject::Variable("SSL_CERT_FILE".to_string()),
+            format!("no trusted root certificates found on this system{why}"),
+        )
+        .hint(
+            "install the CA \
+             certificates package or point SSL_CERT_FILE at a PEM bundle",
+        ));
     }
     let certs: Vec<ureq::tls::Certificate<'static>> = found
         .certs
@@ -360,9 +375,12 @@ impl Client {
     pub fn new(opts: ClientOptions) -> Result<Client> {
         let base = opts.base_url.trim_end_matches('/').to_string();
         let base = base.strip_suffix("/api").unwrap_or(&base).to_string();
-        let uri: Uri = base
-            .parse()
-            .map_err(|_| Error::Invalid(format!("`{base}` is not a valid URL")))?;
+        let uri: Uri = base.parse().map_err(|_| {
+            Error::invalid(
+                Subject::Remote(base.to_string()),
+                format!("`{base}` is not a valid URL"),
+            )
+        })?;
         let origin = Origin::of(&uri, &base)?;
         origin.check_transport(opts.allow_insecure_http, &base)?;
         let mut builder = ureq::Agent::config_builder()
@@ -518,11 +536,11 @@ impl Client {
                         attempt += 1;
                         continue;
                     }
-                    return Err(Error::Invalid(format!(
-                        "{} {url}: {}; check the remote's URL and your network",
-                        req.method.as_str(),
-                        self.redact(&msg)
-                    )));
+                    return Err(Error::invalid(
+                        Subject::Remote(url.to_string()),
+                        format!("{} {url}: {}", req.method.as_str(), self.redact(&msg)),
+                    )
+                    .hint("check the remote's URL and your network"));
                 }
             }
         }
@@ -598,12 +616,19 @@ impl Client {
                 .get("location")
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| {
-                    Error::Invalid(format!("GET {current}: redirect without a Location; retry later"))
+                    Error::invalid(
+                        Subject::Remote(current.to_string()),
+                        format!("GET {current}: redirect without a Location"),
+                    )
+                    .hint("retry later")
                 })?;
             let next = resolve_location(&current, location)?;
-            let uri: Uri = next
-                .parse()
-                .map_err(|_| Error::Invalid(format!("GET {current}: redirect to a bad URL")))?;
+            let uri: Uri = next.parse().map_err(|_| {
+                Error::invalid(
+                    Subject::Remote(current.to_string()),
+                    format!("GET {current}: redirect to a bad URL"),
+                )
+            })?;
             let origin = Origin::of(&uri, &shown_url(&next, true))?;
             let foreign = origin != self.origin;
             let shown = shown_url(&next, foreign);
@@ -631,11 +656,14 @@ impl Client {
                             note: Some(self.redact(&m)),
                         });
                         if attempt >= 2 {
-                            return Err(Error::Invalid(format!(
-                                "GET {shown}: {}; the download did not complete, retry the \
+                            return Err(Error::invalid(
+                                Subject::Remote(shown.to_string()),
+                                format!("GET {shown}: {}", self.redact(&m)),
+                            )
+                            .hint(
+                                "the download did not complete, retry the \
                                  command",
-                                self.redact(&m)
-                            )));
+                            ));
                         }
                         attempt += 1;
                         std::thread::sleep(backoff(attempt, None));
@@ -656,9 +684,11 @@ impl Client {
                 body,
             });
         }
-        Err(Error::Invalid(format!(
-            "GET {from}: more than {MAX_REDIRECTS} redirects; retry later"
-        )))
+        Err(Error::invalid(
+            Subject::Remote(from.to_string()),
+            format!("GET {from}: more than {MAX_REDIRECTS} redirects"),
+        )
+        .hint("retry later"))
     }
 
     fn status_error(&self, method: Method, url: &str, status: u16, body: &[u8], foreign: bool) -> Error {
@@ -674,10 +704,11 @@ impl Client {
             _ if foreign => "; the signed download URL may have expired, retry the command",
             _ => "; Workato had a problem, retry later",
         };
-        let what = format!("{} {url}: HTTP {status}{detail}{hint}", method.as_str());
         if status == 401 || status == 403 {
-            Error::Invalid(what)
+            let what = format!("{} {url}: HTTP {status}{detail}", method.as_str());
+            Error::invalid(Subject::Remote(url.to_string()), what).hint(hint.trim_start_matches("; "))
         } else {
+            let what = format!("{} {url}: HTTP {status}{detail}{hint}", method.as_str());
             Error::Remote {
                 status,
                 message: what,
@@ -765,9 +796,12 @@ fn resolve_location(from: &str, location: &str) -> Result<String> {
     if location.starts_with("http://") || location.starts_with("https://") {
         return Ok(location.to_string());
     }
-    let uri: Uri = from
-        .parse()
-        .map_err(|_| Error::Invalid(format!("`{from}` is not a valid URL")))?;
+    let uri: Uri = from.parse().map_err(|_| {
+        Error::invalid(
+            Subject::Remote(from.to_string()),
+            format!("`{from}` is not a valid URL"),
+        )
+    })?;
     let origin = format!(
         "{}://{}",
         uri.scheme_str().unwrap_or("https"),
@@ -776,9 +810,10 @@ fn resolve_location(from: &str, location: &str) -> Result<String> {
     if location.starts_with('/') {
         Ok(format!("{origin}{location}"))
     } else {
-        Err(Error::Invalid(format!(
-            "GET {from}: redirect to `{location}`, which rlcm does not follow"
-        )))
+        Err(Error::invalid(
+            Subject::Remote(from.to_string()),
+            format!("GET {from}: redirect to `{location}`, which rlcm does not follow"),
+        ))
     }
 }
 

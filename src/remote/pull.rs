@@ -6,6 +6,7 @@
 //! interrupted pull leaves the previous mirror as it was (a crash between the two renames
 //! leaves it at `<mirror>.rlcm-previous`, which the next pull puts back first).
 
+use crate::error::Subject;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -188,15 +189,16 @@ pub fn resolve_folder(client: &Client, path: &str) -> Result<u64> {
             .ok_or_else(|| Error::NotFound {
                 what: "folder",
                 name: path.to_string(),
-                hint: format!(
-                    " in the workspace (no `{part}` under `{}`; it has: {})",
+                hint: None,
+                within: Some(format!(
+                    "in the workspace (no `{part}` under `{}`; it has: {})",
                     if walked.is_empty() { "the root" } else { &walked },
                     children
                         .iter()
                         .map(|f| f.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
-                ),
+                )),
             })?;
         parent = Some(found.id);
         if !walked.is_empty() {
@@ -204,7 +206,7 @@ pub fn resolve_folder(client: &Client, path: &str) -> Result<u64> {
         }
         walked.push_str(&found.name);
     }
-    parent.ok_or_else(|| Error::Invalid(format!("folder path `{path}` is empty")))
+    parent.ok_or_else(|| Error::invalid(Subject::Arguments, format!("folder path `{path}` is empty")))
 }
 
 /// Exports folder `folder_id` and downloads the package: (package id, zip bytes).
@@ -230,19 +232,23 @@ pub fn export_folder(
         ))
     })?;
     if !done.status.is_success() {
-        return Err(Error::Invalid(format!(
-            "{}: export {} of folder {folder_id} failed: {}; fix it in Workato and pull again",
-            client.base_url(),
-            done.id,
-            client.redact(done.error.as_deref().unwrap_or("no reason given"))
-        )));
+        return Err(Error::invalid(
+            Subject::Remote(client.base_url().to_string()),
+            format!(
+                "{}: export {} of folder {folder_id} failed: {}",
+                client.base_url(),
+                done.id,
+                client.redact(done.error.as_deref().unwrap_or("no reason given"))
+            ),
+        )
+        .hint("fix it in Workato and pull again"));
     }
     let bytes = client.download_package(done.id)?;
     if bytes.len() as u64 > MAX_PACKAGE_BYTES {
-        return Err(Error::Invalid(format!(
-            "package {} is larger than Workato's 100 MB limit",
-            done.id
-        )));
+        return Err(Error::invalid(
+            Subject::Package(format!("package {}", done.id)),
+            format!("package {} is larger than Workato's 100 MB limit", done.id),
+        ));
     }
     progress(&format!("package {} downloaded ({} bytes)", done.id, bytes.len()));
     Ok((done.id, bytes))
@@ -257,10 +263,14 @@ fn checked_zip(dir: &Path, bytes: &[u8], package_id: u64) -> Result<(tempfile::N
     let tmp_path = tmp.path().to_path_buf();
     fsutil::write_all(&mut tmp, bytes, &tmp_path).with_path("write", &tmp_path)?;
     let source = Source::open(tmp.path()).map_err(|e| {
-        Error::Invalid(format!(
-            "package {package_id} as downloaded is not a readable zip ({e}); the download was \
-             probably cut short: pull again"
-        ))
+        Error::invalid(
+            Subject::Package(format!("package {package_id}")),
+            format!("package {package_id} as downloaded is not a readable zip ({e})"),
+        )
+        .hint(
+            "the download was \
+             probably cut short: pull again",
+        )
     })?;
     let mut reader = source.reader()?;
     for entry in source.entries() {
@@ -280,9 +290,11 @@ pub fn pull(
     let mut targets = Vec::new();
     if opts.folders.is_empty() {
         let root = me.root_folder_id.ok_or_else(|| {
-            Error::Invalid(format!(
-                "{url}/api/users/me gave no root_folder_id; pull with `--folder PATH`"
-            ))
+            Error::invalid(
+                Subject::Remote(url.to_string()),
+                format!("{url}/api/users/me gave no root_folder_id"),
+            )
+            .hint("pull with `--folder PATH`")
         })?;
         targets.push((String::new(), root));
     } else {
@@ -294,8 +306,9 @@ pub fn pull(
     match &opts.target {
         PullTarget::Zip(out) => {
             if targets.len() != 1 {
-                return Err(Error::Invalid(
-                    "a package zip holds one folder: give one `--folder`, or pull into a directory".into(),
+                return Err(Error::invalid(
+                    Subject::Arguments,
+                    "a package zip holds one folder: give one `--folder`, or pull into a directory",
                 ));
             }
             let (id, bytes) = export_folder(client, targets[0].1, opts.poll, progress)?;
@@ -355,10 +368,9 @@ pub fn read_remote_info(dest: &Path) -> Result<Option<RemoteInfo>> {
     let path = dest.join(".rlcm").join(REMOTE_JSON);
     match fsutil::read_optional(&path)? {
         None => Ok(None),
-        Some(b) => serde_json::from_slice(&b).map(Some).map_err(|e| Error::Json {
-            path: path.display().to_string(),
-            message: format!("{e}; pull into a new directory"),
-        }),
+        Some(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| Error::json(path.display().to_string(), &e).hint("pull into a new directory")),
     }
 }
 
@@ -369,7 +381,12 @@ fn tree_hashes(root: &Path) -> Result<BTreeMap<String, String>> {
         return Ok(out);
     }
     for e in walkdir::WalkDir::new(root).min_depth(1) {
-        let e = e.map_err(|e| Error::Invalid(format!("cannot read `{}`: {e}", root.display())))?;
+        let e = e.map_err(|e| {
+            Error::invalid(
+                Subject::path(root),
+                format!("cannot read `{}`: {e}", root.display()),
+            )
+        })?;
         if !e.file_type().is_file() {
             continue;
         }
@@ -424,9 +441,11 @@ fn pull_mirror(
         });
         let exported = export_targets(client, targets, work.path(), opts, progress);
         let lists = lists.join().unwrap_or_else(|_| {
-            Err(Error::Invalid(format!(
-                "{url}: listing the recipes failed unexpectedly; pull again"
-            )))
+            Err(Error::invalid(
+                Subject::Remote(url.to_string()),
+                format!("{url}: listing the recipes failed unexpectedly"),
+            )
+            .hint("pull again"))
         });
         (exported, lists)
     });
@@ -505,22 +524,32 @@ fn previous_mirror(dest: &Path, me: &User, url: &str) -> Result<Option<RemoteInf
         let info = read_remote_info(dest)?;
         let empty = std::fs::read_dir(dest).with_path("read", dest)?.next().is_none();
         if info.is_none() && !empty {
-            return Err(Error::Invalid(format!(
-                "`{}` exists and is not a mirror pulled by rlcm (no `.rlcm/remote.json`); pull \
+            return Err(Error::exists(
+                Subject::path(dest),
+                format!(
+                    "`{}` exists and is not a mirror pulled by rlcm (no `.rlcm/remote.json`)",
+                    dest.display()
+                ),
+            )
+            .hint(
+                "pull \
                  into a new directory",
-                dest.display()
-            )));
+            ));
         }
         if let Some(i) = &info
             && (i.workspace_id != me.id || i.url != url)
         {
-            return Err(Error::Invalid(format!(
-                "`{}` mirrors workspace {} at {}, not {} at {url}; pull into another directory",
-                dest.display(),
-                i.workspace_id,
-                i.url,
-                me.id
-            )));
+            return Err(Error::exists(
+                Subject::path(dest),
+                format!(
+                    "`{}` mirrors workspace {} at {}, not {} at {url}",
+                    dest.display(),
+                    i.workspace_id,
+                    i.url,
+                    me.id
+                ),
+            )
+            .hint("pull into another directory"));
         }
         info
     } else {
@@ -849,7 +878,12 @@ fn carry_history(old: &Path, new: &Path) -> Result<()> {
     let dir = from.join("pushes");
     if dir.is_dir() {
         for e in walkdir::WalkDir::new(&dir).min_depth(1) {
-            let e = e.map_err(|e| Error::Invalid(format!("cannot read `{}`: {e}", dir.display())))?;
+            let e = e.map_err(|e| {
+                Error::invalid(
+                    Subject::path(&dir),
+                    format!("cannot read `{}`: {e}", dir.display()),
+                )
+            })?;
             if e.file_type().is_file() {
                 let rel = e.path().strip_prefix(&from).unwrap_or(e.path());
                 fsutil::write_synced(&to.join(rel), &fsutil::read(e.path())?)?;

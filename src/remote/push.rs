@@ -5,6 +5,7 @@
 //! Before each import the assets it replaces are saved (`.rlcm/pushes/<n>/before.zip` in the
 //! mirror, carried from pull to pull) so that `rollback` can import them back.
 
+use crate::error::Subject;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -305,12 +306,12 @@ pub fn zip_bytes(entries: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>> {
         let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         for (name, bytes) in entries {
             z.start_file(name.as_str(), o)
-                .map_err(|e| Error::Invalid(format!("cannot build the package zip: {e}")))?;
+                .map_err(|e| Error::internal(format!("cannot build the package zip: {e}")))?;
             std::io::Write::write_all(&mut z, bytes)
-                .map_err(|e| Error::Invalid(format!("cannot build the package zip: {e}")))?;
+                .map_err(|e| Error::internal(format!("cannot build the package zip: {e}")))?;
         }
         z.finish()
-            .map_err(|e| Error::Invalid(format!("cannot build the package zip: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot build the package zip: {e}")))?;
     }
     Ok(buf.into_inner())
 }
@@ -406,10 +407,11 @@ fn target_folder(client: &Client, opts: &PushOptions) -> Result<u64> {
         (None, None) => pull::read_remote_info(&opts.plan.mirror)?
             .and_then(|i| i.root_folder_id)
             .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "workspace `{}` gave no root folder; pass `--folder-id N`",
-                    opts.plan.remote
-                ))
+                Error::invalid(
+                    Subject::Remote(opts.plan.remote.to_string()),
+                    format!("workspace `{}` gave no root folder", opts.plan.remote),
+                )
+                .hint("pass `--folder-id N`")
             }),
     }
 }
@@ -531,7 +533,7 @@ fn import_recorded(
         Err(e) => {
             // A definite refusal (4xx) started nothing; anything else stays `unknown`.
             if matches!(&e, Error::Remote { status, .. } if (400..500).contains(status))
-                || matches!(&e, Error::Invalid(_))
+                || matches!(&e, Error::Invalid { .. })
             {
                 set_outcome(mirror, push_id, None, PushOutcome::Refused)?;
             }
@@ -795,13 +797,17 @@ fn push_to_roll_back(mirror: &Path, id: Option<u64>) -> Result<PushRecord> {
     .ok_or_else(|| Error::NotFound {
         what: "push",
         name: id.map(|n| n.to_string()).unwrap_or_else(|| "(latest)".into()),
-        hint: format!(
-            " to roll back in the history of mirror `{}` (`.rlcm/pushes.json`)",
+        within: Some(format!(
+            "to roll back in the history of mirror `{}` (`.rlcm/pushes.json`)",
             mirror.display()
-        ),
+        )),
+        hint: None,
     })?;
     if rec.rolled_back {
-        return Err(Error::Invalid(format!("push {} was already rolled back", rec.id)));
+        return Err(Error::invalid(
+            Subject::Push(rec.id),
+            format!("push {} was already rolled back", rec.id),
+        ));
     }
     Ok(rec)
 }
@@ -815,12 +821,15 @@ fn saved_push(mirror: &Path, rec: &PushRecord) -> Result<(Vec<u8>, PlanReport)> 
         fsutil::read_optional(&before)?,
         fsutil::read_optional(&plan_path)?,
     ) else {
-        return Err(Error::Invalid(format!(
-            "push {} has nothing saved to restore (`{}` or `{}` is missing)",
-            rec.id,
-            before.display(),
-            plan_path.display()
-        )));
+        return Err(Error::invalid(
+            Subject::Push(rec.id),
+            format!(
+                "push {} has nothing saved to restore (`{}` or `{}` is missing)",
+                rec.id,
+                before.display(),
+                plan_path.display()
+            ),
+        ));
     };
     let pushed_plan: PlanReport =
         serde_json::from_slice(&plan_bytes).map_err(|e| Error::json(plan_path.display().to_string(), &e))?;

@@ -1,6 +1,7 @@
 //! Remotes: named Workato workspaces in `$RLCM_CONFIG_DIR/remotes.toml` (`[remote.NAME]` with
 //! `url` and `token_env`, the **name** of the variable holding the token, never a token).
 
+use crate::error::Subject;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -82,10 +83,13 @@ pub fn add(name: &str, url: &str, token_env: Option<&str>) -> Result<Remote> {
                 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && !v.as_bytes()[0].is_ascii_digit();
             if !ok {
-                return Err(Error::Invalid(format!(
-                    "`{v}` is not an environment variable name: give the variable's NAME \
+                return Err(Error::invalid(
+                    Subject::Variable(v.to_string()),
+                    format!(
+                        "`{v}` is not an environment variable name: give the variable's NAME \
                      (letters, digits, `_`), never the token itself"
-                )));
+                    ),
+                ));
             }
             v.to_string()
         }
@@ -94,10 +98,11 @@ pub fn add(name: &str, url: &str, token_env: Option<&str>) -> Result<Remote> {
     let url = normalize_url(url)?;
     let mut file = load()?;
     if file.entries.contains_key(name) {
-        return Err(Error::Invalid(format!(
-            "remote `{name}` already exists in `{}`; `rlcm remote remove {name}` first",
-            file.path().display()
-        )));
+        return Err(Error::exists(
+            Subject::Remote(name.to_string()),
+            format!("remote `{name}` already exists in `{}`", file.path().display()),
+        )
+        .hint(format!("`rlcm remote remove {name}` first")));
     }
     let remote = Remote { url, token_env };
     file.entries.insert(name.to_string(), remote.clone());
@@ -126,25 +131,29 @@ fn not_found(name: &str, file: &NamedEntries<Remote>) -> Error {
     Error::NotFound {
         what: "remote",
         name: name.to_string(),
-        hint: format!(
-            " in `{}`; add it with `rlcm remote add {name} --url URL` (or `--region`)",
-            file.path().display()
-        ),
+        within: Some(format!("in `{}`", file.path().display())),
+        hint: Some(format!(
+            "add it with `rlcm remote add {name} --url URL` (or `--region`)"
+        )),
     }
 }
 
 fn normalize_url(url: &str) -> Result<String> {
     let u = url.trim().trim_end_matches('/');
     let u = u.strip_suffix("/api").unwrap_or(u);
-    let parsed: ureq::http::Uri = u
-        .parse()
-        .map_err(|_| Error::Invalid(format!("`{url}` is not a valid URL")))?;
+    let parsed: ureq::http::Uri = u.parse().map_err(|_| {
+        Error::invalid(
+            Subject::Remote(url.to_string()),
+            format!("`{url}` is not a valid URL"),
+        )
+    })?;
     match parsed.scheme_str() {
         Some("http" | "https") if parsed.host().is_some_and(|h| !h.is_empty()) => {}
         _ => {
-            return Err(Error::Invalid(format!(
-                "`{url}` is not an http(s) URL with a host (e.g. https://app.eu.workato.com)"
-            )));
+            return Err(Error::invalid(
+                Subject::Remote(url.to_string()),
+                format!("`{url}` is not an http(s) URL with a host (e.g. https://app.eu.workato.com)"),
+            ));
         }
     }
     Ok(u.to_string())

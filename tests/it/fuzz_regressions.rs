@@ -66,11 +66,10 @@ fn check_error(what: &str, err: &Error, package: &str, source: Option<&Source>) 
             }
         }
         Error::BadPackage { package: p, .. } => assert_eq!(p, package, "{what}: {text}"),
-        Error::Json { path, .. } => {
-            let entry = path.strip_prefix(&format!("{package}: "));
-            assert!(entry.is_some(), "{what}: {text}");
-            if let (Some(source), Some(entry)) = (source, entry) {
-                assert!(source.find(entry).is_some(), "{what}: names no entry: {text}");
+        Error::Json { package: p, path, .. } => {
+            assert_eq!(p.as_deref(), Some(package), "{what}: {text}");
+            if let Some(source) = source {
+                assert!(source.find(path).is_some(), "{what}: names no entry: {text}");
             }
         }
         Error::Io { path, .. } => assert_eq!(path.display().to_string(), package, "{what}: {text}"),

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rlcm_registry::blobs::Blobs;
 use rlcm_registry::server::{self, ServeOptions};
 use rlcm_registry::sqlite::SqliteStore;
-use rlcm_registry::store::{Audit, Store};
+use rlcm_registry::store::{Audit, AuditAction, Store};
 use rlcm_registry::tokens::{self, TokenKind};
 
 /// A self-hosted registry of shared custom connectors for rlcm.
@@ -69,7 +69,7 @@ enum Command {
         connector: Option<String>,
         /// Only the rows of this action (`share`, `install`, `link-create`, ...).
         #[arg(long)]
-        action: Option<String>,
+        action: Option<AuditAction>,
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
@@ -382,7 +382,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .audit_log()?
                 .into_iter()
                 .filter(|r| connector.is_none() || r.connector == connector)
-                .filter(|r| action.as_deref().is_none_or(|a| r.action == a))
+                .filter(|r| action.is_none_or(|a| r.action == a))
                 .map(|r| rlcm::registry::api::AuditEntry {
                     at: r.at,
                     actor: r.actor,

@@ -1067,11 +1067,15 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             let rows = st
                 .query_map([], |r| {
+                    let action: String = r.get(3)?;
+                    let action = action.parse::<AuditAction>().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, e.into())
+                    })?;
                     Ok(AuditRow {
                         at: r.get(0)?,
                         actor: r.get(1)?,
                         client: r.get(2)?,
-                        action: r.get(3)?,
+                        action,
                         connector: r.get(4)?,
                         detail: r.get(5)?,
                     })
@@ -1157,7 +1161,7 @@ mod tests {
         s.revoke_publisher("b", &audit()).unwrap();
         assert!(s.publisher_by_token("hb").unwrap().is_none());
         let log = s.audit_log().unwrap();
-        assert_eq!(log.iter().filter(|r| r.action == "share").count(), 2);
+        assert_eq!(log.iter().filter(|r| r.action == AuditAction::Share).count(), 2);
         let mode: String = s
             .with(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(db))
             .unwrap();
@@ -1227,7 +1231,7 @@ mod tests {
             .audit_log()
             .unwrap()
             .iter()
-            .filter(|r| r.action == "install")
+            .filter(|r| r.action == AuditAction::Install)
             .count();
         assert_eq!(audited, 31);
         assert_eq!(s.links(c.id).unwrap()[0].installs, 31);

@@ -1,6 +1,7 @@
 //! The storage interface. [`crate::sqlite::SqliteStore`] implements it; a PostgreSQL backend
 //! implements the same trait (every method is one transaction, nothing here is SQLite's).
 
+pub use rlcm::registry::api::AuditAction;
 use rlcm::registry::api::{
     CatalogApp, LinkInfo, ListingStatus, ListingView, LogoKind, ShareOutcome, SharedVersionSummary,
 };
@@ -98,61 +99,6 @@ pub struct Audit {
     pub client: String,
 }
 
-/// What the audit log records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditAction {
-    /// A share.
-    Share,
-    /// A link created.
-    LinkCreate,
-    /// Links revoked.
-    LinkRevoke,
-    /// An install.
-    Install,
-    /// Installs revoked.
-    InstallRevoke,
-    /// A publisher added.
-    PublisherAdd,
-    /// A publisher revoked.
-    PublisherRevoke,
-    /// The admin token (re)made.
-    AdminToken,
-    /// A listing submitted (or resubmitted) to the community library.
-    ListingSubmit,
-    /// A listing approved (live).
-    ListingApprove,
-    /// A listing rejected.
-    ListingReject,
-    /// A listing disabled.
-    ListingDisable,
-    /// Apps added to (or changed in) the catalog.
-    AppAdd,
-    /// A reviewer signed in to the web admin.
-    AdminLogin,
-}
-
-impl AuditAction {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::Share => "share",
-            AuditAction::LinkCreate => "link-create",
-            AuditAction::LinkRevoke => "link-revoke",
-            AuditAction::Install => "install",
-            AuditAction::InstallRevoke => "install-revoke",
-            AuditAction::PublisherAdd => "publisher-add",
-            AuditAction::PublisherRevoke => "publisher-revoke",
-            AuditAction::AdminToken => "admin-token",
-            AuditAction::ListingSubmit => "listing-submit",
-            AuditAction::ListingApprove => "listing-approve",
-            AuditAction::ListingReject => "listing-reject",
-            AuditAction::ListingDisable => "listing-disable",
-            AuditAction::AppAdd => "app-add",
-            AuditAction::AdminLogin => "admin-login",
-        }
-    }
-}
-
 /// One audit log row.
 #[derive(Debug, Clone)]
 pub struct AuditRow {
@@ -163,7 +109,7 @@ pub struct AuditRow {
     /// From where.
     pub client: String,
     /// What.
-    pub action: String,
+    pub action: AuditAction,
     /// Which connector.
     pub connector: Option<String>,
     /// Details (never a token).

@@ -245,7 +245,7 @@ fn publishers_limits_ownership_audit_and_backup() {
     let log = store.audit_log().unwrap();
     let find = |action: &str| {
         log.iter()
-            .find(|r| r.action == action)
+            .find(|r| r.action.as_str() == action)
             .unwrap_or_else(|| panic!("no {action}"))
     };
     assert_eq!(find("share").actor, "publisher:alice");

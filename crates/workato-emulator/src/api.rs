@@ -71,7 +71,9 @@ fn not_found(what: &str) -> ApiError {
 fn from_rlcm(e: rlcm::Error) -> ApiError {
     let status = match &e {
         rlcm::Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        rlcm::Error::Invalid(_) | rlcm::Error::Blocked(_) => StatusCode::BAD_REQUEST,
+        rlcm::Error::Invalid { .. } | rlcm::Error::Exists { .. } | rlcm::Error::Blocked(_) => {
+            StatusCode::BAD_REQUEST
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     message(status, &e.to_string())
@@ -1426,7 +1428,7 @@ async fn connector_create(State(app): State<Arc<App>>, body: Bytes) -> ApiResult
     let v = app
         .with_env(move |app, env| {
             let report = rlcm::ops::connector::create(env, &new, &app.actor()).map_err(|e| match e {
-                rlcm::Error::Invalid(m) if m.contains("exists already") => validation("title", &m),
+                e @ rlcm::Error::Exists { .. } => validation("title", &e.to_string()),
                 e => from_rlcm(e),
             })?;
             let env = Environment::open(&app.config.env).map_err(from_rlcm)?;
