@@ -352,14 +352,14 @@ impl InvalidField {
 }
 
 /// Top-level fields watched by validation (the streaming summary records their kinds).
-pub const WATCHED_FIELDS: &[&str] = &["name", "code", "provider", "version_no"];
+pub(crate) const WATCHED_FIELDS: &[&str] = &["name", "code", "provider", "version_no"];
 
 /// What an asset of `asset_type` whose document is of kind `top` (fields looked up by
 /// `field`) lacks: typed validation per asset type. A recipe needs a string `name` and an
 /// object `code`; a connection a `provider` (a string, or a reference object for a custom
 /// connector); a custom connector's `version_no`, when
 /// present, is a non-negative integer; every asset file is a JSON object.
-pub fn shape_problems(
+pub(crate) fn shape_problems(
     asset_type: &AssetType,
     top: JsonKind,
     field: impl Fn(&str) -> Option<JsonKind>,
@@ -431,7 +431,7 @@ fn property_identifier(name: &str) -> String {
 }
 
 /// The key properties are matched under: spaces and underscores are the same.
-pub fn property_key(name: &str) -> String {
+pub(crate) fn property_key(name: &str) -> String {
     name.replace(' ', "_")
 }
 
@@ -535,7 +535,7 @@ fn collect_refs(value: &Value, key: Option<&str>, out: &mut Vec<ZipRef>) {
 
 /// Adds the account property names a string uses (datapills, formulas, paths) to `out`, once
 /// each (a space and an underscore are the same).
-pub fn scan_properties(text: &str, out: &mut Vec<IStr>) {
+pub(crate) fn scan_properties(text: &str, out: &mut Vec<IStr>) {
     if !text.contains("account_propert") {
         return;
     }
@@ -579,7 +579,7 @@ fn collect_properties(value: &Value, out: &mut Vec<IStr>, project: &mut Vec<IStr
 /// Adds the project property names a string uses (`{"pill_type":"project_property",
 /// "property_name":"X"}` datapills) to `out`, once each. Project property names are matched
 /// exactly (Workato shows them as written: `abc.def`).
-pub fn scan_project_properties(text: &str, out: &mut Vec<IStr>) {
+pub(crate) fn scan_project_properties(text: &str, out: &mut Vec<IStr>) {
     if !text.contains("project_property") {
         return;
     }
@@ -592,7 +592,7 @@ pub fn scan_project_properties(text: &str, out: &mut Vec<IStr>) {
 }
 
 /// The titles of a tags file's entries (`[{title, description, color}, ...]`), once each.
-pub fn tag_titles(entries: &[Value]) -> Vec<String> {
+pub(crate) fn tag_titles(entries: &[Value]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for title in entries
         .iter()
@@ -607,14 +607,14 @@ pub fn tag_titles(entries: &[Value]) -> Vec<String> {
 }
 
 /// Adds a tag an asset carries, once.
-pub fn push_tag(out: &mut Vec<IStr>, title: &str) {
+pub(crate) fn push_tag(out: &mut Vec<IStr>, title: &str) {
     if !out.iter().any(|t| t.as_str() == title) {
         out.push(title.into());
     }
 }
 
 /// Puts uses in step order (steps themselves sorted), so both extractors agree.
-pub fn order_uses(uses: &mut [StepUse]) {
+pub(crate) fn order_uses(uses: &mut [StepUse]) {
     for u in uses.iter_mut() {
         u.steps.sort_unstable();
     }

@@ -22,7 +22,7 @@ pub(crate) const RACY_NS: u64 = 2_000_000_000;
 
 /// What is cached for one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum CachedData {
+pub(crate) enum CachedData {
     /// An asset JSON file's summary.
     Asset(AssetSummary),
     /// A connector's code: what it defines.
@@ -33,7 +33,7 @@ pub enum CachedData {
 
 /// A connector definition with every field present (the cache format is not self-describing).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedDefinition {
+pub(crate) struct CachedDefinition {
     actions: Vec<String>,
     triggers: Vec<String>,
     parse_error: Option<String>,
@@ -72,7 +72,7 @@ pub(crate) enum CachedDataRef<'a> {
 
 /// What the cache holds for one file once its size and time have matched.
 #[derive(Debug, Clone, Deserialize)]
-pub struct CachedEntry {
+pub(crate) struct CachedEntry {
     /// blake3 of the file, hex.
     pub hash: String,
     /// The asset's canonical hash (see [`crate::workspace::Asset::canonical`]).
@@ -178,12 +178,12 @@ pub(crate) fn binding(root: &Path, create: bool) -> Option<[u8; 32]> {
 /// so a load never holds two copies of every summary; paths are looked up by binary search, so
 /// the cache holds one copy of each path.
 #[derive(Debug, Default)]
-pub struct SummaryCache {
+pub(crate) struct SummaryCache {
     slots: Vec<Slot>,
 }
 
 /// Where an environment's cache lives.
-pub fn cache_path(root: &Path) -> PathBuf {
+pub(crate) fn cache_path(root: &Path) -> PathBuf {
     root.join(".rlcm/cache/summaries.bin")
 }
 
@@ -291,12 +291,14 @@ impl SummaryCache {
     }
 
     /// Number of entries.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.slots.len()
     }
 
     /// True when empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
 }

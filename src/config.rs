@@ -19,12 +19,12 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 
 /// The directory holding `remotes.toml` and `registries.toml`.
-pub fn config_dir() -> Result<PathBuf> {
+pub(crate) fn config_dir() -> Result<PathBuf> {
     dir_from("RLCM_CONFIG_DIR", dirs::config_dir(), "configuration")
 }
 
 /// The directory holding mirrors and other re-creatable data.
-pub fn cache_dir() -> Result<PathBuf> {
+pub(crate) fn cache_dir() -> Result<PathBuf> {
     dir_from("RLCM_CACHE_DIR", dirs::cache_dir(), "cache")
 }
 
@@ -68,7 +68,7 @@ pub fn validate_name(what: &str, name: &str) -> Result<()> {
 
 /// The default token variable for `name`: `PREFIX` + the name upper-cased with `-` as `_`
 /// (`token_var_for("RLCM_TOKEN_", "prod-eu")` is `RLCM_TOKEN_PROD_EU`).
-pub fn token_var_for(prefix: &str, name: &str) -> String {
+pub(crate) fn token_var_for(prefix: &str, name: &str) -> String {
     let mut s = String::with_capacity(prefix.len() + name.len());
     s.push_str(prefix);
     s.extend(
@@ -80,7 +80,7 @@ pub fn token_var_for(prefix: &str, name: &str) -> String {
 
 /// Reads a token from the variable `var` at run time. The error names the variable, never a
 /// value.
-pub fn token_from_env(var: &str, for_what: &str) -> Result<String> {
+pub(crate) fn token_from_env(var: &str, for_what: &str) -> Result<String> {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
         _ => Err(Error::invalid(
@@ -108,7 +108,7 @@ impl<T: Serialize + DeserializeOwned> NamedEntries<T> {
     }
 
     /// Loads the file at `path`.
-    pub fn load_from(path: &Path, table: &'static str) -> Result<Self> {
+    pub(crate) fn load_from(path: &Path, table: &'static str) -> Result<Self> {
         let entries = match fsutil::read_optional(path)? {
             None => BTreeMap::new(),
             Some(bytes) => {
@@ -145,7 +145,7 @@ impl<T: Serialize + DeserializeOwned> NamedEntries<T> {
     }
 
     /// Writes the entries back atomically.
-    pub fn save(&self) -> Result<()> {
+    pub(crate) fn save(&self) -> Result<()> {
         let mut doc = BTreeMap::new();
         doc.insert(self.table, &self.entries);
         let text = toml::to_string(&doc).map_err(|e| {

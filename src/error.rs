@@ -318,7 +318,7 @@ impl Error {
 }
 
 /// Adds a path to `std::io::Result`s.
-pub trait IoContext<T> {
+pub(crate) trait IoContext<T> {
     /// Converts the error into [`Error::Io`] naming `path`.
     fn with_path(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T>;
 }

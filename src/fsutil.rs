@@ -169,7 +169,7 @@ pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// [`std::fs::hard_link`] through the fault layer.
-pub fn hard_link(original: &Path, link: &Path) -> io::Result<()> {
+pub(crate) fn hard_link(original: &Path, link: &Path) -> io::Result<()> {
     fault_point2(FsOp::Link, original, link)?;
     fs::hard_link(original, link)
 }
@@ -181,7 +181,7 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// [`std::fs::remove_dir`] through the fault layer.
-pub fn remove_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn remove_dir(dir: &Path) -> io::Result<()> {
     fault_point(FsOp::Remove, dir)?;
     fs::remove_dir(dir)
 }
@@ -199,7 +199,7 @@ pub fn remove_file(path: &Path) -> io::Result<()> {
 }
 
 /// [`std::fs::write`] through the fault layer (a create, then a write).
-pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fault_point(FsOp::Create, path)?;
     let mut f = File::create(path)?;
     fault_point(FsOp::Write, path)?;
@@ -207,13 +207,13 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Opens `path` with `options`, which may create it, through the fault layer.
-pub fn open_for_write(options: &OpenOptions, path: &Path) -> io::Result<File> {
+pub(crate) fn open_for_write(options: &OpenOptions, path: &Path) -> io::Result<File> {
     fault_point(FsOp::Create, path)?;
     options.open(path)
 }
 
 /// `file.sync_all()` through the fault layer (`path` names the file).
-pub fn sync_file(file: &File, path: &Path) -> io::Result<()> {
+pub(crate) fn sync_file(file: &File, path: &Path) -> io::Result<()> {
     fault_point(FsOp::Sync, path)?;
     file.sync_all()
 }
@@ -225,13 +225,13 @@ pub fn write_all(w: &mut impl Write, bytes: &[u8], path: &Path) -> io::Result<()
 }
 
 /// A new temporary file in `dir` made by `builder`, through the fault layer.
-pub fn temp_file_in(builder: &tempfile::Builder<'_, '_>, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+pub(crate) fn temp_file_in(builder: &tempfile::Builder<'_, '_>, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     fault_point(FsOp::Create, dir)?;
     builder.tempfile_in(dir)
 }
 
 /// A new temporary folder in `dir` made by `builder`, through the fault layer.
-pub fn temp_dir_in(builder: &tempfile::Builder<'_, '_>, dir: &Path) -> io::Result<tempfile::TempDir> {
+pub(crate) fn temp_dir_in(builder: &tempfile::Builder<'_, '_>, dir: &Path) -> io::Result<tempfile::TempDir> {
     fault_point(FsOp::Mkdir, dir)?;
     builder.tempdir_in(dir)
 }
@@ -250,7 +250,7 @@ pub fn persist(
 
 /// Like [`persist`], never replacing an existing file
 /// ([`tempfile::NamedTempFile::persist_noclobber`]).
-pub fn persist_noclobber(
+pub(crate) fn persist_noclobber(
     tmp: tempfile::NamedTempFile,
     path: &Path,
 ) -> std::result::Result<File, tempfile::PersistError> {
@@ -277,7 +277,7 @@ pub fn syncfs(dir: &Path) -> Result<()> {
 /// A writer whose every write goes through the fault layer (for writers rlcm wraps, such as a
 /// buffered writer over a file: each flush of the buffer is one operation).
 #[derive(Debug)]
-pub struct Hooked<W> {
+pub(crate) struct Hooked<W> {
     inner: W,
     path: PathBuf,
 }
@@ -294,11 +294,6 @@ impl<W> Hooked<W> {
     /// The wrapped writer.
     pub fn into_inner(self) -> W {
         self.inner
-    }
-
-    /// The wrapped writer.
-    pub fn get_ref(&self) -> &W {
-        &self.inner
     }
 }
 
@@ -347,7 +342,7 @@ pub fn create_dir_all(dir: &Path) -> Result<()> {
 /// The name prefix of the temporary files of [`write_atomic`] and [`write_atomic_with`] (a
 /// crash before their rename leaves one; recovery of an environment removes those in
 /// `.rlcm/`).
-pub const TEMP_PREFIX: &str = ".rlcm-tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".rlcm-tmp-";
 
 /// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -367,7 +362,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Like [`write_atomic`], with the content written by `fill` through a buffered writer (for
 /// files too large to build in memory first).
-pub fn write_atomic_with(
+pub(crate) fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
@@ -391,7 +386,7 @@ pub fn write_atomic_with(
 }
 
 /// Writes `bytes` to a new file at `path` and fsyncs it (no rename: for staging).
-pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         create_dir_all(dir)?;
     }
@@ -407,7 +402,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Reads a file if it exists.
-pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -416,7 +411,7 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// Removes a file if it exists.
-pub fn remove_file_if_exists(path: &Path) -> Result<bool> {
+pub(crate) fn remove_file_if_exists(path: &Path) -> Result<bool> {
     match remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -428,7 +423,7 @@ pub fn remove_file_if_exists(path: &Path) -> Result<bool> {
 /// (macOS's and Windows' defaults). Looks up an existing entry under its name in the other
 /// case, writing nothing (an environment root always has `.rlcm/`); only in a folder with no
 /// such entry does it probe with a temporary file. `false` when unsure.
-pub fn is_case_insensitive(dir: &Path) -> bool {
+pub(crate) fn is_case_insensitive(dir: &Path) -> bool {
     #[cfg(unix)]
     if let Ok(entries) = fs::read_dir(dir) {
         use std::os::unix::fs::MetadataExt;
@@ -471,7 +466,7 @@ pub fn is_case_insensitive(dir: &Path) -> bool {
 
 /// Refuses to write `paths` under `dir` when two of them differ only in case and the file
 /// system there cannot hold both.
-pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str>) -> Result<()> {
+pub(crate) fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str>) -> Result<()> {
     let groups = case_twins(paths);
     if groups.is_empty() || !is_case_insensitive(dir) {
         return Ok(());
@@ -493,7 +488,7 @@ pub fn check_case_collisions<'a>(dir: &Path, paths: impl Iterator<Item = &'a str
 
 /// Groups of paths (files, or the folders above them) that differ only in case, each sorted,
 /// in path order.
-pub fn case_twins<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> {
+pub(crate) fn case_twins<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> {
     let mut by_key: std::collections::BTreeMap<String, std::collections::BTreeSet<&'a str>> =
         std::collections::BTreeMap::new();
     for p in paths {

@@ -164,7 +164,7 @@ impl DepGraph {
 /// `incoming(node)` lists the assets that reference `node`, in visiting order. Work and
 /// memory grow with the dependents found, not with the number of assets (the production index
 /// answers `impact` with it, reading only the rows it visits).
-pub fn dependents_by<E>(
+pub(crate) fn dependents_by<E>(
     targets: &[usize],
     mut incoming: impl FnMut(usize) -> Result<Vec<usize>, E>,
 ) -> Result<Vec<Dependent>, E> {

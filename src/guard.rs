@@ -46,7 +46,7 @@ fn refuse(path: &Path, what: &str) -> Error {
 
 /// Checks that `.rlcm/` of `root` (when present) and its known folders and files are real
 /// directories and regular files, not symbolic links or anything else.
-pub fn check_state_dir(root: &Path) -> Result<()> {
+pub(crate) fn check_state_dir(root: &Path) -> Result<()> {
     let dot = root.join(".rlcm");
     match kind(&dot)? {
         None => return Ok(()),
@@ -79,7 +79,7 @@ pub fn check_state_dir(root: &Path) -> Result<()> {
 /// inside `root`: a valid relative name (as strict as a zip entry name), every existing folder
 /// on the way a real directory, and the file itself, when it exists, not a symbolic link.
 /// Nothing is opened.
-pub fn check_inside(root: &Path, rel: &str, named_in: &Path) -> Result<()> {
+pub(crate) fn check_inside(root: &Path, rel: &str, named_in: &Path) -> Result<()> {
     crate::source::validate_entry_name(rel).map_err(|reason| {
         Error::invalid(
             Subject::path(named_in),
@@ -112,7 +112,7 @@ pub fn check_inside(root: &Path, rel: &str, named_in: &Path) -> Result<()> {
 }
 
 /// Checks a name that must be one plain path component (a staging folder's id, say).
-pub fn check_component(name: &str, named_in: &Path) -> Result<()> {
+pub(crate) fn check_component(name: &str, named_in: &Path) -> Result<()> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// reader in the middle of its read while a write runs. Nothing without the `test-hooks`
 /// feature.
 #[inline(always)]
-pub fn read_point() {
+pub(crate) fn read_point() {
     #[cfg(feature = "test-hooks")]
     read_point_hook();
 }

@@ -91,12 +91,12 @@ pub struct Row {
 
 impl Row {
     /// True for a recipe.
-    pub fn is_recipe(&self) -> bool {
+    pub(crate) fn is_recipe(&self) -> bool {
         self.asset_type == AssetType::Recipe.as_str()
     }
 
     /// True for a custom connector.
-    pub fn is_connector(&self) -> bool {
+    pub(crate) fn is_connector(&self) -> bool {
         self.asset_type == AssetType::CustomAdapter.as_str()
     }
 }
@@ -115,7 +115,7 @@ pub struct Use {
 }
 
 /// Where an environment's index lives.
-pub fn index_path(root: &Path) -> PathBuf {
+pub(crate) fn index_path(root: &Path) -> PathBuf {
     root.join(".rlcm/cache/index.redb")
 }
 
@@ -166,7 +166,7 @@ pub fn required(root: &Path, why: &Unusable) -> crate::error::Error {
 /// size and modification time of each file whose content the workspace keeps (asset JSON
 /// files, and a connector's code and logo beside its JSON file). Other files only count by
 /// name (a workspace keeps only their paths).
-pub fn tree_digest(entries: &[Entry]) -> [u8; 32] {
+pub(crate) fn tree_digest(entries: &[Entry]) -> [u8; 32] {
     let has = |p: &str| entries.binary_search_by(|e| e.path.as_str().cmp(p)).is_ok();
     let mut h = blake3::Hasher::new();
     h.update(&(entries.len() as u64).to_le_bytes());
@@ -460,11 +460,6 @@ impl Index {
         self.assets as usize
     }
 
-    /// True when the tree has no assets.
-    pub fn is_empty(&self) -> bool {
-        self.assets == 0
-    }
-
     /// The row of asset `id`.
     pub fn row(&self, id: usize) -> R<Row> {
         let t = self.txn.open_table(ASSETS)?;
@@ -486,7 +481,7 @@ impl Index {
 
     /// The ids of the custom connectors whose title is `query` or whose title's slug is
     /// `query`, in path order.
-    pub fn connectors_matching(&self, query: &str) -> R<Vec<usize>> {
+    pub(crate) fn connectors_matching(&self, query: &str) -> R<Vec<usize>> {
         let mut ids = self.ids(CONNECTOR_NAMES, query)?;
         ids.extend(self.ids(CONNECTOR_SLUGS, query)?);
         ids.sort_unstable();
@@ -495,7 +490,7 @@ impl Index {
     }
 
     /// The first custom connector (in path order) titled exactly `title`.
-    pub fn connector_titled(&self, title: &str) -> R<Option<usize>> {
+    pub(crate) fn connector_titled(&self, title: &str) -> R<Option<usize>> {
         Ok(self.ids(CONNECTOR_NAMES, title)?.first().map(|&i| i as usize))
     }
 

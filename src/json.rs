@@ -31,7 +31,7 @@ pub fn to_workato_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 }
 
 /// Serialises `value` in Workato's style into `writer` (no trailing newline).
-pub fn write_workato<W: Write, T: Serialize + ?Sized>(writer: W, value: &T) -> io::Result<()> {
+pub(crate) fn write_workato<W: Write, T: Serialize + ?Sized>(writer: W, value: &T) -> io::Result<()> {
     let style = Style::workato();
     let formatter = StyledFormatter {
         style: &style,
@@ -86,7 +86,7 @@ impl Style {
     /// Detects the style of `bytes` (a JSON document). What the bytes do not show (an empty
     /// container, a character that would be escaped) follows the style family the rest of the
     /// file shows; a file that shows nothing is taken as Workato's.
-    pub fn detect(bytes: &[u8]) -> Style {
+    pub(crate) fn detect(bytes: &[u8]) -> Style {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let trailing_newline = bytes.ends_with(b"\n");
         let indent = bytes
@@ -157,7 +157,7 @@ fn has_non_ascii_escape(bytes: &[u8]) -> bool {
 }
 
 /// Serialises `value` in `style`.
-pub fn to_styled_vec<T: Serialize + ?Sized>(value: &T, style: &Style) -> Vec<u8> {
+pub(crate) fn to_styled_vec<T: Serialize + ?Sized>(value: &T, style: &Style) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let formatter = StyledFormatter {
         style,

@@ -11,9 +11,9 @@
 /// Horizontal distance between two layers' columns.
 pub const COLUMN_WIDTH: f64 = 280.0;
 /// Vertical distance between two nodes of a layer.
-pub const ROW_HEIGHT: f64 = 30.0;
+pub(crate) const ROW_HEIGHT: f64 = 30.0;
 /// Space around the drawing.
-pub const MARGIN: f64 = 20.0;
+pub(crate) const MARGIN: f64 = 20.0;
 
 /// A computed layout.
 #[derive(Debug, Clone, PartialEq)]

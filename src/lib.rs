@@ -29,7 +29,7 @@
 
 pub mod apply;
 pub mod asset;
-pub mod cache;
+pub(crate) mod cache;
 
 pub mod config;
 pub mod connector;
@@ -39,10 +39,10 @@ pub mod error;
 pub mod extract;
 pub mod fsutil;
 pub mod graph;
-pub mod guard;
-pub mod hooks;
-pub mod index;
-pub mod istr;
+pub(crate) mod guard;
+pub(crate) mod hooks;
+pub(crate) mod index;
+pub(crate) mod istr;
 pub mod json;
 pub mod layout;
 pub mod ops;
@@ -54,7 +54,7 @@ pub mod remote;
 pub mod report;
 pub mod ruby;
 pub mod schemas;
-pub mod secrets;
+pub(crate) mod secrets;
 pub mod semdiff;
 pub mod slug;
 pub mod source;

@@ -15,7 +15,7 @@ pub fn enable(on: bool) {
 
 /// A progress bar that stays hidden for its first second.
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     started: Instant,
     shown: AtomicBool,
@@ -37,7 +37,7 @@ impl Progress {
     }
 
     /// Counts `n` more steps done.
-    pub fn inc(&self, n: u64) {
+    pub(crate) fn inc(&self, n: u64) {
         self.bar.inc(n);
         if ENABLED.load(Ordering::Relaxed)
             && !self.shown.load(Ordering::Relaxed)

@@ -16,18 +16,6 @@ pub fn short_digest(digest: &str) -> String {
 /// The version of every JSON document rlcm writes.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// An asset: path, type and name.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct AssetRef {
-    /// Path relative to the root.
-    pub path: String,
-    /// Asset type (`recipe`, `connection`, `custom_adapter`, ...).
-    #[serde(rename = "type")]
-    pub asset_type: String,
-    /// Asset name.
-    pub name: String,
-}
-
 /// `rlcm inspect`: what a package or tree holds.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InspectReport {

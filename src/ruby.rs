@@ -27,7 +27,7 @@ pub struct ConnectorDefinition {
 }
 
 /// The step name Workato gives a connector's custom (ad-hoc HTTP) action.
-pub const ADHOC_ACTION: &str = "__adhoc_http_action";
+pub(crate) const ADHOC_ACTION: &str = "__adhoc_http_action";
 
 impl ConnectorDefinition {
     /// True when the source parsed cleanly.

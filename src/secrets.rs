@@ -32,7 +32,7 @@ static SECRET_KEY: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
 });
 
 /// True for a field name that looks like it holds a credential.
-pub fn is_secret_key(key: &str) -> bool {
+pub(crate) fn is_secret_key(key: &str) -> bool {
     SECRET_KEY.is_match(key)
 }
 
@@ -48,7 +48,7 @@ const CONNECTION_KEEP: &[&str] = &[
 
 /// Removes everything credential-like from a connection: any field outside the known
 /// non-secret ones whose name looks secret, recursively.
-pub fn strip_connection(value: &mut Value, path: &str, out: &mut Vec<StrippedSecret>) {
+pub(crate) fn strip_connection(value: &mut Value, path: &str, out: &mut Vec<StrippedSecret>) {
     fn walk(v: &mut Value, prefix: &str, top: bool, path: &str, out: &mut Vec<StrippedSecret>) {
         if let Value::Object(map) = v {
             let keys: Vec<String> = map.keys().cloned().collect();

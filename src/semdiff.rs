@@ -184,7 +184,7 @@ fn cut_str(s: &str, max: usize) -> String {
 }
 
 /// The value for a report: secrets replaced, long strings and arrays cut, deep nesting folded.
-pub fn presentable(v: &Value) -> Value {
+pub(crate) fn presentable(v: &Value) -> Value {
     fn walk(v: &Value, depth: usize) -> Value {
         match v {
             Value::String(s) => Value::String(cut_str(s, MAX_STRING)),
@@ -355,7 +355,7 @@ fn walk_diff(before: &Value, after: &Value, path: &str, secret: bool, out: &mut 
 }
 
 /// Compares any two asset documents by JSON path.
-pub fn diff_json(before: &Value, after: &Value) -> Vec<Change> {
+pub(crate) fn diff_json(before: &Value, after: &Value) -> Vec<Change> {
     let mut raw = Vec::new();
     walk_diff(before, after, "$", false, &mut raw);
     raw.into_iter()
@@ -373,7 +373,7 @@ pub fn diff_json(before: &Value, after: &Value) -> Vec<Change> {
 }
 
 /// Compares two versions of an asset of the given type.
-pub fn diff_asset(asset_type: &crate::asset::AssetType, before: &Value, after: &Value) -> Vec<Change> {
+pub(crate) fn diff_asset(asset_type: &crate::asset::AssetType, before: &Value, after: &Value) -> Vec<Change> {
     if *asset_type == crate::asset::AssetType::Recipe
         && before.get("code").is_some()
         && after.get("code").is_some()
@@ -495,7 +495,7 @@ fn references(v: &Value, key: &str) -> Vec<(String, String)> {
 }
 
 /// Compares two versions of a recipe: steps, references, config, other keys.
-pub fn diff_recipe(before: &Value, after: &Value) -> Vec<Change> {
+pub(crate) fn diff_recipe(before: &Value, after: &Value) -> Vec<Change> {
     let mut out = Vec::new();
     let empty = Value::Null;
     let old = steps(before.get("code").unwrap_or(&empty));

@@ -34,7 +34,7 @@ pub fn slug(name: &str) -> String {
 /// The one rule for naming a connector by its title on the command line and in the API: the
 /// item whose title is exactly `name`, else the first whose [`slug`] is `name` or whose title is
 /// `name` in another ASCII case.
-pub fn find_by_title<'a, 's, T: 'a, I>(
+pub(crate) fn find_by_title<'a, 's, T: 'a, I>(
     items: I,
     title: impl Fn(&'a T) -> &'s str,
     name: &str,
@@ -52,7 +52,7 @@ where
 /// Returns the prefix Workato puts before `_connector_<id>_<ts>` in a custom connector's provider
 /// name: like [`slug`] but only leading `_` are dropped (`"Nabu Casa (Home Assistant Cloud)"`
 /// gives `"nabu_casa_home_assistant_cloud_"`).
-pub fn provider_prefix(title: &str) -> String {
+pub(crate) fn provider_prefix(title: &str) -> String {
     underscore_runs(title).trim_start_matches('_').to_string()
 }
 

@@ -464,7 +464,7 @@ impl SourceReader {
 }
 
 /// Opens a zip with its central directory parsed once; clones share it (see [`SharedFile`]).
-pub fn open_archive(path: &Path) -> Result<zip::ZipArchive<SharedFile>> {
+pub(crate) fn open_archive(path: &Path) -> Result<zip::ZipArchive<SharedFile>> {
     let file = File::open(path).with_path("open", path)?;
     let len = file.metadata().with_path("read", path)?.len();
     let reader = SharedFile {
@@ -660,7 +660,7 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
 
 /// Hashes the zip entry at `index`; `None` for a directory entry.
 /// A file's modification time in nanoseconds since the Unix epoch (0 when unknown).
-pub fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
+pub(crate) fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())

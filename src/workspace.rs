@@ -205,7 +205,7 @@ struct Kinds {
 type Resolved = (Vec<Reference>, Vec<(IStr, usize)>);
 
 /// A file's `(path, size, blake3 hex)`.
-pub type FileHash = (String, u64, String);
+pub(crate) type FileHash = (String, u64, String);
 
 /// Everything read from one tree or package.
 #[derive(Debug)]
@@ -247,7 +247,7 @@ enum Loaded {
 impl Workspace {
     /// Writes the summary cache of this tree at `root` (best effort: a cache that cannot be
     /// written is simply not used next time).
-    pub fn write_cache(&self, root: &std::path::Path) {
+    pub(crate) fn write_cache(&self, root: &std::path::Path) {
         let mut entries = Vec::with_capacity(self.assets.len() * 11 / 10);
         for a in &self.assets {
             for f in a.files() {
@@ -285,7 +285,7 @@ impl Workspace {
     }
 
     /// Like [`Workspace::load`], taking what `cache` still knows instead of reading the file.
-    pub fn load_with(source: &Source, cache: crate::cache::SummaryCache) -> Result<Workspace> {
+    pub(crate) fn load_with(source: &Source, cache: crate::cache::SummaryCache) -> Result<Workspace> {
         Self::load_inner(source, cache, false).map(|(ws, _)| ws)
     }
 
@@ -716,7 +716,7 @@ impl Workspace {
     }
 
     /// The connector a connection runs on, when it is a custom connector.
-    pub fn connector_of_connection(&self, connection: usize) -> Option<usize> {
+    pub(crate) fn connector_of_connection(&self, connection: usize) -> Option<usize> {
         let c = &self.assets[connection];
         let r = c.summary.refs.iter().find(|r| r.key == "provider")?;
         let t = self.resolve_path(&c.path, &r.zip_name)?;
@@ -756,7 +756,7 @@ impl Workspace {
 /// connectors titled (or with a title whose slug is) the query, `named` the assets of that
 /// name, each in path order; `path_of` names an asset for the message. The outer error is the
 /// store's, the inner one the user's.
-pub fn find_asset_by<E>(
+pub(crate) fn find_asset_by<E>(
     query: &str,
     index_of: impl Fn(&str) -> std::result::Result<Option<usize>, E>,
     connectors: impl Fn(&str) -> std::result::Result<Vec<usize>, E>,
@@ -919,7 +919,7 @@ fn dedup_block(references: &mut Vec<Reference>, start: usize) {
 }
 
 /// The custom connector provider names an asset uses itself (config bindings and steps).
-pub fn own_providers(summary: &AssetSummary) -> Vec<&str> {
+pub(crate) fn own_providers(summary: &AssetSummary) -> Vec<&str> {
     let mut out: Vec<&str> = summary
         .bindings
         .iter()
@@ -977,15 +977,15 @@ fn default_name(path: &str) -> String {
 }
 
 /// The account properties file (one per workspace, at the root).
-pub const ACCOUNT_PROPERTIES_FILE: &str = "account_properties.properties.json";
+pub(crate) const ACCOUNT_PROPERTIES_FILE: &str = "account_properties.properties.json";
 /// A project's properties file (in the project's folder).
-pub const PROJECT_PROPERTIES_FILE: &str = "properties.project_properties.json";
+pub(crate) const PROJECT_PROPERTIES_FILE: &str = "properties.project_properties.json";
 /// The workspace's tag definitions (at the root).
-pub const TAGS_FILE: &str = "tags.json";
+pub(crate) const TAGS_FILE: &str = "tags.json";
 
 /// Finds the file named `file_name` nearest to the asset at `from`: in its own folder, then
 /// in each folder above, the root last.
-pub fn nearest_with<T>(from: &str, file_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
+pub(crate) fn nearest_with<T>(from: &str, file_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
     let mut folder = asset::folder_of(from);
     loop {
         let hit = if folder.is_empty() {
@@ -1002,7 +1002,7 @@ pub fn nearest_with<T>(from: &str, file_name: &str, lookup: impl Fn(&str) -> Opt
 
 /// Resolves a `zip_name` written in the asset at `from` with `lookup`: the path as written
 /// first, then relative to each folder above `from`, nearest first.
-pub fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
+pub(crate) fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
     if let Some(hit) = lookup(zip_name) {
         return Some(hit);
     }
@@ -1018,7 +1018,7 @@ pub fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Opti
 
 /// A warning about a tree as a whole: something that reads fine but will surprise a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeWarning {
+pub(crate) struct TreeWarning {
     /// [`crate::diag::Code::CaseTwins`], `ProviderAliases` or `UnattributedProvider`.
     pub code: crate::diag::Code,
     /// The file, folder or asset concerned.
@@ -1032,7 +1032,7 @@ impl Workspace {
     /// a custom connector's (`<prefix>_connector_<env>_<created>`) but is attributed to none
     /// (no connection names its connector, no other provider with its id part does, no
     /// connector title has its prefix): rlcm cannot tell which connector such a step runs on.
-    pub fn unattributed_providers(&self) -> Vec<(&str, &str)> {
+    pub(crate) fn unattributed_providers(&self) -> Vec<(&str, &str)> {
         let mut out = Vec::new();
         for a in &self.assets {
             let mut mine: Vec<&str> = a
@@ -1055,7 +1055,7 @@ impl Workspace {
     ///   case-insensitive file system cannot hold both);
     /// - one custom connector used under two or more provider names;
     /// - provider names that look like a custom connector's but match none.
-    pub fn tree_warnings(&self) -> Vec<TreeWarning> {
+    pub(crate) fn tree_warnings(&self) -> Vec<TreeWarning> {
         let mut out = Vec::new();
         for group in crate::fsutil::case_twins(self.assets.iter().map(|a| a.path.as_str())) {
             out.push(TreeWarning {
@@ -1103,7 +1103,7 @@ impl Workspace {
 impl Workspace {
     /// A dangling reference in words: a missing key of a properties file that exists is named as
     /// such (not as a missing file).
-    pub fn describe_dangling(&self, from: &str, to: &str, kind: &str) -> String {
+    pub(crate) fn describe_dangling(&self, from: &str, to: &str, kind: &str) -> String {
         if let Some((file, key)) = to.rsplit_once('#')
             && matches!(kind, "account_property" | "project_property" | "tag")
         {

@@ -23,10 +23,10 @@ use crate::fsutil;
 use crate::workspace::Workspace;
 
 /// Note of a version autosaved before a release.
-pub const AUTOSAVE_RELEASE_NOTE: &str = "autosave before release";
+pub(crate) const AUTOSAVE_RELEASE_NOTE: &str = "autosave before release";
 
 /// Note of a version autosaved before a restore.
-pub const AUTOSAVE_RESTORE_NOTE: &str = "autosave before restore";
+pub(crate) const AUTOSAVE_RESTORE_NOTE: &str = "autosave before restore";
 
 /// Path of a connector's `.rb` given its `.custom_adapter.json` path.
 pub fn code_path_of(json_path: &str) -> String {
@@ -34,7 +34,7 @@ pub fn code_path_of(json_path: &str) -> String {
 }
 
 /// The error for a version a connector does not have.
-pub fn no_version(c: &ConnectorState, version: u64) -> Error {
+pub(crate) fn no_version(c: &ConnectorState, version: u64) -> Error {
     Error::invalid(
         Subject::Connector(c.title.to_string()),
         format!("connector `{}` has no version {version}", c.title),
@@ -84,12 +84,12 @@ pub(crate) fn updated_json(
 }
 
 /// The note of the version an [`update_code`] autosaves the tree's uncommitted edits as.
-pub const AUTOSAVE_UPDATE_NOTE: &str = "autosave before update";
+pub(crate) const AUTOSAVE_UPDATE_NOTE: &str = "autosave before update";
 
 /// The version `connector share` shares: `version`, or the released one. Only a version that
 /// has been released at some point can be shared, and only when the connector has one (the
 /// seed: "you need to have at least one released version to enable sharing").
-pub fn shareable_version(c: &ConnectorState, version: Option<u64>) -> Result<u64> {
+pub(crate) fn shareable_version(c: &ConnectorState, version: Option<u64>) -> Result<u64> {
     if !c.versions.iter().any(|v| v.released_at.is_some()) && c.released.is_none() {
         return Err(Error::invalid(
             Subject::Connector(c.title.to_string()),

@@ -121,7 +121,7 @@ impl ReadLock {
 /// The exclusive side of [`ReadLock`], held by a write from its commit point until its files
 /// are in place; the caller holds the writer lock ([`EnvLock`]).
 #[derive(Debug)]
-pub struct CommitLock {
+pub(crate) struct CommitLock {
     _file: File,
 }
 
@@ -137,12 +137,12 @@ impl CommitLock {
 }
 
 /// The folder `rlcm init` builds `.rlcm/` in, beside it, before renaming it into place.
-pub const INIT_STAGING: &str = ".rlcm.init-tmp";
+pub(crate) const INIT_STAGING: &str = ".rlcm.init-tmp";
 
 /// An `init` in progress on a directory: an exclusive lock on its staging folder
 /// ([`INIT_STAGING`]), which it holds until the folder is renamed into place as `.rlcm/`.
 #[derive(Debug)]
-pub struct InitLock {
+pub(crate) struct InitLock {
     _dir: File,
 }
 
@@ -166,7 +166,7 @@ impl InitLock {
 
 /// Removes the staging folder of an `init` that was killed before it renamed it into place
 /// (nobody holds its lock); an `init` running now keeps it, and this fails naming it.
-pub fn discard_stale_init(dir: &Path) -> Result<()> {
+pub(crate) fn discard_stale_init(dir: &Path) -> Result<()> {
     let staging = dir.join(INIT_STAGING);
     match std::fs::symlink_metadata(&staging) {
         Err(_) => return Ok(()),

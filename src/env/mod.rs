@@ -12,7 +12,7 @@
 //! A directory without `.rlcm/` reads as if each connector's files were its one released
 //! version.
 
-pub use crate::guard;
+pub(crate) use crate::guard;
 pub mod lock;
 pub mod state;
 pub mod txn;
@@ -64,7 +64,7 @@ pub fn now() -> std::time::SystemTime {
 }
 
 /// Unix seconds of [`now`].
-pub fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -109,23 +109,23 @@ pub struct Environment {
 }
 
 /// Relative path of a file inside `.rlcm/`.
-pub fn state_path(rel: &str) -> String {
+pub(crate) fn state_path(rel: &str) -> String {
     format!(".rlcm/{rel}")
 }
 
 /// The state file of a connector.
-pub fn connector_state_path(title: &str) -> String {
+pub(crate) fn connector_state_path(title: &str) -> String {
     state_path(&format!("connectors/{}.json", connector_key(title)))
 }
 
 /// The code file of a connector version, relative to `.rlcm/connectors/`.
-pub fn version_code_file(title: &str, version: u64) -> String {
+pub(crate) fn version_code_file(title: &str, version: u64) -> String {
     format!("{}/v{version}.rb", connector_key(title))
 }
 
 /// The file-name key of a connector: the slug of its title (or a hash for titles without
 /// word characters).
-pub fn connector_key(title: &str) -> String {
+pub(crate) fn connector_key(title: &str) -> String {
     let s = slug::slug(title);
     if s.is_empty() {
         format!("connector_{}", &blake3::hash(title.as_bytes()).to_hex()[..12])
@@ -285,7 +285,7 @@ impl Environment {
 
     /// Refreshes the summary cache from a workspace loaded by a command that then wrote the
     /// environment (read-only commands never write it).
-    pub fn refresh_cache(&self, ws: &Workspace) {
+    pub(crate) fn refresh_cache(&self, ws: &Workspace) {
         if self.state.is_some() {
             ws.write_cache(&self.root);
         }
@@ -352,7 +352,7 @@ impl Environment {
 }
 
 /// A content hash for an asset: its JSON file, plus code and logo for a connector.
-pub fn asset_content_hash(a: &crate::workspace::Asset) -> String {
+pub(crate) fn asset_content_hash(a: &crate::workspace::Asset) -> String {
     match &a.connector {
         Some(c) if a.asset_type == AssetType::CustomAdapter => {
             let mut h = blake3::Hasher::new();
@@ -368,7 +368,7 @@ pub fn asset_content_hash(a: &crate::workspace::Asset) -> String {
 /// Builds the state an environment would have if `init` adopted `ws` now: each connector's
 /// history starts at the `version_no` its files carry, released, with its note. Returns the
 /// state and the code of each first version (title → code path in the tree).
-pub fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
+pub(crate) fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
     let now = now_rfc3339();
     let mut connectors = BTreeMap::new();
     for (i, a) in ws.assets.iter().enumerate() {
@@ -445,7 +445,7 @@ pub fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<State> {
 
 /// Mints a provider name for a connector new to this environment:
 /// `<title prefix>_connector_<env id>_<unix time>`.
-pub fn mint_provider(title: &str, env_id: u64) -> String {
+pub(crate) fn mint_provider(title: &str, env_id: u64) -> String {
     format!(
         "{}_connector_{env_id}_{}",
         slug::provider_prefix(title),
@@ -454,7 +454,7 @@ pub fn mint_provider(title: &str, env_id: u64) -> String {
 }
 
 /// Derives a 10-digit environment id from its name and the time of `init`.
-pub fn new_env_id(name: &str) -> u64 {
+pub(crate) fn new_env_id(name: &str) -> u64 {
     let mut h = blake3::Hasher::new();
     h.update(name.as_bytes());
     h.update(&now_unix().to_le_bytes());
@@ -465,7 +465,7 @@ pub fn new_env_id(name: &str) -> u64 {
 }
 
 /// Stages the whole state into a transaction (only files whose bytes change).
-pub fn stage_state(root: &Path, state: &State, txn: &mut Transaction) -> Result<()> {
+pub(crate) fn stage_state(root: &Path, state: &State, txn: &mut Transaction) -> Result<()> {
     let mut stage = |rel: String, bytes: Vec<u8>| -> Result<()> {
         if fsutil::read_optional(&root.join(&rel))?.as_deref() != Some(bytes.as_slice()) {
             txn.write(&rel, &bytes)?;

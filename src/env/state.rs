@@ -281,7 +281,7 @@ impl ConnectorState {
 
     /// The record of a new, unreleased version of this connector with `code`, numbered after
     /// every version so far (numbers are never reused, not even those of rolled-back versions).
-    pub fn next_version(
+    pub(crate) fn next_version(
         &self,
         code: &[u8],
         note: Option<String>,
@@ -303,7 +303,7 @@ impl ConnectorState {
     }
 
     /// The highest version number ever used (rolled back or not).
-    pub fn max_version(&self) -> u64 {
+    pub(crate) fn max_version(&self) -> u64 {
         self.versions.iter().map(|v| v.version).max().unwrap_or(0)
     }
 
@@ -313,7 +313,7 @@ impl ConnectorState {
     }
 
     /// A version by number, mutable.
-    pub fn version_mut(&mut self, n: u64) -> Option<&mut VersionRecord> {
+    pub(crate) fn version_mut(&mut self, n: u64) -> Option<&mut VersionRecord> {
         self.versions.iter_mut().find(|v| v.version == n)
     }
 

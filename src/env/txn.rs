@@ -78,7 +78,7 @@ impl Drop for Transaction {
 /// A crash point for the crash-injection tests (see the module documentation); nothing
 /// without the `test-hooks` feature.
 #[inline(always)]
-pub fn crash_point(what: &str) {
+pub(crate) fn crash_point(what: &str) {
     #[cfg(feature = "test-hooks")]
     crash_point_hook(what);
     #[cfg(not(feature = "test-hooks"))]
@@ -173,7 +173,7 @@ impl Transaction {
 
     /// Stages `bytes` to be written at `path` readable by its owner only (mode 0600 on Unix,
     /// from the staged file's creation on): for secrets under `.rlcm/secrets/`.
-    pub fn write_private(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write_private(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
         check_relative(path)?;
         let slot = self.reserve()?;
         slot.write_private(bytes)?;
@@ -187,7 +187,7 @@ impl Transaction {
     ///
     /// Staged files are spread over subfolders ([`SHARD_BITS`]): creating a file locks its folder,
     /// so threads filling slots at once would otherwise wait for each other.
-    pub fn reserve(&mut self) -> Result<Slot> {
+    pub(crate) fn reserve(&mut self) -> Result<Slot> {
         self.staged += 1;
         let shard = shard_of(self.staged);
         let name = format!("{shard:x}/{:08}", self.staged);
@@ -301,7 +301,7 @@ impl Slot {
     }
 
     /// Fills the slot with `bytes`, the file readable by its owner only (mode 0600 on Unix).
-    pub fn write_private(&self, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write_private(&self, bytes: &[u8]) -> Result<()> {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -339,7 +339,7 @@ fn sole_link(_path: &Path) -> bool {
 }
 
 /// Refuses a path a transaction must not write (absolute, escaping the root, ...).
-pub fn check_path(path: &str) -> Result<()> {
+pub(crate) fn check_path(path: &str) -> Result<()> {
     check_relative(path)
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::Subject;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -660,9 +660,4 @@ pub fn export(env: &Environment, ws: &Workspace, opts: &ExportOptions, out: &Pat
     report.digest = (!opts.workato_strict).then(|| written.digest.clone());
     report.bytes = written.bytes;
     Ok(report)
-}
-
-/// Where an ad-hoc export writes when no `-o` is given: `<name>.zip`.
-pub fn default_output(name: Option<&str>) -> PathBuf {
-    PathBuf::from(format!("{}.zip", crate::slug::slug(name.unwrap_or("package"))))
 }

@@ -147,7 +147,7 @@ fn connectors(ws: &Workspace, findings: &mut Vec<Finding>) -> Vec<InspectConnect
 }
 
 /// The report form of a reference.
-pub fn reference_entry(ws: &Workspace, r: &crate::workspace::Reference) -> ReferenceEntry {
+pub(crate) fn reference_entry(ws: &Workspace, r: &crate::workspace::Reference) -> ReferenceEntry {
     // Paths are interned: an asset named by a thousand references is one string in the report.
     let (to, dangling) = match &r.to {
         Target::Asset(t) => (IStr::new(&ws.assets[*t].path), false),

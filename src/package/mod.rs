@@ -238,7 +238,7 @@ pub fn compute_digest(manifest: &PackageManifest) -> String {
 }
 
 /// Returns `value` with the keys of every object sorted by byte order.
-pub fn sort_keys(value: Value) -> Value {
+pub(crate) fn sort_keys(value: Value) -> Value {
     match value {
         Value::Object(map) => {
             let sorted: BTreeMap<String, Value> = map.into_iter().map(|(k, v)| (k, sort_keys(v))).collect();

@@ -134,7 +134,7 @@ pub fn ensure_verified(path: &Path) -> Result<VerifyReport> {
 }
 
 /// The report when nothing mismatches, else the error [`ensure_verified`] returns.
-pub fn report_ok(report: VerifyReport) -> Result<VerifyReport> {
+pub(crate) fn report_ok(report: VerifyReport) -> Result<VerifyReport> {
     match first_mismatch_error(&report.package, &report.mismatches) {
         Some(mut err) => {
             if let Error::BadEntry { reason, .. } = &mut err {
@@ -152,7 +152,7 @@ pub fn report_ok(report: VerifyReport) -> Result<VerifyReport> {
 
 /// Turns a list of mismatches into an error naming the first one (and how many others there
 /// are), or `None` when the list is empty.
-pub fn first_mismatch_error(package: &str, mismatches: &[Mismatch]) -> Option<Error> {
+pub(crate) fn first_mismatch_error(package: &str, mismatches: &[Mismatch]) -> Option<Error> {
     // Name the entries themselves, not rlcm-package.json, when both are wrong.
     let first = mismatches
         .iter()
@@ -185,7 +185,7 @@ pub fn first_mismatch_error(package: &str, mismatches: &[Mismatch]) -> Option<Er
 
 /// Compares what a manifest lists with what a package holds: missing, unlisted, unreadable
 /// entries and size or blake3 differences, sorted by entry.
-pub fn compare_entries(expected: &[PackageEntry], actual: &[ActualEntry]) -> Vec<Mismatch> {
+pub(crate) fn compare_entries(expected: &[PackageEntry], actual: &[ActualEntry]) -> Vec<Mismatch> {
     let mut mismatches = Vec::new();
     let mut listed: BTreeMap<&str, &PackageEntry> = BTreeMap::new();
     for e in expected {
@@ -256,7 +256,7 @@ pub fn compare_entries(expected: &[PackageEntry], actual: &[ActualEntry]) -> Vec
 /// A zip entry that cannot be decompressed, fails its CRC, or is not as long as its header
 /// says gets an `Err` with the reason; the whole call fails only when the package cannot be
 /// opened again.
-pub fn hash_entries(source: &Source) -> Result<Vec<ActualEntry>> {
+pub(crate) fn hash_entries(source: &Source) -> Result<Vec<ActualEntry>> {
     let mut out: Vec<ActualEntry> = match source {
         Source::Dir { root, entries, .. } => entries
             .par_iter()

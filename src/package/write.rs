@@ -64,18 +64,18 @@ pub const DEFAULT_TIMESTAMP: i64 = 946_684_800;
 pub const DEFAULT_COMPRESSION_LEVEL: u32 = 1;
 
 /// Uncompressed bytes a worker reads and compresses as one chunk.
-pub const CHUNK_BYTES: u64 = 1 << 20;
+pub(crate) const CHUNK_BYTES: u64 = 1 << 20;
 
 /// Most files in one chunk (small files cost per file, not per byte).
-pub const CHUNK_FILES: usize = 256;
+pub(crate) const CHUNK_FILES: usize = 256;
 
 /// Chunks in flight per worker thread. A chunk holds at most `max(CHUNK_BYTES,
 /// STREAM_THRESHOLD)` bytes of files read from disk, so reading and compressing never hold
 /// more than `threads × WINDOW_CHUNKS` times that, whatever the size of the package.
-pub const WINDOW_CHUNKS: usize = 8;
+pub(crate) const WINDOW_CHUNKS: usize = 8;
 
 /// Files on disk larger than this are streamed by the writing thread, never held whole.
-pub const STREAM_THRESHOLD: u64 = 4 << 20;
+pub(crate) const STREAM_THRESHOLD: u64 = 4 << 20;
 
 /// Where the bytes of a package file come from.
 #[derive(Debug, Clone)]
@@ -284,9 +284,9 @@ pub fn write_package(
 }
 
 /// The name prefix and suffix of a package's temporary file in its destination folder.
-pub const TEMP_PREFIX: &str = ".rlcm-package-";
+pub(crate) const TEMP_PREFIX: &str = ".rlcm-package-";
 /// See [`TEMP_PREFIX`].
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 
 /// Locks a fresh temporary file for its writer's lifetime, and checks that the name still
 /// holds it (a sweeping export may have taken it between its creation and the lock).
@@ -322,7 +322,7 @@ fn lock_temporary(file: &File, path: &Path) -> Result<()> {
 
 /// Removes what killed exports left in `dir`: `.rlcm-package-*.tmp` regular files that no live
 /// writer holds locked. Best effort: whatever cannot be read, opened or removed stays.
-pub fn sweep_stale_temporaries(dir: &Path) {
+pub(crate) fn sweep_stale_temporaries(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -25,7 +25,7 @@ pub(super) fn invalid_asset_blockers(pkg: &Workspace) -> Vec<Blocker> {
 /// What a merged file of the package adds to the target's copy (`target` is `None` when the
 /// target has none): account properties' keys (spaces and underscores alike), project
 /// properties' `data` keys, tags by title. What the target has is never replaced.
-pub fn merge_additions(asset_type: &AssetType, pkg: &Value, target: Option<&Value>) -> Vec<(String, Value)> {
+pub(crate) fn merge_additions(asset_type: &AssetType, pkg: &Value, target: Option<&Value>) -> Vec<(String, Value)> {
     let entries = |v: &Value| -> Vec<(String, Value)> {
         match asset_type {
             AssetType::Tags => v
@@ -67,7 +67,7 @@ pub fn merge_additions(asset_type: &AssetType, pkg: &Value, target: Option<&Valu
 
 /// Applies what [`merge_additions`] found to the target's copy of a merged file (or to an
 /// empty one).
-pub fn apply_additions(asset_type: &AssetType, base: Option<Value>, additions: &[(String, Value)]) -> Value {
+pub(crate) fn apply_additions(asset_type: &AssetType, base: Option<Value>, additions: &[(String, Value)]) -> Value {
     match asset_type {
         AssetType::Tags => {
             let mut base = base.filter(Value::is_array).unwrap_or(Value::Array(Vec::new()));
@@ -209,19 +209,6 @@ pub(super) fn provider_renames<'p>(
         .filter(|(p, t)| p != t)
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect()
-}
-
-/// Replaces every occurrence of `from` with `to` in `bytes`.
-pub fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + 64);
-    let mut last = 0;
-    for pos in memchr::memmem::find_iter(bytes, from) {
-        out.extend_from_slice(&bytes[last..pos]);
-        out.extend_from_slice(to);
-        last = pos + from.len();
-    }
-    out.extend_from_slice(&bytes[last..]);
-    out
 }
 
 pub(super) fn decide(

@@ -28,10 +28,10 @@ mod locate;
 mod rewrite;
 
 use decide::*;
-pub use decide::{apply_additions, merge_additions, replace_bytes};
+pub(crate) use decide::apply_additions;
 use impact::*;
 use locate::*;
-pub use rewrite::*;
+pub(crate) use rewrite::*;
 
 /// The flags of `plan` / `import`.
 #[derive(Debug, Clone, Default)]
@@ -156,7 +156,7 @@ pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
 }
 
 /// Reads and parses a package asset.
-pub fn read_pkg_value(source: &Source, pkg: &Workspace, i: usize) -> Result<Value> {
+pub(crate) fn read_pkg_value(source: &Source, pkg: &Workspace, i: usize) -> Result<Value> {
     let path = &pkg.assets[i].path;
     let entry = source.find(path).ok_or_else(|| Error::BadEntry {
         package: source.display(),
@@ -167,7 +167,7 @@ pub fn read_pkg_value(source: &Source, pkg: &Workspace, i: usize) -> Result<Valu
 }
 
 /// Reads a package entry's bytes by path.
-pub fn read_pkg_bytes(source: &Source, path: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_pkg_bytes(source: &Source, path: &str) -> Result<Vec<u8>> {
     let entry = source.find(path).ok_or_else(|| Error::BadEntry {
         package: source.display(),
         entry: path.to_string(),

@@ -6,7 +6,7 @@ use super::*;
 
 /// What rewriting one asset for the target did.
 #[derive(Debug, Default)]
-pub struct RewriteLog {
+pub(crate) struct RewriteLog {
     /// `zip_name`s that resolve neither in the package nor in the target.
     pub unresolved: Vec<String>,
     /// `zip_name`s rewritten: (as written, as rewritten).
@@ -22,7 +22,7 @@ pub struct RewriteLog {
 /// target as it will be after the import) is left exactly as written: a project-relative
 /// `zip_name` of a `workato pull` tree stays relative. Only one that would resolve elsewhere, or
 /// nowhere, is rewritten, to the root-relative path of its target.
-pub struct Rewriter<'a> {
+pub(crate) struct Rewriter<'a> {
     pkg: &'a Workspace,
     target: &'a Workspace,
     target_paths: &'a [String],
@@ -185,7 +185,7 @@ pub(crate) fn rewrite_reference(map: &mut serde_json::Map<String, Value>, path: 
 
 /// A package asset as it would be written in the target.
 #[derive(Debug)]
-pub struct Final {
+pub(crate) struct Final {
     /// The rewritten (and, for a lookup table, merged) content.
     pub value: Value,
     /// What the rewrite did.
@@ -200,7 +200,7 @@ pub struct Final {
 }
 
 /// The final content of a package asset in the target (rewritten, merged for lookup tables).
-pub fn final_value(
+pub(crate) fn final_value(
     inputs: &Inputs<'_>,
     rw: &Rewriter<'_>,
     opts: &PlanOptions,

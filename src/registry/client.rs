@@ -149,7 +149,7 @@ fn unreachable(base: &str, url: &str, e: &ureq::Error) -> Error {
 
 /// Splits a share link `BASE/l/TOKEN`, or a community page `BASE/connectors/SLUG`, into the
 /// registry's base URL and the URL to ask (its `/install` installs).
-pub fn split_link(url: &str) -> Result<(String, String)> {
+pub(crate) fn split_link(url: &str) -> Result<(String, String)> {
     let url = url.trim();
     let bad = || {
         Error::invalid(
@@ -176,12 +176,12 @@ pub fn split_link(url: &str) -> Result<(String, String)> {
 }
 
 /// The path of a connector's versions.
-pub fn versions_path(slug: &str) -> String {
+pub(crate) fn versions_path(slug: &str) -> String {
     format!("/v1/connectors/{slug}/versions")
 }
 
 /// The path of a connector's links.
-pub fn links_path(slug: &str) -> String {
+pub(crate) fn links_path(slug: &str) -> String {
     format!("/v1/connectors/{slug}/links")
 }
 

@@ -16,11 +16,11 @@ use crate::config::{self, NamedEntries};
 use crate::error::{Error, Result};
 
 /// The file of named registries in the config dir.
-pub const REGISTRIES_FILE: &str = "registries.toml";
+pub(crate) const REGISTRIES_FILE: &str = "registries.toml";
 /// Its table.
-pub const REGISTRIES_TABLE: &str = "registry";
+pub(crate) const REGISTRIES_TABLE: &str = "registry";
 /// The prefix of a registry's default token variable.
-pub const TOKEN_PREFIX: &str = "RLCM_REGISTRY_TOKEN_";
+pub(crate) const TOKEN_PREFIX: &str = "RLCM_REGISTRY_TOKEN_";
 
 /// One registry in `registries.toml`: its URL and the name of the variable holding the
 /// publisher token (never the token).
@@ -78,7 +78,7 @@ fn report(e: &NamedEntries<RegistryEntry>) -> RegistryListReport {
 }
 
 /// Checks a registry URL: `http://` or `https://` with a host, no query or fragment.
-pub fn validate_url(url: &str) -> Result<String> {
+pub(crate) fn validate_url(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
     let rest = trimmed
         .strip_prefix("http://")

@@ -626,7 +626,7 @@ pub fn outdated(env: &Environment) -> Result<OutdatedReport> {
 
 /// Every installed connector's update status, asking its registry: `(title, path, status)`.
 /// Never fails (a registry that cannot be asked gives a status with `error`).
-pub fn update_statuses(env: &Environment) -> Vec<(String, String, ListUpdateStatus)> {
+pub(crate) fn update_statuses(env: &Environment) -> Vec<(String, String, ListUpdateStatus)> {
     let Ok(state) = env.state() else {
         return Vec::new();
     };
@@ -657,7 +657,7 @@ pub fn update_statuses(env: &Environment) -> Vec<(String, String, ListUpdateStat
 
 /// The sentence for an update status, if it calls for one (an update, or a registry that
 /// cannot be asked).
-pub fn update_message(parent_title: &str, s: &ListUpdateStatus) -> Option<String> {
+pub(crate) fn update_message(parent_title: &str, s: &ListUpdateStatus) -> Option<String> {
     if let Some(e) = &s.error {
         return Some(format!("cannot check for updates: {e}"));
     }
@@ -672,7 +672,7 @@ pub fn update_message(parent_title: &str, s: &ListUpdateStatus) -> Option<String
 
 /// For `check`: one notice per installed connector whose parent shared a newer version, or
 /// whose registry cannot be asked: `(title, path, message)`. Never fails.
-pub fn update_notices(env: &Environment) -> Vec<(String, String, String)> {
+pub(crate) fn update_notices(env: &Environment) -> Vec<(String, String, String)> {
     let parents = parent_titles(env);
     update_statuses(env)
         .into_iter()

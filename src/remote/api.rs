@@ -112,7 +112,7 @@ pub enum PackageStatus {
 
 impl PackageStatus {
     /// Whether the operation has finished (either way).
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         matches!(
             self,
             PackageStatus::Completed
@@ -365,7 +365,7 @@ impl Client {
     }
 
     /// `POST /api/export_manifests` for a whole folder (`auto_generate_assets`).
-    pub fn create_folder_manifest(&self, name: &str, folder_id: u64) -> Result<ExportManifest> {
+    pub(crate) fn create_folder_manifest(&self, name: &str, folder_id: u64) -> Result<ExportManifest> {
         let body = serde_json::json!({
             "export_manifest": {
                 "name": name,
@@ -387,7 +387,7 @@ impl Client {
     }
 
     /// `POST /api/packages/export/:manifest_id`.
-    pub fn export_package(&self, manifest_id: u64) -> Result<Package> {
+    pub(crate) fn export_package(&self, manifest_id: u64) -> Result<Package> {
         self.json(
             Method::Post,
             &format!("/api/packages/export/{manifest_id}"),
@@ -575,32 +575,6 @@ impl Client {
         Ok(pages)
     }
 
-    /// `PUT /api/recipes/:id/start` or `/stop`; a 200 with `success:false` is an error.
-    pub fn set_recipe_running(&self, id: u64, running: bool) -> Result<()> {
-        let verb = if running { "start" } else { "stop" };
-        let path = format!("/api/recipes/{id}/{verb}");
-        let r = self.send(Request {
-            method: Method::Put,
-            path: &path,
-            class: EndpointClass::Recipes,
-            body: Body::Empty,
-            outcome_matters: false,
-        })?;
-        let s: Success = decode(&r.url, &r.body, Envelope::Bare)?;
-        if s.success == Some(false) {
-            let why = super::http::error_message(&r.body)
-                .unwrap_or_else(|| String::from_utf8_lossy(&r.body).chars().take(300).collect());
-            return Err(Error::invalid(
-                Subject::Remote(r.url.to_string()),
-                format!(
-                    "PUT {}: Workato refused to {verb} recipe {id}: {}",
-                    r.url,
-                    self.redact(&why)
-                ),
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// A connection as `GET /api/connections` gives it (a bare array).
@@ -630,7 +604,7 @@ impl Client {
 
     /// `DELETE /api/recipes/:id` or `/api/connections/:id`; a 200 with `success:false` (a
     /// running recipe) is an error. A 404 after a retry means the first attempt deleted it.
-    pub fn delete_asset(&self, kind: DeletableKind, id: u64) -> Result<()> {
+    pub(crate) fn delete_asset(&self, kind: DeletableKind, id: u64) -> Result<()> {
         let (path, class) = match kind {
             DeletableKind::Recipe => (format!("/api/recipes/{id}"), EndpointClass::Recipes),
             DeletableKind::Connection => (format!("/api/connections/{id}"), EndpointClass::Connections),
@@ -662,7 +636,7 @@ impl Client {
 
 /// What the Developer API can delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeletableKind {
+pub(crate) enum DeletableKind {
     /// `DELETE /api/recipes/:id`.
     Recipe,
     /// `DELETE /api/connections/:id`.

@@ -16,10 +16,10 @@ use ureq::http::Uri;
 use crate::error::{Error, Result};
 
 /// The request timeout the Developer API documents (40 s).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
 
 /// The largest package Workato imports (100 MB); downloads and uploads above it are refused.
-pub const MAX_PACKAGE_BYTES: u64 = 100 * 1024 * 1024;
+pub(crate) const MAX_PACKAGE_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Largest JSON answer read into memory (custom connector code can be 10 MB).
 const MAX_JSON_BYTES: u64 = 32 * 1024 * 1024;
@@ -415,7 +415,7 @@ impl Client {
     }
 
     /// Replaces every occurrence of the token in `text` (server messages could echo it).
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         let t = &self.opts.token.0;
         if t.len() >= 4 {
             text.replace(t.as_str(), "***")
@@ -718,7 +718,7 @@ impl Client {
 }
 
 /// Reads a Workato error body: `message`, else `error`, else `errors` (string, list or map).
-pub fn error_message(body: &[u8]) -> Option<String> {
+pub(crate) fn error_message(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let obj = v.as_object()?;
     let mut parts = Vec::new();

@@ -24,7 +24,7 @@ use crate::source::Source;
 use crate::workspace::Workspace;
 
 /// The file, inside `.rlcm/`, that says which workspace a mirror mirrors.
-pub const REMOTE_JSON: &str = "remote.json";
+pub(crate) const REMOTE_JSON: &str = "remote.json";
 
 /// The time rlcm records for what it pulled (Workato's histories are not in the API).
 const PULLED: &str = "unknown (pulled from Workato)";
@@ -55,7 +55,7 @@ pub struct PullOptions {
 
 /// A custom connector as the custom connectors API reported it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct RemoteConnector {
+pub(crate) struct RemoteConnector {
     /// Connector id in the workspace.
     pub id: u64,
     /// Title.
@@ -72,7 +72,7 @@ pub struct RemoteConnector {
 
 /// A recipe as the recipes API reported it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct RemoteRecipe {
+pub(crate) struct RemoteRecipe {
     /// Recipe id.
     pub id: u64,
     /// Name.
@@ -85,7 +85,7 @@ pub struct RemoteRecipe {
 
 /// `.rlcm/remote.json`: which workspace a mirror mirrors, and as of when.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct RemoteInfo {
+pub(crate) struct RemoteInfo {
     /// Always 1.
     pub format_version: u32,
     /// The remote's name.
@@ -177,7 +177,7 @@ pub enum PullKind {
 }
 
 /// Resolves a folder path (`A/B`) to its id, walking the folders API from the root.
-pub fn resolve_folder(client: &Client, path: &str) -> Result<u64> {
+pub(crate) fn resolve_folder(client: &Client, path: &str) -> Result<u64> {
     let mut parent: Option<u64> = None;
     let mut walked = String::new();
     for part in path.split('/').filter(|p| !p.is_empty()) {
@@ -364,7 +364,7 @@ fn recover_swap(dest: &Path) -> Result<()> {
 }
 
 /// Reads the mirror at `dest`, if it is one.
-pub fn read_remote_info(dest: &Path) -> Result<Option<RemoteInfo>> {
+pub(crate) fn read_remote_info(dest: &Path) -> Result<Option<RemoteInfo>> {
     let path = dest.join(".rlcm").join(REMOTE_JSON);
     match fsutil::read_optional(&path)? {
         None => Ok(None),

@@ -241,7 +241,7 @@ pub struct PushRecord {
 
 /// `.rlcm/pushes.json` in a mirror: rlcm's record of its pushes (carried from pull to pull).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct PushHistory {
+pub(crate) struct PushHistory {
     /// Always 1.
     pub format_version: u32,
     /// Oldest first.
@@ -299,7 +299,7 @@ fn import_bytes(path: &Path, pkg: &OpenedPackage) -> Result<Vec<u8>> {
 }
 
 /// A zip of `entries` in memory.
-pub fn zip_bytes(entries: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>> {
+pub(crate) fn zip_bytes(entries: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
@@ -360,7 +360,7 @@ pub struct PushOptions {
 }
 
 /// Imports `zip` and waits: the final package.
-pub fn import_and_wait(
+pub(crate) fn import_and_wait(
     client: &Client,
     folder_id: u64,
     zip: &[u8],
@@ -866,7 +866,7 @@ fn delete_created(
 }
 
 /// `ImportResult` names for the report.
-pub fn result_name(r: ImportResult) -> String {
+pub(crate) fn result_name(r: ImportResult) -> String {
     serde_json::to_value(r)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

@@ -11,7 +11,7 @@ use crate::config::{self, NamedEntries};
 use crate::error::{Error, Result};
 
 /// The file remotes live in.
-pub const REMOTES_FILE: &str = "remotes.toml";
+pub(crate) const REMOTES_FILE: &str = "remotes.toml";
 const TABLE: &str = "remote";
 
 /// A Workato data center.
