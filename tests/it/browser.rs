@@ -9,161 +9,39 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::browser::{self, Visit, chromium};
 use common::*;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn chromium() -> Option<PathBuf> {
-    if std::env::var_os("RLCM_SKIP_BROWSER").is_some() {
-        return None;
-    }
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    panic!("chromium is not installed (apt-get install -y chromium), or set RLCM_SKIP_BROWSER=1");
-}
-
-/// What the browser did with one page.
-struct Visit {
-    dom: String,
-    net_log_bytes: usize,
-    console: Vec<String>,
-    requested: Vec<String>,
-}
-
-/// Runs chromium with `args` (plus the hermetic flags) on `page`, at most 120 s.
-fn chromium_run(bin: &Path, work: &Path, page: &Path, args: &[String]) -> (String, String) {
-    let profile = tempfile::tempdir_in(work).unwrap();
-    let mut cmd = Command::new(bin);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        // Chromium's own background fetches (network time), which are not the page's.
-        "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
-        "--disable-default-apps",
-        "--metrics-recording-only",
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", profile.path().display()))
-    .args(args)
-    .arg(format!("file://{}", page.display()))
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s on {}", page.display());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (out.join().unwrap(), err.join().unwrap())
-}
-
-/// Opens `html` (written to `work/name.html`) in chromium: DOM, console lines, requested
-/// URLs; also writes `target/test-artifacts/name.png`.
+/// Opens `html` (written to `work/name.html`) in chromium; also writes
+/// `target/test-artifacts/name.png`.
 fn visit(bin: &Path, work: &Path, name: &str, html: &str) -> Visit {
     let page = work.join(format!("{name}.html"));
     std::fs::write(&page, html).unwrap();
     let page = page.canonicalize().unwrap();
-    let netlog = work.join(format!("{name}.netlog.json"));
-    let (dom, log) = chromium_run(
+    browser::visit(
         bin,
         work,
-        &page,
-        &[
-            format!("--log-net-log={}", netlog.display()),
-            "--net-log-capture-mode=Everything".into(),
-            "--dump-dom".into(),
-        ],
-    );
-    let console: Vec<String> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Content Security Policy") || l.contains("Uncaught"))
-        .map(str::to_string)
-        .collect();
-    let net = std::fs::read_to_string(&netlog).unwrap_or_default();
-    let mut requested: Vec<String> = Vec::new();
-    let re = regex::Regex::new(r#""(?:url|original_url)":"([^"]+)""#).unwrap();
-    for c in re.captures_iter(&net) {
-        requested.push(c[1].to_string());
-    }
-    // The screenshot, for a person to look at.
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
-    let shot = artifacts.join(format!("{name}.png"));
-    let _ = std::fs::remove_file(&shot);
-    chromium_run(
-        bin,
-        work,
-        &page,
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1280,2400".into(),
-            "--hide-scrollbars".into(),
-        ],
-    );
-    assert!(
-        std::fs::metadata(&shot)
-            .map(|m| m.len() > 10_000)
-            .unwrap_or(false),
-        "no screenshot written at {}",
-        shot.display()
-    );
-    Visit {
-        net_log_bytes: net.len(),
-        dom,
-        console,
-        requested,
-    }
+        name,
+        &format!("file://{}", page.display()),
+        (1280, 2400),
+    )
 }
 
 /// Nothing but the page itself was requested, and nothing was logged to the console.
 fn assert_hermetic(v: &Visit, page: &str) {
     assert!(v.console.is_empty(), "{page}: console messages: {:#?}", v.console);
-    // Chromium's own services (component updates, network time) still call home despite the
-    // flags; they are the browser's requests, not the page's, and are recognised by host.
-    let browser_own = |u: &str| {
-        let host = u
-            .split("://")
-            .nth(1)
-            .and_then(|r| r.split(['/', '?', ':']).next())
-            .unwrap_or("");
-        host.ends_with(".googleapis.com") || host.ends_with(".google.com") || host.ends_with(".gvt1.com")
-    };
     let outside: Vec<&String> = v
         .requested
         .iter()
         .filter(|u| !u.starts_with("file://") && !u.starts_with("data:") && !u.starts_with("about:"))
-        .filter(|u| !browser_own(u))
+        .filter(|u| !browser::browser_own(u))
         .collect();
     assert!(outside.is_empty(), "{page}: requested {outside:#?}");
     // The only file it opened is the page itself.

@@ -10,8 +10,7 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use common::*;
 
@@ -766,134 +765,30 @@ fn listings_reviews_and_installs_from_the_community() {
 
 // ---- The pages in a real browser ----
 
-fn chromium() -> Option<PathBuf> {
-    if std::env::var_os("RLCM_SKIP_BROWSER").is_some() {
-        return None;
-    }
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    panic!("chromium is not installed (apt-get install -y chromium), or set RLCM_SKIP_BROWSER=1");
-}
-
-fn chromium_run(bin: &Path, work: &Path, url: &str, args: &[String]) -> (String, String) {
-    let profile = tempfile::tempdir_in(work).unwrap();
-    let mut child = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
-            "--disable-default-apps",
-            "--metrics-recording-only",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 120 s on {url}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (out.join().unwrap(), err.join().unwrap())
-}
-
 /// Opens `url` in chromium: its DOM, after checking that it requested nothing outside the
-/// server and logged no console message; writes `target/test-artifacts/NAME.png`.
+/// server (and loaded the stylesheet) and logged no console message; writes
+/// `target/test-artifacts/NAME.png`.
 fn visit(bin: &Path, work: &Path, server: &str, name: &str, url: &str) -> String {
-    let netlog = work.join(format!("{name}.netlog.json"));
-    let (dom, log) = chromium_run(
-        bin,
-        work,
-        url,
-        &[
-            format!("--log-net-log={}", netlog.display()),
-            "--net-log-capture-mode=Everything".into(),
-            "--dump-dom".into(),
-        ],
-    );
-    let console: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Content Security Policy") || l.contains("Uncaught"))
-        .collect();
-    assert!(console.is_empty(), "{name}: console messages: {console:#?}");
-    let net = std::fs::read_to_string(&netlog).unwrap_or_default();
-    assert!(net.len() > 1000, "{name}: no net log");
-    let re = regex::Regex::new(r#""(?:url|original_url)":"([^"]+)""#).unwrap();
-    let browser_own = |u: &str| {
-        let host = u
-            .split("://")
-            .nth(1)
-            .and_then(|r| r.split(['/', '?', ':']).next())
-            .unwrap_or("");
-        host.ends_with(".googleapis.com") || host.ends_with(".google.com") || host.ends_with(".gvt1.com")
-    };
-    let requested: Vec<String> = re.captures_iter(&net).map(|c| c[1].to_string()).collect();
-    let outside: Vec<&String> = requested
+    let v = browser::visit(bin, work, name, url, (1280, 1600));
+    assert!(v.console.is_empty(), "{name}: console messages: {:#?}", v.console);
+    assert!(v.net_log_bytes > 1000, "{name}: no net log");
+    let outside: Vec<&String> = v
+        .requested
         .iter()
         .filter(|u| !u.starts_with(server) && !u.starts_with("data:") && !u.starts_with("about:"))
-        .filter(|u| !browser_own(u))
+        .filter(|u| !browser::browser_own(u))
         .collect();
     assert!(
         outside.is_empty(),
         "{name}: requested outside the server: {outside:#?}"
     );
     assert!(
-        requested
+        v.requested
             .iter()
             .any(|u| u.starts_with(&format!("{server}/static/style.css"))),
         "{name}: the stylesheet was loaded"
     );
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
-    let shot = artifacts.join(format!("{name}.png"));
-    let _ = std::fs::remove_file(&shot);
-    chromium_run(
-        bin,
-        work,
-        url,
-        &[
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1280,1600".into(),
-            "--hide-scrollbars".into(),
-        ],
-    );
-    assert!(
-        std::fs::metadata(&shot)
-            .map(|m| m.len() > 10_000)
-            .unwrap_or(false),
-        "no screenshot at {}",
-        shot.display()
-    );
-    dom
+    v.dom
 }
 
 fn cards(dom: &str) -> Vec<String> {
@@ -904,7 +799,7 @@ fn cards(dom: &str) -> Vec<String> {
 }
 
 fn browser_checks(w: &World, _session: &str, _csrf: &str) {
-    let Some(bin) = chromium() else { return };
+    let Some(bin) = browser::chromium() else { return };
     let url = &w.server.url;
     let work = w.dir.join("browser");
     std::fs::create_dir_all(&work).unwrap();

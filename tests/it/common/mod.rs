@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use unicode_normalization::UnicodeNormalization;
 
+pub mod browser;
 pub mod trials;
 
 /// The realworld corpus (`../shared/realworld`, or `$RLCM_REALWORLD`).
