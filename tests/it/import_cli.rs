@@ -61,18 +61,7 @@ fn setup() -> Setup {
 
 /// Makes the sandbox connector compatible again (keeps `legacy_export`), released.
 fn fix_connector(s: &Setup) {
-    let rb = s.sandbox.join("acme_crm.custom_adapter.rb");
-    let code = std::fs::read_to_string(&rb).unwrap();
-    std::fs::write(
-        &rb,
-        code.replacen(
-            "  actions: {",
-            "  actions: {\n    legacy_export: { execute: lambda { |c, i| {} } },",
-            1,
-        ),
-    )
-    .unwrap();
-    ok(&run(&["connector", "release", "Acme CRM", "--env", s.sandbox()]));
+    release_compatible_connector(&s.sandbox);
 }
 
 fn plan(s: &Setup, code: i32, extra: &[&str]) -> serde_json::Value {

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{Emulator, NOW, env_copy, ok, run, snapshot, stderr, stdout, testdata};
+use common::{
+    Emulator, NOW, env_copy, ok, release_compatible_connector, run, snapshot, stderr, stdout, testdata,
+};
 
 const TOKEN: &str = "emu-fault-token-SECRET-1357924680";
 
@@ -82,24 +84,7 @@ impl World {
     /// The orders release, compatible with production.
     fn package(&self) -> PathBuf {
         let sandbox = env_copy(self.dir.path(), "sandbox", "1100000001");
-        let rb = sandbox.join("acme_crm.custom_adapter.rb");
-        let code = std::fs::read_to_string(&rb).unwrap();
-        std::fs::write(
-            &rb,
-            code.replacen(
-                "  actions: {",
-                "  actions: {\n    legacy_export: { execute: lambda { |c, i| {} } },",
-                1,
-            ),
-        )
-        .unwrap();
-        ok(&run(&[
-            "connector",
-            "release",
-            "Acme CRM",
-            "--env",
-            sandbox.to_str().unwrap(),
-        ]));
+        release_compatible_connector(&sandbox);
         let pkg = self.path("orders.zip");
         ok(&run(&[
             "export",

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{Emulator, copy_tree, env_copy, ok, rlcm_in, run, snapshot, stderr, stdout, testdata, validate};
+use common::{
+    Emulator, copy_tree, env_copy, ok, release_compatible_connector, rlcm_in, run, snapshot, stderr, stdout,
+    testdata, validate,
+};
 
 const TOKEN: &str = "emu-push-token-SECRET-9876543210";
 
@@ -35,7 +38,7 @@ impl World {
         let prod = env_copy(dir.path(), "production", "2200000002");
         let pkg = dir.path().join("orders.zip");
         if !breaking {
-            fix_connector(&sandbox);
+            release_compatible_connector(&sandbox);
         }
         export(&sandbox, &pkg);
         let emu = start(&prod, emu_args);
@@ -88,28 +91,6 @@ fn export(sandbox: &Path, pkg: &Path) {
         pkg.to_str().unwrap(),
         "--manifest",
         testdata("orders-release.yaml").to_str().unwrap(),
-    ]));
-}
-
-/// Makes the sandbox connector compatible again (keeps `legacy_export`), released.
-fn fix_connector(sandbox: &Path) {
-    let rb = sandbox.join("acme_crm.custom_adapter.rb");
-    let code = std::fs::read_to_string(&rb).unwrap();
-    std::fs::write(
-        &rb,
-        code.replacen(
-            "  actions: {",
-            "  actions: {\n    legacy_export: { execute: lambda { |c, i| {} } },",
-            1,
-        ),
-    )
-    .unwrap();
-    ok(&run(&[
-        "connector",
-        "release",
-        "Acme CRM",
-        "--env",
-        sandbox.to_str().unwrap(),
     ]));
 }
 
@@ -418,7 +399,7 @@ impl Fleet {
     fn new(n: usize) -> Fleet {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = env_copy(dir.path(), "sandbox", "1100000001");
-        fix_connector(&sandbox);
+        release_compatible_connector(&sandbox);
         let pkg = dir.path().join("orders.zip");
         export(&sandbox, &pkg);
         let base = env_copy(dir.path(), "production", "2200000002");

@@ -639,3 +639,26 @@ impl Emulator {
         self.url.rsplit(':').next().unwrap().to_string()
     }
 }
+
+/// Makes the shipped sandbox's connector compatible with production again (its code keeps
+/// `legacy_export`, which a production recipe uses) and releases it.
+pub fn release_compatible_connector(sandbox: &Path) {
+    let rb = sandbox.join("acme_crm.custom_adapter.rb");
+    let code = std::fs::read_to_string(&rb).unwrap();
+    std::fs::write(
+        &rb,
+        code.replacen(
+            "  actions: {",
+            "  actions: {\n    legacy_export: { execute: lambda { |c, i| {} } },",
+            1,
+        ),
+    )
+    .unwrap();
+    ok(&run(&[
+        "connector",
+        "release",
+        "Acme CRM",
+        "--env",
+        sandbox.to_str().unwrap(),
+    ]));
+}
