@@ -225,7 +225,10 @@ pub fn write_all(w: &mut impl Write, bytes: &[u8], path: &Path) -> io::Result<()
 }
 
 /// A new temporary file in `dir` made by `builder`, through the fault layer.
-pub(crate) fn temp_file_in(builder: &tempfile::Builder<'_, '_>, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+pub(crate) fn temp_file_in(
+    builder: &tempfile::Builder<'_, '_>,
+    dir: &Path,
+) -> io::Result<tempfile::NamedTempFile> {
     fault_point(FsOp::Create, dir)?;
     builder.tempfile_in(dir)
 }

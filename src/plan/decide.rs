@@ -25,7 +25,11 @@ pub(super) fn invalid_asset_blockers(pkg: &Workspace) -> Vec<Blocker> {
 /// What a merged file of the package adds to the target's copy (`target` is `None` when the
 /// target has none): account properties' keys (spaces and underscores alike), project
 /// properties' `data` keys, tags by title. What the target has is never replaced.
-pub(crate) fn merge_additions(asset_type: &AssetType, pkg: &Value, target: Option<&Value>) -> Vec<(String, Value)> {
+pub(crate) fn merge_additions(
+    asset_type: &AssetType,
+    pkg: &Value,
+    target: Option<&Value>,
+) -> Vec<(String, Value)> {
     let entries = |v: &Value| -> Vec<(String, Value)> {
         match asset_type {
             AssetType::Tags => v
@@ -67,7 +71,11 @@ pub(crate) fn merge_additions(asset_type: &AssetType, pkg: &Value, target: Optio
 
 /// Applies what [`merge_additions`] found to the target's copy of a merged file (or to an
 /// empty one).
-pub(crate) fn apply_additions(asset_type: &AssetType, base: Option<Value>, additions: &[(String, Value)]) -> Value {
+pub(crate) fn apply_additions(
+    asset_type: &AssetType,
+    base: Option<Value>,
+    additions: &[(String, Value)],
+) -> Value {
     match asset_type {
         AssetType::Tags => {
             let mut base = base.filter(Value::is_array).unwrap_or(Value::Array(Vec::new()));

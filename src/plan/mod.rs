@@ -27,8 +27,8 @@ mod impact;
 mod locate;
 mod rewrite;
 
-use decide::*;
 pub(crate) use decide::apply_additions;
+use decide::*;
 use impact::*;
 use locate::*;
 pub(crate) use rewrite::*;

@@ -416,20 +416,16 @@ fn logo_ext(k: LogoKind) -> &'static str {
     }
 }
 
-/// `connector install URL --env E [--as TITLE]`.
-pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Result<InstallReport> {
-    let _lock = env.lock(actor.wait, "connector install")?;
-    let (base, link) = client::split_link(&opts.url)?;
-    let anon = Client::new(&base, None);
-    let view: ConnectorView = anon.get(&link)?;
-    let title = opts.as_title.clone().unwrap_or_else(|| view.title.clone());
+/// The file stem and metadata path a connector installed as `title` takes, when neither the
+/// title nor its files are taken in `env`.
+fn free_place(env: &Environment, title: &str) -> Result<(String, String)> {
     if title.trim().is_empty() {
         return Err(Error::invalid(
             Subject::Arguments,
             "the title given with `--as` is empty",
         ));
     }
-    if title_taken(&env, &title)? {
+    if title_taken(env, title)? {
         return Err(Error::exists(
             Subject::Connector(title.to_string()),
             format!(
@@ -439,7 +435,7 @@ pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Re
         )
         .hint("install this one under another title with `--as TITLE`"));
     }
-    let stem = env::connector_key(&title);
+    let stem = env::connector_key(title);
     let json_path = format!("{stem}.custom_adapter.json");
     for p in [json_path.clone(), code_path_of(&json_path)] {
         if env.root.join(&p).exists() {
@@ -450,6 +446,17 @@ pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Re
             .hint("install under another title with `--as TITLE`"));
         }
     }
+    Ok((stem, json_path))
+}
+
+/// `connector install URL --env E [--as TITLE]`.
+pub fn install(mut env: Environment, opts: &InstallOptions, actor: &Actor) -> Result<InstallReport> {
+    let _lock = env.lock(actor.wait, "connector install")?;
+    let (base, link) = client::split_link(&opts.url)?;
+    let anon = Client::new(&base, None);
+    let view: ConnectorView = anon.get(&link)?;
+    let title = opts.as_title.clone().unwrap_or_else(|| view.title.clone());
+    let (stem, json_path) = free_place(&env, &title)?;
     let resp: InstallResponse = anon.post::<(), _>(&format!("{link}/install"), None)?;
     let v = &resp.version;
     let (code, logo) = decode_version(v)?;

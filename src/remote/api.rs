@@ -574,7 +574,6 @@ impl Client {
         }
         Ok(pages)
     }
-
 }
 
 /// A connection as `GET /api/connections` gives it (a bare array).

@@ -70,15 +70,7 @@ fn law(source: &Path, work: &Path) -> Result<(), String> {
     make_env(source, &b)?;
     let before = tree(&b);
     let pkg = work.join("x.zip");
-    let out = rlcm(&[
-        "export",
-        "--env",
-        a.to_str().unwrap(),
-        "--folder",
-        "",
-        "-o",
-        pkg.to_str().unwrap(),
-    ]);
+    let out = export_all(&a, &pkg);
     if !out.status.success() {
         return Err(format!("export: {}", String::from_utf8_lossy(&out.stderr)));
     }
@@ -284,19 +276,7 @@ fn every_update_says_why() {
         assert!(rlcm(&["init", e.to_str().unwrap()]).status.success());
     }
     let pkg = work.path().join("x.zip");
-    assert!(
-        rlcm(&[
-            "export",
-            "--env",
-            a.to_str().unwrap(),
-            "--folder",
-            "",
-            "-o",
-            pkg.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    assert!(export_all(&a, &pkg).status.success());
     let out = rlcm(&[
         "plan",
         pkg.to_str().unwrap(),
@@ -391,15 +371,7 @@ fn other_tools_files_are_never_assets_nor_packaged() {
     );
     assert!(rlcm(&["init", env.to_str().unwrap()]).status.success());
     let pkg = work.path().join("x.zip");
-    let out = rlcm(&[
-        "export",
-        "--env",
-        env.to_str().unwrap(),
-        "--folder",
-        "",
-        "-o",
-        pkg.to_str().unwrap(),
-    ]);
+    let out = export_all(&env, &pkg);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let source = Source::open(&pkg).unwrap();
     let names: Vec<&str> = source.entries().iter().map(|e| e.path.as_str()).collect();
@@ -419,19 +391,7 @@ fn inspect_says_when_a_package_does_not_match_its_manifest() {
     copy_tree(&common::testdata("reduced/same-name"), &env);
     assert!(rlcm(&["init", env.to_str().unwrap()]).status.success());
     let pkg = work.path().join("x.zip");
-    assert!(
-        rlcm(&[
-            "export",
-            "--env",
-            env.to_str().unwrap(),
-            "--folder",
-            "",
-            "-o",
-            pkg.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    assert!(export_all(&env, &pkg).status.success());
     let report = common::rlcm_json("inspect", &["inspect", pkg.to_str().unwrap(), "--format", "json"]);
     assert_eq!(report["integrity"]["ok"], true, "{report}");
     // Rewrite one entry with different content (same length, so the zip stays readable).
@@ -484,6 +444,19 @@ fn inspect_says_when_a_package_does_not_match_its_manifest() {
 }
 
 /// Reads a JSON file.
+/// `rlcm export --env ENV --folder "" -o PKG`: everything in `env`.
+fn export_all(env: &Path, pkg: &Path) -> std::process::Output {
+    rlcm(&[
+        "export",
+        "--env",
+        env.to_str().unwrap(),
+        "--folder",
+        "",
+        "-o",
+        pkg.to_str().unwrap(),
+    ])
+}
+
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
