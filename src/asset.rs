@@ -202,8 +202,11 @@ pub struct Binding {
     serde::Serialize,
     serde::Deserialize,
     schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StepKind {
     /// The recipe's trigger.
     Trigger,
@@ -214,10 +217,7 @@ pub enum StepKind {
 impl StepKind {
     /// The name on the wire: `trigger` or `action`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepKind::Trigger => "trigger",
-            StepKind::Action => "action",
-        }
+        self.into()
     }
 }
 

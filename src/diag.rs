@@ -9,8 +9,23 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// What a finding, a warning or a blocker is about. Stable: scripts match on these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Code {
     /// A reference that resolves to no asset (or a property key no file defines).
     DanglingReference,
@@ -63,31 +78,7 @@ pub enum Code {
 impl Code {
     /// The code as written in reports.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::DanglingReference => "dangling-reference",
-            Code::ConnectorParseError => "connector-parse-error",
-            Code::InvalidAsset => "invalid-asset",
-            Code::CallCycle => "call-cycle",
-            Code::OrphanConnectorFile => "orphan-connector-file",
-            Code::NotInitialised => "not-initialised",
-            Code::ConnectorWithoutHistory => "connector-without-history",
-            Code::UncommittedConnectorChange => "uncommitted-connector-change",
-            Code::ConnectorMetadataMismatch => "connector-metadata-mismatch",
-            Code::StateDamaged => "state-damaged",
-            Code::BrokenRecipe => "broken-recipe",
-            Code::ConnectorMissingFromTree => "connector-missing-from-tree",
-            Code::RunningRecipeMissing => "running-recipe-missing",
-            Code::CaseTwins => "case-twins",
-            Code::ProviderAliases => "provider-aliases",
-            Code::UnattributedProvider => "unattributed-provider",
-            Code::RegistryUnreachable => "registry-unreachable",
-            Code::ConnectorUpdateAvailable => "connector-update-available",
-            Code::Conflict => "conflict",
-            Code::UnresolvedReference => "unresolved-reference",
-            Code::BreakingChange => "breaking-change",
-            Code::RunningRecipe => "running-recipe",
-            Code::UncommittedConnector => "uncommitted-connector",
-        }
+        self.into()
     }
 }
 
@@ -111,8 +102,23 @@ impl std::fmt::Display for Code {
 }
 
 /// How bad a `check` finding is: an error makes `check` fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Severity {
     /// Fails `check`.
     Error,
@@ -123,10 +129,7 @@ pub enum Severity {
 impl Severity {
     /// The severity as written in reports.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
+        self.into()
     }
 }
 

@@ -329,8 +329,20 @@ pub struct ConnectorVersionEntry {
 }
 
 /// What a connector command did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum ConnectorAction {
     /// A new connector (`connector create`, through the API).
     Create,
@@ -351,15 +363,7 @@ pub enum ConnectorAction {
 impl ConnectorAction {
     /// The name on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectorAction::Create => "create",
-            ConnectorAction::Commit => "commit",
-            ConnectorAction::Release => "release",
-            ConnectorAction::Restore => "restore",
-            ConnectorAction::Share => "share",
-            ConnectorAction::Update => "update",
-            ConnectorAction::None => "none",
-        }
+        self.into()
     }
 }
 
@@ -634,8 +638,23 @@ pub struct PlanConnector {
 
 /// What the importer does with one package asset.
 /// Its `Ord` is the order reports list actions in (what needs attention first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     /// Changed in the target since the last import, and changed by the package.
     Conflict,
@@ -656,15 +675,7 @@ pub enum Action {
 impl Action {
     /// The action's name in reports.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::UpdateRunning => "update_running",
-            Action::NoChange => "no_change",
-            Action::Keep => "keep",
-            Action::NewVersion => "new_version",
-            Action::Conflict => "conflict",
-        }
+        self.into()
     }
 
     /// True when the import writes the asset.
@@ -690,8 +701,23 @@ impl std::fmt::Display for Action {
 }
 
 /// How an import affects a production recipe; its `Ord` is the order reports list them in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ImpactSeverity {
     /// It uses an action or trigger the incoming connector version lacks.
     Breaking,
@@ -704,11 +730,7 @@ pub enum ImpactSeverity {
 impl ImpactSeverity {
     /// The severity as written in reports.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ImpactSeverity::Breaking => "breaking",
-            ImpactSeverity::Restart => "restart",
-            ImpactSeverity::Affected => "affected",
-        }
+        self.into()
     }
 }
 

@@ -35,3 +35,39 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     .chain(crate::registry::schemas())
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+    use strum::VariantArray;
+
+    /// Every closed vocabulary has one spelling: the name a report prints (`as_str`, from
+    /// strum) is the one its JSON carries (serde), for every variant.
+    fn one_spelling<T>(as_str: fn(T) -> &'static str)
+    where
+        T: VariantArray + Serialize + Copy + std::fmt::Debug,
+    {
+        for &v in T::VARIANTS {
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::Value::from(as_str(v)),
+                "{v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_vocabulary_is_spelled_the_same_in_text_and_json() {
+        one_spelling(crate::diag::Code::as_str);
+        one_spelling(crate::diag::Severity::as_str);
+        one_spelling(crate::ops::diff::DiffStatus::as_str);
+        one_spelling(crate::asset::StepKind::as_str);
+        one_spelling(crate::semdiff::ChangeKind::as_str);
+        one_spelling(crate::registry::api::ListingStatus::as_str);
+        one_spelling(crate::registry::api::AuditAction::as_str);
+        one_spelling(crate::report::ConnectorAction::as_str);
+        one_spelling(crate::report::Action::as_str);
+        one_spelling(crate::report::ImpactSeverity::as_str);
+        one_spelling(crate::package::Problem::code);
+    }
+}

@@ -19,8 +19,20 @@ pub use crate::secrets::SECRET_PLACEHOLDER;
 use crate::secrets::is_secret_key;
 
 /// What happened to one part of an asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChangeKind {
     /// Only in the new version.
     Added,
@@ -35,12 +47,7 @@ pub enum ChangeKind {
 impl ChangeKind {
     /// The word for reports (`added`, `removed`, `changed`, `moved`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Added => "added",
-            ChangeKind::Removed => "removed",
-            ChangeKind::Changed => "changed",
-            ChangeKind::Moved => "moved",
-        }
+        self.into()
     }
 }
 

@@ -32,8 +32,22 @@ pub struct DiffOptions {
 }
 
 /// How an asset differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DiffStatus {
     /// In both, with other content.
     Changed,
@@ -46,11 +60,7 @@ pub enum DiffStatus {
 impl DiffStatus {
     /// The word for reports.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DiffStatus::Changed => "changed",
-            DiffStatus::Added => "added",
-            DiffStatus::Removed => "removed",
-        }
+        self.into()
     }
 }
 

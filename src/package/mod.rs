@@ -163,8 +163,23 @@ pub struct Mismatch {
 }
 
 /// The kinds of [`Mismatch`], as stable kebab-case codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Problem {
     /// `rlcm-package.json` lists the entry, the package does not hold it.
     Missing,
@@ -190,17 +205,7 @@ pub enum Problem {
 impl Problem {
     /// The stable code (`missing`, `size-mismatch`, ...).
     pub fn code(self) -> &'static str {
-        match self {
-            Problem::Missing => "missing",
-            Problem::Unlisted => "unlisted",
-            Problem::SizeMismatch => "size-mismatch",
-            Problem::Blake3Mismatch => "blake3-mismatch",
-            Problem::Unreadable => "unreadable",
-            Problem::DigestMismatch => "digest-mismatch",
-            Problem::BadManifest => "bad-manifest",
-            Problem::InconsistentManifest => "inconsistent-manifest",
-            Problem::InvalidAsset => "invalid-asset",
-        }
+        self.into()
     }
 }
 

@@ -283,8 +283,20 @@ mod tests {
 }
 
 /// What the audit log records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum AuditAction {
     /// A share.
     Share,
@@ -317,42 +329,9 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    /// Every action, in the order above.
-    pub const ALL: [AuditAction; 14] = [
-        AuditAction::Share,
-        AuditAction::LinkCreate,
-        AuditAction::LinkRevoke,
-        AuditAction::Install,
-        AuditAction::InstallRevoke,
-        AuditAction::PublisherAdd,
-        AuditAction::PublisherRevoke,
-        AuditAction::AdminToken,
-        AuditAction::ListingSubmit,
-        AuditAction::ListingApprove,
-        AuditAction::ListingReject,
-        AuditAction::ListingDisable,
-        AuditAction::AppAdd,
-        AuditAction::AdminLogin,
-    ];
-
     /// The stored name (the same as on the wire).
     pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::Share => "share",
-            AuditAction::LinkCreate => "link-create",
-            AuditAction::LinkRevoke => "link-revoke",
-            AuditAction::Install => "install",
-            AuditAction::InstallRevoke => "install-revoke",
-            AuditAction::PublisherAdd => "publisher-add",
-            AuditAction::PublisherRevoke => "publisher-revoke",
-            AuditAction::AdminToken => "admin-token",
-            AuditAction::ListingSubmit => "listing-submit",
-            AuditAction::ListingApprove => "listing-approve",
-            AuditAction::ListingReject => "listing-reject",
-            AuditAction::ListingDisable => "listing-disable",
-            AuditAction::AppAdd => "app-add",
-            AuditAction::AdminLogin => "admin-login",
-        }
+        self.into()
     }
 }
 
@@ -366,11 +345,15 @@ impl std::str::FromStr for AuditAction {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        AuditAction::ALL
-            .into_iter()
+        <AuditAction as strum::VariantArray>::VARIANTS
+            .iter()
+            .copied()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| {
-                let names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+                let names: Vec<&str> = <AuditAction as strum::VariantArray>::VARIANTS
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect();
                 format!(
                     "`{s}` is not an audit action; the actions are {}",
                     names.join(", ")
@@ -465,8 +448,20 @@ pub struct CategoryList {
 }
 
 /// Where a listing is in its review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum ListingStatus {
     /// Submitted, waiting for a reviewer ("give us a day to approve").
     Pending,
@@ -481,12 +476,7 @@ pub enum ListingStatus {
 impl ListingStatus {
     /// The stored and shown name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ListingStatus::Pending => "pending",
-            ListingStatus::Live => "live",
-            ListingStatus::Rejected => "rejected",
-            ListingStatus::Disabled => "disabled",
-        }
+        self.into()
     }
 
     /// The status named `s`.
