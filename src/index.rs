@@ -221,6 +221,11 @@ pub fn write(root: &Path, entries: &[Entry], ws: &Workspace) {
 /// full load, which words the error as always), else with `full` from a load of the whole tree,
 /// writing a fresh index on another thread meanwhile. With no index file at all, the load reads
 /// the summary cache while it walks the tree, as before the index.
+///
+/// With an index, the tree is walked on other threads while this one opens the index and
+/// computes the answer from it; the answer is returned only once the walk is done and the
+/// tree's digest is the index's (the index is *validated before it is believed*, it is only
+/// read earlier). An answer computed from an index that turns out stale is thrown away.
 pub fn answer<T>(
     root: &Path,
     indexed: impl FnOnce(&Index) -> R<Option<T>>,
@@ -229,8 +234,23 @@ pub fn answer<T>(
     let mode = mode();
     let have = mode != Mode::Off && std::fs::symlink_metadata(index_path(root)).is_ok();
     let (source, ws) = if have {
-        let source = Source::open(root)?;
-        match Index::open(root, &source).and_then(|idx| indexed(&idx)) {
+        let (source, early) = std::thread::scope(|scope| {
+            let walk = std::thread::Builder::new().spawn_scoped(scope, || Source::open(root));
+            let early = Index::open_unchecked(root).and_then(|idx| Ok((indexed(&idx)?, idx)));
+            let source = match walk {
+                Ok(walk) => walk.join().unwrap_or_else(|_| {
+                    Err(crate::error::Error::Invalid(format!(
+                        "the walk of `{}` failed; run the command again",
+                        root.display()
+                    )))
+                }),
+                // No thread to spare: the walk runs here.
+                Err(_) => Source::open(root),
+            };
+            (source, early)
+        });
+        let source = source?;
+        match early.and_then(|(answer, idx)| idx.check_tree(root, &source).map(|()| answer)) {
             Ok(Some(answer)) => return Ok(answer),
             Err(why) if mode == Mode::Require => return Err(required(root, &why)),
             _ => {}
@@ -383,6 +403,9 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
 pub struct Index {
     txn: redb::ReadTransaction,
     assets: u32,
+    /// The header's tree digest and racy files, for [`Index::check_tree`].
+    digest: [u8; 32],
+    racy: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Index {
@@ -395,6 +418,14 @@ impl Index {
     /// Opens the index of the environment at `root` and checks it against the tree `source`
     /// lists (see the module documentation).
     pub fn open(root: &Path, source: &Source) -> R<Index> {
+        let idx = Index::open_unchecked(root)?;
+        idx.check_tree(root, source)?;
+        Ok(idx)
+    }
+
+    /// Opens the index of the environment at `root` and checks everything but the tree: its
+    /// format, rlcm version and binding. Not to be believed before [`Index::check_tree`].
+    fn open_unchecked(root: &Path) -> R<Index> {
         if mode() == Mode::Off {
             return Err(Unusable("RLCM_INDEX=off is set".into()));
         }
@@ -421,19 +452,27 @@ impl Index {
         if header.binding != binding {
             return Err(Unusable("written for another environment or machine".into()));
         }
-        if header.digest != tree_digest(source.entries()) {
+        Ok(Index {
+            txn,
+            assets: header.assets,
+            digest: header.digest,
+            racy: header.racy,
+        })
+    }
+
+    /// Checks the index against the tree `source` lists: the digest, then the files that were
+    /// racy when it was written, hashed again.
+    fn check_tree(&self, root: &Path, source: &Source) -> R<()> {
+        if self.digest != tree_digest(source.entries()) {
             return Err(Unusable("the tree changed".into()));
         }
-        for (p, hash) in &header.racy {
+        for (p, hash) in &self.racy {
             let bytes = crate::fsutil::read(&root.join(p)).map_err(|e| Unusable(e.to_string()))?;
             if blake3::hash(&bytes).to_hex().as_str() != hash {
                 return Err(Unusable("a recently modified file changed".into()));
             }
         }
-        Ok(Index {
-            txn,
-            assets: header.assets,
-        })
+        Ok(())
     }
 
     fn meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> R<T> {

@@ -98,7 +98,7 @@ pub fn rollback(mut env: Environment, id: Option<u64>, force: bool, actor: &Acto
             path: baseline_backup_path(id),
             message: e.to_string(),
         })?;
-    state.baseline = baseline;
+    state.set_baseline(baseline);
     let mut updated = record.clone();
     updated.rolled_back_at = Some(env::now_rfc3339());
     updated.rolled_back_by = Some(actor.user.clone());

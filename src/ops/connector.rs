@@ -54,10 +54,17 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
     Ok(ConnectorState::new(&a.name, &a.path, &provider))
 }
 
-/// Context of a write: locked environment, workspace, connector state, transaction.
+/// What a write knows of the tree: the whole of it loaded, or the production index, valid for
+/// the tree as it is under the writer lock (see [`Change::begin`]).
+enum Tree {
+    Loaded(Workspace),
+    Indexed(crate::index::Index),
+}
+
+/// Context of a write: locked environment, the tree, connector state, transaction.
 struct Change {
     env: Environment,
-    ws: Workspace,
+    tree: Tree,
     c: ConnectorState,
     txn: Transaction,
     /// Set by a release check: uses rlcm cannot attribute to any connector.
@@ -66,19 +73,78 @@ struct Change {
 }
 
 impl Change {
+    /// Takes the writer lock and reads the tree: from the production index when `RLCM_INDEX`
+    /// allows it, the connector has a history and the index is valid for the tree as it is
+    /// (what a connector change reads of the tree — the connector's uses, the unattributed
+    /// provider names — is in it); else by loading the whole tree, as before the index.
     fn begin(mut env: Environment, name: &str, actor: &Actor, label: &str) -> Result<Change> {
         let lock = env.lock(actor.wait, label)?;
-        let ws = env.load_workspace()?;
-        let c = connector_for_change(&env, &ws, name)?;
+        let tree = Self::read_tree(&env, name)?;
+        let c = match &tree {
+            Tree::Indexed(_) => env.connector(name)?.clone(),
+            Tree::Loaded(ws) => connector_for_change(&env, ws, name)?,
+        };
         let txn = Transaction::begin(&env.root, &format!("{label} `{}`", c.title))?;
         Ok(Change {
             env,
-            ws,
+            tree,
             c,
             txn,
             unattributed: Vec::new(),
             _lock: lock,
         })
+    }
+
+    fn read_tree(env: &Environment, name: &str) -> Result<Tree> {
+        use crate::index::{Index, Mode, Unusable};
+        let mode = crate::index::mode();
+        // A connector without a history is looked up in the loaded tree (its provider name).
+        if mode == Mode::Off || env.connector(name).is_err() {
+            return env.load_workspace().map(Tree::Loaded);
+        }
+        if std::fs::symlink_metadata(crate::index::index_path(&env.root)).is_err() {
+            if mode == Mode::Require {
+                return Err(crate::index::required(
+                    &env.root,
+                    &Unusable("there is none".into()),
+                ));
+            }
+            return env.load_workspace().map(Tree::Loaded);
+        }
+        let source = crate::source::Source::open(&env.root)?;
+        match Index::open(&env.root, &source) {
+            Ok(idx) => Ok(Tree::Indexed(idx)),
+            Err(why) if mode == Mode::Require => Err(crate::index::required(&env.root, &why)),
+            Err(_) => {
+                Workspace::load_with(&source, crate::cache::SummaryCache::read(&env.root)).map(Tree::Loaded)
+            }
+        }
+    }
+
+    /// The uses of the connector that `def` breaks, and the uses no connector is known for:
+    /// from the index (when it cannot be read to the end, from the tree, loaded then).
+    fn scan(&mut self, def: &ruby::ConnectorDefinition) -> Result<(Vec<BreakingUse>, Vec<UnattributedUse>)> {
+        if let Tree::Indexed(idx) = &self.tree {
+            let found = breaking_indexed(&self.env, idx, &self.c, def)
+                .and_then(|breaking| Ok((breaking, unattributed_indexed(idx)?)));
+            match found {
+                Ok(found) => return Ok(found),
+                Err(why) if crate::index::mode() == crate::index::Mode::Require => {
+                    return Err(crate::index::required(&self.env.root, &why));
+                }
+                Err(_) => self.tree = Tree::Loaded(self.env.load_workspace()?),
+            }
+        }
+        let Tree::Loaded(ws) = &self.tree else {
+            return Err(Error::Invalid(
+                "the tree could not be read; run the command again".into(),
+            ));
+        };
+        let breaking = match tree_index(ws, &self.c) {
+            Some(i) => breaking_uses(&self.env, ws, i, def),
+            None => Vec::new(),
+        };
+        Ok((breaking, unattributed_uses(ws)))
     }
 
     /// Commits the tree's code as a new version when it differs from the latest.
@@ -111,7 +177,6 @@ impl Change {
 
     /// Refuses code that does not parse or breaks recipes here, unless forced.
     fn check_release(&mut self, version: u64, code: &[u8], force: bool) -> Result<Vec<BreakingUse>> {
-        self.unattributed = unattributed_uses(&self.ws);
         let def = ruby::parse_connector(code);
         if let Some(err) = &def.parse_error
             && !force
@@ -121,10 +186,8 @@ impl Change {
                 self.c.title
             )));
         }
-        let breaking = match tree_index(&self.ws, &self.c) {
-            Some(i) => breaking_uses(&self.env, &self.ws, i, &def),
-            None => Vec::new(),
-        };
+        let (breaking, unattributed) = self.scan(&def)?;
+        self.unattributed = unattributed;
         if !breaking.is_empty() && !force {
             return Err(Error::Blocked(format!(
                 "releasing version {version} of connector `{}` would break {} recipe step(s) that use what it no longer defines:{}\nadd them back, change those recipes first, or pass `--force`",
@@ -165,7 +228,9 @@ impl Change {
             self.txn.write(&state_rel, &after)?;
         }
         self.txn.commit()?;
-        self.env.refresh_cache(&self.ws);
+        if let Tree::Loaded(ws) = &self.tree {
+            self.env.refresh_cache(ws);
+        }
         Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
             title: self.c.title.clone(),
@@ -281,7 +346,7 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
     let mut ch = Change {
         unattributed: Vec::new(),
         env,
-        ws,
+        tree: Tree::Loaded(ws),
         c,
         txn,
         _lock: lock,

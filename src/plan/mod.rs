@@ -147,7 +147,7 @@ pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
     }
     if let Some(state) = &env.state {
         h.update(&crate::json::to_pretty_vec(&state.recipes));
-        h.update(&crate::json::to_pretty_vec(&state.baseline));
+        h.update(&crate::json::to_pretty_vec(state.baseline()?));
         for c in state.connectors.values() {
             h.update(&crate::json::to_pretty_vec(c));
         }

@@ -373,3 +373,60 @@ fn without_rlcm_index_no_index_is_written_or_used() {
     assert_eq!(code, 0, "{err}");
     assert!(env.join(".rlcm/cache/index.redb").exists());
 }
+
+/// `connector release` and `restore` (writers) scan for breaking uses in the index when it is
+/// valid for the tree under the writer lock: the same exit code, stdout, stderr and state as
+/// without the index, for a release that changes nothing, one that autosaves edited code, one
+/// refused because the code drops an action a recipe uses (and the same forced), and a restore;
+/// and `RLCM_INDEX=require` shows the index answered.
+#[test]
+fn release_and_restore_scan_the_index_with_the_same_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = env_of(dir.path(), "production");
+    let dropping = std::fs::read(testdata("sandbox/acme_crm.custom_adapter.rb")).unwrap();
+    // Each case: a fresh pair of copies, `edit`ed alike, then the command run once on each.
+    let cases: Vec<(&str, Vec<&str>, bool)> = vec![
+        (
+            "released already",
+            vec!["connector", "release", "Acme CRM"],
+            false,
+        ),
+        ("drops an action", vec!["connector", "release", "Acme CRM"], true),
+        (
+            "forced",
+            vec!["connector", "release", "Acme CRM", "--force"],
+            true,
+        ),
+        ("restore", vec!["connector", "restore", "acme_crm", "3"], true),
+    ];
+    for (n, (what, args, edit)) in cases.into_iter().enumerate() {
+        let mut outs = Vec::new();
+        for mode in ["off", "require"] {
+            let env = dir.path().join(format!("case{n}-{mode}"));
+            copy_tree(&base, &env);
+            if edit {
+                std::fs::write(env.join("acme_crm.custom_adapter.rb"), &dropping).unwrap();
+            }
+            // A valid index of the tree as it is now (the `off` copy's is never read).
+            let (code, _, err) = run(&env, &["impact", "Acme CRM"], "on");
+            assert_eq!(code, 0, "{err}");
+            let (code, out, err) = run(&env, &args, mode);
+            let state = std::fs::read_to_string(env.join(".rlcm/connectors/acme_crm.json")).unwrap();
+            let tree = std::fs::read(env.join("acme_crm.custom_adapter.json")).unwrap();
+            let err = err.replace(env.to_str().unwrap(), "ENV");
+            // The times of the release differ between the two runs.
+            let state = regex::Regex::new(r#""\d{4}-\d\d-\d\dT[^"]*""#)
+                .unwrap()
+                .replace_all(&state, "TIME")
+                .into_owned();
+            outs.push((code, out, err, state, tree));
+        }
+        assert_eq!(outs[0], outs[1], "{what}: differs with the index");
+        let expected = if what == "drops an action" { 3 } else { 0 };
+        assert_eq!(outs[0].0, expected, "{what}: {:?}", outs[0]);
+        if what == "forced" {
+            let v: serde_json::Value = serde_json::from_str(&outs[0].1).unwrap();
+            assert!(!v["breaking"].as_array().unwrap().is_empty(), "{v}");
+        }
+    }
+}
