@@ -38,7 +38,7 @@ use crate::source::{Entry, Source};
 use crate::workspace::Workspace;
 
 /// Bumped whenever the index changes meaning.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// More racy files than this when writing, and no index is written (the next command writes
 /// one, when the tree has settled).
@@ -64,7 +64,8 @@ impl<E: std::fmt::Display> From<E> for Unusable {
 
 type R<T> = std::result::Result<T, Unusable>;
 
-#[derive(Serialize, Deserialize)]
+/// The header, kept apart in `index.head` (see [`head_path`]).
+#[derive(Clone, Serialize, Deserialize)]
 struct Header {
     format: u32,
     version: String,
@@ -73,6 +74,9 @@ struct Header {
     /// Files modified shortly before the index was written: path and blake3 hex.
     racy: Vec<(String, String)>,
     assets: u32,
+    /// Drawn for each database written, recorded in it too: a header is believed only with
+    /// the database it was written with.
+    generation: [u8; 16],
 }
 
 /// One asset's row.
@@ -124,6 +128,14 @@ fn bind_path(root: &Path) -> PathBuf {
     root.join(".rlcm/cache/index.bind")
 }
 
+/// The index's header, beside it (`index.head`): format, version, binding, tree digest, racy
+/// files and the database's generation, read before the database is opened. It is written
+/// last (atomically, through `fsutil`), so it is the commit point of an index: a crash before
+/// it leaves the old header, whose generation or digest no longer matches.
+fn head_path(root: &Path) -> PathBuf {
+    root.join(".rlcm/cache/index.head")
+}
+
 /// How commands use the index, from the environment variable `RLCM_INDEX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -162,21 +174,30 @@ pub fn required(root: &Path, why: &Unusable) -> crate::error::Error {
 /// files, and a connector's code and logo beside its JSON file). Other files only count by
 /// name (a workspace keeps only their paths).
 pub fn tree_digest(entries: &[Entry]) -> [u8; 32] {
-    let has = |p: &str| entries.binary_search_by(|e| e.path.as_str().cmp(p)).is_ok();
+    let rows: Vec<(&str, u64, u64)> = entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.size, e.mtime))
+        .collect();
+    digest_rows(&rows)
+}
+
+/// [`tree_digest`] of `(path, size, mtime)` rows sorted by path.
+fn digest_rows(rows: &[(&str, u64, u64)]) -> [u8; 32] {
+    let has = |p: &str| rows.binary_search_by(|e| e.0.cmp(p)).is_ok();
     let mut h = blake3::Hasher::new();
-    h.update(&(entries.len() as u64).to_le_bytes());
-    for e in entries {
-        let content = match asset::classify(&e.path) {
+    h.update(&(rows.len() as u64).to_le_bytes());
+    for &(path, size, mtime) in rows {
+        let content = match asset::classify(path) {
             FileRole::Asset(_) => true,
             FileRole::ConnectorCode(json) | FileRole::ConnectorLogo(json) => has(&json),
             FileRole::Other => false,
         };
-        h.update(&(e.path.len() as u64).to_le_bytes());
-        h.update(e.path.as_bytes());
+        h.update(&(path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
         if content {
             h.update(&[1]);
-            h.update(&e.size.to_le_bytes());
-            h.update(&e.mtime.to_le_bytes());
+            h.update(&size.to_le_bytes());
+            h.update(&mtime.to_le_bytes());
         } else {
             h.update(&[0]);
         }
@@ -297,13 +318,21 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         return Err(Unusable("too many files were modified a moment ago".into()));
     }
     let n = u32::try_from(ws.assets.len()).map_err(|_| Unusable("too many assets".into()))?;
+    let digest = tree_digest(entries);
+    let mut g = blake3::Hasher::new();
+    g.update(&now.to_le_bytes());
+    g.update(&std::process::id().to_le_bytes());
+    g.update(&digest);
+    let mut generation = [0u8; 16];
+    generation.copy_from_slice(&g.finalize().as_bytes()[..16]);
     let header = Header {
         format: FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
         binding,
-        digest: tree_digest(entries),
+        digest,
         racy,
         assets: n,
+        generation,
     };
     let graph = DepGraph::build(ws);
     let tmp = tempfile::Builder::new()
@@ -314,7 +343,7 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         let txn = db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
-            meta.insert("header", encode(&header)?.as_slice())?;
+            meta.insert("generation", generation.as_slice())?;
             let connectors: Vec<(&str, &str)> = ws
                 .assets
                 .iter()
@@ -395,22 +424,19 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         crate::fsutil::write_atomic_with(&bind_path(root), |w| w.write_all(&binding))
             .map_err(|e| Unusable(e.to_string()))?;
     }
-    crate::fsutil::sync_dir(&dir).map_err(|e| Unusable(e.to_string()))?;
+    crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))?;
     Ok(())
 }
 
 /// An open, validated index.
 pub struct Index {
     txn: redb::ReadTransaction,
-    assets: u32,
-    /// The header's tree digest and racy files, for [`Index::check_tree`].
-    digest: [u8; 32],
-    racy: Vec<(String, String)>,
+    header: Header,
 }
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Index({} assets)", self.assets)
+        write!(f, "Index({} assets)", self.header.assets)
     }
 }
 
@@ -439,40 +465,90 @@ impl Index {
         if !std::fs::symlink_metadata(&bind)?.is_file() || std::fs::read(&bind)? != binding {
             return Err(Unusable("written for another environment or machine".into()));
         }
-        let db = redb::Builder::new().open_read_only(&path)?;
-        let txn = db.begin_read()?;
-        let header: Header = {
-            let meta = txn.open_table(META)?;
-            let bytes = meta.get("header")?.ok_or_else(|| Unusable("no header".into()))?;
-            decode(bytes.value())?
-        };
+        let head = head_path(root);
+        if !std::fs::symlink_metadata(&head)?.is_file() {
+            return Err(Unusable("no header".into()));
+        }
+        let header: Header = decode(&std::fs::read(&head)?)?;
         if header.format != FORMAT || header.version != env!("CARGO_PKG_VERSION") {
             return Err(Unusable("written by another rlcm".into()));
         }
         if header.binding != binding {
             return Err(Unusable("written for another environment or machine".into()));
         }
-        Ok(Index {
-            txn,
-            assets: header.assets,
-            digest: header.digest,
-            racy: header.racy,
-        })
+        let db = redb::Builder::new().open_read_only(&path)?;
+        let txn = db.begin_read()?;
+        {
+            let meta = txn.open_table(META)?;
+            let g = meta
+                .get("generation")?
+                .ok_or_else(|| Unusable("no generation".into()))?;
+            if g.value() != header.generation.as_slice() {
+                return Err(Unusable("the header is not the database's".into()));
+            }
+        }
+        Ok(Index { txn, header })
     }
 
     /// Checks the index against the tree `source` lists: the digest, then the files that were
     /// racy when it was written, hashed again.
     fn check_tree(&self, root: &Path, source: &Source) -> R<()> {
-        if self.digest != tree_digest(source.entries()) {
+        if self.header.digest != tree_digest(source.entries()) {
             return Err(Unusable("the tree changed".into()));
         }
-        for (p, hash) in &self.racy {
+        for (p, hash) in &self.header.racy {
             let bytes = crate::fsutil::read(&root.join(p)).map_err(|e| Unusable(e.to_string()))?;
             if blake3::hash(&bytes).to_hex().as_str() != hash {
                 return Err(Unusable("a recently modified file changed".into()));
             }
         }
         Ok(())
+    }
+
+    /// Records, after a write of rlcm under the writer lock that leaves what the index holds
+    /// true (a connector's version: its `.custom_adapter.json` and `.rb` rewritten, its title,
+    /// path and uses unchanged), the tree as that write left it. `entries` is the tree as
+    /// walked when this index was found valid, `written` each tree file the write replaced,
+    /// with the blake3 of the bytes it wrote. The new header has their sizes and times as they
+    /// are now, and their hashes as racy files (hashed again by the next command, so that an
+    /// edit from outside right after the write is still seen); any other file changed from
+    /// outside since the walk still differs from `entries`. Written atomically: a crash leaves
+    /// the old header, which the tree no longer matches. On error the index is left stale (the
+    /// next reader rebuilds it).
+    pub fn rewrite_header(&self, root: &Path, entries: &[Entry], written: &[(String, String)]) -> R<()> {
+        cache_dir(root, false).ok_or_else(|| Unusable("no cache folder".into()))?;
+        let mut rows: Vec<(&str, u64, u64)> = entries
+            .iter()
+            .map(|e| (e.path.as_str(), e.size, e.mtime))
+            .collect();
+        for (p, _) in written {
+            let at = rows
+                .binary_search_by(|r| r.0.cmp(p.as_str()))
+                .map_err(|_| Unusable(format!("`{p}` is new to the tree")))?;
+            let meta = std::fs::symlink_metadata(root.join(p))?;
+            if !meta.is_file() {
+                return Err(Unusable(format!("`{p}` is not a regular file")));
+            }
+            rows[at].1 = meta.len();
+            rows[at].2 = crate::source::mtime_ns(&meta);
+        }
+        let mut racy: Vec<(String, String)> = self
+            .header
+            .racy
+            .iter()
+            .filter(|(p, _)| !written.iter().any(|(w, _)| w == p))
+            .cloned()
+            .collect();
+        racy.extend(written.iter().cloned());
+        if racy.len() > MAX_RACY {
+            return Err(Unusable("too many files were modified a moment ago".into()));
+        }
+        let header = Header {
+            digest: digest_rows(&rows),
+            racy,
+            ..self.header.clone()
+        };
+        crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))
     }
 
     fn meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> R<T> {
@@ -491,12 +567,12 @@ impl Index {
 
     /// The number of assets.
     pub fn len(&self) -> usize {
-        self.assets as usize
+        self.header.assets as usize
     }
 
     /// True when the tree has no assets.
     pub fn is_empty(&self) -> bool {
-        self.assets == 0
+        self.header.assets == 0
     }
 
     /// The row of asset `id`.

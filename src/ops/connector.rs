@@ -58,7 +58,8 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
 /// the tree as it is under the writer lock (see [`Change::begin`]).
 enum Tree {
     Loaded(Workspace),
-    Indexed(crate::index::Index),
+    /// The index, and the tree as walked when it was found valid.
+    Indexed(crate::index::Index, crate::source::Source),
 }
 
 /// Context of a write: locked environment, the tree, connector state, transaction.
@@ -69,6 +70,8 @@ struct Change {
     txn: Transaction,
     /// Set by a release check: uses rlcm cannot attribute to any connector.
     unattributed: Vec<crate::report::UnattributedUse>,
+    /// The tree files written (path, blake3 of the bytes), for the index (see [`Change::finish`]).
+    written: Vec<(String, String)>,
     _lock: env::EnvLock,
 }
 
@@ -81,7 +84,7 @@ impl Change {
         let lock = env.lock(actor.wait, label)?;
         let tree = Self::read_tree(&env, name)?;
         let c = match &tree {
-            Tree::Indexed(_) => env.connector(name)?.clone(),
+            Tree::Indexed(..) => env.connector(name)?.clone(),
             Tree::Loaded(ws) => connector_for_change(&env, ws, name)?,
         };
         let txn = Transaction::begin(&env.root, &format!("{label} `{}`", c.title))?;
@@ -91,8 +94,18 @@ impl Change {
             c,
             txn,
             unattributed: Vec::new(),
+            written: Vec::new(),
             _lock: lock,
         })
+    }
+
+    /// Stages `bytes` for the tree file `path`.
+    fn write_tree(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.txn.write(path, bytes)?;
+        self.written.retain(|(p, _)| p != path);
+        self.written
+            .push((path.to_string(), blake3::hash(bytes).to_hex().to_string()));
+        Ok(())
     }
 
     fn read_tree(env: &Environment, name: &str) -> Result<Tree> {
@@ -113,7 +126,7 @@ impl Change {
         }
         let source = crate::source::Source::open(&env.root)?;
         match Index::open(&env.root, &source) {
-            Ok(idx) => Ok(Tree::Indexed(idx)),
+            Ok(idx) => Ok(Tree::Indexed(idx, source)),
             Err(why) if mode == Mode::Require => Err(crate::index::required(&env.root, &why)),
             Err(_) => {
                 Workspace::load_with(&source, crate::cache::SummaryCache::read(&env.root)).map(Tree::Loaded)
@@ -124,7 +137,7 @@ impl Change {
     /// The uses of the connector that `def` breaks, and the uses no connector is known for:
     /// from the index (when it cannot be read to the end, from the tree, loaded then).
     fn scan(&mut self, def: &ruby::ConnectorDefinition) -> Result<(Vec<BreakingUse>, Vec<UnattributedUse>)> {
-        if let Tree::Indexed(idx) = &self.tree {
+        if let Tree::Indexed(idx, _) = &self.tree {
             let found = breaking_indexed(&self.env, idx, &self.c, def)
                 .and_then(|breaking| Ok((breaking, unattributed_indexed(idx)?)));
             match found {
@@ -171,7 +184,8 @@ impl Change {
         let version = record.version;
         stage_version(&mut self.txn, &mut self.c, record, &code)?;
         let json = updated_json(&self.env, &self.c.path, version, Some(note))?;
-        self.txn.write(&self.c.path, &json)?;
+        let path = self.c.path.clone();
+        self.write_tree(&path, &json)?;
         Ok(Some(version))
     }
 
@@ -227,9 +241,22 @@ impl Change {
         if before.as_deref() != Some(after.as_slice()) {
             self.txn.write(&state_rel, &after)?;
         }
+        // Every tree file the transaction writes is one `write_tree` recorded (else the index
+        // is not kept: the next reader rebuilds it).
+        let all_recorded = self
+            .txn
+            .paths()
+            .filter(|p| !p.starts_with(".rlcm/"))
+            .all(|p| self.written.iter().any(|(w, _)| w == p));
         self.txn.commit()?;
-        if let Tree::Loaded(ws) = &self.tree {
-            self.env.refresh_cache(ws);
+        match &self.tree {
+            Tree::Loaded(ws) => self.env.refresh_cache(ws),
+            // A connector's version changes nothing the index holds (its title, path and
+            // uses stay): the index stays valid with a header for the tree as written.
+            Tree::Indexed(idx, source) if all_recorded && !self.written.is_empty() => {
+                let _ = idx.rewrite_header(&self.env.root, source.entries(), &self.written);
+            }
+            Tree::Indexed(..) => {}
         }
         Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
@@ -289,7 +316,8 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
     let parse_warning = ruby::parse_connector(&code).parse_error;
     stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
     let json = updated_json(&ch.env, &ch.c.path, version, Some(note))?;
-    ch.txn.write(&ch.c.path, &json)?;
+    let path = ch.c.path.clone();
+    ch.write_tree(&path, &json)?;
     let mut message = format!("Committed version {version} of `{}`.", ch.c.title);
     if let Some(e) = parse_warning {
         message.push_str(&format!(
@@ -345,6 +373,7 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
     let txn = Transaction::begin(&env.root, &format!("connector create `{title}`"))?;
     let mut ch = Change {
         unattributed: Vec::new(),
+        written: Vec::new(),
         env,
         tree: Tree::Loaded(ws),
         c,
@@ -417,9 +446,10 @@ pub fn update_code(
     );
     let version = record.version;
     stage_version(&mut ch.txn, &mut ch.c, record, code)?;
-    ch.txn.write(&code_path_of(&ch.c.path), code)?;
+    ch.write_tree(&code_path_of(&ch.c.path), code)?;
     let json = updated_json(&ch.env, &ch.c.path, version, note)?;
-    ch.txn.write(&ch.c.path, &json)?;
+    let path = ch.c.path.clone();
+    ch.write_tree(&path, &json)?;
     let message = format!(
         "Version {version} of `{}` is the new latest, unreleased.",
         ch.c.title
@@ -527,9 +557,10 @@ pub fn restore(
         .released(&actor.user, &now);
     stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
     ch.c.released = Some(new_version);
-    ch.txn.write(&code_path_of(&ch.c.path), &code)?;
+    ch.write_tree(&code_path_of(&ch.c.path), &code)?;
     let json = updated_json(&ch.env, &ch.c.path, new_version, Some(&note))?;
-    ch.txn.write(&ch.c.path, &json)?;
+    let path = ch.c.path.clone();
+    ch.write_tree(&path, &json)?;
     let message = format!(
         "Restored version {version} of `{}` as version {new_version}, released.",
         ch.c.title

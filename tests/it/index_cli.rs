@@ -327,10 +327,13 @@ fn a_damaged_or_crafted_index_is_ignored() {
     let (_, off, _) = run(&env, &["impact", "Acme CRM"], "off");
     let index = env.join(".rlcm/cache/index.redb");
     let bind = env.join(".rlcm/cache/index.bind");
+    let head = env.join(".rlcm/cache/index.head");
     for (file, bytes) in [
         (&index, b"garbage".to_vec()),
         (&index, vec![0u8; 70_000]),
         (&bind, b"not this environment's binding!!".to_vec()),
+        (&head, b"garbage".to_vec()),
+        (&head, Vec::new()),
     ] {
         // A valid index first, then one file replaced.
         let (code, _, err) = run(&env, &["impact", "Acme CRM"], "");
@@ -429,4 +432,54 @@ fn release_and_restore_scan_the_index_with_the_same_outcome() {
             assert!(!v["breaking"].as_array().unwrap().is_empty(), "{v}");
         }
     }
+}
+
+/// A connector command answered from the index leaves it valid for the tree it wrote (the
+/// header records the rewritten `.custom_adapter.json` and `.rb`), so the next reader does not
+/// rebuild it; and an outside edit of a file the command wrote, even one that keeps its size
+/// and modification time, is still seen (the file's hash was recorded).
+#[test]
+fn a_connector_release_leaves_a_valid_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(dir.path(), "production");
+    let (_, before, _) = run(&env, &["impact", "Acme CRM"], "on");
+    // Edited code, released: autosaved as a new version, the tree's JSON and code written.
+    let rb = env.join("acme_crm.custom_adapter.rb");
+    let mut code = std::fs::read(&rb).unwrap();
+    code.extend_from_slice(b"\n# edited\n");
+    std::fs::write(&rb, &code).unwrap();
+    let (_, _, err) = run(&env, &["impact", "Acme CRM"], "on");
+    assert!(err.is_empty(), "{err}");
+    let (code, out, err) = run(&env, &["connector", "release", "Acme CRM"], "require");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["action"], "release", "{v}");
+    assert!(v["autosaved"].is_u64(), "{v}");
+    let (code, after, err) = run(&env, &["impact", "Acme CRM"], "require");
+    assert_eq!(code, 0, "the index was not kept valid by the release: {err}");
+    assert_eq!(after, before);
+    let (_, off, _) = run(&env, &["impact", "Acme CRM"], "off");
+    assert_eq!(after, off);
+    for side in ["tree", "latest"] {
+        let q = ["connector", "check", "Acme CRM", side];
+        let (code, on, err) = run(&env, &q, "require");
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(on, run(&env, &q, "off").1);
+    }
+    // The tree's JSON rewritten from outside with the same size and modification time.
+    let json = env.join("acme_crm.custom_adapter.json");
+    let t = std::fs::metadata(&json).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&json).unwrap();
+    let at = bytes.iter().position(|&b| b == b'A').unwrap();
+    bytes[at] = b'B';
+    std::fs::write(&json, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&json)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    let (code, _, err) = run(&env, &["impact", "Acme CRM"], "require");
+    assert_ne!(code, 0, "an outside edit after the release was not seen");
+    assert!(err.contains("cannot answer"), "{err}");
 }
