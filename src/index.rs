@@ -1,6 +1,7 @@
 //! The production index: `.rlcm/cache/index.redb` (a redb database, git-ignored, rebuildable
-//! at any time), so that `impact` and `connector check` on a large environment read the rows
-//! they need instead of loading every summary and building the whole graph.
+//! at any time), so that `impact`, `connector check` and the breaking-change scan of
+//! `connector release` and `restore` on a large environment read the rows they need instead of
+//! loading every summary and building the whole graph.
 //!
 //! What it holds, per asset (by a dense id, the asset's rank in path order): its path and
 //! type, the assets that reference it directly (in the order the graph search visits them),
@@ -10,21 +11,26 @@
 //!
 //! It is *opened, not decoded*: a query reads a header and the rows it visits.
 //!
-//! **Validity.** The header carries the tree digest (a blake3 over every file's path and, for
-//! the files whose content matters, size and modification time, as [`tree_digest`] says) and
-//! the same binding as the summary cache (a keyed hash of the environment's inodes and the
-//! machine, see [`crate::cache`]), which is also kept in `index.bind` beside the database and
-//! checked before redb parses the file. An index is used only when its format and rlcm version are
-//! this build's, its binding is this environment's on this machine, and the digest of the tree
-//! as it is now (one walk and one `lstat` per file, as every load does) equals the recorded
-//! one. Files that were "racy" when the index was written (modified within the last two
-//! seconds) are recorded with their blake3 and hashed again. Anything else — no index, a
-//! damaged file, another directory's or machine's index, any file added, removed or edited —
-//! and the caller loads the whole tree as before (then writes a fresh index).
+//! **Validity.** The header (`index.head`, beside the database, read before the database is
+//! opened) carries the tree digest (a blake3 over every file's path and, for the files whose
+//! content matters, size and modification time, as [`tree_digest`] says), the same binding as
+//! the summary cache (a keyed hash of the environment's inodes and the machine, see
+//! [`crate::cache`]), which is also kept in `index.bind` and checked before anything else is
+//! parsed, and the generation of the database it was written with. An index is used only when
+//! its format and rlcm version are this build's, its binding is this environment's on this
+//! machine, its database is the header's, and the digest of the tree as it is now (one walk and
+//! one `lstat` per file, as every load does) equals the recorded one. Files that were "racy"
+//! when the index was written (modified within the last two seconds), and the files a
+//! connector command wrote since, are recorded with their blake3 and hashed again. Anything
+//! else — no index, a damaged file, another directory's or machine's index, any file added,
+//! removed or edited — and the caller loads the whole tree as before (then writes a fresh
+//! index).
 //!
 //! The index is written after a full load by the commands that use it, under the reader lock
-//! (so no commit runs meanwhile), to a temporary file renamed into place: a crash leaves the old
-//! index or none, and a write that lands after it is seen as a changed tree.
+//! (so no commit runs meanwhile): the database to a temporary file renamed into place, then the
+//! header, atomically: a crash leaves the old header, which matches neither the new database
+//! nor the tree. A connector command that found the index valid keeps it so: its writes change
+//! nothing the index holds, and [`Index::rewrite_header`] records the tree as it wrote it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -296,13 +302,9 @@ pub fn answer<T>(
     })
 }
 
-fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
-    let Some(dir) = cache_dir(root, true) else {
-        return Err(Unusable("no cache folder".into()));
-    };
-    let Some(binding) = crate::cache::binding(root, true) else {
-        return Err(Unusable("no cache key".into()));
-    };
+/// The header of a new index of the tree whose files are `entries`, as loaded into `ws`: the
+/// files modified a moment ago are racy (recorded with their hash), and a fresh generation.
+fn new_header(entries: &[Entry], ws: &Workspace, binding: [u8; 32]) -> R<Header> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
@@ -325,7 +327,7 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
     g.update(&digest);
     let mut generation = [0u8; 16];
     generation.copy_from_slice(&g.finalize().as_bytes()[..16]);
-    let header = Header {
+    Ok(Header {
         format: FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
         binding,
@@ -333,7 +335,18 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         racy,
         assets: n,
         generation,
+    })
+}
+
+fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
+    let Some(dir) = cache_dir(root, true) else {
+        return Err(Unusable("no cache folder".into()));
     };
+    let Some(binding) = crate::cache::binding(root, true) else {
+        return Err(Unusable("no cache key".into()));
+    };
+    let header = new_header(entries, ws, binding)?;
+    let generation = header.generation;
     let graph = DepGraph::build(ws);
     let tmp = tempfile::Builder::new()
         .prefix(crate::fsutil::TEMP_PREFIX)

@@ -59,7 +59,7 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
 enum Tree {
     Loaded(Workspace),
     /// The index, and the tree as walked when it was found valid.
-    Indexed(crate::index::Index, crate::source::Source),
+    Indexed(Box<(crate::index::Index, crate::source::Source)>),
 }
 
 /// Context of a write: locked environment, the tree, connector state, transaction.
@@ -126,7 +126,7 @@ impl Change {
         }
         let source = crate::source::Source::open(&env.root)?;
         match Index::open(&env.root, &source) {
-            Ok(idx) => Ok(Tree::Indexed(idx, source)),
+            Ok(idx) => Ok(Tree::Indexed(Box::new((idx, source)))),
             Err(why) if mode == Mode::Require => Err(crate::index::required(&env.root, &why)),
             Err(_) => {
                 Workspace::load_with(&source, crate::cache::SummaryCache::read(&env.root)).map(Tree::Loaded)
@@ -137,7 +137,8 @@ impl Change {
     /// The uses of the connector that `def` breaks, and the uses no connector is known for:
     /// from the index (when it cannot be read to the end, from the tree, loaded then).
     fn scan(&mut self, def: &ruby::ConnectorDefinition) -> Result<(Vec<BreakingUse>, Vec<UnattributedUse>)> {
-        if let Tree::Indexed(idx, _) = &self.tree {
+        if let Tree::Indexed(b) = &self.tree {
+            let idx = &b.0;
             let found = breaking_indexed(&self.env, idx, &self.c, def)
                 .and_then(|breaking| Ok((breaking, unattributed_indexed(idx)?)));
             match found {
@@ -253,7 +254,8 @@ impl Change {
             Tree::Loaded(ws) => self.env.refresh_cache(ws),
             // A connector's version changes nothing the index holds (its title, path and
             // uses stay): the index stays valid with a header for the tree as written.
-            Tree::Indexed(idx, source) if all_recorded && !self.written.is_empty() => {
+            Tree::Indexed(b) if all_recorded && !self.written.is_empty() => {
+                let (idx, source) = &**b;
                 let _ = idx.rewrite_header(&self.env.root, source.entries(), &self.written);
             }
             Tree::Indexed(..) => {}

@@ -402,6 +402,7 @@ fn release_and_restore_scan_the_index_with_the_same_outcome() {
         ),
         ("restore", vec!["connector", "restore", "acme_crm", "3"], true),
     ];
+    let times = regex::Regex::new(r#""\d{4}-\d\d-\d\dT[^"]*""#).unwrap();
     for (n, (what, args, edit)) in cases.into_iter().enumerate() {
         let mut outs = Vec::new();
         for mode in ["off", "require"] {
@@ -418,10 +419,7 @@ fn release_and_restore_scan_the_index_with_the_same_outcome() {
             let tree = std::fs::read(env.join("acme_crm.custom_adapter.json")).unwrap();
             let err = err.replace(env.to_str().unwrap(), "ENV");
             // The times of the release differ between the two runs.
-            let state = regex::Regex::new(r#""\d{4}-\d\d-\d\dT[^"]*""#)
-                .unwrap()
-                .replace_all(&state, "TIME")
-                .into_owned();
+            let state = times.replace_all(&state, "TIME").into_owned();
             outs.push((code, out, err, state, tree));
         }
         assert_eq!(outs[0], outs[1], "{what}: differs with the index");
