@@ -147,8 +147,8 @@ fn head_path(root: &Path) -> PathBuf {
 pub enum Mode {
     /// `on`: use it when valid, else load the tree and write a fresh one.
     Auto,
-    /// Unset (the default until writing commands keep the index up to date in their own
-    /// transaction: today the first reader after a write pays the rebuild), or `off`: never read
+    /// Unset (the default until every writing command keeps the index up to date: the
+    /// connector commands do, but the first reader after an import pays the rebuild), or `off`: never read
     /// nor write it (every command loads the whole tree, as before the index;
     /// for differential tests and to rule the index out).
     Off,
