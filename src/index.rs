@@ -1,6 +1,7 @@
 //! The production index: `.rlcm/cache/index.redb` (a redb database, git-ignored, rebuildable
-//! at any time), so that `impact` and `connector check` on a large environment read the rows
-//! they need instead of loading every summary and building the whole graph.
+//! at any time), so that `impact`, `connector check` and the breaking-change scan of
+//! `connector release` and `restore` on a large environment read the rows they need instead of
+//! loading every summary and building the whole graph.
 //!
 //! What it holds, per asset (by a dense id, the asset's rank in path order): its path and
 //! type, the assets that reference it directly (in the order the graph search visits them),
@@ -10,21 +11,26 @@
 //!
 //! It is *opened, not decoded*: a query reads a header and the rows it visits.
 //!
-//! **Validity.** The header carries the tree digest (a blake3 over every file's path and, for
-//! the files whose content matters, size and modification time, as [`tree_digest`] says) and
-//! the same binding as the summary cache (a keyed hash of the environment's inodes and the
-//! machine, see [`crate::cache`]), which is also kept in `index.bind` beside the database and
-//! checked before redb parses the file. An index is used only when its format and rlcm version are
-//! this build's, its binding is this environment's on this machine, and the digest of the tree
-//! as it is now (one walk and one `lstat` per file, as every load does) equals the recorded
-//! one. Files that were "racy" when the index was written (modified within the last two
-//! seconds) are recorded with their blake3 and hashed again. Anything else — no index, a
-//! damaged file, another directory's or machine's index, any file added, removed or edited —
-//! and the caller loads the whole tree as before (then writes a fresh index).
+//! **Validity.** The header (`index.head`, beside the database, read before the database is
+//! opened) carries the tree digest (a blake3 over every file's path and, for the files whose
+//! content matters, size and modification time, as [`tree_digest`] says), the same binding as
+//! the summary cache (a keyed hash of the environment's inodes and the machine, see
+//! [`crate::cache`]), which is also kept in `index.bind` and checked before anything else is
+//! parsed, and the generation of the database it was written with. An index is used only when
+//! its format and rlcm version are this build's, its binding is this environment's on this
+//! machine, its database is the header's, and the digest of the tree as it is now (one walk and
+//! one `lstat` per file, as every load does) equals the recorded one. Files that were "racy"
+//! when the index was written (modified within the last two seconds), and the files a
+//! connector command wrote since, are recorded with their blake3 and hashed again. Anything
+//! else — no index, a damaged file, another directory's or machine's index, any file added,
+//! removed or edited — and the caller loads the whole tree as before (then writes a fresh
+//! index).
 //!
 //! The index is written after a full load by the commands that use it, under the reader lock
-//! (so no commit runs meanwhile), to a temporary file renamed into place: a crash leaves the old
-//! index or none, and a write that lands after it is seen as a changed tree.
+//! (so no commit runs meanwhile): the database to a temporary file renamed into place, then the
+//! header, atomically: a crash leaves the old header, which matches neither the new database
+//! nor the tree. A connector command that found the index valid keeps it so: its writes change
+//! nothing the index holds, and [`Index::rewrite_header`] records the tree as it wrote it.
 
 use crate::error::Subject;
 use std::collections::HashMap;
@@ -39,7 +45,7 @@ use crate::source::{Entry, Source};
 use crate::workspace::Workspace;
 
 /// Bumped whenever the index changes meaning.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// More racy files than this when writing, and no index is written (the next command writes
 /// one, when the tree has settled).
@@ -65,7 +71,8 @@ impl<E: std::fmt::Display> From<E> for Unusable {
 
 type R<T> = std::result::Result<T, Unusable>;
 
-#[derive(Serialize, Deserialize)]
+/// The header, kept apart in `index.head` (see [`head_path`]).
+#[derive(Clone, Serialize, Deserialize)]
 struct Header {
     format: u32,
     version: String,
@@ -74,6 +81,9 @@ struct Header {
     /// Files modified shortly before the index was written: path and blake3 hex.
     racy: Vec<(String, String)>,
     assets: u32,
+    /// Drawn for each database written, recorded in it too: a header is believed only with
+    /// the database it was written with.
+    generation: [u8; 16],
 }
 
 /// One asset's row.
@@ -125,13 +135,21 @@ fn bind_path(root: &Path) -> PathBuf {
     root.join(".rlcm/cache/index.bind")
 }
 
+/// The index's header, beside it (`index.head`): format, version, binding, tree digest, racy
+/// files and the database's generation, read before the database is opened. It is written
+/// last (atomically, through `fsutil`), so it is the commit point of an index: a crash before
+/// it leaves the old header, whose generation or digest no longer matches.
+fn head_path(root: &Path) -> PathBuf {
+    root.join(".rlcm/cache/index.head")
+}
+
 /// How commands use the index, from the environment variable `RLCM_INDEX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// `on`: use it when valid, else load the tree and write a fresh one.
     Auto,
-    /// Unset (the default until writing commands keep the index up to date in their own
-    /// transaction: today the first reader after a write pays the rebuild), or `off`: never read
+    /// Unset (the default until every writing command keeps the index up to date: the
+    /// connector commands do, but the first reader after an import pays the rebuild), or `off`: never read
     /// nor write it (every command loads the whole tree, as before the index;
     /// for differential tests and to rule the index out).
     Off,
@@ -167,21 +185,30 @@ pub fn required(root: &Path, why: &Unusable) -> crate::error::Error {
 /// files, and a connector's code and logo beside its JSON file). Other files only count by
 /// name (a workspace keeps only their paths).
 pub(crate) fn tree_digest(entries: &[Entry]) -> [u8; 32] {
-    let has = |p: &str| entries.binary_search_by(|e| e.path.as_str().cmp(p)).is_ok();
+    let rows: Vec<(&str, u64, u64)> = entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.size, e.mtime))
+        .collect();
+    digest_rows(&rows)
+}
+
+/// [`tree_digest`] of `(path, size, mtime)` rows sorted by path.
+fn digest_rows(rows: &[(&str, u64, u64)]) -> [u8; 32] {
+    let has = |p: &str| rows.binary_search_by(|e| e.0.cmp(p)).is_ok();
     let mut h = blake3::Hasher::new();
-    h.update(&(entries.len() as u64).to_le_bytes());
-    for e in entries {
-        let content = match asset::classify(&e.path) {
+    h.update(&(rows.len() as u64).to_le_bytes());
+    for &(path, size, mtime) in rows {
+        let content = match asset::classify(path) {
             FileRole::Asset(_) => true,
             FileRole::ConnectorCode(json) | FileRole::ConnectorLogo(json) => has(&json),
             FileRole::Other => false,
         };
-        h.update(&(e.path.len() as u64).to_le_bytes());
-        h.update(e.path.as_bytes());
+        h.update(&(path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
         if content {
             h.update(&[1]);
-            h.update(&e.size.to_le_bytes());
-            h.update(&e.mtime.to_le_bytes());
+            h.update(&size.to_le_bytes());
+            h.update(&mtime.to_le_bytes());
         } else {
             h.update(&[0]);
         }
@@ -226,6 +253,11 @@ pub fn write(root: &Path, entries: &[Entry], ws: &Workspace) {
 /// full load, which words the error as always), else with `full` from a load of the whole tree,
 /// writing a fresh index on another thread meanwhile. With no index file at all, the load reads
 /// the summary cache while it walks the tree, as before the index.
+///
+/// With an index, the tree is walked on other threads while this one opens the index and
+/// computes the answer from it; the answer is returned only once the walk is done and the
+/// tree's digest is the index's (the index is *validated before it is believed*, it is only
+/// read earlier). An answer computed from an index that turns out stale is thrown away.
 pub fn answer<T>(
     root: &Path,
     indexed: impl FnOnce(&Index) -> R<Option<T>>,
@@ -234,8 +266,23 @@ pub fn answer<T>(
     let mode = mode();
     let have = mode != Mode::Off && std::fs::symlink_metadata(index_path(root)).is_ok();
     let (source, ws) = if have {
-        let source = Source::open(root)?;
-        match Index::open(root, &source).and_then(|idx| indexed(&idx)) {
+        let (source, early) = std::thread::scope(|scope| {
+            let walk = std::thread::Builder::new().spawn_scoped(scope, || Source::open(root));
+            let early = Index::open_unchecked(root).and_then(|idx| Ok((indexed(&idx)?, idx)));
+            let source = match walk {
+                Ok(walk) => walk.join().unwrap_or_else(|_| {
+                    Err(
+                        crate::error::Error::internal(format!("the walk of `{}` failed", root.display()))
+                            .hint("run the command again"),
+                    )
+                }),
+                // No thread to spare: the walk runs here.
+                Err(_) => Source::open(root),
+            };
+            (source, early)
+        });
+        let source = source?;
+        match early.and_then(|(answer, idx)| idx.check_tree(root, &source).map(|()| answer)) {
             Ok(Some(answer)) => return Ok(answer),
             Err(why) if mode == Mode::Require => return Err(required(root, &why)),
             _ => {}
@@ -260,13 +307,9 @@ pub fn answer<T>(
     })
 }
 
-fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
-    let Some(dir) = cache_dir(root, true) else {
-        return Err(Unusable("no cache folder".into()));
-    };
-    let Some(binding) = crate::cache::binding(root, true) else {
-        return Err(Unusable("no cache key".into()));
-    };
+/// The header of a new index of the tree whose files are `entries`, as loaded into `ws`: the
+/// files modified a moment ago are racy (recorded with their hash), and a fresh generation.
+fn new_header(entries: &[Entry], ws: &Workspace, binding: [u8; 32]) -> R<Header> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
@@ -282,14 +325,33 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         return Err(Unusable("too many files were modified a moment ago".into()));
     }
     let n = u32::try_from(ws.assets.len()).map_err(|_| Unusable("too many assets".into()))?;
-    let header = Header {
+    let digest = tree_digest(entries);
+    let mut g = blake3::Hasher::new();
+    g.update(&now.to_le_bytes());
+    g.update(&std::process::id().to_le_bytes());
+    g.update(&digest);
+    let mut generation = [0u8; 16];
+    generation.copy_from_slice(&g.finalize().as_bytes()[..16]);
+    Ok(Header {
         format: FORMAT,
         version: env!("CARGO_PKG_VERSION").to_string(),
         binding,
-        digest: tree_digest(entries),
+        digest,
         racy,
         assets: n,
+        generation,
+    })
+}
+
+fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
+    let Some(dir) = cache_dir(root, true) else {
+        return Err(Unusable("no cache folder".into()));
     };
+    let Some(binding) = crate::cache::binding(root, true) else {
+        return Err(Unusable("no cache key".into()));
+    };
+    let header = new_header(entries, ws, binding)?;
+    let generation = header.generation;
     let graph = DepGraph::build(ws);
     let tmp = tempfile::Builder::new()
         .prefix(crate::fsutil::TEMP_PREFIX)
@@ -299,7 +361,7 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         let txn = db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
-            meta.insert("header", encode(&header)?.as_slice())?;
+            meta.insert("generation", generation.as_slice())?;
             let connectors: Vec<(&str, &str)> = ws
                 .assets
                 .iter()
@@ -380,19 +442,19 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         crate::fsutil::write_atomic_with(&bind_path(root), |w| w.write_all(&binding))
             .map_err(|e| Unusable(e.to_string()))?;
     }
-    crate::fsutil::sync_dir(&dir).map_err(|e| Unusable(e.to_string()))?;
+    crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))?;
     Ok(())
 }
 
 /// An open, validated index.
 pub struct Index {
     txn: redb::ReadTransaction,
-    assets: u32,
+    header: Header,
 }
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Index({} assets)", self.assets)
+        write!(f, "Index({} assets)", self.header.assets)
     }
 }
 
@@ -400,6 +462,14 @@ impl Index {
     /// Opens the index of the environment at `root` and checks it against the tree `source`
     /// lists (see the module documentation).
     pub fn open(root: &Path, source: &Source) -> R<Index> {
+        let idx = Index::open_unchecked(root)?;
+        idx.check_tree(root, source)?;
+        Ok(idx)
+    }
+
+    /// Opens the index of the environment at `root` and checks everything but the tree: its
+    /// format, rlcm version and binding. Not to be believed before [`Index::check_tree`].
+    fn open_unchecked(root: &Path) -> R<Index> {
         if mode() == Mode::Off {
             return Err(Unusable("RLCM_INDEX=off is set".into()));
         }
@@ -413,32 +483,90 @@ impl Index {
         if !std::fs::symlink_metadata(&bind)?.is_file() || std::fs::read(&bind)? != binding {
             return Err(Unusable("written for another environment or machine".into()));
         }
-        let db = redb::Builder::new().open_read_only(&path)?;
-        let txn = db.begin_read()?;
-        let header: Header = {
-            let meta = txn.open_table(META)?;
-            let bytes = meta.get("header")?.ok_or_else(|| Unusable("no header".into()))?;
-            decode(bytes.value())?
-        };
+        let head = head_path(root);
+        if !std::fs::symlink_metadata(&head)?.is_file() {
+            return Err(Unusable("no header".into()));
+        }
+        let header: Header = decode(&std::fs::read(&head)?)?;
         if header.format != FORMAT || header.version != env!("CARGO_PKG_VERSION") {
             return Err(Unusable("written by another rlcm".into()));
         }
         if header.binding != binding {
             return Err(Unusable("written for another environment or machine".into()));
         }
-        if header.digest != tree_digest(source.entries()) {
+        let db = redb::Builder::new().open_read_only(&path)?;
+        let txn = db.begin_read()?;
+        {
+            let meta = txn.open_table(META)?;
+            let g = meta
+                .get("generation")?
+                .ok_or_else(|| Unusable("no generation".into()))?;
+            if g.value() != header.generation.as_slice() {
+                return Err(Unusable("the header is not the database's".into()));
+            }
+        }
+        Ok(Index { txn, header })
+    }
+
+    /// Checks the index against the tree `source` lists: the digest, then the files that were
+    /// racy when it was written, hashed again.
+    fn check_tree(&self, root: &Path, source: &Source) -> R<()> {
+        if self.header.digest != tree_digest(source.entries()) {
             return Err(Unusable("the tree changed".into()));
         }
-        for (p, hash) in &header.racy {
+        for (p, hash) in &self.header.racy {
             let bytes = crate::fsutil::read(&root.join(p)).map_err(|e| Unusable(e.to_string()))?;
             if blake3::hash(&bytes).to_hex().as_str() != hash {
                 return Err(Unusable("a recently modified file changed".into()));
             }
         }
-        Ok(Index {
-            txn,
-            assets: header.assets,
-        })
+        Ok(())
+    }
+
+    /// Records, after a write of rlcm under the writer lock that leaves what the index holds
+    /// true (a connector's version: its `.custom_adapter.json` and `.rb` rewritten, its title,
+    /// path and uses unchanged), the tree as that write left it. `entries` is the tree as
+    /// walked when this index was found valid, `written` each tree file the write replaced,
+    /// with the blake3 of the bytes it wrote. The new header has their sizes and times as they
+    /// are now, and their hashes as racy files (hashed again by the next command, so that an
+    /// edit from outside right after the write is still seen); any other file changed from
+    /// outside since the walk still differs from `entries`. Written atomically: a crash leaves
+    /// the old header, which the tree no longer matches. On error the index is left stale (the
+    /// next reader rebuilds it).
+    pub fn rewrite_header(&self, root: &Path, entries: &[Entry], written: &[(String, String)]) -> R<()> {
+        cache_dir(root, false).ok_or_else(|| Unusable("no cache folder".into()))?;
+        let mut rows: Vec<(&str, u64, u64)> = entries
+            .iter()
+            .map(|e| (e.path.as_str(), e.size, e.mtime))
+            .collect();
+        for (p, _) in written {
+            let at = rows
+                .binary_search_by(|r| r.0.cmp(p.as_str()))
+                .map_err(|_| Unusable(format!("`{p}` is new to the tree")))?;
+            let meta = std::fs::symlink_metadata(root.join(p))?;
+            if !meta.is_file() {
+                return Err(Unusable(format!("`{p}` is not a regular file")));
+            }
+            rows[at].1 = meta.len();
+            rows[at].2 = crate::source::mtime_ns(&meta);
+        }
+        let mut racy: Vec<(String, String)> = self
+            .header
+            .racy
+            .iter()
+            .filter(|(p, _)| !written.iter().any(|(w, _)| w == p))
+            .cloned()
+            .collect();
+        racy.extend(written.iter().cloned());
+        if racy.len() > MAX_RACY {
+            return Err(Unusable("too many files were modified a moment ago".into()));
+        }
+        let header = Header {
+            digest: digest_rows(&rows),
+            racy,
+            ..self.header.clone()
+        };
+        crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))
     }
 
     fn meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> R<T> {
@@ -457,7 +585,7 @@ impl Index {
 
     /// The number of assets.
     pub fn len(&self) -> usize {
-        self.assets as usize
+        self.header.assets as usize
     }
 
     /// The row of asset `id`.

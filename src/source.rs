@@ -17,6 +17,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, IoContext, Result};
 
+mod walk;
+
 /// Bounds that keep reading a hostile package cheap.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -190,6 +192,28 @@ impl Source {
 
     fn open_dir(root: &Path) -> Result<Source> {
         let ignored = workato_ignore(root)?;
+        let mut entries = match walk::walk(root, ignored.as_ref()) {
+            Some(entries) => entries,
+            None => Self::walk_careful(root, ignored.as_ref())?,
+        };
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.index = i;
+        }
+        // Both walks list folder by folder; a global sort by the `/` path keeps one order for
+        // directories and zips alike (paths are unique: unstable is the same order).
+        use rayon::prelude::*;
+        entries.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        Ok(Source::Dir {
+            root: root.to_path_buf(),
+            entries,
+            pool: Default::default(),
+        })
+    }
+
+    /// The walk that decides when [`walk::walk`] gives up: one entry at a time in `walkdir`'s
+    /// order, so that the error is the first one met (the first in path order) and says
+    /// what it says; then one `lstat` per file, on every core.
+    fn walk_careful(root: &Path, ignored: Option<&ignore::gitignore::Gitignore>) -> Result<Vec<Entry>> {
         let mut found: Vec<(String, std::path::PathBuf)> = Vec::new();
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
@@ -198,9 +222,7 @@ impl Source {
             .filter_entry(|e| {
                 e.depth() == 0
                     || (!is_private_name(&e.file_name().to_string_lossy())
-                        && !ignored
-                            .as_ref()
-                            .is_some_and(|g| g.matched(e.path(), e.file_type().is_dir()).is_ignore()))
+                        && !ignored.is_some_and(|g| g.matched(e.path(), e.file_type().is_dir()).is_ignore()))
             });
         for item in walker {
             let item = item.map_err(|e| {
@@ -238,10 +260,8 @@ impl Source {
             }
             found.push((rel_str, item.into_path()));
         }
-        // The sizes and times: one `lstat` per file, on every core (most of a warm load of a
-        // large tree is these calls).
         use rayon::prelude::*;
-        let mut entries = found
+        found
             .into_par_iter()
             .map(|(path, full)| {
                 let meta = std::fs::symlink_metadata(&full).with_path("read", &full)?;
@@ -252,18 +272,7 @@ impl Source {
                     index: 0,
                 })
             })
-            .collect::<Result<Vec<Entry>>>()?;
-        for (i, e) in entries.iter_mut().enumerate() {
-            e.index = i;
-        }
-        // walkdir sorts per directory by OsStr; a global sort by the `/` path keeps one order
-        // for directories and zips alike.
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(Source::Dir {
-            root: root.to_path_buf(),
-            entries,
-            pool: Default::default(),
-        })
+            .collect::<Result<Vec<Entry>>>()
     }
 
     fn open_zip(path: &Path, limits: Limits) -> Result<Source> {
@@ -859,5 +868,76 @@ mod tests {
     fn folds_normalisation_not_case() {
         assert_ne!(fold_name("A.json"), fold_name("a.json"));
         assert_eq!(fold_name("\u{30DB}\u{3099}"), fold_name("\u{30DC}"));
+    }
+
+    /// The fast walk and the careful one list the same files, sizes and times (private names,
+    /// `.workato-ignore` patterns over files and folders, empty and deep folders, a folder of
+    /// more files than are `stat`ed one by one, names outside ASCII), and every kind of
+    /// trouble makes the fast walk give up, so that the careful one words the error.
+    #[test]
+    fn the_fast_walk_lists_what_the_careful_walk_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let files = [
+            "a.recipe.json",
+            "a-b/x.recipe.json",
+            "a/b/c/d/deep.recipe.json",
+            "a/.DS_Store",
+            "a/.gitignore",
+            ".git/HEAD",
+            ".rlcm/env.json",
+            ".wk/wk.toml",
+            "drafts/skip.recipe.json",
+            "keep/one.scratch.recipe.json",
+            "keep/two.recipe.json",
+            "取引先登録/コネクション.connection.json",
+            "empty-sibling/z.lookup_table.json",
+        ];
+        for f in files {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, f.as_bytes()).unwrap();
+        }
+        std::fs::create_dir_all(root.join("empty/inner")).unwrap();
+        for i in 0..(walk::PAR_STATS + 40) {
+            std::fs::write(root.join(format!("a/b/many-{i:04}.recipe.json")), vec![b'x'; i]).unwrap();
+        }
+        std::fs::write(root.join(".workato-ignore"), "drafts/\n*.scratch.recipe.json\n").unwrap();
+        let same = |root: &Path| {
+            let ignored = workato_ignore(root).unwrap();
+            let mut fast = walk::walk(root, ignored.as_ref()).expect("the fast walk answers");
+            let mut careful = Source::walk_careful(root, ignored.as_ref()).unwrap();
+            let key = |e: &Entry| (e.path.clone(), e.size, e.mtime);
+            fast.sort_by_key(key);
+            careful.sort_by_key(key);
+            assert_eq!(
+                fast.iter().map(key).collect::<Vec<_>>(),
+                careful.iter().map(key).collect::<Vec<_>>()
+            );
+            fast.len()
+        };
+        let n = same(root);
+        assert_eq!(n, 6 + walk::PAR_STATS + 40);
+        std::fs::remove_file(root.join(".workato-ignore")).unwrap();
+        assert_eq!(same(root), n + 2);
+        // Trouble: the fast walk gives up, the careful one says what is wrong.
+        std::os::unix::fs::symlink("a.recipe.json", root.join("a/b/link.recipe.json")).unwrap();
+        assert!(walk::walk(root, None).is_none());
+        let err = Source::open(root).unwrap_err().to_string();
+        assert!(
+            err.contains("a/b/link.recipe.json") && err.contains("symbolic link"),
+            "{err}"
+        );
+        std::fs::remove_file(root.join("a/b/link.recipe.json")).unwrap();
+        use std::os::unix::ffi::OsStrExt;
+        let bad = root
+            .join("keep")
+            .join(std::ffi::OsStr::from_bytes(b"\xff.recipe.json"));
+        std::fs::write(&bad, b"{}").unwrap();
+        assert!(walk::walk(root, None).is_none());
+        let err = Source::open(root).unwrap_err().to_string();
+        assert!(err.contains("not valid UTF-8"), "{err}");
+        std::fs::remove_file(&bad).unwrap();
+        assert_eq!(same(root), n + 2);
     }
 }

@@ -102,7 +102,7 @@ pub fn rollback(mut env: Environment, id: Option<u64>, force: bool, actor: &Acto
     }
     let baseline: Baseline = serde_json::from_slice(&fsutil::read(&env.root.join(baseline_backup_path(id)))?)
         .map_err(|e| Error::json(baseline_backup_path(id), &e))?;
-    state.baseline = baseline;
+    state.set_baseline(baseline);
     let mut updated = record.clone();
     updated.rolled_back_at = Some(env::now_rfc3339());
     updated.rolled_back_by = Some(actor.user.clone());

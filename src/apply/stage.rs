@@ -130,7 +130,8 @@ pub(super) fn stage(
     };
     let mut new_state = state.clone();
     // The baseline's updates go straight into the new state (`state` keeps the old one).
-    let baseline_updates = &mut new_state.baseline.assets;
+    let mut new_baseline = std::mem::take(new_state.baseline_mut()?);
+    let baseline_updates = &mut new_baseline.assets;
     let mut connector_changes = Vec::new();
     let rw = Rewriter::new(&pkg.ws, target, &plan.target_paths, &plan.providers, &opts.folder);
     let inputs = Inputs {
@@ -175,10 +176,11 @@ pub(super) fn stage(
     // Baseline, history record.
     w.txn.write(
         &baseline_backup_path(id),
-        &crate::json::to_pretty_vec(&state.baseline),
+        &crate::json::to_pretty_vec(state.baseline()?),
     )?;
-    new_state.baseline.import = Some(id);
-    new_state.baseline.at = Some(now.clone());
+    new_baseline.import = Some(id);
+    new_baseline.at = Some(now.clone());
+    new_state.set_baseline(new_baseline);
     let record = ImportRecord {
         format_version: 1,
         id,

@@ -119,39 +119,8 @@ fn check_indexed(
         return Ok(None);
     };
     let def = ruby::parse_connector(&code);
-    let at = match idx.index_of(&c.path)? {
-        Some(i) => Some(i),
-        None => idx.connector_titled(&c.title)?,
-    };
-    let breaking = match at {
-        Some(i) => {
-            let uses = idx.connector_uses(i)?;
-            let mut paths = std::collections::HashMap::new();
-            for u in &uses {
-                if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(u.asset) {
-                    e.insert(idx.row(u.asset as usize)?.path);
-                }
-            }
-            breaking_of(
-                env,
-                uses.iter().map(|u| {
-                    (
-                        paths[&u.asset].as_str(),
-                        u.kind,
-                        u.name.as_str(),
-                        u.steps.as_slice(),
-                    )
-                }),
-                &def,
-            )
-        }
-        None => Vec::new(),
-    };
-    let unattributed = idx
-        .unattributed()?
-        .into_iter()
-        .map(|(recipe, provider)| crate::report::UnattributedUse { recipe, provider })
-        .collect();
+    let breaking = breaking_indexed(env, idx, &c, &def)?;
+    let unattributed = unattributed_indexed(idx)?;
     Ok(Some(ConnectorCheckReport {
         format_version: FORMAT_VERSION,
         title: c.title.clone(),
@@ -163,6 +132,52 @@ fn check_indexed(
         breaking,
         unattributed,
     }))
+}
+
+/// The recipes here whose steps use an action or trigger of connector `c` that `def` does not
+/// define, from the production index (as [`breaking_uses`] finds them in the loaded tree, with
+/// the connector located as [`tree_index`] does: by path, else the first titled so).
+pub fn breaking_indexed(
+    env: &Environment,
+    idx: &crate::index::Index,
+    c: &ConnectorState,
+    def: &ConnectorDefinition,
+) -> std::result::Result<Vec<BreakingUse>, crate::index::Unusable> {
+    let at = match idx.index_of(&c.path)? {
+        Some(i) => Some(i),
+        None => idx.connector_titled(&c.title)?,
+    };
+    let Some(i) = at else { return Ok(Vec::new()) };
+    let uses = idx.connector_uses(i)?;
+    let mut paths = std::collections::HashMap::new();
+    for u in &uses {
+        if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(u.asset) {
+            e.insert(idx.row(u.asset as usize)?.path);
+        }
+    }
+    Ok(breaking_of(
+        env,
+        uses.iter().map(|u| {
+            (
+                paths[&u.asset].as_str(),
+                u.kind,
+                u.name.as_str(),
+                u.steps.as_slice(),
+            )
+        }),
+        def,
+    ))
+}
+
+/// [`unattributed_uses`] from the production index.
+pub fn unattributed_indexed(
+    idx: &crate::index::Index,
+) -> std::result::Result<Vec<crate::report::UnattributedUse>, crate::index::Unusable> {
+    Ok(idx
+        .unattributed()?
+        .into_iter()
+        .map(|(recipe, provider)| crate::report::UnattributedUse { recipe, provider })
+        .collect())
 }
 
 fn check_loaded(

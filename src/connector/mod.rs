@@ -9,7 +9,10 @@
 
 pub mod breaking;
 
-pub use breaking::{breaking_among, breaking_uses, check, describe_breaking, unattributed_uses};
+pub use breaking::{
+    breaking_among, breaking_indexed, breaking_uses, check, describe_breaking, unattributed_indexed,
+    unattributed_uses,
+};
 
 use crate::error::Subject;
 use std::collections::BTreeSet;

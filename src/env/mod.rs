@@ -91,8 +91,64 @@ pub struct State {
     pub connectors: BTreeMap<String, ConnectorState>,
     /// `recipes.json`.
     pub recipes: RecipeStates,
-    /// `baseline.json`.
-    pub baseline: Baseline,
+    /// `baseline.json` (a hash per asset: read when first asked for, see [`State::baseline`]).
+    baseline: LazyBaseline,
+}
+
+/// `baseline.json`, read on first use: only `plan`, `import`, `rollback` and `check` need it, and
+/// in a large environment it is the largest state file (one hash per asset).
+#[derive(Debug, Clone, Default)]
+struct LazyBaseline {
+    /// The file it is read from (`None`: a state made in memory, never read).
+    file: Option<PathBuf>,
+    value: std::sync::OnceLock<Baseline>,
+}
+
+impl State {
+    /// The baseline, read from `baseline.json` the first time (the default one when the file
+    /// is absent); an error names the file when it cannot be read.
+    pub fn baseline(&self) -> Result<&Baseline> {
+        if let Some(b) = self.baseline.value.get() {
+            return Ok(b);
+        }
+        let b = match &self.baseline.file {
+            Some(f) => read_baseline(f)?,
+            None => Baseline {
+                format_version: 1,
+                ..Default::default()
+            },
+        };
+        Ok(self.baseline.value.get_or_init(|| b))
+    }
+
+    /// The baseline, to change it (read first as [`State::baseline`] says).
+    pub fn baseline_mut(&mut self) -> Result<&mut Baseline> {
+        self.baseline()?;
+        self.baseline
+            .value
+            .get_mut()
+            .ok_or_else(|| Error::internal("the baseline could not be read").hint("run the command again"))
+    }
+
+    /// Replaces the baseline.
+    pub fn set_baseline(&mut self, baseline: Baseline) {
+        self.baseline.value = std::sync::OnceLock::from(baseline);
+    }
+
+    /// The baseline when it was read or set, `None` while `baseline.json` is as it was read.
+    fn baseline_if_read(&self) -> Option<&Baseline> {
+        self.baseline.value.get()
+    }
+}
+
+fn read_baseline(file: &Path) -> Result<Baseline> {
+    match fsutil::read_optional(file)? {
+        Some(_) => read_json(file),
+        None => Ok(Baseline {
+            format_version: 1,
+            ..Default::default()
+        }),
+    }
 }
 
 /// An environment directory and its state.
@@ -235,18 +291,14 @@ impl Environment {
                 ..Default::default()
             },
         };
-        let baseline = match fsutil::read_optional(&dot.join("baseline.json"))? {
-            Some(_) => read_json(&dot.join("baseline.json"))?,
-            None => Baseline {
-                format_version: 1,
-                ..Default::default()
-            },
-        };
         Ok(State {
             info,
             connectors,
             recipes,
-            baseline,
+            baseline: LazyBaseline {
+                file: Some(dot.join("baseline.json")),
+                value: std::sync::OnceLock::new(),
+            },
         })
     }
 
@@ -439,7 +491,10 @@ pub(crate) fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<S
             format_version: 1,
             running: BTreeMap::new(),
         },
-        baseline,
+        baseline: LazyBaseline {
+            file: None,
+            value: std::sync::OnceLock::from(baseline),
+        },
     })
 }
 
@@ -480,10 +535,15 @@ pub(crate) fn stage_state(root: &Path, state: &State, txn: &mut Transaction) -> 
         state_path("recipes.json"),
         crate::json::to_pretty_vec(&state.recipes),
     )?;
-    stage(
-        state_path("baseline.json"),
-        crate::json::to_pretty_vec(&state.baseline),
-    )?;
+    // A baseline never read is the file as it is (written only when absent, as the default).
+    match state.baseline_if_read() {
+        Some(b) => stage(state_path("baseline.json"), crate::json::to_pretty_vec(b))?,
+        None if !root.join(state_path("baseline.json")).exists() => stage(
+            state_path("baseline.json"),
+            crate::json::to_pretty_vec(state.baseline()?),
+        )?,
+        None => {}
+    }
     Ok(())
 }
 

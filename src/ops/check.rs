@@ -42,6 +42,11 @@ fn finding(kind: Code, severity: Severity, path: &str, message: String) -> Check
 
 /// Checks the environment (opening it has already finished any interrupted write).
 pub fn check(env: &Environment) -> Result<CheckReport> {
+    // `baseline.json` is read when first needed: `check` reads it so that a damaged one fails
+    // here, naming the file, as it does for every command that uses it.
+    if let Some(state) = &env.state {
+        state.baseline()?;
+    }
     let ws = env.load_workspace()?;
     let mut findings = Vec::new();
     for r in &ws.references {

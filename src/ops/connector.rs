@@ -55,31 +55,109 @@ fn connector_for_change(env: &Environment, ws: &Workspace, name: &str) -> Result
     Ok(ConnectorState::new(&a.name, &a.path, &provider))
 }
 
-/// Context of a write: locked environment, workspace, connector state, transaction.
+/// What a write knows of the tree: the whole of it loaded, or the production index, valid for
+/// the tree as it is under the writer lock (see [`Change::begin`]).
+enum Tree {
+    Loaded(Workspace),
+    /// The index, and the tree as walked when it was found valid.
+    Indexed(Box<(crate::index::Index, crate::source::Source)>),
+}
+
+/// Context of a write: locked environment, the tree, connector state, transaction.
 struct Change {
     env: Environment,
-    ws: Workspace,
+    tree: Tree,
     c: ConnectorState,
     txn: Transaction,
     /// Set by a release check: uses rlcm cannot attribute to any connector.
     unattributed: Vec<crate::report::UnattributedUse>,
+    /// The tree files written (path, blake3 of the bytes), for the index (see [`Change::finish`]).
+    written: Vec<(String, String)>,
     _lock: env::EnvLock,
 }
 
 impl Change {
+    /// Takes the writer lock and reads the tree: from the production index when `RLCM_INDEX`
+    /// allows it, the connector has a history and the index is valid for the tree as it is
+    /// (what a connector change reads of the tree — the connector's uses, the unattributed
+    /// provider names — is in it); else by loading the whole tree, as before the index.
     fn begin(mut env: Environment, name: &str, actor: &Actor, label: &str) -> Result<Change> {
         let lock = env.lock(actor.wait, label)?;
-        let ws = env.load_workspace()?;
-        let c = connector_for_change(&env, &ws, name)?;
+        let tree = Self::read_tree(&env, name)?;
+        let c = match &tree {
+            Tree::Indexed(..) => env.connector(name)?.clone(),
+            Tree::Loaded(ws) => connector_for_change(&env, ws, name)?,
+        };
         let txn = Transaction::begin(&env.root, &format!("{label} `{}`", c.title))?;
         Ok(Change {
             env,
-            ws,
+            tree,
             c,
             txn,
             unattributed: Vec::new(),
+            written: Vec::new(),
             _lock: lock,
         })
+    }
+
+    /// Stages `bytes` for the tree file `path`.
+    fn write_tree(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.txn.write(path, bytes)?;
+        self.written.retain(|(p, _)| p != path);
+        self.written
+            .push((path.to_string(), blake3::hash(bytes).to_hex().to_string()));
+        Ok(())
+    }
+
+    fn read_tree(env: &Environment, name: &str) -> Result<Tree> {
+        use crate::index::{Index, Mode, Unusable};
+        let mode = crate::index::mode();
+        // A connector without a history is looked up in the loaded tree (its provider name).
+        if mode == Mode::Off || env.connector(name).is_err() {
+            return env.load_workspace().map(Tree::Loaded);
+        }
+        if std::fs::symlink_metadata(crate::index::index_path(&env.root)).is_err() {
+            if mode == Mode::Require {
+                return Err(crate::index::required(
+                    &env.root,
+                    &Unusable("there is none".into()),
+                ));
+            }
+            return env.load_workspace().map(Tree::Loaded);
+        }
+        let source = crate::source::Source::open(&env.root)?;
+        match Index::open(&env.root, &source) {
+            Ok(idx) => Ok(Tree::Indexed(Box::new((idx, source)))),
+            Err(why) if mode == Mode::Require => Err(crate::index::required(&env.root, &why)),
+            Err(_) => {
+                Workspace::load_with(&source, crate::cache::SummaryCache::read(&env.root)).map(Tree::Loaded)
+            }
+        }
+    }
+
+    /// The uses of the connector that `def` breaks, and the uses no connector is known for:
+    /// from the index (when it cannot be read to the end, from the tree, loaded then).
+    fn scan(&mut self, def: &ruby::ConnectorDefinition) -> Result<(Vec<BreakingUse>, Vec<UnattributedUse>)> {
+        if let Tree::Indexed(b) = &self.tree {
+            let idx = &b.0;
+            let found = breaking_indexed(&self.env, idx, &self.c, def)
+                .and_then(|breaking| Ok((breaking, unattributed_indexed(idx)?)));
+            match found {
+                Ok(found) => return Ok(found),
+                Err(why) if crate::index::mode() == crate::index::Mode::Require => {
+                    return Err(crate::index::required(&self.env.root, &why));
+                }
+                Err(_) => self.tree = Tree::Loaded(self.env.load_workspace()?),
+            }
+        }
+        let Tree::Loaded(ws) = &self.tree else {
+            return Err(Error::internal("the tree could not be read").hint("run the command again"));
+        };
+        let breaking = match tree_index(ws, &self.c) {
+            Some(i) => breaking_uses(&self.env, ws, i, def),
+            None => Vec::new(),
+        };
+        Ok((breaking, unattributed_uses(ws)))
     }
 
     /// Commits the tree's code as a new version when it differs from the latest.
@@ -106,13 +184,13 @@ impl Change {
         let version = record.version;
         stage_version(&mut self.txn, &mut self.c, record, &code)?;
         let json = updated_json(&self.env, &self.c.path, version, Some(note))?;
-        self.txn.write(&self.c.path, &json)?;
+        let path = self.c.path.clone();
+        self.write_tree(&path, &json)?;
         Ok(Some(version))
     }
 
     /// Refuses code that does not parse or breaks recipes here, unless forced.
     fn check_release(&mut self, version: u64, code: &[u8], force: bool) -> Result<Vec<BreakingUse>> {
-        self.unattributed = unattributed_uses(&self.ws);
         let def = ruby::parse_connector(code);
         if let Some(err) = &def.parse_error
             && !force
@@ -122,10 +200,8 @@ impl Change {
                 self.c.title
             )));
         }
-        let breaking = match tree_index(&self.ws, &self.c) {
-            Some(i) => breaking_uses(&self.env, &self.ws, i, &def),
-            None => Vec::new(),
-        };
+        let (breaking, unattributed) = self.scan(&def)?;
+        self.unattributed = unattributed;
         if !breaking.is_empty() && !force {
             return Err(Error::Blocked(format!(
                 "releasing version {version} of connector `{}` would break {} recipe step(s) that use what it no longer defines:{}\nadd them back, change those recipes first, or pass `--force`",
@@ -165,8 +241,24 @@ impl Change {
         if before.as_deref() != Some(after.as_slice()) {
             self.txn.write(&state_rel, &after)?;
         }
+        // Every tree file the transaction writes is one `write_tree` recorded (else the index
+        // is not kept: the next reader rebuilds it).
+        let all_recorded = self
+            .txn
+            .paths()
+            .filter(|p| !p.starts_with(".rlcm/"))
+            .all(|p| self.written.iter().any(|(w, _)| w == p));
         self.txn.commit()?;
-        self.env.refresh_cache(&self.ws);
+        match &self.tree {
+            Tree::Loaded(ws) => self.env.refresh_cache(ws),
+            // A connector's version changes nothing the index holds (its title, path and
+            // uses stay): the index stays valid with a header for the tree as written.
+            Tree::Indexed(b) if all_recorded && !self.written.is_empty() => {
+                let (idx, source) = &**b;
+                let _ = idx.rewrite_header(&self.env.root, source.entries(), &self.written);
+            }
+            Tree::Indexed(..) => {}
+        }
         Ok(ConnectorChangeReport {
             format_version: FORMAT_VERSION,
             title: self.c.title.clone(),
@@ -225,7 +317,8 @@ pub fn commit(env: Environment, name: &str, note: &str, actor: &Actor) -> Result
     let parse_warning = ruby::parse_connector(&code).parse_error;
     stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
     let json = updated_json(&ch.env, &ch.c.path, version, Some(note))?;
-    ch.txn.write(&ch.c.path, &json)?;
+    let path = ch.c.path.clone();
+    ch.write_tree(&path, &json)?;
     let mut message = format!("Committed version {version} of `{}`.", ch.c.title);
     if let Some(e) = parse_warning {
         message.push_str(&format!(
@@ -287,8 +380,9 @@ pub fn create(mut env: Environment, new: &NewConnector, actor: &Actor) -> Result
     let txn = Transaction::begin(&env.root, &format!("connector create `{title}`"))?;
     let mut ch = Change {
         unattributed: Vec::new(),
+        written: Vec::new(),
         env,
-        ws,
+        tree: Tree::Loaded(ws),
         c,
         txn,
         _lock: lock,
@@ -359,9 +453,10 @@ pub fn update_code(
     );
     let version = record.version;
     stage_version(&mut ch.txn, &mut ch.c, record, code)?;
-    ch.txn.write(&code_path_of(&ch.c.path), code)?;
+    ch.write_tree(&code_path_of(&ch.c.path), code)?;
     let json = updated_json(&ch.env, &ch.c.path, version, note)?;
-    ch.txn.write(&ch.c.path, &json)?;
+    let path = ch.c.path.clone();
+    ch.write_tree(&path, &json)?;
     let message = format!(
         "Version {version} of `{}` is the new latest, unreleased.",
         ch.c.title
@@ -475,9 +570,10 @@ pub fn restore(
         .released(&actor.user, &now);
     stage_version(&mut ch.txn, &mut ch.c, record, &code)?;
     ch.c.released = Some(new_version);
-    ch.txn.write(&code_path_of(&ch.c.path), &code)?;
+    ch.write_tree(&code_path_of(&ch.c.path), &code)?;
     let json = updated_json(&ch.env, &ch.c.path, new_version, Some(&note))?;
-    ch.txn.write(&ch.c.path, &json)?;
+    let path = ch.c.path.clone();
+    ch.write_tree(&path, &json)?;
     let message = format!(
         "Restored version {version} of `{}` as version {new_version}, released.",
         ch.c.title

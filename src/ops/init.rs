@@ -174,7 +174,7 @@ fn write_state_dir(root: &Path, staging: &Path, state: &State) -> Result<()> {
         }
     }
     write("recipes.json", &crate::json::to_pretty_vec(&state.recipes))?;
-    write("baseline.json", &crate::json::to_pretty_vec(&state.baseline))?;
+    write("baseline.json", &crate::json::to_pretty_vec(state.baseline()?))?;
     // The readers' lock (see `env::lock::ReadLock`), so that readers never need to create it.
     write("read.lock", b"")?;
     write(".gitignore", b"lock\nread.lock\ntmp/\njournal.json\ncache/\n")?;

@@ -427,7 +427,11 @@ fn decide_content(
                     if opts.text_diff {
                         d.text_diff = Some(crate::semdiff::text_diff(tpath, current, &f.value));
                     }
-                    let changed_in_target = env.state.as_ref().map(|s| &s.baseline).is_some_and(|b| {
+                    let baseline = match &env.state {
+                        Some(s) => Some(s.baseline()?),
+                        None => None,
+                    };
+                    let changed_in_target = baseline.is_some_and(|b| {
                         b.assets.get(tp).map(String::as_str)
                             != Some(env::asset_content_hash(&target.assets[t]).as_str())
                     });

@@ -147,7 +147,7 @@ pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
     }
     if let Some(state) = &env.state {
         h.update(&crate::json::to_pretty_vec(&state.recipes));
-        h.update(&crate::json::to_pretty_vec(&state.baseline));
+        h.update(&crate::json::to_pretty_vec(state.baseline()?));
         for c in state.connectors.values() {
             h.update(&crate::json::to_pretty_vec(c));
         }
@@ -206,6 +206,10 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         connectors::plan_connectors(inputs, opts, &target_paths, &existing, &mut blockers)?;
 
     // 3. Every other asset: rewrite, compare, decide — in parallel, one package read each.
+    // The baseline (read on first use) is read here once, not by the first decisions at once.
+    if let Some(s) = state {
+        s.baseline()?;
+    }
     let rw = Rewriter::new(pkg, target, &target_paths, &providers, &opts.folder);
     let Decided {
         items,

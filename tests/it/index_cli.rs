@@ -327,10 +327,13 @@ fn a_damaged_or_crafted_index_is_ignored() {
     let (_, off, _) = run(&env, &["impact", "Acme CRM"], "off");
     let index = env.join(".rlcm/cache/index.redb");
     let bind = env.join(".rlcm/cache/index.bind");
+    let head = env.join(".rlcm/cache/index.head");
     for (file, bytes) in [
         (&index, b"garbage".to_vec()),
         (&index, vec![0u8; 70_000]),
         (&bind, b"not this environment's binding!!".to_vec()),
+        (&head, b"garbage".to_vec()),
+        (&head, Vec::new()),
     ] {
         // A valid index first, then one file replaced.
         let (code, _, err) = run(&env, &["impact", "Acme CRM"], "");
@@ -372,4 +375,109 @@ fn without_rlcm_index_no_index_is_written_or_used() {
     let (code, _, err) = run(&env, &["impact", "Acme CRM"], "on");
     assert_eq!(code, 0, "{err}");
     assert!(env.join(".rlcm/cache/index.redb").exists());
+}
+
+/// `connector release` and `restore` (writers) scan for breaking uses in the index when it is
+/// valid for the tree under the writer lock: the same exit code, stdout, stderr and state as
+/// without the index, for a release that changes nothing, one that autosaves edited code, one
+/// refused because the code drops an action a recipe uses (and the same forced), and a restore;
+/// and `RLCM_INDEX=require` shows the index answered.
+#[test]
+fn release_and_restore_scan_the_index_with_the_same_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = env_of(dir.path(), "production");
+    let dropping = std::fs::read(testdata("sandbox/acme_crm.custom_adapter.rb")).unwrap();
+    // Each case: a fresh pair of copies, `edit`ed alike, then the command run once on each.
+    let cases: Vec<(&str, Vec<&str>, bool)> = vec![
+        (
+            "released already",
+            vec!["connector", "release", "Acme CRM"],
+            false,
+        ),
+        ("drops an action", vec!["connector", "release", "Acme CRM"], true),
+        (
+            "forced",
+            vec!["connector", "release", "Acme CRM", "--force"],
+            true,
+        ),
+        ("restore", vec!["connector", "restore", "acme_crm", "3"], true),
+    ];
+    let times = regex::Regex::new(r#""\d{4}-\d\d-\d\dT[^"]*""#).unwrap();
+    for (n, (what, args, edit)) in cases.into_iter().enumerate() {
+        let mut outs = Vec::new();
+        for mode in ["off", "require"] {
+            let env = dir.path().join(format!("case{n}-{mode}"));
+            copy_tree(&base, &env);
+            if edit {
+                std::fs::write(env.join("acme_crm.custom_adapter.rb"), &dropping).unwrap();
+            }
+            // A valid index of the tree as it is now (the `off` copy's is never read).
+            let (code, _, err) = run(&env, &["impact", "Acme CRM"], "on");
+            assert_eq!(code, 0, "{err}");
+            let (code, out, err) = run(&env, &args, mode);
+            let state = std::fs::read_to_string(env.join(".rlcm/connectors/acme_crm.json")).unwrap();
+            let tree = std::fs::read(env.join("acme_crm.custom_adapter.json")).unwrap();
+            let err = err.replace(env.to_str().unwrap(), "ENV");
+            // The times of the release differ between the two runs.
+            let state = times.replace_all(&state, "TIME").into_owned();
+            outs.push((code, out, err, state, tree));
+        }
+        assert_eq!(outs[0], outs[1], "{what}: differs with the index");
+        let expected = if what == "drops an action" { 3 } else { 0 };
+        assert_eq!(outs[0].0, expected, "{what}: {:?}", outs[0]);
+        if what == "forced" {
+            let v: serde_json::Value = serde_json::from_str(&outs[0].1).unwrap();
+            assert!(!v["breaking"].as_array().unwrap().is_empty(), "{v}");
+        }
+    }
+}
+
+/// A connector command answered from the index leaves it valid for the tree it wrote (the
+/// header records the rewritten `.custom_adapter.json` and `.rb`), so the next reader does not
+/// rebuild it; and an outside edit of a file the command wrote, even one that keeps its size
+/// and modification time, is still seen (the file's hash was recorded).
+#[test]
+fn a_connector_release_leaves_a_valid_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(dir.path(), "production");
+    let (_, before, _) = run(&env, &["impact", "Acme CRM"], "on");
+    // Edited code, released: autosaved as a new version, the tree's JSON and code written.
+    let rb = env.join("acme_crm.custom_adapter.rb");
+    let mut code = std::fs::read(&rb).unwrap();
+    code.extend_from_slice(b"\n# edited\n");
+    std::fs::write(&rb, &code).unwrap();
+    let (_, _, err) = run(&env, &["impact", "Acme CRM"], "on");
+    assert!(err.is_empty(), "{err}");
+    let (code, out, err) = run(&env, &["connector", "release", "Acme CRM"], "require");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["action"], "release", "{v}");
+    assert!(v["autosaved"].is_u64(), "{v}");
+    let (code, after, err) = run(&env, &["impact", "Acme CRM"], "require");
+    assert_eq!(code, 0, "the index was not kept valid by the release: {err}");
+    assert_eq!(after, before);
+    let (_, off, _) = run(&env, &["impact", "Acme CRM"], "off");
+    assert_eq!(after, off);
+    for side in ["tree", "latest"] {
+        let q = ["connector", "check", "Acme CRM", side];
+        let (code, on, err) = run(&env, &q, "require");
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(on, run(&env, &q, "off").1);
+    }
+    // The tree's JSON rewritten from outside with the same size and modification time.
+    let json = env.join("acme_crm.custom_adapter.json");
+    let t = std::fs::metadata(&json).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&json).unwrap();
+    let at = bytes.iter().position(|&b| b == b'A').unwrap();
+    bytes[at] = b'B';
+    std::fs::write(&json, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&json)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+    let (code, _, err) = run(&env, &["impact", "Acme CRM"], "require");
+    assert_ne!(code, 0, "an outside edit after the release was not seen");
+    assert!(err.contains("cannot answer"), "{err}");
 }
