@@ -1,7 +1,8 @@
 //! Test hooks read by the binary from environment variables (no effect unless set), kept in one
 //! place below every module that calls them. `RLCM_CRASH_POINT` is in `env::txn` (it is the
-//! transaction's protocol), the fault layer in `fsutil`, `RLCM_NOW` in `env::now`. All but
-//! `RLCM_NOW` exist only with the `test-hooks` cargo feature (which `cargo test` turns on).
+//! transaction's protocol), the fault layer in `fsutil`; `RLCM_NOW` is read by the binaries,
+//! which fix the library's clock with `env::fix_clock`. All but `RLCM_NOW` exist only with the
+//! `test-hooks` cargo feature (which `cargo test` turns on).
 
 #[cfg(feature = "test-hooks")]
 use std::path::PathBuf;

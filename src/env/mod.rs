@@ -44,23 +44,36 @@ pub struct Actor {
     pub wait: bool,
 }
 
-/// The current time as RFC 3339 UTC (seconds); `RLCM_NOW` (RFC 3339 or Unix seconds)
-/// overrides it, for reproducible tests.
+/// The current time as RFC 3339 UTC (seconds); see [`now`].
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(now()).to_string()
 }
 
-/// The current time; `RLCM_NOW` overrides it.
-pub fn now() -> std::time::SystemTime {
-    if let Ok(v) = std::env::var("RLCM_NOW") {
-        if let Ok(secs) = v.parse::<u64>() {
-            return std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-        }
-        if let Ok(t) = humantime::parse_rfc3339(&v) {
-            return t;
-        }
+/// The clock a process fixed with [`fix_clock`], if it did.
+static FIXED_CLOCK: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+/// Fixes the clock for the rest of the process: every timestamp rlcm writes is `at`. The
+/// binaries call it with the `RLCM_NOW` variable they read at start (reproducible runs for
+/// tests and scripts, like `SOURCE_DATE_EPOCH`); the library itself reads no variable for it.
+/// The first call wins.
+pub fn fix_clock(at: std::time::SystemTime) {
+    let _ = FIXED_CLOCK.set(at);
+}
+
+/// Reads a clock setting: RFC 3339 or Unix seconds (`RLCM_NOW`'s forms).
+pub fn parse_clock(text: &str) -> Option<std::time::SystemTime> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
     }
-    std::time::SystemTime::now()
+    humantime::parse_rfc3339(text).ok()
+}
+
+/// The current time, or the clock fixed with [`fix_clock`].
+pub fn now() -> std::time::SystemTime {
+    FIXED_CLOCK
+        .get()
+        .copied()
+        .unwrap_or_else(std::time::SystemTime::now)
 }
 
 /// Unix seconds of [`now`].
@@ -550,4 +563,21 @@ pub(crate) fn stage_state(root: &Path, state: &State, txn: &mut Transaction) -> 
 /// Parses connector code and returns its definition (for new versions).
 pub fn define(code: &[u8]) -> ruby::ConnectorDefinition {
     ruby::parse_connector(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_setting_reads_as_rfc3339_or_unix_seconds() {
+        let t = parse_clock("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(parse_clock("1767225600"), Some(t));
+        assert_eq!(
+            humantime::format_rfc3339_seconds(t).to_string(),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(parse_clock("yesterday"), None);
+        assert_eq!(parse_clock(""), None);
+    }
 }

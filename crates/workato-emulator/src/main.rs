@@ -54,6 +54,14 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    // `RLCM_NOW` fixes the clock (README, "Guarantees"); the library reads no variable for it.
+    if let Some(at) = std::env::var("RLCM_NOW")
+        .ok()
+        .as_deref()
+        .and_then(rlcm::env::parse_clock)
+    {
+        rlcm::env::fix_clock(at);
+    }
     let args = Args::parse();
     if args.token.is_empty() {
         let _ = writeln!(std::io::stderr(), "workato-emulator: --token must not be empty");
