@@ -343,6 +343,43 @@ fn new_header(entries: &[Entry], ws: &Workspace, binding: [u8; 32]) -> R<Header>
     })
 }
 
+/// redb's file backend with every write, resize and sync passed through the fault layer
+/// ([`crate::fsutil::fault_point`]), like every other write rlcm makes.
+#[derive(Debug)]
+struct Hooked {
+    inner: redb::backends::FileBackend,
+    path: PathBuf,
+}
+
+impl redb::StorageBackend for Hooked {
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        crate::fsutil::fault_point(crate::fsutil::FsOp::Write, &self.path)?;
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> std::io::Result<()> {
+        crate::fsutil::fault_point(crate::fsutil::FsOp::Sync, &self.path)?;
+        self.inner.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        crate::fsutil::fault_point(crate::fsutil::FsOp::Write, &self.path)?;
+        self.inner.write(offset, data)
+    }
+
+    fn close(&self) -> std::io::Result<()> {
+        self.inner.close()
+    }
+}
+
 fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
     let Some(dir) = cache_dir(root, true) else {
         return Err(Unusable("no cache folder".into()));
@@ -353,11 +390,15 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
     let header = new_header(entries, ws, binding)?;
     let generation = header.generation;
     let graph = DepGraph::build(ws);
-    let tmp = tempfile::Builder::new()
-        .prefix(crate::fsutil::TEMP_PREFIX)
-        .tempfile_in(&dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(crate::fsutil::TEMP_PREFIX);
+    let tmp = crate::fsutil::temp_file_in(&builder, &dir)?;
     {
-        let db = redb::Database::builder().create_file(tmp.reopen()?)?;
+        let backend = Hooked {
+            inner: redb::backends::FileBackend::new(tmp.reopen()?)?,
+            path: tmp.path().to_path_buf(),
+        };
+        let db = redb::Database::builder().create_with_backend(backend)?;
         let txn = db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
@@ -434,8 +475,7 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
         }
         txn.commit()?;
     }
-    tmp.persist(index_path(root))
-        .map_err(|e| Unusable(e.error.to_string()))?;
+    crate::fsutil::persist(tmp, &index_path(root)).map_err(|e| Unusable(e.error.to_string()))?;
     // The binding depends on the directory and machine only: it is written once (when absent or
     // different), atomically.
     if std::fs::read(bind_path(root)).ok().as_deref() != Some(binding.as_slice()) {

@@ -481,3 +481,82 @@ fn a_connector_release_leaves_a_valid_index() {
     assert_ne!(code, 0, "an outside edit after the release was not seen");
     assert!(err.contains("cannot answer"), "{err}");
 }
+
+/// Writing the index goes through the fault layer like every other write (the database's
+/// creation, each of redb's writes and syncs, its rename), and a write that fails costs the
+/// index, never the answer: the command answers as it does without an index, leaves no
+/// temporary file, and the next run builds a usable index. This test fails if the database is
+/// written around the fault layer (no operation on it is logged).
+#[test]
+fn a_failing_index_write_costs_the_index_not_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(dir.path(), "production");
+    let args = ["impact", "Acme CRM"];
+    let (code, expected, _) = run(&env, &args, "off");
+    let cache = env.join(".rlcm/cache");
+    let clear = || {
+        for name in ["index.redb", "index.head", "index.bind"] {
+            let _ = std::fs::remove_file(cache.join(name));
+        }
+    };
+    let impact_with = |extra: &[(&str, &str)]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--env", env.to_str().unwrap(), "--format", "json"]);
+        let mut envs = vec![("RLCM_INDEX", "on")];
+        envs.extend_from_slice(extra);
+        let out = rlcm_in(None, &full, &envs);
+        (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+    };
+    // One clean run that writes the index, counting its operations.
+    clear();
+    let log = dir.path().join("ops.log");
+    let (c, out, err) = impact_with(&[("RLCM_FAULT_COUNT_LOG", log.to_str().unwrap())]);
+    assert_eq!((c, &out), (code, &expected), "{err}");
+    let ops: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // The temporary file renamed onto `index.redb` is the database: redb's writes and syncs on
+    // it must each be an operation of the fault layer.
+    let db_tmp = ops
+        .iter()
+        .find_map(|l| {
+            let (from, to) = l.split_once(" -> ")?;
+            to.ends_with("index.redb")
+                .then(|| from.rsplit(' ').next().unwrap().to_string())
+        })
+        .unwrap_or_else(|| panic!("no rename onto index.redb: {ops:#?}"));
+    let db_ops = ops
+        .iter()
+        .filter(|l| l.ends_with(&db_tmp) && (l.contains(" write ") || l.contains(" sync ")))
+        .count();
+    assert!(
+        db_ops >= 5,
+        "redb's writes do not go through the fault layer: {ops:#?}"
+    );
+    // Every operation of that run fails once, in turn.
+    for n in 1..=ops.len() {
+        clear();
+        let fault = format!("{n}:EIO");
+        let (c, out, err) = impact_with(&[("RLCM_FAULT", &fault)]);
+        assert_eq!(
+            (c, &out),
+            (code, &expected),
+            "operation #{n} ({}) failing: {err}",
+            ops[n - 1]
+        );
+        let left: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.') && n.contains("tmp"))
+            .collect();
+        assert!(left.is_empty(), "operation #{n}: temporary files left: {left:?}");
+    }
+    // And the next clean run writes an index that answers.
+    clear();
+    let (c, out, err) = impact_with(&[]);
+    assert_eq!((c, &out), (code, &expected), "{err}");
+    let (c, out, err) = run(&env, &args, "require");
+    assert_eq!((c, out), (code, expected), "{err}");
+}
