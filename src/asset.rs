@@ -203,6 +203,7 @@ pub struct Binding {
     serde::Deserialize,
     schemars::JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
@@ -218,12 +219,6 @@ impl StepKind {
     /// The name on the wire: `trigger` or `action`.
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-}
-
-impl std::fmt::Display for StepKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

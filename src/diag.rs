@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
@@ -95,12 +96,6 @@ impl PartialEq<str> for Code {
     }
 }
 
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How bad a `check` finding is: an error makes `check` fail.
 #[derive(
     Debug,
@@ -115,6 +110,7 @@ impl std::fmt::Display for Code {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
@@ -143,12 +139,6 @@ impl PartialEq<&str> for Severity {
 impl PartialEq<str> for Severity {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other
-    }
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

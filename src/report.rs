@@ -339,6 +339,7 @@ pub struct ConnectorVersionEntry {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
@@ -364,12 +365,6 @@ impl ConnectorAction {
     /// The name on the wire.
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-}
-
-impl std::fmt::Display for ConnectorAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -651,6 +646,7 @@ pub struct PlanConnector {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
@@ -694,12 +690,6 @@ impl PartialEq<&str> for Action {
     }
 }
 
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How an import affects a production recipe; its `Ord` is the order reports list them in.
 #[derive(
     Debug,
@@ -714,6 +704,7 @@ impl std::fmt::Display for Action {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
@@ -738,12 +729,6 @@ impl ImpactSeverity {
 impl PartialEq<&str> for ImpactSeverity {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
-    }
-}
-
-impl std::fmt::Display for ImpactSeverity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

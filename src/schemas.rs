@@ -41,11 +41,11 @@ mod tests {
     use serde::Serialize;
     use strum::VariantArray;
 
-    /// Every closed vocabulary has one spelling: the name a report prints (`as_str`, from
-    /// strum) is the one its JSON carries (serde), for every variant.
+    /// Every closed vocabulary has one spelling: the name a report prints (`as_str` and
+    /// `Display`, from strum) is the one its JSON carries (serde), for every variant.
     fn one_spelling<T>(as_str: fn(T) -> &'static str)
     where
-        T: VariantArray + Serialize + Copy + std::fmt::Debug,
+        T: VariantArray + Serialize + Copy + std::fmt::Debug + std::fmt::Display,
     {
         for &v in T::VARIANTS {
             assert_eq!(
@@ -53,6 +53,7 @@ mod tests {
                 serde_json::Value::from(as_str(v)),
                 "{v:?}"
             );
+            assert_eq!(v.to_string(), as_str(v), "{v:?}");
         }
     }
 

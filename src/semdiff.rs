@@ -29,6 +29,7 @@ use crate::secrets::is_secret_key;
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]

@@ -509,13 +509,7 @@ struct ImpactArgs {
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     // `RLCM_NOW` fixes the clock (README, "Guarantees"); the library reads no variable for it.
-    if let Some(at) = std::env::var("RLCM_NOW")
-        .ok()
-        .as_deref()
-        .and_then(rlcm::env::parse_clock)
-    {
-        rlcm::env::fix_clock(at);
-    }
+    rlcm::env::fix_clock_from(std::env::var("RLCM_NOW").ok().as_deref());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

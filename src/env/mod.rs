@@ -68,6 +68,14 @@ pub fn parse_clock(text: &str) -> Option<std::time::SystemTime> {
     humantime::parse_rfc3339(text).ok()
 }
 
+/// Fixes the clock from a setting in [`parse_clock`]'s forms (a binary passes `RLCM_NOW`);
+/// no setting, or one that reads as no time, leaves the real clock.
+pub fn fix_clock_from(setting: Option<&str>) {
+    if let Some(at) = setting.and_then(parse_clock) {
+        fix_clock(at);
+    }
+}
+
 /// The current time, or the clock fixed with [`fix_clock`].
 pub fn now() -> std::time::SystemTime {
     FIXED_CLOCK

@@ -44,6 +44,7 @@ pub struct DiffOptions {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]

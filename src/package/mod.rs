@@ -176,6 +176,7 @@ pub struct Mismatch {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
@@ -206,12 +207,6 @@ impl Problem {
     /// The stable code (`missing`, `size-mismatch`, ...).
     pub fn code(self) -> &'static str {
         self.into()
-    }
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
     }
 }
 

@@ -293,6 +293,7 @@ mod tests {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
@@ -332,12 +333,6 @@ impl AuditAction {
     /// The stored name (the same as on the wire).
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-}
-
-impl std::fmt::Display for AuditAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -458,6 +453,7 @@ pub struct CategoryList {
     Deserialize,
     JsonSchema,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]

@@ -559,13 +559,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() {
     // `RLCM_NOW` fixes the clock (README, "Guarantees"); the library reads no variable for it.
-    if let Some(at) = std::env::var("RLCM_NOW")
-        .ok()
-        .as_deref()
-        .and_then(rlcm::env::parse_clock)
-    {
-        rlcm::env::fix_clock(at);
-    }
+    rlcm::env::fix_clock_from(std::env::var("RLCM_NOW").ok().as_deref());
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");

@@ -55,13 +55,7 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     // `RLCM_NOW` fixes the clock (README, "Guarantees"); the library reads no variable for it.
-    if let Some(at) = std::env::var("RLCM_NOW")
-        .ok()
-        .as_deref()
-        .and_then(rlcm::env::parse_clock)
-    {
-        rlcm::env::fix_clock(at);
-    }
+    rlcm::env::fix_clock_from(std::env::var("RLCM_NOW").ok().as_deref());
     let args = Args::parse();
     if args.token.is_empty() {
         let _ = writeln!(std::io::stderr(), "workato-emulator: --token must not be empty");
