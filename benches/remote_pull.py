@@ -70,11 +70,10 @@ def curl_download(url, out):
 
 
 def unzip(zip_path, into):
-    shutil.rmtree(into, ignore_errors=True)
     subprocess.run(["unzip", "-q", zip_path, "-d", into], check=True)
 
 
-def curl_flow(api, root_folder, work):
+def curl_flow(api, root_folder, work, tag):
     t = time.perf_counter()
     curl_json(f"{api}/api/users/me")
     m = curl_json(f"{api}/api/export_manifests", "POST",
@@ -88,9 +87,9 @@ def curl_flow(api, root_folder, work):
         wait = min(wait * 1.5, 15)
         p = curl_json(f"{api}/api/packages/{p['id']}")
     assert p["status"] == "completed", p
-    zip_path = os.path.join(work, "flow.zip")
+    zip_path = os.path.join(work, f"flow-{tag}.zip")
     curl_download(f"{api}/api/packages/{p['id']}/download", zip_path)
-    unzip(zip_path, os.path.join(work, "flow"))
+    unzip(zip_path, os.path.join(work, f"flow-{tag}"))
     return time.perf_counter() - t, p["id"]
 
 
@@ -103,6 +102,8 @@ def main():
     ap.add_argument("--gen", default=os.path.join(REPO, "..", "shared", "tools", "gen_env.py"))
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "rlcm-bench-remote"))
     ap.add_argument("--out", help="Markdown file whose remote-pull section is replaced")
+    ap.add_argument("--baseline-dir", help="a second target dir (release/rlcm, release/workato-emulator) "
+                    "measured in the same runs, alternately, as `baseline`")
     ap.add_argument("--documented", action="store_true",
                     help="also one `rlcm pull -o DIR` with the client pacing to the documented limits")
     args = ap.parse_args()
@@ -123,49 +124,64 @@ def main():
     subprocess.run([rlcm, "init", prod, "--id", "2200000002"], check=True, stdout=subprocess.DEVNULL)
     files = sum(len(f) for _, _, f in os.walk(prod))
     size = sum(os.path.getsize(os.path.join(d, x)) for d, _, f in os.walk(prod) for x in f)
-    emu = subprocess.Popen([emulator, "--env", prod, "--listen", "127.0.0.1:0", "--token", TOKEN,
-                            "--rate-limits", "off", "--poll-delay", "0"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    builds = [("new", rlcm, emulator)]
+    if args.baseline_dir:
+        builds.append(("baseline", os.path.join(args.baseline_dir, "release", "rlcm"),
+                       os.path.join(args.baseline_dir, "release", "workato-emulator")))
+    servers = {}
+    all_samples = {}
     try:
-        api = emu.stdout.readline().strip().removeprefix("listening on ")
-        cfg = os.path.join(work, "cfg")
-        env = dict(os.environ, RLCM_CONFIG_DIR=cfg, RLCM_CACHE_DIR=os.path.join(cfg, "cache"),
-                   RLCM_RATE_LIMITS="off", RLCM_TOKEN_BENCH=TOKEN, RLCM_NO_PROGRESS="1")
-        subprocess.run([rlcm, "remote", "add", "bench", "--url", api], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
-        root = curl_json(f"{api}/api/users/me")["root_folder_id"]
-        samples = {"download": [], "flow": [], "zip": [], "mirror": [], "plan": []}
+        for name, cli, emu_bin in builds:
+            emu = subprocess.Popen([emu_bin, "--env", prod, "--listen", "127.0.0.1:0", "--token", TOKEN,
+                                    "--rate-limits", "off", "--poll-delay", "0"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            api = emu.stdout.readline().strip().removeprefix("listening on ")
+            cfg = os.path.join(work, f"cfg-{name}")
+            env = dict(os.environ, RLCM_CONFIG_DIR=cfg, RLCM_RATE_LIMITS="off", RLCM_TOKEN_BENCH=TOKEN,
+                       RLCM_NO_PROGRESS="1")
+            subprocess.run([cli, "remote", "add", "bench", "--url", api], check=True, env=env,
+                           stdout=subprocess.DEVNULL)
+            servers[name] = (emu, api, env, cli)
+            all_samples[name] = {"download": [], "flow": [], "zip": [], "mirror": [], "plan": []}
+        root = curl_json(f"{servers['new'][1]}/api/users/me")["root_folder_id"]
         pkg_size = 0
+        # Nothing is deleted until every run is done: on this machine's ext4, creating files
+        # right after thousands were deleted costs several times more (the inode allocator
+        # skips recently freed inodes), which would charge one row for the clean-up of another.
         for i in range(args.runs):
-            log(f"run {i + 1}/{args.runs}")
-            t, pkg = curl_flow(api, root, work)
-            samples["flow"].append(t)
-            zip_path = os.path.join(work, "dl.zip")
-            t0 = time.perf_counter()
-            curl_download(f"{api}/api/packages/{pkg}/download", zip_path)
-            unzip(zip_path, os.path.join(work, "dl"))
-            samples["download"].append(time.perf_counter() - t0)
-            pkg_size = os.path.getsize(zip_path)
-            out_zip = os.path.join(work, "pulled.zip")
-            samples["zip"].append(run([rlcm, "pull", "bench", "-o", out_zip], env=env))
-            mirror = os.path.join(work, f"mirror{i}")
-            samples["mirror"].append(run([rlcm, "pull", "bench", "-o", mirror], env=env))
-            shutil.rmtree(mirror)
-            # plan --remote: a pull into the cached mirror (fresh each run), then the plan of
-            # the workspace's own package against it (nothing to change).
-            shutil.rmtree(os.path.join(cfg, "cache"), ignore_errors=True)
-            samples["plan"].append(run([rlcm, "plan", out_zip, "--remote", "bench", "--format", "json"],
-                                       env=env))
+            for name, cli, _ in builds:
+                emu, api, env, rlcm_bin = servers[name]
+                samples = all_samples[name]
+                tag = f"{name}{i}"
+                log(f"run {i + 1}/{args.runs} ({name})")
+                t, pkg = curl_flow(api, root, work, tag)
+                samples["flow"].append(t)
+                zip_path = os.path.join(work, f"dl-{tag}.zip")
+                t0 = time.perf_counter()
+                curl_download(f"{api}/api/packages/{pkg}/download", zip_path)
+                unzip(zip_path, os.path.join(work, f"dl-{tag}"))
+                samples["download"].append(time.perf_counter() - t0)
+                pkg_size = os.path.getsize(zip_path)
+                out_zip = os.path.join(work, f"pulled-{tag}.zip")
+                samples["zip"].append(run([rlcm_bin, "pull", "bench", "-o", out_zip], env=env))
+                mirror = os.path.join(work, f"mirror-{tag}")
+                samples["mirror"].append(run([rlcm_bin, "pull", "bench", "-o", mirror], env=env))
+                # plan --remote: a pull into a cached mirror (a new cache folder each run), then
+                # the plan of the workspace's own package against it (nothing to change).
+                penv = dict(env, RLCM_CACHE_DIR=os.path.join(work, f"cache-{tag}"))
+                samples["plan"].append(run([rlcm_bin, "plan", out_zip, "--remote", "bench", "--format", "json"],
+                                           env=penv))
         if args.documented:
             log("one pull paced to the documented rate limits")
+            emu, api, env, rlcm_bin = servers["new"]
             paced = dict(env, RLCM_RATE_LIMITS="documented")
             mirror = os.path.join(work, "mirror-paced")
-            samples["paced"] = [run([rlcm, "pull", "bench", "-o", mirror], env=paced)]
-            shutil.rmtree(mirror)
+            all_samples["new"]["paced"] = [run([rlcm_bin, "pull", "bench", "-o", mirror], env=paced)]
     finally:
-        emu.kill()
-        emu.wait()
-    med = {k: statistics.median(v) for k, v in samples.items()}
+        for emu, *_ in servers.values():
+            emu.kill()
+            emu.wait()
+    med = {b: {k: statistics.median(v) for k, v in smp.items()} for b, smp in all_samples.items()}
     rows = [
         ("curl+unzip (download of the exported package)", "download"),
         ("curl+unzip (the whole export flow)", "flow"),
@@ -173,22 +189,37 @@ def main():
         ("rlcm pull -o DIR (mirror)", "mirror"),
         ("rlcm plan PKG --remote (pull into the cached mirror + plan)", "plan"),
     ]
+    both = "baseline" in med
     lines = [
         START,
         f"Remote pull, {args.recipes} recipes ({files} files, {size / 1e6:.1f} MB tree, "
         f"{pkg_size / 1e6:.1f} MB package), `workato-emulator --rate-limits off --poll-delay 0` "
         f"on loopback, client `RLCM_RATE_LIMITS=off`; median of {args.runs} run(s); "
         f"{platform.node() or 'this machine'}, {os.cpu_count()} cores, "
-        f"{time.strftime('%Y-%m-%d', time.gmtime())}. Command: "
-        f"`python3 benches/remote_pull.py --recipes {args.recipes} --runs {args.runs}`.",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end. Command: "
+        f"`python3 benches/remote_pull.py --recipes {args.recipes} --runs {args.runs}"
+        f"{' --baseline-dir ' + args.baseline_dir if both else ''}`"
+        f"{' (new: ' + args.target_dir + ')' if both else ''}. Each row's samples: "
+        + "; ".join(f"{b} {k} " + "/".join(f"{x:.2f}" for x in v)
+                    for b, smp in all_samples.items() for k, v in smp.items() if k in ("flow", "mirror"))
+        + ".",
         "",
-        "| what | wall (s) | x the export flow by curl |",
-        "|---|---:|---:|",
     ]
-    if "paced" in med:
+    if both:
+        lines += ["| what | new wall (s) | new x its curl flow | baseline wall (s) | baseline x its curl flow |",
+                  "|---|---:|---:|---:|---:|"]
+    else:
+        lines += ["| what | wall (s) | x the export flow by curl |", "|---|---:|---:|"]
+    if "paced" in med["new"]:
         rows.append(("rlcm pull -o DIR, client paced to the documented limits (1 run)", "paced"))
     for label, key in rows:
-        lines.append(f"| {label} | {med[key]:.2f} | {med[key] / med['flow']:.2f}x |")
+        m = med["new"]
+        cells = f"| {label} | {m[key]:.2f} | {m[key] / m['flow']:.2f}x |"
+        if both:
+            b = med["baseline"]
+            cells += f" {b[key]:.2f} | {b[key] / b['flow']:.2f}x |" if key in b else " - | - |"
+        lines.append(cells)
     lines.append(END)
     table = "\n".join(lines) + "\n"
     print(table)

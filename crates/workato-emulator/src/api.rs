@@ -157,9 +157,9 @@ pub struct App {
     packages_dir: tempfile::TempDir,
     /// Serialises access to the environment (reads and writes).
     env_gate: Mutex<()>,
-    /// The workspace last loaded by a read, with the fingerprint of the tree it was loaded from
-    /// ([`App::workspace`]).
-    ws_cache: Mutex<Option<(blake3::Hash, Arc<Workspace>)>>,
+    /// The workspace last loaded by a read, with what vouches that the tree is still the one it
+    /// was loaded from ([`App::workspace`]).
+    ws_cache: Mutex<Option<(crate::watch::Watch, Arc<Workspace>)>>,
     inner: Mutex<Inner>,
     errors: AtomicU64,
     leaks: AtomicU64,
@@ -302,32 +302,28 @@ impl App {
 
     /// The environment's workspace for a read, kept between requests while the tree is
     /// unchanged: a listing of 10k recipes in pages of 100 would otherwise load the workspace
-    /// for every page. The tree's fingerprint (every entry's path, type, size, modification
-    /// time and inode, `.rlcm/` aside) is taken on every call; any write, by the emulator or
-    /// "in the UI", changes it. A tree with an entry modified in the last two seconds is not
-    /// kept at all (as Git treats "racily clean" files): a same-size edit within the file
-    /// system's timestamp granularity could otherwise go unseen. Runs under the environment
-    /// gate ([`App::with_env`]).
+    /// for every page. Whether it is unchanged is the question of [`crate::watch`]: on Linux an
+    /// inotify watch of every folder set up before the load (one `read` per request), else the
+    /// tree's fingerprint (one `stat` per entry per request; a tree modified in the last two
+    /// seconds is not kept). Any write, by the emulator or "in the UI", is seen. Runs under the
+    /// environment gate ([`App::with_env`]).
     fn workspace(&self, env: &Environment) -> Result<Arc<Workspace>, ApiError> {
-        let (fingerprint, newest) = tree_fingerprint(&env.root).map_err(|e| {
+        let unreadable = |e: std::io::Error| {
             message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &format!("cannot read the environment: {e}"),
             )
-        })?;
+        };
         let mut cache = lock(&self.ws_cache);
-        if let Some((f, ws)) = cache.as_ref()
-            && *f == fingerprint
+        if let Some((watch, ws)) = cache.as_mut()
+            && watch.unchanged(&env.root).map_err(unreadable)?
         {
             return Ok(ws.clone());
         }
+        *cache = None;
+        let watch = crate::watch::Watch::start(&env.root).map_err(unreadable)?;
         let ws = Arc::new(env.load_workspace().map_err(from_rlcm)?);
-        let settled = newest.is_some_and(|t| {
-            std::time::SystemTime::now()
-                .duration_since(t)
-                .is_ok_and(|age| age >= Duration::from_secs(2))
-        });
-        *cache = settled.then(|| (fingerprint, ws.clone()));
+        *cache = watch.map(|w| (w, ws.clone()));
         Ok(ws)
     }
 
@@ -340,57 +336,6 @@ impl App {
             .into_iter()
             .find(|f| self.identity.folder_id(f) == id)
     }
-}
-
-/// The fingerprint of the tree at `root` (without `.rlcm/`) and its newest modification time.
-fn tree_fingerprint(root: &FsPath) -> std::io::Result<(blake3::Hash, Option<std::time::SystemTime>)> {
-    use std::os::unix::fs::MetadataExt;
-    fn walk(
-        dir: &FsPath,
-        rel: &str,
-        h: &mut blake3::Hasher,
-        newest: &mut Option<std::time::SystemTime>,
-    ) -> std::io::Result<()> {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if rel.is_empty() && name == ".rlcm" {
-                continue;
-            }
-            let m = e.metadata()?;
-            let path = if rel.is_empty() {
-                name.to_string()
-            } else {
-                format!("{rel}/{name}")
-            };
-            h.update(path.as_bytes());
-            h.update(&[0, m.is_dir() as u8]);
-            for n in [
-                m.len(),
-                m.mtime() as u64,
-                m.mtime_nsec() as u64,
-                m.ino(),
-                m.ctime() as u64,
-                m.ctime_nsec() as u64,
-            ] {
-                h.update(&n.to_le_bytes());
-            }
-            let t = m.modified()?;
-            if newest.is_none_or(|n| t > n) {
-                *newest = Some(t);
-            }
-            if m.is_dir() {
-                walk(&e.path(), &path, h, newest)?;
-            }
-        }
-        Ok(())
-    }
-    let mut h = blake3::Hasher::new();
-    let mut newest = std::fs::metadata(root)?.modified().ok();
-    walk(root, "", &mut h, &mut newest)?;
-    Ok((h.finalize(), newest))
 }
 
 /// The API origin's routes.

@@ -20,6 +20,7 @@ pub mod control;
 pub mod ids;
 pub mod model;
 pub mod storage;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
