@@ -22,6 +22,14 @@ Rows (each the median of --runs runs, wall time):
   rlcm plan --remote      a pull into the (emptied) cached mirror, then the plan of the pulled
                           package against it: what planning against a live workspace costs.
 
+With `--baseline-dir DIR` a second build (DIR/release/rlcm and DIR/release/workato-emulator, its
+own emulator on the same tree) is measured in the same runs, alternately, and the table gets its
+columns. Every tree a row makes goes into a new directory and nothing is deleted until all runs
+are done: on an ext4 file system without a journal (as on the machines here) creating files
+within a minute or so of deleting thousands costs several times more (the inode allocator
+skips recently freed inodes, `recently_deleted` in the kernel's profile), which would charge
+one row for another's clean-up. Disk: about 160 MB per tree at 10k, ten trees per run and build.
+
 The target of issue #18 is `rlcm pull` within 1.5x of curl+unzip of the same package (the flow
 row: both sides wait for the same export). Python 3.11 standard library only; needs curl, unzip
 and ../shared/tools/gen_env.py.

@@ -155,8 +155,9 @@ pub struct App {
     pub sign_key: [u8; 32],
     identity: Identity,
     packages_dir: tempfile::TempDir,
-    /// Serialises access to the environment (reads and writes).
-    env_gate: Mutex<()>,
+    /// Orders access to the environment: writes one at a time and alone, reads side by side
+    /// (each read opens the environment as an rlcm reader does).
+    env_gate: std::sync::RwLock<()>,
     /// The workspace last loaded by a read, with what vouches that the tree is still the one it
     /// was loaded from ([`App::workspace`]).
     ws_cache: Mutex<Option<(crate::watch::Watch, Arc<Workspace>)>>,
@@ -193,7 +194,7 @@ impl App {
             sign_key,
             identity,
             packages_dir,
-            env_gate: Mutex::new(()),
+            env_gate: std::sync::RwLock::new(()),
             ws_cache: Mutex::new(None),
             inner: Mutex::new(Inner {
                 limiter: Limiter::default(),
@@ -285,14 +286,30 @@ impl App {
         }
     }
 
-    /// Runs `f` on the environment, on a blocking thread, one at a time.
+    /// Runs `f`, which may write the environment, on a blocking thread, alone.
     async fn with_env<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&App, Environment) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let _gate = lock(&app.env_gate);
+            let _gate = app.env_gate.write().unwrap_or_else(|p| p.into_inner());
+            let env = Environment::open(&app.config.env).map_err(from_rlcm)?;
+            f(&app, env)
+        })
+        .await
+        .map_err(|e| message(StatusCode::INTERNAL_SERVER_ERROR, &format!("internal error: {e}")))?
+    }
+
+    /// Runs `f`, which only reads the environment, on a blocking thread, beside other reads
+    /// (a listing's pages and an export are served at once, as the platform serves them).
+    async fn with_env_read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App, Environment) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _gate = app.env_gate.read().unwrap_or_else(|p| p.into_inner());
             let env = Environment::open(&app.config.env).map_err(from_rlcm)?;
             f(&app, env)
         })
@@ -434,7 +451,7 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
 
 async fn users_me(State(app): State<Arc<App>>) -> ApiResult {
     let v = app
-        .with_env(|app, env| {
+        .with_env_read(|app, env| {
             let ws = app.workspace(&env)?;
             let recipes: Vec<_> = ws
                 .assets
@@ -472,7 +489,7 @@ async fn users_me(State(app): State<Arc<App>>) -> ApiResult {
 async fn folders_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let parent = query_u64(&q, "parent_id")?;
     let items = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             let ws = app.workspace(&env)?;
             let parent = match parent {
                 None => String::new(),
@@ -544,7 +561,7 @@ async fn folders_create(State(app): State<Arc<App>>, body: Bytes) -> ApiResult {
 
 async fn projects_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let items = app
-        .with_env(|app, env| {
+        .with_env_read(|app, env| {
             let ws = app.workspace(&env)?;
             Ok(model::folders(&env.root, &ws)
                 .iter()
@@ -594,7 +611,7 @@ fn under(path: &str, folder: &str) -> bool {
 async fn folder_assets(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let folder = query_u64(&q, "folder_id")?;
     let assets = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             let ws = app.workspace(&env)?;
             let base = match folder {
                 None => String::new(),
@@ -673,7 +690,7 @@ async fn manifest_create(State(app): State<Arc<App>>, body: Bytes) -> ApiResult 
         ));
     }
     let manifest = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             let ws = env.load_workspace().map_err(from_rlcm)?;
             let folder = match folder_id {
                 None => None,
@@ -801,8 +818,8 @@ async fn package_export(State(app): State<Arc<App>>, Path(id): Path<String>) -> 
         let path = out.clone();
         let m = manifest.clone();
         let result = job
-            .with_env(move |_, env| {
-                let ws = env.load_workspace().map_err(from_rlcm)?;
+            .with_env_read(move |app, env| {
+                let ws = app.workspace(&env)?;
                 let mut em = rlcm::ops::export::ExportManifest {
                     name: Some(m.name.clone()),
                     dependencies: true,
@@ -1086,7 +1103,7 @@ async fn recipes_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let exclude_code = query_bool(&q, "exclude_code").map_err(|e| message(StatusCode::BAD_REQUEST, &e))?;
     let (skip, take) = page_range(&q)?;
     let items = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             let ws = app.workspace(&env)?;
             let folder = match folder {
                 None => None,
@@ -1217,7 +1234,7 @@ fn remove_asset_file(root: &FsPath, rel: &str) -> Result<(), ApiError> {
 async fn connections_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let folder = query_u64(&q, "folder_id")?;
     let items = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             let ws = app.workspace(&env)?;
             let folder = match folder {
                 None => None,
@@ -1271,7 +1288,7 @@ fn connector_by_id(
 async fn connectors_list(State(app): State<Arc<App>>, Query(q): Q) -> ApiResult {
     let title = q.get("title").cloned().filter(|t| !t.is_empty());
     let items = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             Ok(connectors(&env)?
                 .iter()
                 .filter(|(c, _)| title.as_deref().is_none_or(|t| c.title.contains(t)))
@@ -1291,7 +1308,7 @@ async fn connectors_search(State(app): State<Arc<App>>, Query(q): Q, body: Bytes
         return Err(validation("title", "can't be blank"));
     };
     let items = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             Ok(connectors(&env)?
                 .iter()
                 .filter(|(c, _)| c.title.contains(&title))
@@ -1305,7 +1322,7 @@ async fn connectors_search(State(app): State<Arc<App>>, Query(q): Q, body: Bytes
 async fn connector_show(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
     let id = parse_id(&id, "Custom connector")?;
     let v = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             let (c, d) = connector_by_id(app, &env, id)?;
             Ok(model::connector_json(&app.identity, &c, d.as_deref()))
         })
@@ -1316,7 +1333,7 @@ async fn connector_show(State(app): State<Arc<App>>, Path(id): Path<String>) -> 
 async fn connector_code(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult {
     let id = parse_id(&id, "Custom connector")?;
     let code = app
-        .with_env(move |app, env| {
+        .with_env_read(move |app, env| {
             let (c, _) = connector_by_id(app, &env, id)?;
             let bytes = match c.latest() {
                 Some(v)
