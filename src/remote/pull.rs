@@ -649,24 +649,43 @@ fn export_targets(
 /// fsync per file: the mirror is published only by the rename that follows, so nothing is
 /// visible before it is all on disk.
 fn unpack(pkg: &Path, dir: &Path) -> Result<()> {
+    use rayon::prelude::*;
     let source = Source::open(pkg)?;
     fsutil::create_dir_all(dir)?;
     fsutil::check_case_collisions(dir, source.entries().iter().map(|e| e.path.as_str()))?;
-    let mut reader = source.reader()?;
-    let mut written = Vec::with_capacity(source.entries().len());
-    for entry in source.entries() {
-        if entry.path == crate::package::MANIFEST_NAME {
-            continue;
-        }
-        let bytes = reader.read(entry)?;
-        let target = dir.join(&entry.path);
-        if let Some(parent) = target.parent() {
-            fsutil::create_dir_all(parent)?;
-        }
-        fsutil::write_file(&target, &bytes).with_path("write", &target)?;
-        written.push(target);
+    let entries: Vec<&crate::source::Entry> = source
+        .entries()
+        .iter()
+        .filter(|e| e.path != crate::package::MANIFEST_NAME)
+        .collect();
+    // The folders first (each once, in order), then the files on every core: each thread
+    // inflates and writes its share with its own reader of the archive.
+    let folders: BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|e| e.path.rsplit_once('/').map(|(d, _)| d))
+        .collect();
+    for f in folders {
+        fsutil::create_dir_all(&dir.join(f))?;
     }
-    flush_tree(dir, &written)
+    let share = entries
+        .len()
+        .div_ceil(4 * rayon::current_num_threads().max(1))
+        .max(64);
+    let written: Vec<Vec<PathBuf>> = entries
+        .par_chunks(share)
+        .map(|chunk| -> Result<Vec<PathBuf>> {
+            let mut reader = source.reader()?;
+            let mut out = Vec::with_capacity(chunk.len());
+            for entry in chunk {
+                let bytes = reader.read(entry)?;
+                let target = dir.join(&entry.path);
+                fsutil::write_file(&target, &bytes).with_path("write", &target)?;
+                out.push(target);
+            }
+            Ok(out)
+        })
+        .collect::<Result<_>>()?;
+    flush_tree(dir, &written.concat())
 }
 
 /// Every write under `dir` on disk.
