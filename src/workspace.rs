@@ -319,17 +319,22 @@ impl Workspace {
         cache: crate::cache::SummaryCache,
         hash_other: bool,
     ) -> Result<(Workspace, Vec<FileHash>)> {
+        let mut cache = cache;
         let entries = source.entries();
         let threads = rayon::current_num_threads().max(1);
         let chunk = entries.len().div_ceil(threads).max(1);
         let progress = crate::progress::Progress::new(entries.len() as u64, "reading");
+        // Entries and cache are both in path order: each chunk of entries walks its own part
+        // of the cache forward.
+        let cursors = cache.cursors(entries.chunks(chunk).map(|c| c[0].path.as_str()));
         let loaded: Vec<Result<Vec<Loaded>>> = entries
             .par_chunks(chunk)
-            .map(|part| {
+            .zip(cursors)
+            .map(|(part, mut cursor)| {
                 let mut reader = source.reader()?;
                 part.iter()
                     .map(|e| {
-                        let r = load_entry(e, &mut reader, source, &cache, hash_other);
+                        let r = load_entry(e, &mut reader, source, &mut cursor, hash_other);
                         progress.inc(1);
                         r
                     })
@@ -799,7 +804,7 @@ fn load_entry(
     entry: &Entry,
     reader: &mut crate::source::SourceReader,
     source: &Source,
-    cache: &crate::cache::SummaryCache,
+    cache: &mut crate::cache::CacheCursor<'_>,
     hash_other: bool,
 ) -> Result<Loaded> {
     use crate::cache::CachedData;
@@ -810,7 +815,9 @@ fn load_entry(
             e
         }
     };
-    let cached = cache.take(&entry.path, entry.size, entry.mtime);
+    let (cached_path, cached) = cache.take(&entry.path, entry.size, entry.mtime).unzip();
+    // The cache's copy of the path, when it had one (saves a copy of every path).
+    let path = || cached_path.unwrap_or_else(|| entry.path.clone());
     match asset::classify(&entry.path) {
         FileRole::Asset(asset_type) => {
             let (hash, canonical, summary) = match cached {
@@ -818,7 +825,6 @@ fn load_entry(
                     hash,
                     canonical,
                     data: CachedData::Asset(s),
-                    ..
                 }) => (hash, canonical, s),
                 _ => {
                     let bytes = reader.read(entry)?;
@@ -831,7 +837,7 @@ fn load_entry(
             };
             let name = summary.name.clone().unwrap_or_else(|| default_name(&entry.path));
             Ok(Loaded::Asset(Box::new(Asset {
-                path: entry.path.clone(),
+                path: path(),
                 asset_type,
                 name,
                 size: entry.size,
@@ -859,7 +865,7 @@ fn load_entry(
             };
             Ok(Loaded::Code {
                 json,
-                path: entry.path.clone(),
+                path: path(),
                 size: entry.size,
                 mtime: entry.mtime,
                 hash,
@@ -877,7 +883,7 @@ fn load_entry(
             };
             Ok(Loaded::Logo {
                 json,
-                path: entry.path.clone(),
+                path: path(),
                 size: entry.size,
                 mtime: entry.mtime,
                 hash,
@@ -890,7 +896,7 @@ fn load_entry(
             } else {
                 None
             };
-            Ok(Loaded::Other(entry.path.clone(), hashed))
+            Ok(Loaded::Other(path(), hashed))
         }
     }
 }
