@@ -187,11 +187,19 @@ impl PathIndex {
     }
 }
 
-/// What attributes a provider name to a custom connector when no connection says so.
+/// What attributes a provider name to a custom connector when no connection says so, and the
+/// connector each asset runs on (see [`Workspace::connector_of_connection`]), found once.
 struct Attribution<'a> {
     prefixes: &'a HashMap<String, Option<usize>>,
     ids: &'a HashMap<(u64, u64), Option<usize>>,
+    connectors: &'a [Option<usize>],
 }
+
+/// Root-relative path lookups made by one resolving job, keyed by the interned name's address
+/// ([`IStr::addr`]): a workspace's references name a few thousand paths hundreds of thousands
+/// of times, and each lookup hashed the path and compared it with a cold asset's.
+#[derive(Default)]
+struct Lookups(hashbrown::HashMap<usize, Option<usize>>);
 
 /// The reference kinds rlcm adds itself, interned once per resolve.
 struct Kinds {
@@ -481,6 +489,15 @@ impl Workspace {
         resolve_with(from, zip_name, |p| self.index_of(p))
     }
 
+    /// [`Workspace::resolve_path`] of an interned name, its root-relative lookup memoised.
+    fn resolve_interned(&self, from: &str, zip_name: &IStr, memo: &mut Lookups) -> Option<usize> {
+        let root = *memo
+            .0
+            .entry(zip_name.addr())
+            .or_insert_with(|| self.index_of(zip_name));
+        root.or_else(|| resolve_below(from, zip_name, |p| self.index_of(p)))
+    }
+
     /// The connectors a provider name belongs to, by its `<prefix>_connector_...` form.
     fn connector_by_prefix(
         &self,
@@ -512,18 +529,23 @@ impl Workspace {
     /// connector (`None` when the evidence names two). The id part stays when a connector is
     /// renamed, so another recipe's provider with the same id part but another prefix is the
     /// same connector.
-    fn id_index(&self) -> HashMap<(u64, u64), Option<usize>> {
+    fn id_index(&self, connectors: &[Option<usize>]) -> HashMap<(u64, u64), Option<usize>> {
         let found: Vec<((u64, u64), usize)> = self
             .assets
             .par_iter()
             .with_min_len(256)
-            .flat_map_iter(|a| {
-                a.summary.bindings.iter().filter_map(|b| {
-                    let (_, env, ts) = slug::parse_provider_name(&b.provider)?;
-                    let c = self.resolve_path(&a.path, b.connection.as_deref()?)?;
-                    Some(((env, ts), self.connector_of_connection(c)?))
-                })
+            .map_init(Lookups::default, |memo, a| {
+                a.summary
+                    .bindings
+                    .iter()
+                    .filter_map(|b| {
+                        let (_, env, ts) = slug::parse_provider_name(&b.provider)?;
+                        let c = self.resolve_interned(&a.path, b.connection.as_ref()?, memo)?;
+                        Some(((env, ts), connectors[c]?))
+                    })
+                    .collect::<Vec<_>>()
             })
+            .flat_map_iter(|found| found)
             .collect();
         let mut ids: HashMap<(u64, u64), Option<usize>> = HashMap::new();
         for (id, c) in found {
@@ -558,7 +580,12 @@ impl Workspace {
     /// provider map keeps, for each name, the connector the first asset in path order found.
     fn resolve(&mut self) {
         let prefixes = self.prefix_index();
-        let ids = self.id_index();
+        let connectors: Vec<Option<usize>> = (0..self.assets.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| self.connector_of_connection(i))
+            .collect();
+        let ids = self.id_index(&connectors);
         let kinds = Kinds {
             provider_name: IStr::new("provider_name"),
             account_property: IStr::new("account_property"),
@@ -584,12 +611,14 @@ impl Workspace {
         let per_asset: Vec<Resolved> = (0..self.assets.len())
             .into_par_iter()
             .with_min_len(256)
-            .map(|i| {
+            .map_init(Lookups::default, |memo, i| {
                 self.resolve_one(
                     i,
+                    memo,
                     &Attribution {
                         prefixes: &prefixes,
                         ids: &ids,
+                        connectors: &connectors,
                     },
                     &kinds,
                     &property_keys,
@@ -612,6 +641,7 @@ impl Workspace {
     fn resolve_one(
         &self,
         i: usize,
+        memo: &mut Lookups,
         by: &Attribution<'_>,
         kinds: &Kinds,
         property_keys: &HashMap<usize, std::collections::HashSet<String>>,
@@ -620,7 +650,7 @@ impl Workspace {
         let mut references = Vec::new();
         let mut found = Vec::new();
         for r in &a.summary.refs {
-            let to = match self.resolve_path(&a.path, &r.zip_name) {
+            let to = match self.resolve_interned(&a.path, &r.zip_name, memo) {
                 Some(t) => Target::Asset(t),
                 None => Target::Dangling(r.zip_name.to_string()),
             };
@@ -633,21 +663,23 @@ impl Workspace {
             });
         }
         // recipe → custom connector, through the connection bound to its provider name
-        let mut seen = std::collections::HashSet::new();
+        // An asset names a few providers: a list is cheaper than a set.
+        let mut seen: Vec<&IStr> = Vec::new();
         let custom_providers = a
             .summary
             .bindings
             .iter()
             .filter(|b| b.custom || slug::parse_provider_name(&b.provider).is_some())
-            .map(|b| (&b.provider, b.connection.as_deref()))
+            .map(|b| (&b.provider, b.connection.as_ref()))
             .chain(a.summary.uses.iter().map(|u| (&u.provider, None)));
         for (provider, connection) in custom_providers {
-            if !seen.insert(provider) {
+            if seen.contains(&provider) {
                 continue;
             }
+            seen.push(provider);
             let via_connection = connection
-                .and_then(|c| self.resolve_path(&a.path, c))
-                .and_then(|c| self.connector_of_connection(c));
+                .and_then(|c| self.resolve_interned(&a.path, c, memo))
+                .and_then(|c| by.connectors[c]);
             let by_id = || {
                 slug::parse_provider_name(provider)
                     .and_then(|(_, env, ts)| by.ids.get(&(env, ts)).copied().flatten())
@@ -667,26 +699,30 @@ impl Workspace {
                 provider: Some(provider.clone()),
             });
         }
+        // The files that serve the asset, looked for only when it names something in them.
+        let s = &a.summary;
         let named = [
             (
-                &a.summary.properties,
+                &s.properties,
                 &kinds.account_property,
                 ACCOUNT_PROPERTIES_FILE,
-                self.properties_for(&a.path),
+                (!s.properties.is_empty()).then(|| self.properties_for(&a.path)).flatten(),
                 true,
             ),
             (
-                &a.summary.project_properties,
+                &s.project_properties,
                 &kinds.project_property,
                 PROJECT_PROPERTIES_FILE,
-                self.project_properties_for(&a.path),
+                (!s.project_properties.is_empty())
+                    .then(|| self.project_properties_for(&a.path))
+                    .flatten(),
                 false,
             ),
             (
-                &a.summary.tags,
+                &s.tags,
                 &kinds.tag,
                 TAGS_FILE,
-                self.tags_for(&a.path),
+                (!s.tags.is_empty()).then(|| self.tags_for(&a.path)).flatten(),
                 false,
             ),
         ];
@@ -1009,9 +1045,11 @@ pub(crate) fn nearest_with<T>(from: &str, file_name: &str, lookup: impl Fn(&str)
 /// Resolves a `zip_name` written in the asset at `from` with `lookup`: the path as written
 /// first, then relative to each folder above `from`, nearest first.
 pub(crate) fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
-    if let Some(hit) = lookup(zip_name) {
-        return Some(hit);
-    }
+    lookup(zip_name).or_else(|| resolve_below(from, zip_name, lookup))
+}
+
+/// [`resolve_with`] past the root: relative to each folder above `from`, nearest first.
+fn resolve_below<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
     let mut folder = asset::folder_of(from);
     while !folder.is_empty() {
         if let Some(hit) = lookup(&format!("{folder}/{zip_name}")) {
