@@ -5,7 +5,10 @@
 //! with their size.
 
 use crate::error::Subject;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// foldhash, not SipHash, for the maps `resolve` builds and probes per reference (never iterated).
+use hashbrown::HashMap;
 
 use rayon::prelude::*;
 
@@ -594,7 +597,7 @@ impl Workspace {
         };
         // Each properties file's keys and each tags file's titles, as matched (account
         // properties: spaces and underscores alike; the others exactly).
-        let property_keys: HashMap<usize, std::collections::HashSet<String>> = self
+        let property_keys: HashMap<usize, hashbrown::HashSet<String>> = self
             .assets
             .iter()
             .enumerate()
@@ -644,7 +647,7 @@ impl Workspace {
         memo: &mut Lookups,
         by: &Attribution<'_>,
         kinds: &Kinds,
-        property_keys: &HashMap<usize, std::collections::HashSet<String>>,
+        property_keys: &HashMap<usize, hashbrown::HashSet<String>>,
     ) -> Resolved {
         let a = &self.assets[i];
         let mut references = Vec::new();
@@ -706,7 +709,9 @@ impl Workspace {
                 &s.properties,
                 &kinds.account_property,
                 ACCOUNT_PROPERTIES_FILE,
-                (!s.properties.is_empty()).then(|| self.properties_for(&a.path)).flatten(),
+                (!s.properties.is_empty())
+                    .then(|| self.properties_for(&a.path))
+                    .flatten(),
                 true,
             ),
             (
@@ -939,7 +944,8 @@ fn load_entry(
 
 /// Keeps one reference per (to, kind, property) among `references[start..]` (one asset's), the
 /// first of each: a recipe calling the same function from three steps depends on it once.
-/// Sorting indices keeps this O(k log k) however many references one asset has.
+/// A small block (most are) is checked pair by pair; a large one sorts indices, so this stays
+/// O(k log k) however many references one asset has. Kept in place (no copy of the block).
 fn dedup_block(references: &mut Vec<Reference>, start: usize) {
     let block = &references[start..];
     if block.len() < 2 {
@@ -948,16 +954,27 @@ fn dedup_block(references: &mut Vec<Reference>, start: usize) {
     fn key(r: &Reference) -> (&Target, &IStr, &Option<IStr>) {
         (&r.to, &r.kind, &r.property)
     }
-    let mut order: Vec<usize> = (0..block.len()).collect();
-    order.sort_by(|&x, &y| key(&block[x]).cmp(&key(&block[y])).then(x.cmp(&y)));
-    let mut keep = vec![true; block.len()];
-    for w in order.windows(2) {
-        if key(&block[w[0]]) == key(&block[w[1]]) {
-            keep[w[1]] = false;
+    let keep: Vec<bool> = if block.len() <= 32 {
+        (0..block.len())
+            .map(|j| !block[..j].iter().any(|r| key(r) == key(&block[j])))
+            .collect()
+    } else {
+        let mut order: Vec<usize> = (0..block.len()).collect();
+        order.sort_by(|&x, &y| key(&block[x]).cmp(&key(&block[y])).then(x.cmp(&y)));
+        let mut keep = vec![true; block.len()];
+        for w in order.windows(2) {
+            if key(&block[w[0]]) == key(&block[w[1]]) {
+                keep[w[1]] = false;
+            }
         }
-    }
-    let tail = references.split_off(start);
-    references.extend(tail.into_iter().zip(keep).filter_map(|(r, k)| k.then_some(r)));
+        keep
+    };
+    let mut at = 0;
+    references.retain(|_| {
+        let k = at < start || keep.get(at - start).copied().unwrap_or(true);
+        at += 1;
+        k
+    });
 }
 
 /// The custom connector provider names an asset uses itself (config bindings and steps).
@@ -1198,5 +1215,50 @@ mod tree_tests {
                 vec!["X.recipe.json".to_string(), "x.recipe.json".to_string()],
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod dedup_tests {
+    use super::{IStr, Reference, Target, dedup_block};
+
+    #[test]
+    fn the_first_of_each_reference_is_kept_in_small_and_large_blocks() {
+        let kinds = [IStr::new("flow_id"), IStr::new("account_id")];
+        for n in [0usize, 1, 5, 32, 33, 200] {
+            let make = |i: usize| Reference {
+                from: 0,
+                to: if i % 7 == 3 {
+                    Target::Dangling(format!("d{}", i % 2))
+                } else {
+                    Target::Asset(i % 5)
+                },
+                kind: kinds[i % 2].clone(),
+                property: (i % 3 == 0).then(|| IStr::new("p")),
+                provider: None,
+            };
+            let mut refs: Vec<Reference> = (0..n).map(make).collect();
+            // What is kept: each reference whose key no earlier one has, in order.
+            let mut want: Vec<usize> = Vec::new();
+            for i in 0..n {
+                let (a, b) = (make(i), &refs);
+                if !want
+                    .iter()
+                    .any(|&j| (&b[j].to, &b[j].kind, &b[j].property) == (&a.to, &a.kind, &a.property))
+                {
+                    want.push(i);
+                }
+            }
+            let want: Vec<(Target, IStr)> = want
+                .iter()
+                .map(|&i| (refs[i].to.clone(), refs[i].kind.clone()))
+                .collect();
+            // A prefix before `start` is left alone.
+            refs.insert(0, make(0));
+            dedup_block(&mut refs, 1);
+            let got: Vec<(Target, IStr)> = refs[1..].iter().map(|r| (r.to.clone(), r.kind.clone())).collect();
+            assert_eq!(got, want, "n = {n}");
+            assert_eq!(refs[0].to, make(0).to);
+        }
     }
 }

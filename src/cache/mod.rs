@@ -294,7 +294,10 @@ impl SummaryCache {
             if let Some(last) = out.last_mut() {
                 last.slots = before;
             }
-            out.push(CacheCursor { slots: &mut [], at: 0 });
+            out.push(CacheCursor {
+                slots: &mut [],
+                at: 0,
+            });
             rest = after;
         }
         if let Some(last) = out.last_mut() {

@@ -36,7 +36,9 @@ impl<'a> Names<'a> {
     pub(super) fn of(entries: &[CachedEntryRef<'a>]) -> Names<'a> {
         let mut names = Names::default();
         for e in entries {
-            let CachedDataRef::Asset(s) = &e.data else { continue };
+            let CachedDataRef::Asset(s) = &e.data else {
+                continue;
+            };
             for r in &s.refs {
                 names.add(&r.key);
                 names.add(&r.zip_name);
@@ -348,7 +350,11 @@ impl<'a> Reader<'a> {
     }
 
     fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
-        if self.flag()? { f(self).map(Some) } else { Some(None) }
+        if self.flag()? {
+            f(self).map(Some)
+        } else {
+            Some(None)
+        }
     }
 
     fn vec<T>(&mut self, mut f: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
@@ -388,7 +394,11 @@ impl<'a> Reader<'a> {
         let uses = self.vec(|r| {
             Some(StepUse {
                 provider: r.sym(t)?,
-                kind: if r.flag()? { StepKind::Action } else { StepKind::Trigger },
+                kind: if r.flag()? {
+                    StepKind::Action
+                } else {
+                    StepKind::Trigger
+                },
                 name: r.sym(t)?,
                 steps: r.vec(Self::uv)?,
             })
@@ -548,12 +558,17 @@ mod tests {
         // The entry whose hash is not a digest is left out.
         assert_eq!(slots.len(), 2);
         let a = slots[0].entry.as_ref().unwrap();
-        assert_eq!((slots[0].path.as_str(), slots[0].size, slots[0].mtime), ("a.recipe.json", 1 << 40, 5));
+        assert_eq!(
+            (slots[0].path.as_str(), slots[0].size, slots[0].mtime),
+            ("a.recipe.json", 1 << 40, 5)
+        );
         assert_eq!((a.hash.as_str(), a.canonical.as_str()), (h.as_str(), c.as_str()));
         assert!(matches!(&a.data, CachedData::Asset(s) if *s == summary));
         let b = slots[1].entry.as_ref().unwrap();
         assert_eq!((b.hash.as_str(), b.canonical.as_str()), (h.as_str(), h.as_str()));
-        assert!(matches!(&b.data, CachedData::Code(d) if d.actions == def.actions && d.parse_error == def.parse_error && d.custom_action));
+        assert!(
+            matches!(&b.data, CachedData::Code(d) if d.actions == def.actions && d.parse_error == def.parse_error && d.custom_action)
+        );
         // Every truncation, and a trailing byte, is refused.
         for n in 0..frame.len() {
             assert!(Reader::new(&frame[..n]).slots(&table).is_none());
