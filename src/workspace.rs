@@ -1234,7 +1234,7 @@ mod dedup_tests {
                     Target::Asset(i % 5)
                 },
                 kind: kinds[i % 2].clone(),
-                property: (i % 3 == 0).then(|| IStr::new("p")),
+                property: i.is_multiple_of(3).then(|| IStr::new("p")),
                 provider: None,
             };
             let mut refs: Vec<Reference> = (0..n).map(make).collect();
