@@ -54,7 +54,7 @@ args() { # ROW SIDE -> the command line of that row for that side
   echo "# Workspace load A/B: \`$OLD\` (old) vs \`$NEW\` (new)"
   echo
   echo "- Command: \`benches/ab_load.sh $*\`; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB; $(uname -sr); $(hyperfine --version)"
-  echo "- Load average before: $(cut -d' ' -f1-3 /proc/loadavg); runs per command: $RUNS after 1 warm-up, OLD and NEW alternating in one hyperfine invocation"
+  echo "- Load average before: $(cut -d' ' -f1-3 /proc/loadavg); runs per command: $RUNS after 1 warm-up, OLD then NEW in one hyperfine invocation (not interleaved: compare with the load average)"
   echo
   echo "| command | wall old | wall new | new/old | CPU old | CPU new | RSS old | RSS new | instr old | instr new | new/old |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
