@@ -168,9 +168,10 @@ pub(crate) fn dependents_by<E>(
     targets: &[usize],
     mut incoming: impl FnMut(usize) -> Result<Vec<usize>, E>,
 ) -> Result<Vec<Dependent>, E> {
-    use std::collections::{HashMap, HashSet};
-    let mut parent: HashMap<usize, usize> = HashMap::new();
-    let mut is_target: HashSet<usize> = HashSet::new();
+    // foldhash, not SipHash: the keys are indexes, and a connector's dependents can be most
+    // of a 100k-recipe workspace.
+    let mut parent: hashbrown::HashMap<usize, usize> = hashbrown::HashMap::new();
+    let mut is_target: hashbrown::HashSet<usize> = hashbrown::HashSet::new();
     let mut queue = VecDeque::new();
     for &t in targets {
         if is_target.insert(t) {

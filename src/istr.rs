@@ -28,6 +28,12 @@ impl IStr {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address of the shared text: equal for equal `IStr`s, different for different texts
+    /// alive at the same time (a cheap key for memoising lookups within one operation).
+    pub(crate) fn addr(&self) -> usize {
+        self.as_str().as_ptr() as usize
+    }
 }
 
 impl Deref for IStr {

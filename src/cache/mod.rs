@@ -14,14 +14,17 @@ use serde::{Deserialize, Serialize};
 use crate::asset::AssetSummary;
 use crate::ruby::ConnectorDefinition;
 
-/// Bumped whenever the cached data changes meaning.
-const CACHE_FORMAT: u32 = 7;
+mod wire;
+
+/// Bumped whenever the cached data changes meaning or encoding (8: the hand-written encoding
+/// of [`wire`], with a string table).
+const CACHE_FORMAT: u32 = 8;
 
 /// Files modified this recently (ns) when the cache is written are not cached.
 pub(crate) const RACY_NS: u64 = 2_000_000_000;
 
 /// What is cached for one file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub(crate) enum CachedData {
     /// An asset JSON file's summary.
     Asset(AssetSummary),
@@ -31,8 +34,8 @@ pub(crate) enum CachedData {
     Logo,
 }
 
-/// A connector definition with every field present (the cache format is not self-describing).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A connector definition with every field present.
+#[derive(Debug, Clone)]
 pub(crate) struct CachedDefinition {
     actions: Vec<String>,
     triggers: Vec<String>,
@@ -63,7 +66,6 @@ impl From<CachedDefinition> for ConnectorDefinition {
 }
 
 /// What one file says, as [`write_entries`] stores it.
-#[derive(Serialize)]
 pub(crate) enum CachedDataRef<'a> {
     Asset(&'a AssetSummary),
     Code(CachedDefinition),
@@ -71,7 +73,7 @@ pub(crate) enum CachedDataRef<'a> {
 }
 
 /// What the cache holds for one file once its size and time have matched.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct CachedEntry {
     /// blake3 of the file, hex.
     pub hash: String,
@@ -81,26 +83,16 @@ pub(crate) struct CachedEntry {
     pub data: CachedData,
 }
 
-/// One cached file as stored: `path, size, mtime, hash, canonical, data` in a row (postcard
-/// writes a struct as its fields one after the other, so the nested [`CachedEntry`] reads the
-/// last three).
-#[derive(Debug, Deserialize)]
+/// One cached file: its path, size and modification time, and its entry until it is taken.
+#[derive(Debug)]
 struct Slot {
     path: String,
     size: u64,
     mtime: u64,
-    #[serde(deserialize_with = "untaken")]
-    entry: std::sync::Mutex<Option<CachedEntry>>,
-}
-
-fn untaken<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<std::sync::Mutex<Option<CachedEntry>>, D::Error> {
-    CachedEntry::deserialize(d).map(|e| std::sync::Mutex::new(Some(e)))
+    entry: Option<CachedEntry>,
 }
 
 /// One file to cache: its path, size, modification time, hash, canonical hash and what it says.
-#[derive(Serialize)]
 pub(crate) struct CachedEntryRef<'a> {
     pub(crate) path: &'a str,
     pub(crate) size: u64,
@@ -174,9 +166,9 @@ pub(crate) fn binding(root: &Path, create: bool) -> Option<[u8; 32]> {
     Some(*h.finalize().as_bytes())
 }
 
-/// Loaded cache entries, sorted by path. Entries are handed out once ([`SummaryCache::take`]),
-/// so a load never holds two copies of every summary; paths are looked up by binary search, so
-/// the cache holds one copy of each path.
+/// Loaded cache entries, sorted by path. Entries are handed out once, through the
+/// [`CacheCursor`]s of [`SummaryCache::cursors`], so a load never holds two copies of every
+/// summary, and never searches: the tree's entries and the cache's are both in path order.
 #[derive(Debug, Default)]
 pub(crate) struct SummaryCache {
     slots: Vec<Slot>,
@@ -219,11 +211,35 @@ fn write_frame(w: &mut dyn std::io::Write, bytes: &[u8]) -> std::io::Result<()> 
     w.write_all(bytes)
 }
 
+/// One part of a [`SummaryCache`], for one run of the tree's entries in path order: it hands
+/// out the entries of those paths, walking forward.
+#[derive(Debug)]
+pub(crate) struct CacheCursor<'a> {
+    slots: &'a mut [Slot],
+    at: usize,
+}
+
+impl CacheCursor<'_> {
+    /// Takes the cached entry for a file, when its size and mtime still match, with the path
+    /// as the cache held it. Paths must come in increasing order (an earlier one misses).
+    pub fn take(&mut self, path: &str, size: u64, mtime: u64) -> Option<(String, CachedEntry)> {
+        while self.slots.get(self.at)?.path.as_str() < path {
+            self.at += 1;
+        }
+        let slot = self.slots.get_mut(self.at)?;
+        if slot.path != path || mtime == 0 || slot.size != size || slot.mtime != mtime {
+            return None;
+        }
+        let entry = slot.entry.take()?;
+        Some((std::mem::take(&mut slot.path), entry))
+    }
+}
+
 impl SummaryCache {
     /// Reads the cache of the environment at `root`; empty when absent or unreadable.
     ///
-    /// The file is a header frame and frames of [`FRAME_ENTRIES`] entries in path order; one
-    /// thread reads frames while the others decode them.
+    /// The file is a header frame, the string table's frame, and frames of [`FRAME_ENTRIES`]
+    /// entries in path order; one thread reads frames while the others decode them.
     pub fn read(root: &Path) -> SummaryCache {
         if crate::guard::check_state_dir(root).is_err() {
             return SummaryCache::default();
@@ -244,34 +260,21 @@ impl SummaryCache {
         }) {
             return SummaryCache::default();
         }
-        use rayon::iter::{ParallelBridge, ParallelIterator};
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(2);
-        let decoded: Option<Vec<(usize, Vec<Slot>)>> = std::thread::scope(|scope| {
-            let feeder = scope.spawn(move || {
-                let mut n = 0;
-                while let Some(frame) = read_frame(&mut reader) {
-                    let Ok(frame) = frame else { return false };
-                    if tx.send((n, frame)).is_err() {
-                        return false;
-                    }
-                    n += 1;
-                }
-                true
-            });
-            let frames: Option<Vec<(usize, Vec<Slot>)>> = rx
-                .into_iter()
-                .par_bridge()
-                .map(|(n, bytes)| postcard::from_bytes::<Vec<Slot>>(&bytes).ok().map(|v| (n, v)))
-                .collect();
-            let complete = feeder.join().unwrap_or(false);
-            frames.filter(|_| complete)
-        });
-        let Some(mut frames) = decoded else {
+        let table = match read_frame(&mut reader) {
+            Some(Ok(bytes)) => {
+                let mut r = wire::Reader::new(&bytes);
+                r.table().filter(|_| r.done())
+            }
+            _ => None,
+        };
+        let Some(table) = table else {
             return SummaryCache::default();
         };
-        frames.sort_by_key(|(n, _)| *n);
-        let mut slots: Vec<Slot> = Vec::with_capacity(frames.iter().map(|(_, f)| f.len()).sum());
-        for (_, frame) in frames {
+        let Some(frames) = decode_frames(reader, &table) else {
+            return SummaryCache::default();
+        };
+        let mut slots: Vec<Slot> = Vec::with_capacity(frames.iter().map(Vec::len).sum());
+        for frame in frames {
             slots.extend(frame);
         }
         if !slots.is_sorted_by(|a, b| a.path <= b.path) {
@@ -280,14 +283,27 @@ impl SummaryCache {
         SummaryCache { slots }
     }
 
-    /// Takes the cached entry for a file, when its size and mtime still match.
-    pub fn take(&self, path: &str, size: u64, mtime: u64) -> Option<CachedEntry> {
-        let i = self.slots.binary_search_by(|s| s.path.as_str().cmp(path)).ok()?;
-        let slot = &self.slots[i];
-        if mtime == 0 || slot.size != size || slot.mtime != mtime {
-            return None;
+    /// The cache cut into one cursor per run of paths: `starts` are the first paths of the runs,
+    /// in increasing order (each cursor holds the entries from its start to the next one's).
+    pub fn cursors<'a, 'p>(&'a mut self, starts: impl Iterator<Item = &'p str>) -> Vec<CacheCursor<'a>> {
+        let mut rest: &mut [Slot] = &mut self.slots;
+        let mut out: Vec<CacheCursor<'a>> = Vec::new();
+        for start in starts {
+            let cut = rest.partition_point(|s| s.path.as_str() < start);
+            let (before, after) = std::mem::take(&mut rest).split_at_mut(cut);
+            if let Some(last) = out.last_mut() {
+                last.slots = before;
+            }
+            out.push(CacheCursor {
+                slots: &mut [],
+                at: 0,
+            });
+            rest = after;
         }
-        slot.entry.lock().ok()?.take()
+        if let Some(last) = out.last_mut() {
+            last.slots = rest;
+        }
+        out
     }
 
     /// Number of entries.
@@ -301,6 +317,48 @@ impl SummaryCache {
     fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
+
+    /// Takes the cached entry for a file (see [`CacheCursor::take`]).
+    #[cfg(test)]
+    fn take(&mut self, path: &str, size: u64, mtime: u64) -> Option<CachedEntry> {
+        self.cursors(std::iter::once(""))
+            .pop()?
+            .take(path, size, mtime)
+            .map(|(_, e)| e)
+    }
+}
+
+/// Decodes the entry frames that `reader` reads, in parallel (one thread reads while the others
+/// decode); `None` when one is damaged or the file cannot be read to its end.
+fn decode_frames(
+    mut reader: impl std::io::Read + Send,
+    table: &[crate::istr::IStr],
+) -> Option<Vec<Vec<Slot>>> {
+    use rayon::iter::{ParallelBridge, ParallelIterator};
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(2);
+    let decoded: Option<Vec<(usize, Vec<Slot>)>> = std::thread::scope(|scope| {
+        let feeder = scope.spawn(move || {
+            let mut n = 0;
+            while let Some(frame) = read_frame(&mut reader) {
+                let Ok(frame) = frame else { return false };
+                if tx.send((n, frame)).is_err() {
+                    return false;
+                }
+                n += 1;
+            }
+            true
+        });
+        let frames: Option<Vec<(usize, Vec<Slot>)>> = rx
+            .into_iter()
+            .par_bridge()
+            .map(|(n, bytes)| wire::Reader::new(&bytes).slots(table).map(|v| (n, v)))
+            .collect();
+        let complete = feeder.join().unwrap_or(false);
+        frames.filter(|_| complete)
+    });
+    let mut frames = decoded?;
+    frames.sort_by_key(|(n, _)| *n);
+    Some(frames.into_iter().map(|(_, f)| f).collect())
 }
 
 /// Writes the cache from the records of a loaded tree (best effort: a cache that cannot be
@@ -326,12 +384,13 @@ pub(crate) fn write_entries(root: &Path, mut entries: Vec<CachedEntryRef<'_>>) {
         version: env!("CARGO_PKG_VERSION").to_string(),
         binding,
     };
+    let names = wire::Names::of(&entries);
     let _ = crate::fsutil::write_atomic_with(&cache_path(root), |w| {
         let bytes = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
         write_frame(w, &bytes)?;
+        write_frame(w, &names.table())?;
         for chunk in entries.chunks(FRAME_ENTRIES) {
-            let bytes = postcard::to_stdvec(chunk).map_err(std::io::Error::other)?;
-            write_frame(w, &bytes)?;
+            write_frame(w, &wire::entries_frame(chunk, &names))?;
         }
         Ok(())
     });
@@ -371,7 +430,7 @@ mod tests {
         std::fs::write(&fresh, br#"{"name": "B"}"#).unwrap();
         let ws = Workspace::load(&Source::open(root).unwrap()).unwrap();
         ws.write_cache(root);
-        let cache = SummaryCache::read(root);
+        let mut cache = SummaryCache::read(root);
         // The old files are cached; the one written a moment ago is racy and is not.
         assert_eq!(cache.len(), 8);
         for i in 0..7 {
@@ -396,14 +455,17 @@ mod tests {
         // A cached load equals a fresh one.
         let cache = SummaryCache::read(root);
         let again = Workspace::load_with(&Source::open(root).unwrap(), cache).unwrap();
-        assert_eq!(
-            again.get("a.recipe.json").unwrap().summary,
-            ws.get("a.recipe.json").unwrap().summary
-        );
+        assert_eq!(again.assets.len(), ws.assets.len());
+        for (x, y) in again.assets.iter().zip(&ws.assets) {
+            assert_eq!(
+                (&x.path, &x.name, &x.hash, &x.canonical, &x.summary),
+                (&y.path, &y.name, &y.hash, &y.canonical, &y.summary)
+            );
+        }
         // A change of size or time misses.
         std::fs::write(&r, br#"{"name": "A2"}"#).unwrap();
         let meta = std::fs::metadata(&r).unwrap();
-        let cache = SummaryCache::read(root);
+        let mut cache = SummaryCache::read(root);
         assert!(
             cache
                 .take("a.recipe.json", meta.len(), crate::source::mtime_ns(&meta))
