@@ -157,7 +157,7 @@ def main():
         # right after thousands were deleted costs several times more (the inode allocator
         # skips recently freed inodes), which would charge one row for the clean-up of another.
         for i in range(args.runs):
-            for name, cli, _ in builds:
+            for name in servers:
                 emu, api, env, rlcm_bin = servers[name]
                 samples = all_samples[name]
                 tag = f"{name}{i}"

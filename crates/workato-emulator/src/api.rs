@@ -291,14 +291,7 @@ impl App {
         self: &Arc<Self>,
         f: impl FnOnce(&App, Environment) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let app = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _gate = app.env_gate.write().unwrap_or_else(|p| p.into_inner());
-            let env = Environment::open(&app.config.env).map_err(from_rlcm)?;
-            f(&app, env)
-        })
-        .await
-        .map_err(|e| message(StatusCode::INTERNAL_SERVER_ERROR, &format!("internal error: {e}")))?
+        self.on_env(true, f).await
     }
 
     /// Runs `f`, which only reads the environment, on a blocking thread, beside other reads
@@ -307,9 +300,24 @@ impl App {
         self: &Arc<Self>,
         f: impl FnOnce(&App, Environment) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.on_env(false, f).await
+    }
+
+    /// Opens the environment under the gate (alone to `write`, else shared) and runs `f` on it,
+    /// on a blocking thread.
+    async fn on_env<T: Send + 'static>(
+        self: &Arc<Self>,
+        write: bool,
+        f: impl FnOnce(&App, Environment) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let _gate = app.env_gate.read().unwrap_or_else(|p| p.into_inner());
+            let gate = &app.env_gate;
+            let _held = if write {
+                (Some(gate.write().unwrap_or_else(|p| p.into_inner())), None)
+            } else {
+                (None, Some(gate.read().unwrap_or_else(|p| p.into_inner())))
+            };
             let env = Environment::open(&app.config.env).map_err(from_rlcm)?;
             f(&app, env)
         })
@@ -323,7 +331,7 @@ impl App {
     /// inotify watch of every folder set up before the load (one `read` per request), else the
     /// tree's fingerprint (one `stat` per entry per request; a tree modified in the last two
     /// seconds is not kept). Any write, by the emulator or "in the UI", is seen. Runs under the
-    /// environment gate ([`App::with_env`]).
+    /// environment gate, shared or alone ([`App::with_env_read`], [`App::with_env`]).
     fn workspace(&self, env: &Environment) -> Result<Arc<Workspace>, ApiError> {
         let unreadable = |e: std::io::Error| {
             message(
@@ -691,7 +699,7 @@ async fn manifest_create(State(app): State<Arc<App>>, body: Bytes) -> ApiResult 
     }
     let manifest = app
         .with_env_read(move |app, env| {
-            let ws = env.load_workspace().map_err(from_rlcm)?;
+            let ws = app.workspace(&env)?;
             let folder = match folder_id {
                 None => None,
                 Some(f) => Some(

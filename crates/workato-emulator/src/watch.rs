@@ -218,11 +218,14 @@ pub mod linux {
 
         #[test]
         fn every_kind_of_change_is_seen_and_the_state_folder_is_not() {
-            let d = tempfile::tempdir().unwrap();
-            let root = d.path();
-            std::fs::create_dir_all(root.join("a/b")).unwrap();
-            std::fs::create_dir_all(root.join(".rlcm/cache")).unwrap();
-            std::fs::write(root.join("a/b/r.recipe.json"), b"{}").unwrap();
+            // A recipe two folders down, and the state folder.
+            let tree = || {
+                let d = tempfile::tempdir().unwrap();
+                std::fs::create_dir_all(d.path().join("a/b")).unwrap();
+                std::fs::create_dir_all(d.path().join(".rlcm/cache")).unwrap();
+                std::fs::write(d.path().join("a/b/r.recipe.json"), b"{}").unwrap();
+                d
+            };
             type Change = fn(&Path);
             let changes: [(&str, Change); 7] = [
                 ("edit in place", |r| {
@@ -250,11 +253,8 @@ pub mod linux {
                 }),
             ];
             for (what, change) in changes {
-                let d2 = tempfile::tempdir().unwrap();
-                let r = d2.path();
-                std::fs::create_dir_all(r.join("a/b")).unwrap();
-                std::fs::create_dir_all(r.join(".rlcm/cache")).unwrap();
-                std::fs::write(r.join("a/b/r.recipe.json"), b"{}").unwrap();
+                let d = tree();
+                let r = d.path();
                 let mut w = TreeWatch::start(r).unwrap();
                 assert!(w.unchanged(), "{what}: nothing happened yet");
                 std::fs::write(r.join(".rlcm/state.json"), b"{}").unwrap();
@@ -264,7 +264,9 @@ pub mod linux {
                 assert!(!w.unchanged(), "{what}: not seen");
                 assert!(!w.unchanged(), "{what}: a change is seen for good");
             }
-            // A folder made after the watch started is watched through its parent's event.
+            // A folder made after the watch started is reported by its parent's watch.
+            let d = tree();
+            let root = d.path();
             let mut w = TreeWatch::start(root).unwrap();
             std::fs::create_dir(root.join("a/b/new")).unwrap();
             assert!(!w.unchanged());
