@@ -45,7 +45,7 @@ use crate::source::{Entry, Source};
 use crate::workspace::Workspace;
 
 /// Bumped whenever the index changes meaning.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// More racy files than this when writing, and no index is written (the next command writes
 /// one, when the tree has settled).
@@ -84,6 +84,10 @@ struct Header {
     /// Drawn for each database written, recorded in it too: a header is believed only with
     /// the database it was written with.
     generation: [u8; 16],
+    /// The epoch of `rlcm watch` (see [`crate::watch::daemon`]) that the walk recorded in
+    /// `digest` ran in: while the watcher answers with it, nothing changed since before that
+    /// walk, and the index is believed without a walk.
+    watch: Option<crate::watch::Epoch>,
 }
 
 /// One asset's row.
@@ -149,7 +153,8 @@ pub enum Mode {
     /// `on`: use it when valid, else load the tree and write a fresh one.
     Auto,
     /// Unset (the default until every writing command keeps the index up to date: the
-    /// connector commands do, but the first reader after an import pays the rebuild), or `off`: never read
+    /// connector commands do, but the first reader after an import pays the rebuild; a running
+    /// `rlcm watch` turns it on for `impact` and `connector check`, see [`mode_at`]), or `off`: never read
     /// nor write it (every command loads the whole tree, as before the index;
     /// for differential tests and to rule the index out).
     Off,
@@ -164,6 +169,21 @@ pub fn mode() -> Mode {
         Ok("on") => Mode::Auto,
         Ok("require") => Mode::Require,
         _ => Mode::Off,
+    }
+}
+
+/// The mode for a read-only command on the environment at `root`, and the live epoch of its
+/// watcher, asked before anything is walked (the epoch the command's walk runs in). A watcher
+/// turns the index on where `RLCM_INDEX` is unset: running one is asking for it.
+/// `RLCM_INDEX=off` keeps it off, watcher or not.
+pub(crate) fn mode_at(root: &Path) -> (Mode, Option<crate::watch::Epoch>) {
+    if std::env::var("RLCM_INDEX").as_deref() == Ok("off") {
+        return (Mode::Off, None);
+    }
+    let epoch = crate::watch::epoch(root);
+    match mode() {
+        Mode::Off if epoch.is_some() => (Mode::Auto, epoch),
+        m => (m, epoch),
     }
 }
 
@@ -241,11 +261,12 @@ fn cache_dir(root: &Path, create: bool) -> Option<PathBuf> {
 
 /// Writes the index of the tree whose files are `entries` (as a source lists them), as loaded
 /// into `ws` (best effort: an index that cannot be written is simply not used).
-pub fn write(root: &Path, entries: &[Entry], ws: &Workspace) {
-    if mode() == Mode::Off {
+/// `epoch` is the watcher's epoch asked before the walk that listed `entries`, if any.
+pub fn write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate::watch::Epoch>) {
+    if std::env::var("RLCM_INDEX").as_deref() == Ok("off") {
         return;
     }
-    let _ = try_write(root, entries, ws);
+    let _ = try_write(root, entries, ws, epoch);
 }
 
 /// Answers a read-only command on the initialised environment at `root`: with `indexed` from
@@ -258,13 +279,26 @@ pub fn write(root: &Path, entries: &[Entry], ws: &Workspace) {
 /// computes the answer from it; the answer is returned only once the walk is done and the
 /// tree's digest is the index's (the index is *validated before it is believed*, it is only
 /// read earlier). An answer computed from an index that turns out stale is thrown away.
+///
+/// With a watcher (`rlcm watch`, see [`crate::watch::daemon`]) whose live epoch is the one the
+/// index records, nothing changed since the walk the index was written or checked after: the
+/// answer comes from the index without a walk. Otherwise the epoch asked before the walk is
+/// recorded in the index written or found valid, for the next command.
 pub fn answer<T>(
     root: &Path,
-    indexed: impl FnOnce(&Index) -> R<Option<T>>,
+    indexed: impl Fn(&Index) -> R<Option<T>>,
     full: impl FnOnce(&Workspace) -> crate::error::Result<T>,
 ) -> crate::error::Result<T> {
-    let mode = mode();
+    let (mode, epoch) = mode_at(root);
     let have = mode != Mode::Off && std::fs::symlink_metadata(index_path(root)).is_ok();
+    if have
+        && epoch.is_some()
+        && let Ok(idx) = Index::open_unchecked(root)
+        && idx.header.watch == epoch
+        && let Ok(Some(answer)) = indexed(&idx)
+    {
+        return Ok(answer);
+    }
     let (source, ws) = if have {
         let (source, early) = std::thread::scope(|scope| {
             let walk = std::thread::Builder::new().spawn_scoped(scope, || Source::open(root));
@@ -282,8 +316,13 @@ pub fn answer<T>(
             (source, early)
         });
         let source = source?;
-        match early.and_then(|(answer, idx)| idx.check_tree(root, &source).map(|()| answer)) {
-            Ok(Some(answer)) => return Ok(answer),
+        match early.and_then(|(answer, idx)| idx.check_tree(root, &source).map(|()| (answer, idx))) {
+            Ok((Some(answer), idx)) => {
+                if epoch.is_some() && idx.header.watch != epoch {
+                    let _ = idx.adopt(root, epoch);
+                }
+                return Ok(answer);
+            }
             Err(why) if mode == Mode::Require => return Err(required(root, &why)),
             _ => {}
         }
@@ -300,16 +339,27 @@ pub fn answer<T>(
     }
     let entries = source.entries();
     std::thread::scope(|scope| {
-        let writer = scope.spawn(|| write(root, entries, &ws));
+        let writer = scope.spawn(|| write(root, entries, &ws, epoch));
         let answer = full(&ws);
         let _ = writer.join();
         answer
     })
 }
 
+/// True when the index of `root` can be used and records the watcher's live `epoch`: the next
+/// read-only command is answered from it without a walk.
+pub(crate) fn vouched(root: &Path, epoch: Option<crate::watch::Epoch>) -> bool {
+    epoch.is_some() && Index::open_unchecked(root).is_ok_and(|idx| idx.header.watch == epoch)
+}
+
 /// The header of a new index of the tree whose files are `entries`, as loaded into `ws`: the
 /// files modified a moment ago are racy (recorded with their hash), and a fresh generation.
-fn new_header(entries: &[Entry], ws: &Workspace, binding: [u8; 32]) -> R<Header> {
+fn new_header(
+    entries: &[Entry],
+    ws: &Workspace,
+    binding: [u8; 32],
+    watch: Option<crate::watch::Epoch>,
+) -> R<Header> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
@@ -340,6 +390,7 @@ fn new_header(entries: &[Entry], ws: &Workspace, binding: [u8; 32]) -> R<Header>
         racy,
         assets: n,
         generation,
+        watch,
     })
 }
 
@@ -380,14 +431,14 @@ impl redb::StorageBackend for Hooked {
     }
 }
 
-fn try_write(root: &Path, entries: &[Entry], ws: &Workspace) -> R<()> {
+fn try_write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate::watch::Epoch>) -> R<()> {
     let Some(dir) = cache_dir(root, true) else {
         return Err(Unusable("no cache folder".into()));
     };
     let Some(binding) = crate::cache::binding(root, true) else {
         return Err(Unusable("no cache key".into()));
     };
-    let header = new_header(entries, ws, binding)?;
+    let header = new_header(entries, ws, binding, epoch)?;
     let generation = header.generation;
     let graph = DepGraph::build(ws);
     let mut builder = tempfile::Builder::new();
@@ -510,7 +561,7 @@ impl Index {
     /// Opens the index of the environment at `root` and checks everything but the tree: its
     /// format, rlcm version and binding. Not to be believed before [`Index::check_tree`].
     fn open_unchecked(root: &Path) -> R<Index> {
-        if mode() == Mode::Off {
+        if std::env::var("RLCM_INDEX").as_deref() == Ok("off") {
             return Err(Unusable("RLCM_INDEX=off is set".into()));
         }
         let dir = cache_dir(root, false).ok_or_else(|| Unusable("no cache folder".into()))?;
@@ -604,6 +655,20 @@ impl Index {
         let header = Header {
             digest: digest_rows(&rows),
             racy,
+            // The write itself ended the watcher's epoch: the next reader walks, and records
+            // the epoch it walked in.
+            watch: None,
+            ..self.header.clone()
+        };
+        crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))
+    }
+
+    /// Records, in the header of an index just found valid by a walk that ran in the watcher's
+    /// `epoch`, that epoch (atomically; on error the next command walks again).
+    fn adopt(&self, root: &Path, epoch: Option<crate::watch::Epoch>) -> R<()> {
+        cache_dir(root, false).ok_or_else(|| Unusable("no cache folder".into()))?;
+        let header = Header {
+            watch: epoch,
             ..self.header.clone()
         };
         crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))

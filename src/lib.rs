@@ -58,6 +58,7 @@ pub(crate) mod secrets;
 pub mod semdiff;
 pub mod slug;
 pub mod source;
+pub mod watch;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -473,6 +473,24 @@ pub struct ConnectorDiffReport {
     pub diff: String,
 }
 
+/// `rlcm watch start`, `stop` and `status`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct WatchReport {
+    /// Always 1.
+    pub format_version: u32,
+    /// The environment's root.
+    pub environment: String,
+    /// What the command did: `started`, `already running`, `stopped`, `not running`, `status`.
+    pub action: String,
+    /// True when a watcher answers for the environment after the command.
+    pub running: bool,
+    /// The watcher's socket.
+    pub socket: String,
+    /// True when the production index was written in the watcher's live epoch (the next
+    /// read-only command is answered from the index without walking the tree).
+    pub index_vouched: bool,
+}
+
 /// `rlcm recipe list` (and the result of `start` / `stop`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RecipeListReport {

@@ -20,6 +20,7 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("connector-check", schema::<ConnectorCheckReport>()),
         ("connector-diff", schema::<ConnectorDiffReport>()),
         ("recipe-list", schema::<RecipeListReport>()),
+        ("watch", schema::<WatchReport>()),
         ("check", schema::<CheckReport>()),
         ("plan", schema::<PlanReport>()),
         ("diff", schema::<crate::ops::diff::DiffReport>()),

@@ -112,6 +112,37 @@ enum Command {
     Pull(remote::PullArgs),
     /// Plan, import, verify: push a package to one or many Workato workspaces.
     Push(remote::PushArgs),
+    /// Keep a watch on an environment's tree, so that `impact` and `connector check` answer
+    /// from the production index without walking it: start, stop, status, run.
+    #[command(subcommand)]
+    Watch(WatchCommand),
+}
+
+/// `rlcm watch`.
+#[derive(Debug, clap::Subcommand)]
+enum WatchCommand {
+    /// Start the watcher in the background; it runs until `rlcm watch stop` (or until the
+    /// environment's state folder is removed).
+    Start {
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Stop the watcher.
+    Stop {
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Say whether a watcher runs, and whether the production index is in its live epoch.
+    Status {
+        #[command(flatten)]
+        env: EnvArg,
+    },
+    /// Run the watcher in the foreground (for a service manager); prints nothing.
+    Run {
+        /// The environment (directory).
+        #[arg(long, value_name = "DIR")]
+        env: PathBuf,
+    },
 }
 
 /// What to export: a manifest, or folders and assets named on the command line.
@@ -716,7 +747,52 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inspect(args) => run_inspect(args),
         Command::Graph(args) => run_graph(args),
         Command::Impact(args) => run_impact(args),
+        Command::Watch(cmd) => run_watch(cmd),
     }
+}
+
+fn run_watch(cmd: WatchCommand) -> anyhow::Result<i32> {
+    let (env_arg, report) = match cmd {
+        WatchCommand::Run { env } => {
+            ops::watch::run(&Environment::open(&env)?)?;
+            return Ok(EXIT_OK);
+        }
+        WatchCommand::Status { env } => {
+            let e = Environment::open(&env.env)?;
+            (env, ops::watch::report(&e, "status"))
+        }
+        WatchCommand::Stop { env } => {
+            let e = Environment::open(&env.env)?;
+            let r = ops::watch::stop(&e)?;
+            (env, r)
+        }
+        WatchCommand::Start { env } => {
+            let e = Environment::open(&env.env)?;
+            let r = if rlcm::watch::epoch(&e.root).is_some() {
+                ops::watch::report(&e, "already running")
+            } else {
+                use std::os::unix::process::CommandExt;
+                use std::process::Stdio;
+                // Its own process group: a Ctrl-C meant for this command does not reach it.
+                let mut child = std::process::Command::new(std::env::current_exe()?)
+                    .args(["watch", "run", "--env"])
+                    .arg(&e.root)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .process_group(0)
+                    .spawn()?;
+                ops::watch::wait_started(&e, || match child.try_wait() {
+                    Ok(Some(status)) => Some(format!("it exited: {status}")),
+                    Ok(None) => None,
+                    Err(err) => Some(err.to_string()),
+                })?
+            };
+            (env, r)
+        }
+    };
+    output(env_arg.format, &report, render::watch)?;
+    Ok(EXIT_OK)
 }
 
 fn run_init(args: InitArgs, actor: &Actor) -> anyhow::Result<i32> {

@@ -426,6 +426,29 @@ pub fn recipes(r: &RecipeListReport) -> String {
     o
 }
 
+/// Renders `watch start`, `stop` and `status`.
+pub fn watch(r: &WatchReport) -> String {
+    let what = match r.action.as_str() {
+        "status" => String::new(),
+        a => format!("{a}: "),
+    };
+    if !r.running {
+        return format!(
+            "{what}no watcher runs for {} (read-only commands walk the tree)\n",
+            r.environment
+        );
+    }
+    let index = if r.index_vouched {
+        "the production index is in its live epoch: `impact` and `connector check` answer without walking the tree"
+    } else {
+        "the next `impact` or `connector check` walks the tree once and records the watcher's epoch in the production index"
+    };
+    format!(
+        "{what}a watcher runs for {} ({})\n{index}\n",
+        r.environment, r.socket
+    )
+}
+
 /// Renders `check`.
 pub fn check(r: &CheckReport) -> String {
     let mut o = String::new();

@@ -10,3 +10,4 @@ pub mod init;
 pub mod inspect;
 pub mod recipe;
 pub mod verify;
+pub mod watch;

@@ -37,3 +37,4 @@ mod roundtrip_law;
 mod schemas;
 mod secrets;
 mod shell_cli;
+mod watch_cli;

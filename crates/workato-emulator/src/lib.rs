@@ -20,7 +20,8 @@ pub mod control;
 pub mod ids;
 pub mod model;
 pub mod storage;
-pub mod watch;
+/// Change detection of the kept workspace: the library's (shared with `rlcm watch`).
+pub use rlcm::watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

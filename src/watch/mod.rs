@@ -1,5 +1,5 @@
-//! Change detection for the emulator's workspace cache: is the tree at the environment's root
-//! still the one the cached workspace was loaded from?
+//! Change detection: is the tree at an environment's root still the one it was? Used by the
+//! emulator's kept workspace (in process) and by `rlcm watch` ([`daemon`], between commands).
 //!
 //! On Linux an inotify watch on every folder of the tree (`.rlcm/` aside), set up *before* the
 //! workspace is loaded, answers it: the kernel queues an event in the same system call that
@@ -19,6 +19,21 @@
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
+
+#[cfg(target_os = "linux")]
+pub mod daemon;
+
+/// The id of one unbroken watch of a tree by `rlcm watch` (see [`daemon`]).
+pub type Epoch = [u8; 16];
+
+/// The live epoch of the watcher of the environment at `root` (`None`: no watcher answers, or
+/// the system has none).
+pub fn epoch(root: &Path) -> Option<Epoch> {
+    #[cfg(target_os = "linux")]
+    return daemon::epoch(root);
+    #[cfg(not(target_os = "linux"))]
+    return None;
+}
 
 /// What vouches for a cached workspace.
 #[derive(Debug)]

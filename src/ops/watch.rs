@@ -1,0 +1,91 @@
+//! `rlcm watch`: the watcher that vouches for the production index between commands (see
+//! [`crate::watch::daemon`]). Starting it as a background process is the binary's part; here
+//! are running it, asking it and stopping it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::env::Environment;
+use crate::error::{Error, Result, Subject};
+use crate::report::WatchReport;
+
+/// The report of the watcher of `env` as it is now, saying what the command did.
+pub fn report(env: &Environment, action: &str) -> WatchReport {
+    let epoch = crate::watch::epoch(&env.root);
+    WatchReport {
+        format_version: 1,
+        environment: env.root.display().to_string(),
+        action: action.to_string(),
+        running: epoch.is_some(),
+        socket: socket(&env.root),
+        index_vouched: crate::index::vouched(&env.root, epoch),
+    }
+}
+
+fn socket(root: &Path) -> String {
+    #[cfg(target_os = "linux")]
+    return crate::watch::daemon::socket_path(root).display().to_string();
+    #[cfg(not(target_os = "linux"))]
+    return root.join(".rlcm/cache/watch.sock").display().to_string();
+}
+
+/// Runs the watcher of `env` in this process until it is stopped (`rlcm watch run`).
+pub fn run(env: &Environment) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    return crate::watch::daemon::Watcher::bind(&env.root)?.serve();
+    #[cfg(not(target_os = "linux"))]
+    return Err(Error::invalid(
+        Subject::environment(&env.root),
+        "`rlcm watch` needs inotify (Linux); every command walks the tree instead",
+    ));
+}
+
+/// Waits until a watcher answers for `env` (`rlcm watch start`, after spawning `rlcm watch
+/// run`); `exited` says whether the spawned process ended, and how.
+pub fn wait_started(env: &Environment, mut exited: impl FnMut() -> Option<String>) -> Result<WatchReport> {
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        if crate::watch::epoch(&env.root).is_some() {
+            return Ok(report(env, "started"));
+        }
+        if let Some(how) = exited() {
+            return Err(Error::invalid(
+                Subject::environment(&env.root),
+                format!("the watcher of `{}` did not start ({how})", env.root.display()),
+            )
+            .hint(format!(
+                "run `rlcm watch run --env {}` in the foreground to see why",
+                env.root.display()
+            )));
+        }
+        if Instant::now() > end {
+            return Err(Error::invalid(
+                Subject::environment(&env.root),
+                format!(
+                    "the watcher of `{}` did not answer within 30 s",
+                    env.root.display()
+                ),
+            )
+            .hint("`rlcm watch status` tells whether it came up later; `rlcm watch stop` stops it"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Stops the watcher of `env`, waiting (at most 10 s) until its socket is gone.
+pub fn stop(env: &Environment) -> Result<WatchReport> {
+    #[cfg(target_os = "linux")]
+    {
+        if !crate::watch::daemon::stop(&env.root) {
+            return Ok(report(env, "not running"));
+        }
+        let socket = crate::watch::daemon::socket_path(&env.root);
+        let end = Instant::now() + Duration::from_secs(10);
+        while std::fs::symlink_metadata(&socket).is_ok() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(report(env, "stopped"))
+    }
+    #[cfg(not(target_os = "linux"))]
+    Ok(report(env, "not running"))
+}
