@@ -22,6 +22,7 @@ const ORDER: &[&str] = &[
     "guard",
     "diag",
     "cache",
+    "watch",
     "workspace",
     "env",
     "graph",
