@@ -22,8 +22,11 @@ of production (generated as above, `rlcm init` by the measured binary), the ever
 files; import on a fresh `cp -a` of production each run, `sync` before the timed run), `impact`
 of a connector and `connector check` of it at the tree's code. The new binary and the baseline run
 alternately in the same loop, on the same trees and page cache; each is warmed once (untimed), so
-the production index is built before the timed runs. Rows are medians of --runs (wall, CPU, peak
-RSS).
+the production index is built before the timed runs. Each binary reads its own `cp -a` of
+production (two builds whose index formats differ would otherwise rebuild each other's index on
+every run). The `_watch` rows repeat impact and check with `rlcm watch` (of the measured binary)
+running on each copy: a binary that has no watcher walks the tree as before. Rows are medians of
+--runs (wall, CPU, peak RSS).
 
   python3 benches/bench.py --everyday --sizes 10k,100k --baseline /tmp/rlcm-base --rlcm target/release/rlcm
 
@@ -664,6 +667,8 @@ EVERYDAY_ROWS = [
     ("import", "rlcm import SMALL.zip --env COPY --force --restart-recipes (fresh cp -a, sync before)"),
     ("impact", "rlcm impact \"Service 0 API\" --env PROD --format json"),
     ("check", "rlcm connector check \"Service 0 API\" tree --env PROD --format json"),
+    ("impact_watch", "the same impact, `rlcm watch` running on PROD"),
+    ("check_watch", "the same connector check, `rlcm watch` running on PROD"),
 ]
 
 
@@ -709,12 +714,40 @@ def everyday(args, timer, binaries, n):
         subprocess.run(["cp", "-a", P, PC], check=True)
         subprocess.run(["sync"], check=False)
 
+    # Each binary reads its own copy of production: two builds whose production indexes differ
+    # in format would otherwise rebuild each other's on every run.
+    own = {}
+    for name, _ in binaries:
+        own[name] = f"{P}.{name}"
+        shutil.rmtree(own[name], ignore_errors=True)
+        subprocess.run(["cp", "-a", P, own[name]], check=True)
+    warm(P)
+    by_bin = {b: own[name] for name, b in binaries}
+    # The watcher (of the first binary, the one measured) runs on every copy for the `_watch`
+    # rows: a binary without `rlcm watch` walks the tree as before.
+    watchers = []
+
+    def start_watchers():
+        if watchers:
+            return
+        for name, _ in binaries:
+            subprocess.run([first, "watch", "start", "--env", own[name]], env=env, check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            watchers.append(own[name])
+
+    def impact_argv(b):
+        return [b, "impact", "Service 0 API", "--env", by_bin[b], "--format", "json"]
+
+    def check_argv(b):
+        return [b, "connector", "check", "Service 0 API", "tree", "--env", by_bin[b], "--format", "json"]
+
     rows = {
-        "plan": (lambda b: [b, "plan", pkg, "--env", P, "--format", "json"], None, (0, 3)),
+        "plan": (lambda b: [b, "plan", pkg, "--env", by_bin[b], "--format", "json"], None, (0, 3)),
         "import": (lambda b: [b, "import", pkg, "--env", PC, "--force", "--restart-recipes"], fresh_copy, (0,)),
-        "impact": (lambda b: [b, "impact", "Service 0 API", "--env", P, "--format", "json"], None, (0,)),
-        "check": (lambda b: [b, "connector", "check", "Service 0 API", "tree", "--env", P, "--format", "json"],
-                  None, (0, 1)),
+        "impact": (impact_argv, None, (0,)),
+        "check": (check_argv, None, (0, 1)),
+        "impact_watch": (impact_argv, start_watchers, (0,)),
+        "check_watch": (check_argv, start_watchers, (0, 1)),
     }
     out = {name: {} for name, _ in binaries}
     outputs = {}
@@ -727,7 +760,7 @@ def everyday(args, timer, binaries, n):
             if setup:
                 setup()
             r = subprocess.run(argv_of(b), env=env, capture_output=True)
-            outputs[(key, name)] = r.stdout if key != "import" else b""
+            outputs[(key, name)] = r.stdout.replace(by_bin.get(b, P).encode(), P.encode()) if key != "import" else b""
         for i in range(args.runs):
             for name, b in binaries:
                 if setup:
@@ -748,7 +781,12 @@ def everyday(args, timer, binaries, n):
                 "rc": sorted({str(x["rc"]) for x in ss}),
                 "runs": len(ss),
             }
+    for w in watchers:
+        subprocess.run([first, "watch", "stop", "--env", w], env=env, check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
     shutil.rmtree(PC, ignore_errors=True)
+    for name, _ in binaries:
+        shutil.rmtree(own[name], ignore_errors=True)
     same = {key: len({outputs[(key, name)] for name, _ in binaries}) == 1
             for key in rows if (key, binaries[0][0]) in outputs and key != "import"}
     files, size = tree_stats(P)

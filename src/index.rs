@@ -45,7 +45,7 @@ use crate::source::{Entry, Source};
 use crate::workspace::Workspace;
 
 /// Bumped whenever the index changes meaning.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// More racy files than this when writing, and no index is written (the next command writes
 /// one, when the tree has settled).
@@ -352,6 +352,67 @@ pub(crate) fn vouched(root: &Path, epoch: Option<crate::watch::Epoch>) -> bool {
     epoch.is_some() && Index::open_unchecked(root).is_ok_and(|idx| idx.header.watch == epoch)
 }
 
+/// The index of the environment at `root`, valid for its tree as it is now, for a read-only
+/// command that reads the tree through it (`plan`), with the mode and the epoch asked before
+/// anything was walked: vouched for by the watcher, or checked against the walk's `Source`
+/// (returned: a fallback to a full load reuses it), whose epoch it then records. `Ok((None,
+/// ..))` when the mode is off, there is no index or it is stale; `RLCM_INDEX=require` makes
+/// that an error.
+pub(crate) fn open_valid(root: &Path) -> crate::error::Result<Validated> {
+    let (mode, epoch) = mode_at(root);
+    let mut out = Validated {
+        mode,
+        epoch,
+        index: None,
+        source: None,
+    };
+    if mode == Mode::Off {
+        return Ok(out);
+    }
+    let why = if std::fs::symlink_metadata(index_path(root)).is_err() {
+        Unusable("there is none".into())
+    } else {
+        match Index::open_unchecked(root) {
+            Ok(idx) if epoch.is_some() && idx.header.watch == epoch => {
+                out.index = Some(idx);
+                return Ok(out);
+            }
+            Ok(idx) => {
+                let source = Source::open(root)?;
+                let checked = idx.check_tree(root, &source);
+                out.source = Some(source);
+                match checked {
+                    Ok(()) => {
+                        if epoch.is_some() {
+                            let _ = idx.adopt(root, epoch);
+                        }
+                        out.index = Some(idx);
+                        return Ok(out);
+                    }
+                    Err(why) => why,
+                }
+            }
+            Err(why) => why,
+        }
+    };
+    if mode == Mode::Require {
+        return Err(required(root, &why));
+    }
+    Ok(out)
+}
+
+/// What [`open_valid`] found.
+pub(crate) struct Validated {
+    /// The mode.
+    pub mode: Mode,
+    /// The watcher's epoch, asked before any walk.
+    pub epoch: Option<crate::watch::Epoch>,
+    /// The valid index.
+    pub index: Option<Index>,
+    /// The tree as walked, when it was.
+    pub source: Option<Source>,
+}
+
 /// The header of a new index of the tree whose files are `entries`, as loaded into `ws`: the
 /// files modified a moment ago are racy (recorded with their hash), and a fresh generation.
 fn new_header(
@@ -463,6 +524,13 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
             meta.insert("connectors", encode(&connectors)?.as_slice())?;
             let unattributed = ws.unattributed_providers();
             meta.insert("unattributed", encode(&unattributed)?.as_slice())?;
+            let providers: Vec<(&str, u32)> = ws
+                .providers
+                .iter()
+                .map(|(p, &c)| (p.as_str(), c as u32))
+                .collect();
+            meta.insert("providers", encode(&providers)?.as_slice())?;
+            meta.insert("assets_digest", crate::env::assets_digest(ws).as_slice())?;
 
             let mut paths = txn.open_table(PATHS)?;
             let mut assets = txn.open_table(ASSETS)?;
@@ -730,6 +798,22 @@ impl Index {
     /// The custom connectors as `(title, path)`, in path order.
     pub fn connectors(&self) -> R<Vec<(String, String)>> {
         self.meta("connectors")
+    }
+
+    /// Every provider name seen in the tree with the connector it is attributed to (as
+    /// [`Workspace::providers`] has them).
+    pub(crate) fn providers(&self) -> R<Vec<(String, usize)>> {
+        let v: Vec<(String, u32)> = self.meta("providers")?;
+        Ok(v.into_iter().map(|(p, c)| (p, c as usize)).collect())
+    }
+
+    /// [`crate::env::assets_digest`] of the tree.
+    pub(crate) fn assets_digest(&self) -> R<[u8; 32]> {
+        let meta = self.txn.open_table(META)?;
+        let v = meta
+            .get("assets_digest")?
+            .ok_or_else(|| Unusable("no `assets_digest`".into()))?;
+        <[u8; 32]>::try_from(v.value()).map_err(|_| Unusable("a damaged `assets_digest`".into()))
     }
 
     /// Every `(asset path, provider name)` the tree cannot attribute (as

@@ -210,6 +210,74 @@ impl Source {
         })
     }
 
+    /// A directory source of only the files `paths` of the tree at `root` (root-relative,
+    /// `/`-separated; a custom connector's JSON file brings its code and logo beside it), one
+    /// `lstat` each: a part of a tree that the production index says is there (a plan from the
+    /// index reads these and nothing else). A path that is missing or not a regular file is an
+    /// error (the index was not the tree's).
+    pub(crate) fn dir_files(root: &Path, paths: &[String]) -> Result<Source> {
+        let mut wanted: Vec<String> = paths.to_vec();
+        for p in paths {
+            if crate::asset::classify(p)
+                != crate::asset::FileRole::Asset(crate::asset::AssetType::CustomAdapter)
+            {
+                continue;
+            }
+            let (folder, name) = match p.rsplit_once('/') {
+                Some((f, n)) => (f, n),
+                None => ("", p.as_str()),
+            };
+            let stem = name.strip_suffix("json").unwrap_or(name);
+            let dir = if folder.is_empty() {
+                root.to_path_buf()
+            } else {
+                root.join(folder)
+            };
+            for e in std::fs::read_dir(&dir).with_path("read", &dir)? {
+                let e = e.with_path("read", &dir)?;
+                let Some(n) = e.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                if n != name && n.starts_with(stem) {
+                    let sibling = if folder.is_empty() {
+                        n
+                    } else {
+                        format!("{folder}/{n}")
+                    };
+                    if matches!(crate::asset::classify(&sibling),
+                        crate::asset::FileRole::ConnectorCode(ref j) | crate::asset::FileRole::ConnectorLogo(ref j) if j == p)
+                    {
+                        wanted.push(sibling);
+                    }
+                }
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut entries = Vec::with_capacity(wanted.len());
+        for (index, path) in wanted.into_iter().enumerate() {
+            let full = root.join(&path);
+            let meta = std::fs::symlink_metadata(&full).with_path("read", &full)?;
+            if !meta.is_file() {
+                return Err(Error::invalid(
+                    Subject::path(&full),
+                    format!("`{}` is not a regular file", full.display()),
+                ));
+            }
+            entries.push(Entry {
+                path,
+                size: meta.len(),
+                mtime: mtime_ns(&meta),
+                index,
+            });
+        }
+        Ok(Source::Dir {
+            root: root.to_path_buf(),
+            entries,
+            pool: Default::default(),
+        })
+    }
+
     /// The walk that decides when [`walk::walk`] gives up: one entry at a time in `walkdir`'s
     /// order, so that the error is the first one met (the first in path order) and says
     /// what it says; then one `lstat` per file, on every core.

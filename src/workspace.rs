@@ -233,6 +233,9 @@ pub struct Workspace {
     pub providers: BTreeMap<IStr, usize>,
     /// Asset indexes by path: hashes of `assets[i].path`, so no path is stored twice.
     by_path: PathIndex,
+    /// The paths looked up and not found since [`Workspace::record_misses`] (a part of a tree
+    /// loaded for a plan from the production index: what it lacks, the plan asked for).
+    misses: Option<std::sync::Mutex<Vec<String>>>,
 }
 
 enum Loaded {
@@ -436,6 +439,7 @@ impl Workspace {
             references: Vec::new(),
             providers: BTreeMap::new(),
             by_path,
+            misses: None,
         };
         ws.resolve();
         Ok((ws, hashed_others))
@@ -448,7 +452,38 @@ impl Workspace {
 
     /// Finds an asset's index by path.
     pub fn index_of(&self, path: &str) -> Option<usize> {
-        self.by_path.get(&self.assets, path)
+        let hit = self.by_path.get(&self.assets, path);
+        if hit.is_none()
+            && let Some(log) = &self.misses
+            && let Ok(mut log) = log.lock()
+        {
+            log.push(path.to_string());
+        }
+        hit
+    }
+
+    /// From now on, records every path looked up with [`Workspace::index_of`] (directly or to
+    /// resolve a reference) and not found.
+    pub(crate) fn record_misses(&mut self) {
+        self.misses = Some(Default::default());
+    }
+
+    /// The paths recorded since [`Workspace::record_misses`], sorted, without repeats.
+    pub(crate) fn take_misses(&self) -> Vec<String> {
+        let mut v = self
+            .misses
+            .as_ref()
+            .and_then(|m| m.lock().ok().map(|mut l| std::mem::take(&mut *l)))
+            .unwrap_or_default();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Replaces the provider map (a part of a tree: the whole tree's, from the production
+    /// index, with the connectors' indexes in this part).
+    pub(crate) fn set_providers(&mut self, providers: BTreeMap<IStr, usize>) {
+        self.providers = providers;
     }
 
     /// Resolves a user's asset argument: a path, or a connector title or slug, or an asset name

@@ -94,9 +94,58 @@ pub fn make_plan(
             package_digest: pkg.digest.clone(),
             env,
             target,
+            index: None,
         },
         opts,
     )
+}
+
+/// `plan` of `pkg` into `env`: from the production index where one is valid (vouched for by
+/// `rlcm watch`, or checked against a walk), reading only the part of the target that the
+/// package touches ([`plan::plan_from_index`]); else from a load of the whole tree, which
+/// then writes a fresh index (when the index is on, see [`crate::index::mode_at`]). Returns the
+/// plan and the target assets read.
+pub fn plan_env(pkg: &OpenedPackage, env: &Environment, opts: &PlanOptions) -> Result<(Plan, Workspace)> {
+    use crate::index::{Mode, Unusable};
+    if env.state.is_none() {
+        let target = env.load_workspace()?;
+        let plan = make_plan(pkg, env, &target, opts)?;
+        return Ok((plan, target));
+    }
+    let root = &env.root;
+    let v = crate::index::open_valid(root)?;
+    if let Some(idx) = &v.index {
+        match plan::plan_from_index(&pkg.source, &pkg.ws, &pkg.digest, env, idx, opts) {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) if v.mode == Mode::Require => {
+                return Err(crate::index::required(
+                    root,
+                    &Unusable("the part of the tree the package touches did not settle".into()),
+                ));
+            }
+            Err(e) if v.mode == Mode::Require => return Err(e),
+            // Planned from the whole tree below (an error there is the one to report).
+            _ => {}
+        }
+    }
+    let (source, target) = match v.source {
+        Some(source) => {
+            let ws = Workspace::load_with(&source, crate::cache::SummaryCache::read(root))?;
+            (source, ws)
+        }
+        None => Workspace::load_tree_cached(root)?,
+    };
+    if v.mode == Mode::Off {
+        let plan = make_plan(pkg, env, &target, opts)?;
+        return Ok((plan, target));
+    }
+    let plan = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| crate::index::write(root, source.entries(), &target, v.epoch));
+        let plan = make_plan(pkg, env, &target, opts);
+        let _ = writer.join();
+        plan
+    })?;
+    Ok((plan, target))
 }
 
 /// The options a saved plan was made with, and the provider names it minted.

@@ -140,6 +140,7 @@ pub(super) fn stage(
         package_digest: pkg.digest.clone(),
         env,
         target,
+        index: None,
     };
 
     // Connectors.

@@ -1090,10 +1090,9 @@ fn run_plan(args: PlanArgs) -> anyhow::Result<i32> {
     let pkg = apply::open_package(&package)?;
     let env_dir = args.env.clone().unwrap_or_default();
     let env = Environment::open(&env_dir)?;
-    let target = env.load_workspace()?;
     let mut opts = args.flags.options();
     opts.text_diff = args.diff == Some(reports::DiffMode::Text);
-    let plan = apply::make_plan(&pkg, &env, &target, &opts)?;
+    let (plan, target) = apply::plan_env(&pkg, &env, &opts)?;
     let mut report = plan.report;
     if args.from.is_some() {
         report.package = format!(

@@ -425,6 +425,20 @@ impl Environment {
 }
 
 /// A content hash for an asset: its JSON file, plus code and logo for a connector.
+/// The digest of every asset's path and content hash, in path order: the part of a plan's
+/// target digest that the tree makes (the production index records it, so that a plan from the
+/// index gives the digest a load of the whole tree gives).
+pub(crate) fn assets_digest(ws: &crate::workspace::Workspace) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for a in &ws.assets {
+        h.update(a.path.as_bytes());
+        h.update(b"\0");
+        h.update(asset_content_hash(a).as_bytes());
+        h.update(b"\n");
+    }
+    *h.finalize().as_bytes()
+}
+
 pub(crate) fn asset_content_hash(a: &crate::workspace::Asset) -> String {
     match &a.connector {
         Some(c) if a.asset_type == AssetType::CustomAdapter => {

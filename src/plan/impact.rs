@@ -9,10 +9,9 @@ pub(super) fn impact(
     items: &[Item],
     connectors: &[ConnectorPlan],
     incoming_uses: &HashMap<String, Vec<(StepKind, String)>>,
-) -> Vec<ImpactEntry> {
+) -> Result<Vec<ImpactEntry>> {
     let target = inputs.target;
     let env = inputs.env;
-    let graph = DepGraph::build(target);
     let overwritten: HashMap<&str, Action> = items
         .iter()
         .filter(|i| i.existing.is_some())
@@ -31,30 +30,32 @@ pub(super) fn impact(
         .iter()
         .map(|cp| (cp.target_path.as_str(), cp.provider.as_str()))
         .collect();
-    let current_uses = |r: usize| -> Vec<(StepKind, String)> {
-        target.assets[r]
-            .summary
-            .uses
-            .iter()
-            .filter_map(|u| {
-                let c = target.providers.get(&u.provider)?;
-                let provider = provider_by_path.get(target.assets[*c].path.as_str())?;
-                Some((u.kind, format!("{provider}\u{0}{}", u.name)))
-            })
-            .collect()
+    // A recipe's uses as `(kind, "<incoming provider>\0<name>")`, from `(kind, connector
+    // path, name)`.
+    let keyed = |uses: &mut dyn Iterator<Item = (StepKind, &str, &str)>| -> Vec<(StepKind, String)> {
+        uses.filter_map(|(kind, connector, name)| {
+            let provider = provider_by_path.get(connector)?;
+            Some((kind, format!("{provider}\u{0}{name}")))
+        })
+        .collect()
     };
-    // By asset index: assets are sorted by path, so index order is path order.
-    let mut entries: BTreeMap<usize, ImpactEntry> = BTreeMap::new();
-    let mut add = |recipe: usize, via: Vec<String>| {
-        if entries.contains_key(&recipe) {
+    let current_uses = |r: usize| -> Vec<(StepKind, String)> {
+        keyed(&mut target.assets[r].summary.uses.iter().filter_map(|u| {
+            let c = target.providers.get(&u.provider)?;
+            Some((u.kind, target.assets[*c].path.as_str(), &*u.name))
+        }))
+    };
+    // By path: the report is sorted at the end.
+    let mut entries: BTreeMap<String, ImpactEntry> = BTreeMap::new();
+    let mut add = |path: &str, via: Vec<String>, current: &dyn Fn() -> Vec<(StepKind, String)>| {
+        if entries.contains_key(path) {
             return;
         }
-        let path = target.assets[recipe].path.clone();
-        let running = env.is_running(&path);
-        let action = overwritten.get(path.as_str()).copied();
-        let uses = match (action, incoming_uses.get(&path)) {
+        let running = env.is_running(path);
+        let action = overwritten.get(path).copied();
+        let uses = match (action, incoming_uses.get(path)) {
             (Some(a), Some(u)) if a.writes() => u.clone(),
-            _ => current_uses(recipe),
+            _ => current(),
         };
         let missing = missing_for(&uses);
         let updated = matches!(
@@ -70,10 +71,10 @@ pub(super) fn impact(
             ImpactSeverity::Affected
         };
         entries.insert(
-            recipe,
+            path.to_string(),
             ImpactEntry {
-                in_package: in_package.contains(path.as_str()),
-                recipe: path,
+                in_package: in_package.contains(path),
+                recipe: path.to_string(),
                 running,
                 severity,
                 via,
@@ -84,21 +85,59 @@ pub(super) fn impact(
     // Updated recipes themselves.
     for &t in &changed {
         if target.assets[t].asset_type == AssetType::Recipe {
-            add(t, vec![target.assets[t].path.clone()]);
+            let path = &target.assets[t].path;
+            add(path, vec![path.clone()], &|| current_uses(t));
         }
     }
-    for d in graph.dependents(&changed) {
-        if target.assets[d.asset].asset_type == AssetType::Recipe {
-            add(
-                d.asset,
-                d.via.iter().map(|&i| target.assets[i].path.clone()).collect(),
-            );
+    match inputs.index {
+        None => {
+            let graph = DepGraph::build(target);
+            for d in graph.dependents(&changed) {
+                if target.assets[d.asset].asset_type == AssetType::Recipe {
+                    let via = d.via.iter().map(|&i| target.assets[i].path.clone()).collect();
+                    add(&target.assets[d.asset].path, via, &|| current_uses(d.asset));
+                }
+            }
+        }
+        // The target is a part of the tree: what depends on the changed assets is found in
+        // the index's reverse edges, with each recipe's connector uses from its row.
+        Some(idx) => {
+            let mut ids = Vec::with_capacity(changed.len());
+            for &t in &changed {
+                if let Some(id) = idx.index_of(&target.assets[t].path).map_err(index_error)? {
+                    ids.push(id);
+                }
+            }
+            let (found, rows) = idx.dependents(&ids).map_err(index_error)?;
+            let mut connector_paths: HashMap<u32, String> = HashMap::new();
+            for d in &found {
+                for u in &rows[&d.asset].uses {
+                    if let std::collections::hash_map::Entry::Vacant(e) = connector_paths.entry(u.asset) {
+                        e.insert(idx.row(u.asset as usize).map_err(index_error)?.path);
+                    }
+                }
+            }
+            for d in found {
+                let row = &rows[&d.asset];
+                if row.is_recipe() {
+                    let via = d.via.iter().map(|i| rows[i].path.clone()).collect();
+                    let uses = || {
+                        keyed(
+                            &mut row
+                                .uses
+                                .iter()
+                                .map(|u| (u.kind, connector_paths[&u.asset].as_str(), u.name.as_str())),
+                        )
+                    };
+                    add(&row.path, via, &uses);
+                }
+            }
         }
     }
     let mut out: Vec<ImpactEntry> = entries.into_values().collect();
     out.extend(new_recipes_that_break(inputs, items, incoming_uses, &incoming));
     out.sort_by(|a, b| (a.severity, &a.recipe).cmp(&(b.severity, &b.recipe)));
-    out
+    Ok(out)
 }
 
 /// The target assets the import changes (merged files aside: adding keys breaks nothing).

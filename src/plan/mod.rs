@@ -25,12 +25,14 @@ mod connectors;
 mod decide;
 mod impact;
 mod locate;
+mod partial;
 mod rewrite;
 
 pub(crate) use decide::apply_additions;
 use decide::*;
 use impact::*;
 use locate::*;
+pub(crate) use partial::plan_from_index;
 pub(crate) use rewrite::*;
 
 /// The flags of `plan` / `import`.
@@ -132,19 +134,22 @@ pub struct Inputs<'a> {
     pub package_digest: String,
     /// The target.
     pub env: &'a Environment,
-    /// Its assets.
+    /// Its assets: all of them, or, with [`Inputs::index`], the part the plan reads.
     pub target: &'a Workspace,
+    /// The target's production index, when `target` is only a part of it (the impact phase
+    /// then follows reverse edges in the index, and the target digest is the index's).
+    pub(crate) index: Option<&'a crate::index::Index>,
 }
 
 /// Digest of a target's assets and rlcm state: a saved plan is stale when it changes.
 pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
+    target_digest_of(env, &env::assets_digest(ws))
+}
+
+/// [`target_digest`] from the digest of the target's assets ([`env::assets_digest`]).
+pub(crate) fn target_digest_of(env: &Environment, assets: &[u8; 32]) -> Result<String> {
     let mut h = blake3::Hasher::new();
-    for a in &ws.assets {
-        h.update(a.path.as_bytes());
-        h.update(b"\0");
-        h.update(env::asset_content_hash(a).as_bytes());
-        h.update(b"\n");
-    }
+    h.update(assets);
     if let Some(state) = &env.state {
         h.update(&crate::json::to_pretty_vec(&state.recipes));
         h.update(&crate::json::to_pretty_vec(state.baseline()?));
@@ -153,6 +158,13 @@ pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
         }
     }
     Ok(h.finalize().to_hex().to_string())
+}
+
+/// An index that could not be read to the end, mid-plan (the caller plans from the whole tree
+/// instead).
+pub(crate) fn index_error(why: crate::index::Unusable) -> Error {
+    Error::internal(format!("the production index could not be read: {}", why.0))
+        .hint("run the command again with RLCM_INDEX=off")
 }
 
 /// Reads and parses a package asset.
@@ -231,7 +243,7 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
     warnings.extend(missing_properties(inputs, &items));
 
     // 4. Impact on production.
-    let impact = impact(inputs, &items, &connector_plans, &incoming_uses);
+    let impact = impact(inputs, &items, &connector_plans, &incoming_uses)?;
     for e in impact.iter().filter(|e| e.severity == "breaking") {
         if !opts.force {
             blockers.push(Blocker {
@@ -269,7 +281,10 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
         package: inputs.source.display(),
         package_digest: inputs.package_digest.clone(),
         target: env.root.display().to_string(),
-        target_digest: target_digest(env, target)?,
+        target_digest: match inputs.index {
+            Some(idx) => target_digest_of(env, &idx.assets_digest().map_err(index_error)?)?,
+            None => target_digest(env, target)?,
+        },
         options: PlanOptionsReport {
             folder: opts.folder.clone(),
             restart_recipes: opts.restart_recipes,

@@ -24,6 +24,7 @@ mod invalid_assets;
 mod layering;
 mod model_histories;
 mod package;
+mod plan_index;
 mod readers_during_writes;
 mod realworld;
 mod registry_cli;

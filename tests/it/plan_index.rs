@@ -1,0 +1,225 @@
+//! `plan` from the production index (only the part of the target the package touches is read,
+//! see `src/plan/partial.rs`) gives exactly the plan of a load of the whole tree: the same exit
+//! code and JSON, byte for byte, for every shipped package and realworld zip into every shipped
+//! environment, with and without `--folder`, `--force`, `--restart-recipes` and `--diff=text`;
+//! `RLCM_INDEX=require` proves the index answered. A tree changed outside rlcm after the index
+//! was written is planned from the whole tree (and the index is rebuilt), with a watcher too.
+
+use crate::common;
+
+use common::{copy_tree, rlcm_in, stderr, stdout, testdata};
+use std::path::{Path, PathBuf};
+
+fn init(dir: &Path, which: &str, from: &Path) -> PathBuf {
+    let env = dir.join(which);
+    copy_tree(from, &env);
+    let out = rlcm_in(
+        None,
+        &["init", env.to_str().unwrap(), "--name", which, "--id", "9"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    env
+}
+
+fn export_all(from: &Path, out: &Path, dir: &Path) {
+    let manifest = dir.join("all.yaml");
+    std::fs::write(&manifest, "folders:\n  - \"\"\n").unwrap();
+    let o = rlcm_in(
+        None,
+        &[
+            "export",
+            "--env",
+            from.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// `plan PKG --env ENV FLAGS --format json` with `RLCM_INDEX=mode`: exit code, stdout, stderr.
+fn plan(pkg: &Path, env: &Path, flags: &[&str], mode: &str) -> (i32, String, String) {
+    let mut args = vec!["plan", pkg.to_str().unwrap(), "--env", env.to_str().unwrap()];
+    args.extend(flags);
+    args.extend(["--format", "json"]);
+    let out = rlcm_in(None, &args, &[("RLCM_INDEX", mode), ("RLCM_NOW", common::NOW)]);
+    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+}
+
+/// The packages: the sandbox exported whole, the orders release, each reduced case exported
+/// whole, and the realworld Workato zips.
+fn packages(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let whole = dir.join("sandbox-all.zip");
+    export_all(&testdata("sandbox"), &whole, dir);
+    out.push(whole);
+    let orders = dir.join("orders.zip");
+    let o = rlcm_in(
+        None,
+        &[
+            "export",
+            "--env",
+            testdata("sandbox").to_str().unwrap(),
+            "--manifest",
+            testdata("orders-release.yaml").to_str().unwrap(),
+            "-o",
+            orders.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    out.push(orders);
+    for case in ["dangling", "project-properties", "case-folders"] {
+        let zip = dir.join(format!("{case}.zip"));
+        export_all(&testdata("reduced").join(case), &zip, dir);
+        out.push(zip);
+    }
+    // A package directory whose recipes use connections and a lookup table it does not carry
+    // (they are the target's): the plan reads target assets no package path or name points
+    // at, found by the part's second round (this case fails when the fixpoint is removed).
+    let partial = dir.join("sandbox-without-connections");
+    copy_tree(&testdata("sandbox"), &partial);
+    for e in walkdir::WalkDir::new(&partial) {
+        let p = e.unwrap().path().to_path_buf();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".connection.json") || name.ends_with(".lookup_table.json") {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    out.push(partial);
+    let atsuya = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/realworld/AtsuyaYamakawa__workato-recipes-public");
+    if let Ok(rd) = std::fs::read_dir(&atsuya) {
+        let mut zips: Vec<PathBuf> = rd
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+            .collect();
+        zips.sort();
+        out.extend(zips);
+    }
+    out
+}
+
+#[test]
+fn plan_from_the_index_is_the_plan_of_the_whole_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkgs = packages(dir.path());
+    assert!(pkgs.len() >= 5, "{pkgs:?}");
+    let envs = [
+        init(dir.path(), "production", &testdata("production")),
+        init(dir.path(), "sandbox", &testdata("sandbox")),
+    ];
+    let flag_sets: [&[&str]; 4] = [
+        &[],
+        &["--folder", "imported/here"],
+        &["--force", "--restart-recipes"],
+        &["--diff=text"],
+    ];
+    let mut answered = 0;
+    for env in &envs {
+        for pkg in &pkgs {
+            for flags in flag_sets {
+                let full = plan(pkg, env, flags, "off");
+                // `on` writes the index when there is none or it is stale; `require` must then
+                // be answered by it.
+                let on = plan(pkg, env, flags, "on");
+                let req = plan(pkg, env, flags, "require");
+                let what = format!("{} into {} {flags:?}", pkg.display(), env.display());
+                assert_eq!((full.0, &full.1), (on.0, &on.1), "{what}: `on` differs: {}", on.2);
+                assert_eq!(
+                    (full.0, &full.1),
+                    (req.0, &req.1),
+                    "{what}: `require` differs: {}",
+                    req.2
+                );
+                if full.0 == 0 || full.0 == 3 {
+                    answered += 1;
+                }
+            }
+        }
+    }
+    assert!(answered > 20, "only {answered} plans compared");
+}
+
+#[test]
+fn a_tree_changed_after_the_index_is_planned_from_the_whole_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("orders.zip");
+    let o = rlcm_in(
+        None,
+        &[
+            "export",
+            "--env",
+            testdata("sandbox").to_str().unwrap(),
+            "--manifest",
+            testdata("orders-release.yaml").to_str().unwrap(),
+            "-o",
+            pkg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let env = init(dir.path(), "production", &testdata("production"));
+    let before = plan(&pkg, &env, &[], "on");
+    assert_eq!(plan(&pkg, &env, &[], "require").1, before.1, "the index answers");
+    // A production recipe that the package updates, edited outside rlcm: now a conflict.
+    let v: serde_json::Value = serde_json::from_str(&before.1).unwrap();
+    let updated = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "update" && a["type"] == "recipe")
+        .map(|a| a["path"].as_str().unwrap().to_string())
+        .expect("the release updates a recipe");
+    let file = env.join(&updated);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen(
+            "\"name\"",
+            "\"description\": \"edited in production\",\n  \"name\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = plan(&pkg, &env, &[], "require");
+    assert_ne!(code, 0, "the stale index still answered: {err}");
+    assert!(err.contains("cannot answer"), "{err}");
+    let full = plan(&pkg, &env, &[], "off");
+    assert_ne!(full.1, before.1, "the edit changes the plan");
+    assert_eq!(
+        plan(&pkg, &env, &[], "on").1,
+        full.1,
+        "planned from the whole tree"
+    );
+    assert_eq!(
+        plan(&pkg, &env, &[], "require").1,
+        full.1,
+        "and the index rebuilt"
+    );
+    // With a watcher: an edit is seen at once, the plan is right, and the next is vouched.
+    let w = rlcm_in(None, &["watch", "start", "--env", env.to_str().unwrap()], &[]);
+    assert!(w.status.success(), "{}", stderr(&w));
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("edited in production", "edited twice", 1)).unwrap();
+    let full = plan(&pkg, &env, &[], "off");
+    let unset = rlcm_in(
+        None,
+        &[
+            "plan",
+            pkg.to_str().unwrap(),
+            "--env",
+            env.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[("RLCM_NOW", common::NOW)],
+    );
+    assert_eq!(stdout(&unset), full.1, "with the watcher (RLCM_INDEX unset)");
+    assert_eq!(plan(&pkg, &env, &[], "require").1, full.1);
+    let _ = rlcm_in(None, &["watch", "stop", "--env", env.to_str().unwrap()], &[]);
+}
