@@ -88,6 +88,9 @@ struct Header {
     /// `digest` ran in: while the watcher answers with it, nothing changed since before that
     /// walk, and the index is believed without a walk.
     watch: Option<crate::watch::Epoch>,
+    /// [`crate::env::assets_digest`] of the tree as indexed (the target digest of a plan from
+    /// the index); `None` once a connector command rewrote files whose hashes it covers.
+    assets_digest: Option<[u8; 32]>,
 }
 
 /// One asset's row.
@@ -452,6 +455,7 @@ fn new_header(
         assets: n,
         generation,
         watch,
+        assets_digest: Some(crate::env::assets_digest(ws)),
     })
 }
 
@@ -530,7 +534,6 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
                 .map(|(p, &c)| (p.as_str(), c as u32))
                 .collect();
             meta.insert("providers", encode(&providers)?.as_slice())?;
-            meta.insert("assets_digest", crate::env::assets_digest(ws).as_slice())?;
 
             let mut paths = txn.open_table(PATHS)?;
             let mut assets = txn.open_table(ASSETS)?;
@@ -726,6 +729,10 @@ impl Index {
             // The write itself ended the watcher's epoch: the next reader walks, and records
             // the epoch it walked in.
             watch: None,
+            // The connector's content hashes changed: a plan from this index could not give
+            // the target digest of the tree (it plans from the whole tree, and writes a fresh
+            // index).
+            assets_digest: None,
             ..self.header.clone()
         };
         crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))
@@ -809,11 +816,9 @@ impl Index {
 
     /// [`crate::env::assets_digest`] of the tree.
     pub(crate) fn assets_digest(&self) -> R<[u8; 32]> {
-        let meta = self.txn.open_table(META)?;
-        let v = meta
-            .get("assets_digest")?
-            .ok_or_else(|| Unusable("no `assets_digest`".into()))?;
-        <[u8; 32]>::try_from(v.value()).map_err(|_| Unusable("a damaged `assets_digest`".into()))
+        self.header
+            .assets_digest
+            .ok_or_else(|| Unusable("a connector command rewrote files since the index was written".into()))
     }
 
     /// Every `(asset path, provider name)` the tree cannot attribute (as

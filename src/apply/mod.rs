@@ -120,7 +120,9 @@ pub fn plan_env(pkg: &OpenedPackage, env: &Environment, opts: &PlanOptions) -> R
             Ok(None) if v.mode == Mode::Require => {
                 return Err(crate::index::required(
                     root,
-                    &Unusable("the part of the tree the package touches did not settle".into()),
+                    &Unusable(
+                        "it does not know the tree's digest since a connector command wrote, or the part of the tree the package touches did not settle".into(),
+                    ),
                 ));
             }
             Err(e) if v.mode == Mode::Require => return Err(e),

@@ -85,6 +85,10 @@ pub(crate) fn plan_from_index(
     idx: &Index,
     opts: &PlanOptions,
 ) -> Result<Option<(Plan, Workspace)>> {
+    // The target digest must be the whole tree's.
+    if idx.assets_digest().is_err() {
+        return Ok(None);
+    }
     let mut want = seeds(pkg, opts, idx)?;
     for _ in 0..MAX_ROUNDS {
         let Some(part) = load_part(&env.root, &want, idx)? else {

@@ -223,3 +223,67 @@ fn a_tree_changed_after_the_index_is_planned_from_the_whole_tree() {
     assert_eq!(plan(&pkg, &env, &[], "require").1, full.1);
     let _ = rlcm_in(None, &["watch", "stop", "--env", env.to_str().unwrap()], &[]);
 }
+
+/// A connector release keeps the index valid for `impact` (see `index_cli.rs`), but the
+/// connector's content hashes changed: a plan then comes from the whole tree, with the target
+/// digest a saved plan is checked against at import (fails when the release keeps the old
+/// digest: the plan would carry a stale target digest), and the index is written afresh.
+#[test]
+fn after_a_connector_release_the_plan_has_the_trees_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("sandbox-all.zip");
+    export_all(&testdata("sandbox"), &pkg, dir.path());
+    let env = init(dir.path(), "production", &testdata("production"));
+    let first = plan(&pkg, &env, &[], "on");
+    assert_eq!(plan(&pkg, &env, &[], "require").1, first.1);
+    let rb = env.join("acme_crm.custom_adapter.rb");
+    let mut code = std::fs::read(&rb).unwrap();
+    code.extend_from_slice(b"\n# edited\n");
+    std::fs::write(&rb, &code).unwrap();
+    // The index, rebuilt for the edited tree, then kept valid by the release.
+    assert_eq!(plan(&pkg, &env, &[], "on").1, plan(&pkg, &env, &[], "off").1);
+    let out = rlcm_in(
+        None,
+        &["connector", "release", "Acme CRM", "--env", env.to_str().unwrap()],
+        &[("RLCM_INDEX", "require")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let full = plan(&pkg, &env, &[], "off");
+    let (code, _, err) = plan(&pkg, &env, &[], "require");
+    assert_eq!(
+        code, 1,
+        "the index planned without knowing the tree's digest: {err}"
+    );
+    assert!(err.contains("cannot answer"), "{err}");
+    assert_eq!(
+        plan(&pkg, &env, &[], "on").1,
+        full.1,
+        "the plan after the release"
+    );
+    assert_eq!(
+        plan(&pkg, &env, &[], "require").1,
+        full.1,
+        "answered by the fresh index"
+    );
+    let saved = dir.path().join("plan.json");
+    let out = rlcm_in(
+        None,
+        &[
+            "plan",
+            pkg.to_str().unwrap(),
+            "--env",
+            env.to_str().unwrap(),
+            "-o",
+            saved.to_str().unwrap(),
+        ],
+        &[("RLCM_INDEX", "require"), ("RLCM_NOW", common::NOW)],
+    );
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 3),
+        "{}",
+        stderr(&out)
+    );
+    let saved_v: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let full_v: serde_json::Value = serde_json::from_str(&full.1).unwrap();
+    assert_eq!(saved_v["target_digest"], full_v["target_digest"]);
+}
