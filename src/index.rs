@@ -612,6 +612,9 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
 pub struct Index {
     txn: redb::ReadTransaction,
     header: Header,
+    /// The rows and the path lookup, opened once (a plan reads tens of thousands of rows).
+    assets: redb::ReadOnlyTable<u32, &'static [u8]>,
+    paths: redb::ReadOnlyTable<&'static str, u32>,
 }
 
 impl std::fmt::Debug for Index {
@@ -667,7 +670,14 @@ impl Index {
                 return Err(Unusable("the header is not the database's".into()));
             }
         }
-        Ok(Index { txn, header })
+        let assets = txn.open_table(ASSETS)?;
+        let paths = txn.open_table(PATHS)?;
+        Ok(Index {
+            txn,
+            header,
+            assets,
+            paths,
+        })
     }
 
     /// Checks the index against the tree `source` lists: the digest, then the files that were
@@ -770,7 +780,7 @@ impl Index {
 
     /// The row of asset `id`.
     pub fn row(&self, id: usize) -> R<Row> {
-        let t = self.txn.open_table(ASSETS)?;
+        let t = &self.assets;
         let id = u32::try_from(id)?;
         let v = t.get(id)?.ok_or_else(|| Unusable(format!("no row {id}")))?;
         decode(v.value())
@@ -778,7 +788,7 @@ impl Index {
 
     /// The id of the asset at `path`.
     pub fn index_of(&self, path: &str) -> R<Option<usize>> {
-        let t = self.txn.open_table(PATHS)?;
+        let t = &self.paths;
         Ok(t.get(path)?.map(|v| v.value() as usize))
     }
 

@@ -156,6 +156,16 @@ impl State {
         self.baseline.value = std::sync::OnceLock::from(baseline);
     }
 
+    /// The blake3 of `baseline.json` as it is on disk (empty when there is none): what a plan's
+    /// target digest covers of the baseline (hashing the file, not the parsed baseline written
+    /// out again, which at 100k assets costs as much as reading it).
+    pub(crate) fn baseline_file_hash(&self) -> Result<blake3::Hash> {
+        Ok(match &self.baseline.file {
+            Some(f) => blake3::hash(&fsutil::read_optional(f)?.unwrap_or_default()),
+            None => blake3::hash(b""),
+        })
+    }
+
     /// The baseline when it was read or set, `None` while `baseline.json` is as it was read.
     fn baseline_if_read(&self) -> Option<&Baseline> {
         self.baseline.value.get()
@@ -164,7 +174,10 @@ impl State {
 
 fn read_baseline(file: &Path) -> Result<Baseline> {
     match fsutil::read_optional(file)? {
-        Some(_) => read_json(file),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::json(file.display().to_string(), &e)
+                .hint("this rlcm state file is damaged: restore it from git or a backup")
+        }),
         None => Ok(Baseline {
             format_version: 1,
             ..Default::default()

@@ -69,6 +69,16 @@ impl Drop for Stopper {
     }
 }
 
+/// Kills a watcher run by the test when the test ends.
+struct Killer(std::process::Child);
+
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn strace_works() -> bool {
     Command::new("strace")
         .args(["-f", "-o", "/dev/null", "true"])
@@ -237,11 +247,18 @@ fn a_killed_watcher_costs_nothing_and_a_new_one_replaces_its_socket() {
     let dir = tempfile::tempdir().unwrap();
     let env = env_of(dir.path());
     let _stop = Stopper(env.clone());
-    let mut run = Command::new(env!("CARGO_BIN_EXE_rlcm"))
-        .args(["watch", "run", "--env"])
-        .arg(&env)
-        .spawn()
-        .unwrap();
+    // No inherited output: a watcher left behind by a failing test must not hold the test
+    // runner's pipes open (the guard kills it anyway).
+    let mut run = Killer(
+        Command::new(env!("CARGO_BIN_EXE_rlcm"))
+            .args(["watch", "run", "--env"])
+            .arg(&env)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while watch(&env, "status")["running"] != true {
         assert!(std::time::Instant::now() < end, "the watcher did not come up");
@@ -249,8 +266,8 @@ fn a_killed_watcher_costs_nothing_and_a_new_one_replaces_its_socket() {
     }
     let off = impact(&env, "Acme CRM", Some("off"));
     assert_eq!(impact(&env, "Acme CRM", None), off);
-    run.kill().unwrap();
-    run.wait().unwrap();
+    run.0.kill().unwrap();
+    run.0.wait().unwrap();
     assert!(
         env.join(".rlcm/cache/watch.sock").exists(),
         "a killed watcher leaves its socket"
