@@ -667,6 +667,9 @@ EVERYDAY_ROWS = [
     ("import", "rlcm import SMALL.zip --env COPY --force --restart-recipes (fresh cp -a, sync before)"),
     ("impact", "rlcm impact \"Service 0 API\" --env PROD --format json"),
     ("check", "rlcm connector check \"Service 0 API\" tree --env PROD --format json"),
+    ("plan_recipes", "rlcm plan RECIPES-ONLY/ --env PROD --format json (the sandbox's recipes alone)"),
+    ("plan_watch", "the plan of SMALL.zip, `rlcm watch` running on PROD"),
+    ("plan_recipes_watch", "the plan of RECIPES-ONLY/, `rlcm watch` running on PROD"),
     ("impact_watch", "the same impact, `rlcm watch` running on PROD"),
     ("check_watch", "the same connector check, `rlcm watch` running on PROD"),
 ]
@@ -707,6 +710,16 @@ def everyday(args, timer, binaries, n):
     subprocess.run([first, "export", "--env", small, "--manifest", manifest, "-o", pkg], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     entries = int(sh(f"unzip -Z1 {sh_quote(pkg)} | wc -l", check=False).strip() or 0)
+    # A package that changes no asset production recipes share: the sandbox's recipes without
+    # its connections, connectors, properties and lookup tables (a directory package; its
+    # references resolve in production).
+    recipes_only = os.path.join(d, "recipes-only")
+    shutil.rmtree(recipes_only, ignore_errors=True)
+    shutil.copytree(small, recipes_only)
+    for dirpath, _, files in os.walk(recipes_only):
+        for f in files:
+            if f.endswith((".connection.json", ".properties.json", ".lookup_table.json")) or ".custom_adapter." in f:
+                os.unlink(os.path.join(dirpath, f))
     warm(P)
 
     def fresh_copy():
@@ -750,7 +763,12 @@ def everyday(args, timer, binaries, n):
         "plan": (lambda b: [b, "plan", pkg, "--env", by_bin[b], "--format", "json"], None, (0, 3)),
         "import": (lambda b: [b, "import", pkg, "--env", PC, "--force", "--restart-recipes"], fresh_copy, (0,)),
         "impact": (impact_argv, None, (0,)),
+        "plan_recipes": (lambda b: [b, "plan", recipes_only, "--env", by_bin[b], "--format", "json"], None, (0, 3)),
         "check": (check_argv, None, (0, 1)),
+        # The watcher rows last: once started, the watchers run to the end.
+        "plan_watch": (lambda b: [b, "plan", pkg, "--env", by_bin[b], "--format", "json"], start_watchers, (0, 3)),
+        "plan_recipes_watch": (lambda b: [b, "plan", recipes_only, "--env", by_bin[b], "--format", "json"],
+                               start_watchers, (0, 3)),
         "impact_watch": (impact_argv, start_watchers, (0,)),
         "check_watch": (check_argv, start_watchers, (0, 1)),
     }

@@ -5,8 +5,10 @@
 //!
 //! The part is found by a fixpoint: the first round loads the assets the package's own paths
 //! and names point at (where each asset lands, every target asset of the same name — so every
-//! connector of a package connector's title —, the properties and tags files); the plan is made on it while every path looked
-//! up and not found is recorded ([`Workspace::record_misses`]); the misses that the index has
+//! connector of a package connector's title —, where the references the package cannot resolve
+//! itself resolve in the target, the properties and tags files); the plan is made on it while
+//! every path looked up and not found is recorded ([`Workspace::record_misses`]); the misses
+//! that the index has
 //! are added and the plan made again, until a round misses nothing the tree has. Every
 //! lookup of the plan goes through a path or a name, so the last round's plan is the plan of
 //! the whole tree (`tests/it/plan_index.rs` compares the two on every shipped package).
@@ -29,7 +31,24 @@ fn seeds(pkg: &Workspace, opts: &PlanOptions, idx: &Index) -> Result<BTreeSet<St
         Ok(())
     };
     for a in &pkg.assets {
-        have(&place(&opts.folder, &a.path), &mut want)?;
+        let placed = place(&opts.folder, &a.path);
+        have(&placed, &mut want)?;
+        // The target assets its references resolve to when the package lacks them (as the
+        // rewriter looks for them from where the asset lands): found here, the plan is made
+        // once instead of twice.
+        for r in &a.summary.refs {
+            if pkg.resolve_path(&a.path, &r.zip_name).is_some() {
+                continue;
+            }
+            for name in [place(&opts.folder, &r.zip_name), r.zip_name.to_string()] {
+                let hit = crate::workspace::resolve_with(&placed, &name, |p| {
+                    idx.index_of(p).ok().flatten().map(|_| p.to_string())
+                });
+                if let Some(p) = hit {
+                    want.insert(p);
+                }
+            }
+        }
         for id in idx.named(&a.name).map_err(e)? {
             want.insert(idx.row(id).map_err(e)?.path);
         }

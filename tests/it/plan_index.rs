@@ -80,7 +80,7 @@ fn packages(dir: &Path) -> Vec<PathBuf> {
     }
     // A package directory whose recipes use connections and a lookup table it does not carry
     // (they are the target's): the plan reads target assets no package path or name points
-    // at, found by the part's second round (this case fails when the fixpoint is removed).
+    // at (seeded from where the package's unresolved references resolve in the target).
     let partial = dir.join("sandbox-without-connections");
     copy_tree(&testdata("sandbox"), &partial);
     for e in walkdir::WalkDir::new(&partial) {
@@ -91,6 +91,14 @@ fn packages(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out.push(partial);
+    // A recipe that reads project properties, without the project's properties file: into the
+    // project-properties environment, the plan looks for that file in the target (no seed
+    // points at it: found by the part's second round; this case fails when the fixpoint is
+    // removed).
+    let bare = dir.join("recipe-without-its-properties");
+    copy_tree(&testdata("reduced").join("project-properties"), &bare);
+    std::fs::remove_file(bare.join("Test-Hello-World/properties.project_properties.json")).unwrap();
+    out.push(bare);
     let atsuya = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/realworld/AtsuyaYamakawa__workato-recipes-public");
     if let Ok(rd) = std::fs::read_dir(&atsuya) {
@@ -112,6 +120,11 @@ fn plan_from_the_index_is_the_plan_of_the_whole_tree() {
     let envs = [
         init(dir.path(), "production", &testdata("production")),
         init(dir.path(), "sandbox", &testdata("sandbox")),
+        init(
+            dir.path(),
+            "project-properties",
+            &testdata("reduced").join("project-properties"),
+        ),
     ];
     let flag_sets: [&[&str]; 4] = [
         &[],
