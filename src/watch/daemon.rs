@@ -80,21 +80,42 @@ fn draw() -> Epoch {
     e
 }
 
+/// After a change, the housekeeping waits this long without events before it sets up the
+/// next epoch (a watch of the whole tree, 0.4 s at 100k recipes), so that a long write (an
+/// import) is not slowed by set-ups that the next event would end at once. A client that asks
+/// meanwhile gets a new epoch at once.
+const QUIET: Duration = Duration::from_millis(500);
+
 struct State {
     root: PathBuf,
     current: Option<(TreeWatch, Epoch)>,
+    /// The watch of the epoch that ended, still drained to tell when the tree is quiet, and
+    /// the last time it had events.
+    ended: Option<(TreeWatch, std::time::Instant)>,
 }
 
 impl State {
     /// The live epoch, after draining the queue: a new one when the last saw a change (`None`
-    /// while the tree cannot be watched).
-    fn epoch(&mut self) -> Option<Epoch> {
-        if let Some((w, _)) = &mut self.current
-            && !w.unchanged()
-        {
-            self.current = None;
+    /// while the tree cannot be watched). With `eager` false (the housekeeping), a new epoch
+    /// is set up only once the tree has been quiet for [`QUIET`].
+    fn epoch(&mut self, eager: bool) -> Option<Epoch> {
+        let ended = match &mut self.current {
+            Some((w, _)) => !w.unchanged(),
+            None => false,
+        };
+        if ended && let Some((w, _)) = self.current.take() {
+            self.ended = Some((w, std::time::Instant::now()));
         }
         if self.current.is_none() {
+            if !eager && let Some((w, last)) = &mut self.ended {
+                if !w.quiet() {
+                    *last = std::time::Instant::now();
+                }
+                if last.elapsed() < QUIET {
+                    return None;
+                }
+            }
+            self.ended = None;
             self.current = TreeWatch::start(&self.root).map(|w| (w, draw()));
         }
         self.current.as_ref().map(|(_, e)| *e)
@@ -167,8 +188,9 @@ impl Watcher {
         let mut state = State {
             root: root.clone(),
             current: None,
+            ended: None,
         };
-        if state.epoch().is_none() {
+        if state.epoch(true).is_none() {
             let _ = std::fs::remove_file(&socket);
             return Err(bad(&root, format!("cannot watch every folder of `{}` with inotify", root.display()))
                 .hint("raise fs.inotify.max_user_watches (sysctl), or go without a watcher: every command then walks the tree"));
@@ -203,7 +225,7 @@ impl Watcher {
                         break;
                     }
                     if let Ok(mut s) = state.lock() {
-                        s.epoch();
+                        s.epoch(false);
                     }
                 }
             })
@@ -237,7 +259,7 @@ impl Watcher {
         let mut out = &stream;
         match line.trim_end() {
             "epoch" => {
-                let e = self.state.lock().ok().and_then(|mut s| s.epoch());
+                let e = self.state.lock().ok().and_then(|mut s| s.epoch(true));
                 let reply = match e {
                     Some(e) => format!("epoch {} {}\n", hex(&e), hex(&self.binding)),
                     None => "none\n".to_string(),
@@ -329,6 +351,30 @@ mod tests {
         server.join().unwrap().unwrap();
         assert!(!socket_path(&root).exists(), "the socket is removed");
         assert_eq!(epoch(&root), None);
+    }
+
+    #[test]
+    fn the_housekeeping_waits_for_quiet_and_a_client_does_not() {
+        let d = env();
+        let root = d.path().canonicalize().unwrap();
+        let file = root.join("a/b/r.recipe.json");
+        let mut s = State {
+            root: root.clone(),
+            current: None,
+            ended: None,
+        };
+        let first = s.epoch(true).unwrap();
+        assert_eq!(s.epoch(false), Some(first));
+        std::fs::write(&file, b"{ }").unwrap();
+        assert_eq!(s.epoch(false), None, "no set-up in the middle of writes");
+        std::fs::write(&file, b"{  }").unwrap();
+        assert_eq!(s.epoch(false), None);
+        std::thread::sleep(QUIET + Duration::from_millis(100));
+        let second = s.epoch(false).expect("set up once the tree is quiet");
+        assert_ne!(first, second);
+        std::fs::write(&file, b"{ }").unwrap();
+        let third = s.epoch(true).expect("a client gets a new epoch at once");
+        assert_ne!(third, second);
     }
 
     #[test]

@@ -198,6 +198,38 @@ pub mod linux {
             })
         }
 
+        /// Drains the queue, changed or not; true when no event at all was waiting (the tree
+        /// was quiet since the last drain, as far as the folders watched can tell).
+        pub fn quiet(&mut self) -> bool {
+            let mut buf = [0u8; 4096];
+            let mut quiet = true;
+            loop {
+                match self.inotify.read_events(&mut buf) {
+                    Ok(events) => {
+                        let mut any = false;
+                        for e in events {
+                            any = true;
+                            let own_state = e.wd == self.root
+                                && e.name.is_some_and(|n| n == ".rlcm")
+                                && !e.mask.contains(EventMask::Q_OVERFLOW);
+                            if !own_state {
+                                self.changed = true;
+                                quiet = false;
+                            }
+                        }
+                        if !any {
+                            return quiet;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return quiet,
+                    Err(_) => {
+                        self.changed = true;
+                        return false;
+                    }
+                }
+            }
+        }
+
         /// True when no event has arrived since [`TreeWatch::start`] (the queue is drained;
         /// a read error counts as a change).
         pub fn unchanged(&mut self) -> bool {
