@@ -24,8 +24,12 @@ of a connector and `connector check` of it at the tree's code. The new binary an
 alternately in the same loop, on the same trees and page cache; each is warmed once (untimed), so
 the production index is built before the timed runs. Each binary reads its own `cp -a` of
 production (two builds whose index formats differ would otherwise rebuild each other's index on
-every run). The `_watch` rows repeat impact and check with `rlcm watch` (of the measured binary)
-running on each copy: a binary that has no watcher walks the tree as before. Rows are medians of
+every run). The `_watch` rows repeat plan, impact and check with `rlcm watch` (of the measured
+binary) running on each copy: a binary that has no watcher walks the tree as before.
+`plan_recipes` plans a recipes-only package (the small sandbox without its connections,
+connectors, properties and lookup tables: it changes no asset production recipes share).
+`import_warm` imports into a copy whose summary cache an untimed import and rollback made
+valid (a fresh `cp -a` has none: its cache is bound to the original's inodes). Rows are medians of
 --runs (wall, CPU, peak RSS).
 
   python3 benches/bench.py --everyday --sizes 10k,100k --baseline /tmp/rlcm-base --rlcm target/release/rlcm
