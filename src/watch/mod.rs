@@ -233,27 +233,8 @@ pub mod linux {
         /// True when no event has arrived since [`TreeWatch::start`] (the queue is drained;
         /// a read error counts as a change).
         pub fn unchanged(&mut self) -> bool {
-            let mut buf = [0u8; 4096];
-            while !self.changed {
-                match self.inotify.read_events(&mut buf) {
-                    Ok(events) => {
-                        let mut any = false;
-                        for e in events {
-                            any = true;
-                            let own_state = e.wd == self.root
-                                && e.name.is_some_and(|n| n == ".rlcm")
-                                && !e.mask.contains(EventMask::Q_OVERFLOW);
-                            if !own_state {
-                                self.changed = true;
-                            }
-                        }
-                        if !any {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(_) => self.changed = true,
-                }
+            if !self.changed {
+                self.quiet();
             }
             !self.changed
         }
