@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::asset::AssetSummary;
 use crate::ruby::ConnectorDefinition;
 
-mod wire;
+pub(crate) mod wire;
 
 /// Bumped whenever the cached data changes meaning or encoding (8: the hand-written encoding
 /// of [`wire`], with a string table).

@@ -123,10 +123,11 @@ fn put_strs(out: &mut Vec<u8>, v: &[String]) {
     }
 }
 
-/// A blake3 hex digest as its 32 bytes; `None` when it is not one (the entry is then not cached).
-fn unhex(hex: &str) -> Option<[u8; 32]> {
+/// Lowercase hex as its `N` bytes (a blake3 hex digest as its 32); `None` when it is not that
+/// (a summary entry is then not cached).
+pub(crate) fn unhex<const N: usize>(hex: &str) -> Option<[u8; N]> {
     let b = hex.as_bytes();
-    if b.len() != 64 {
+    if b.len() != 2 * N {
         return None;
     }
     let digit = |c: u8| match c {
@@ -134,15 +135,15 @@ fn unhex(hex: &str) -> Option<[u8; 32]> {
         b'a'..=b'f' => Some(c - b'a' + 10),
         _ => None,
     };
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (i, o) in out.iter_mut().enumerate() {
         *o = (digit(b[2 * i])? << 4) | digit(b[2 * i + 1])?;
     }
     Some(out)
 }
 
-/// The lowercase hex form of 32 bytes (what `blake3::Hash::to_hex` writes).
-fn hex(bytes: &[u8]) -> String {
+/// The lowercase hex form of bytes (for 32, what `blake3::Hash::to_hex` writes).
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
@@ -232,11 +233,11 @@ fn put_summary(out: &mut Vec<u8>, s: &AssetSummary, names: &Names<'_>) -> Option
 /// Appends one entry; `None` (and nothing written that counts: the caller truncates) when it
 /// cannot be encoded.
 fn put_entry(out: &mut Vec<u8>, e: &CachedEntryRef<'_>, names: &Names<'_>) -> Option<()> {
-    let hash = unhex(e.hash)?;
+    let hash = unhex::<32>(e.hash)?;
     let canonical = if e.canonical == e.hash {
         None
     } else {
-        Some(unhex(e.canonical)?)
+        Some(unhex::<32>(e.canonical)?)
     };
     put_str(out, e.path);
     put_uv(out, e.size);

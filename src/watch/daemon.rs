@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::linux::TreeWatch;
+use crate::cache::wire::{hex, unhex};
 use crate::error::{Error, Result, Subject};
 
 pub use super::Epoch;
@@ -49,21 +50,6 @@ const HOUSEKEEPING: Duration = Duration::from_millis(200);
 
 /// How long a client waits for an answer before it walks the tree instead.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
 
 /// A fresh epoch id.
 fn draw() -> Epoch {
