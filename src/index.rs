@@ -175,12 +175,17 @@ pub fn mode() -> Mode {
     }
 }
 
+/// `RLCM_INDEX=off`: never read nor write the index, watcher or not.
+fn forced_off() -> bool {
+    std::env::var("RLCM_INDEX").as_deref() == Ok("off")
+}
+
 /// The mode for a read-only command on the environment at `root`, and the live epoch of its
 /// watcher, asked before anything is walked (the epoch the command's walk runs in). A watcher
 /// turns the index on where `RLCM_INDEX` is unset: running one is asking for it.
 /// `RLCM_INDEX=off` keeps it off, watcher or not.
 pub(crate) fn mode_at(root: &Path) -> (Mode, Option<crate::watch::Epoch>) {
-    if std::env::var("RLCM_INDEX").as_deref() == Ok("off") {
+    if forced_off() {
         return (Mode::Off, None);
     }
     let epoch = crate::watch::epoch(root);
@@ -266,7 +271,7 @@ fn cache_dir(root: &Path, create: bool) -> Option<PathBuf> {
 /// into `ws` (best effort: an index that cannot be written is simply not used).
 /// `epoch` is the watcher's epoch asked before the walk that listed `entries`, if any.
 pub fn write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate::watch::Epoch>) {
-    if std::env::var("RLCM_INDEX").as_deref() == Ok("off") {
+    if forced_off() {
         return;
     }
     let _ = try_write(root, entries, ws, epoch);
@@ -297,7 +302,7 @@ pub fn answer<T>(
     if have
         && epoch.is_some()
         && let Ok(idx) = Index::open_unchecked(root)
-        && idx.header.watch == epoch
+        && idx.vouched_by(epoch)
         && let Ok(Some(answer)) = indexed(&idx)
     {
         return Ok(answer);
@@ -321,9 +326,7 @@ pub fn answer<T>(
         let source = source?;
         match early.and_then(|(answer, idx)| idx.check_tree(root, &source).map(|()| (answer, idx))) {
             Ok((Some(answer), idx)) => {
-                if epoch.is_some() && idx.header.watch != epoch {
-                    let _ = idx.adopt(root, epoch);
-                }
+                let _ = idx.adopt(root, epoch);
                 return Ok(answer);
             }
             Err(why) if mode == Mode::Require => return Err(required(root, &why)),
@@ -352,7 +355,7 @@ pub fn answer<T>(
 /// True when the index of `root` can be used and records the watcher's live `epoch`: the next
 /// read-only command is answered from it without a walk.
 pub(crate) fn vouched(root: &Path, epoch: Option<crate::watch::Epoch>) -> bool {
-    epoch.is_some() && Index::open_unchecked(root).is_ok_and(|idx| idx.header.watch == epoch)
+    Index::open_unchecked(root).is_ok_and(|idx| idx.vouched_by(epoch))
 }
 
 /// The index of the environment at `root`, valid for its tree as it is now, for a read-only
@@ -376,7 +379,7 @@ pub(crate) fn open_valid(root: &Path) -> crate::error::Result<Validated> {
         Unusable("there is none".into())
     } else {
         match Index::open_unchecked(root) {
-            Ok(idx) if epoch.is_some() && idx.header.watch == epoch => {
+            Ok(idx) if idx.vouched_by(epoch) => {
                 out.index = Some(idx);
                 return Ok(out);
             }
@@ -386,9 +389,7 @@ pub(crate) fn open_valid(root: &Path) -> crate::error::Result<Validated> {
                 out.source = Some(source);
                 match checked {
                     Ok(()) => {
-                        if epoch.is_some() {
-                            let _ = idx.adopt(root, epoch);
-                        }
+                        let _ = idx.adopt(root, epoch);
                         out.index = Some(idx);
                         return Ok(out);
                     }
@@ -402,6 +403,11 @@ pub(crate) fn open_valid(root: &Path) -> crate::error::Result<Validated> {
         return Err(required(root, &why));
     }
     Ok(out)
+}
+
+/// Writes `header` as the index's header, atomically: the commit point of an index.
+fn write_head(root: &Path, header: &Header) -> R<()> {
+    crate::fsutil::write_atomic(&head_path(root), &encode(header)?).map_err(|e| Unusable(e.to_string()))
 }
 
 /// What [`open_valid`] found.
@@ -604,7 +610,7 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
         crate::fsutil::write_atomic_with(&bind_path(root), |w| w.write_all(&binding))
             .map_err(|e| Unusable(e.to_string()))?;
     }
-    crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))?;
+    write_head(root, &header)?;
     Ok(())
 }
 
@@ -635,7 +641,7 @@ impl Index {
     /// Opens the index of the environment at `root` and checks everything but the tree: its
     /// format, rlcm version and binding. Not to be believed before [`Index::check_tree`].
     fn open_unchecked(root: &Path) -> R<Index> {
-        if std::env::var("RLCM_INDEX").as_deref() == Ok("off") {
+        if forced_off() {
             return Err(Unusable("RLCM_INDEX=off is set".into()));
         }
         let dir = cache_dir(root, false).ok_or_else(|| Unusable("no cache folder".into()))?;
@@ -745,18 +751,28 @@ impl Index {
             assets_digest: None,
             ..self.header.clone()
         };
-        crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))
+        write_head(root, &header)
+    }
+
+    /// True when the watcher's live `epoch` is the one this index records: nothing changed
+    /// since the walk it was written or checked after.
+    fn vouched_by(&self, epoch: Option<crate::watch::Epoch>) -> bool {
+        epoch.is_some() && self.header.watch == epoch
     }
 
     /// Records, in the header of an index just found valid by a walk that ran in the watcher's
-    /// `epoch`, that epoch (atomically; on error the next command walks again).
+    /// `epoch`, that epoch (atomically; on error the next command walks again). Nothing to do
+    /// without a watcher, or when the header records it already.
     fn adopt(&self, root: &Path, epoch: Option<crate::watch::Epoch>) -> R<()> {
+        if epoch.is_none() || self.vouched_by(epoch) {
+            return Ok(());
+        }
         cache_dir(root, false).ok_or_else(|| Unusable("no cache folder".into()))?;
         let header = Header {
             watch: epoch,
             ..self.header.clone()
         };
-        crate::fsutil::write_atomic(&head_path(root), &encode(&header)?).map_err(|e| Unusable(e.to_string()))
+        write_head(root, &header)
     }
 
     fn meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> R<T> {
