@@ -22,9 +22,8 @@ fn init(dir: &Path, which: &str, from: &Path) -> PathBuf {
     env
 }
 
-fn export_all(from: &Path, out: &Path, dir: &Path) {
-    let manifest = dir.join("all.yaml");
-    std::fs::write(&manifest, "folders:\n  - \"\"\n").unwrap();
+/// `rlcm export --env FROM --manifest MANIFEST -o OUT`, which must succeed.
+fn export(from: &Path, manifest: &Path, out: &Path) {
     let o = rlcm_in(
         None,
         &[
@@ -39,6 +38,13 @@ fn export_all(from: &Path, out: &Path, dir: &Path) {
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Exports everything of `from` (a manifest of the root folder, written in `dir`).
+fn export_all(from: &Path, out: &Path, dir: &Path) {
+    let manifest = dir.join("all.yaml");
+    std::fs::write(&manifest, "folders:\n  - \"\"\n").unwrap();
+    export(from, &manifest, out);
 }
 
 /// `plan PKG --env ENV FLAGS --format json` with `RLCM_INDEX=mode`: exit code, stdout, stderr.
@@ -58,20 +64,7 @@ fn packages(dir: &Path) -> Vec<PathBuf> {
     export_all(&testdata("sandbox"), &whole, dir);
     out.push(whole);
     let orders = dir.join("orders.zip");
-    let o = rlcm_in(
-        None,
-        &[
-            "export",
-            "--env",
-            testdata("sandbox").to_str().unwrap(),
-            "--manifest",
-            testdata("orders-release.yaml").to_str().unwrap(),
-            "-o",
-            orders.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    export(&testdata("sandbox"), &testdata("orders-release.yaml"), &orders);
     out.push(orders);
     for case in ["dangling", "project-properties", "case-folders"] {
         let zip = dir.join(format!("{case}.zip"));
@@ -162,20 +155,7 @@ fn plan_from_the_index_is_the_plan_of_the_whole_tree() {
 fn a_tree_changed_after_the_index_is_planned_from_the_whole_tree() {
     let dir = tempfile::tempdir().unwrap();
     let pkg = dir.path().join("orders.zip");
-    let o = rlcm_in(
-        None,
-        &[
-            "export",
-            "--env",
-            testdata("sandbox").to_str().unwrap(),
-            "--manifest",
-            testdata("orders-release.yaml").to_str().unwrap(),
-            "-o",
-            pkg.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    export(&testdata("sandbox"), &testdata("orders-release.yaml"), &pkg);
     let env = init(dir.path(), "production", &testdata("production"));
     let before = plan(&pkg, &env, &[], "on");
     assert_eq!(plan(&pkg, &env, &[], "require").1, before.1, "the index answers");
