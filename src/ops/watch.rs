@@ -2,7 +2,6 @@
 //! [`crate::watch::daemon`]). Starting it as a background process is the binary's part; here
 //! are running it, asking it and stopping it.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::env::Environment;
@@ -17,16 +16,9 @@ pub fn report(env: &Environment, action: &str) -> WatchReport {
         environment: env.root.display().to_string(),
         action: action.to_string(),
         running: epoch.is_some(),
-        socket: socket(&env.root),
+        socket: crate::watch::socket_path(&env.root).display().to_string(),
         index_vouched: crate::index::vouched(&env.root, epoch),
     }
-}
-
-fn socket(root: &Path) -> String {
-    #[cfg(target_os = "linux")]
-    return crate::watch::daemon::socket_path(root).display().to_string();
-    #[cfg(not(target_os = "linux"))]
-    return root.join(".rlcm/cache/watch.sock").display().to_string();
 }
 
 /// Runs the watcher of `env` in this process until it is stopped (`rlcm watch run`).
@@ -79,7 +71,7 @@ pub fn stop(env: &Environment) -> Result<WatchReport> {
         if !crate::watch::daemon::stop(&env.root) {
             return Ok(report(env, "not running"));
         }
-        let socket = crate::watch::daemon::socket_path(&env.root);
+        let socket = crate::watch::socket_path(&env.root);
         let end = Instant::now() + Duration::from_secs(10);
         while std::fs::symlink_metadata(&socket).is_ok() && Instant::now() < end {
             std::thread::sleep(Duration::from_millis(10));

@@ -8,8 +8,8 @@
 //! connector of a package connector's title —, where the references the package cannot resolve
 //! itself resolve in the target, the properties and tags files); the plan is made on it while
 //! every path looked up and not found is recorded ([`Workspace::record_misses`]); the misses
-//! that the index has
-//! are added and the plan made again, until a round misses nothing the tree has. Every
+//! that the index has are added and the plan made again, until a round misses nothing the
+//! tree has. Every
 //! lookup of the plan goes through a path or a name, so the last round's plan is the plan of
 //! the whole tree (`tests/it/plan_index.rs` compares the two on every shipped package).
 
@@ -17,7 +17,7 @@ use super::*;
 use crate::index::Index;
 use crate::istr::IStr;
 
-/// At most this many rounds (a plan needs two or three); then the caller loads the tree.
+/// At most this many rounds (a plan needs one, sometimes two); then the caller loads the tree.
 const MAX_ROUNDS: usize = 6;
 
 /// The target paths the first round loads.

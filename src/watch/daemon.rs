@@ -36,10 +36,7 @@ use crate::error::{Error, Result, Subject};
 
 pub use super::Epoch;
 
-/// Where the socket of the watcher of `root` is.
-pub fn socket_path(root: &Path) -> PathBuf {
-    root.join(".rlcm/cache/watch.sock")
-}
+use super::socket_path;
 
 /// `sun_path` holds 108 bytes with the terminating zero.
 const MAX_SOCKET_PATH: usize = 107;

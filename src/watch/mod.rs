@@ -26,6 +26,11 @@ pub mod daemon;
 /// The id of one unbroken watch of a tree by `rlcm watch` (see [`daemon`]).
 pub type Epoch = [u8; 16];
 
+/// Where the socket of the watcher of the environment at `root` is (see [`daemon`]).
+pub fn socket_path(root: &Path) -> std::path::PathBuf {
+    root.join(".rlcm/cache/watch.sock")
+}
+
 /// The live epoch of the watcher of the environment at `root` (`None`: no watcher answers, or
 /// the system has none).
 pub fn epoch(root: &Path) -> Option<Epoch> {
