@@ -317,6 +317,10 @@ mod tests {
         std::fs::write(root.join(".rlcm/cache/x"), b"1").unwrap();
         assert_eq!(epoch(&root), Some(first));
         assert!(Watcher::bind(&root).is_err(), "a second watcher is refused");
+        // A request it does not know, and one never finished: ignored, and it keeps serving.
+        assert_eq!(ask(&root, "epoch please\n"), Some(String::new()));
+        drop(UnixStream::connect(socket_path(&root)).unwrap());
+        assert_eq!(epoch(&root), Some(first));
         std::fs::write(root.join("a/b/r.recipe.json"), b"{ }").unwrap();
         let second = epoch(&root).expect("a new epoch");
         assert_ne!(
