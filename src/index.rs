@@ -36,7 +36,7 @@ use crate::error::Subject;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableDatabase, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::{self, AssetType, FileRole, StepKind};
@@ -275,6 +275,28 @@ pub fn write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
         return;
     }
     let _ = try_write(root, entries, ws, epoch);
+}
+
+/// Writes a fresh index of the environment at `root` (and its summary cache) unless the one
+/// there records the watcher's `epoch`: what `rlcm watch` does once the tree has been quiet for
+/// a while after a change (an import, say), so that the next command is answered without a walk
+/// and without loading the tree. The caller asks for `epoch` before this walks. Under the read
+/// lock (a commit waits for it, as for any reader); best effort.
+pub(crate) fn refresh(root: &Path, epoch: crate::watch::Epoch) {
+    if forced_off() || vouched(root, Some(epoch)) {
+        return;
+    }
+    let Ok(env) = crate::env::Environment::open(root) else {
+        return;
+    };
+    if env.state.is_none() {
+        return;
+    }
+    if let Ok((source, ws)) = Workspace::load_tree_cached(root) {
+        let _ = try_write(root, source.entries(), &ws, Some(epoch));
+        ws.write_cache(root);
+    }
+    drop(env);
 }
 
 /// Answers a read-only command on the initialised environment at `root`: with `indexed` from
@@ -806,6 +828,15 @@ impl Index {
     pub fn index_of(&self, path: &str) -> R<Option<usize>> {
         let t = &self.paths;
         Ok(t.get(path)?.map(|v| v.value() as usize))
+    }
+
+    /// Every asset's path, in path order.
+    pub(crate) fn all_paths(&self) -> R<Vec<String>> {
+        let mut out = Vec::with_capacity(self.len());
+        for kv in self.paths.iter()? {
+            out.push(kv?.0.value().to_string());
+        }
+        Ok(out)
     }
 
     /// The ids of the assets named `name`, in path order.

@@ -106,17 +106,50 @@ pub fn make_plan(
 /// then writes a fresh index (when the index is on, see [`crate::index::mode_at`]). Returns the
 /// plan and the target assets read.
 pub fn plan_env(pkg: &OpenedPackage, env: &Environment, opts: &PlanOptions) -> Result<(Plan, Workspace)> {
+    let planned = plan_in(pkg, env, opts, true)?;
+    Ok((planned.plan, planned.target))
+}
+
+/// A plan and what it was made from.
+pub(crate) struct Planned {
+    pub plan: Plan,
+    /// The target assets read: the whole tree, or (with `index`) the part the package touches.
+    pub target: Workspace,
+    /// The valid production index the plan was made from, if it was.
+    pub index: Option<crate::index::Index>,
+}
+
+/// [`plan_env`], saying whether the plan was made from the index; `write_index`: whether a
+/// load of the whole tree writes a fresh index (not for an import, which is about to change
+/// the tree).
+pub(crate) fn plan_in(
+    pkg: &OpenedPackage,
+    env: &Environment,
+    opts: &PlanOptions,
+    write_index: bool,
+) -> Result<Planned> {
     use crate::index::{Mode, Unusable};
+    let whole = |plan, target| Planned {
+        plan,
+        target,
+        index: None,
+    };
     if env.state.is_none() {
         let target = env.load_workspace()?;
         let plan = make_plan(pkg, env, &target, opts)?;
-        return Ok((plan, target));
+        return Ok(whole(plan, target));
     }
     let root = &env.root;
     let v = crate::index::open_valid(root)?;
-    if let Some(idx) = &v.index {
-        match plan::plan_from_index(&pkg.source, &pkg.ws, &pkg.digest, env, idx, opts) {
-            Ok(Some(done)) => return Ok(done),
+    if let Some(idx) = v.index {
+        match plan::plan_from_index(&pkg.source, &pkg.ws, &pkg.digest, env, &idx, opts) {
+            Ok(Some((plan, target))) => {
+                return Ok(Planned {
+                    plan,
+                    target,
+                    index: Some(idx),
+                });
+            }
             Ok(None) if v.mode == Mode::Require => {
                 return Err(crate::index::required(
                     root,
@@ -137,9 +170,9 @@ pub fn plan_env(pkg: &OpenedPackage, env: &Environment, opts: &PlanOptions) -> R
         }
         None => Workspace::load_tree_cached(root)?,
     };
-    if v.mode == Mode::Off {
+    if v.mode == Mode::Off || !write_index {
         let plan = make_plan(pkg, env, &target, opts)?;
-        return Ok((plan, target));
+        return Ok(whole(plan, target));
     }
     let plan = std::thread::scope(|scope| {
         let writer = scope.spawn(|| crate::index::write(root, source.entries(), &target, v.epoch));
@@ -147,7 +180,7 @@ pub fn plan_env(pkg: &OpenedPackage, env: &Environment, opts: &PlanOptions) -> R
         let _ = writer.join();
         plan
     })?;
-    Ok((plan, target))
+    Ok(whole(plan, target))
 }
 
 /// The options a saved plan was made with, and the provider names it minted.
@@ -177,8 +210,9 @@ pub fn apply(
     expect_digest: Option<&str>,
 ) -> Result<PlanReport> {
     let _lock = env.lock(actor.wait, "import")?;
-    let target = env.load_workspace()?;
-    let plan = make_plan(pkg, &env, &target, opts)?;
+    // From the production index when it is valid: the plan, and the stage after it, read only
+    // the part of the tree the package touches.
+    let Planned { plan, target, index } = plan_in(pkg, &env, opts, false)?;
     if let Some(expected) = expect_digest
         && expected != plan.report.target_digest
     {
@@ -192,18 +226,40 @@ pub fn apply(
     if plan.report.blocked || !plan.items.iter().any(|i| i.action.writes()) {
         return Ok(plan.report);
     }
-    crate::fsutil::check_case_collisions(
-        &env.root,
-        plan.target_paths
-            .iter()
-            .map(String::as_str)
-            .chain(target.assets.iter().map(|a| a.path.as_str())),
-    )?;
+    match &index {
+        None => crate::fsutil::check_case_collisions(
+            &env.root,
+            plan.target_paths
+                .iter()
+                .map(String::as_str)
+                .chain(target.assets.iter().map(|a| a.path.as_str())),
+        )?,
+        // Every path of the tree is only needed where case does not tell paths apart.
+        Some(idx) if crate::fsutil::is_case_insensitive(&env.root) => {
+            let all = idx.all_paths().map_err(plan::index_error)?;
+            crate::fsutil::check_case_collisions(
+                &env.root,
+                plan.target_paths
+                    .iter()
+                    .map(String::as_str)
+                    .chain(all.iter().map(String::as_str)),
+            )?
+        }
+        Some(_) => {}
+    }
     let (txn, id) = stage::stage(&env, pkg, opts, actor, &target, &plan)?;
     // Only the report is kept: the rest of the plan goes before the summary cache is written.
     let Plan { mut report, .. } = plan;
     txn.commit()?;
-    env.refresh_cache(&target);
+    let index_free = index.is_none();
+    drop(index);
+    // After a plan from the whole tree, the summary cache is written again from it (the files
+    // the import wrote are not in it: they are parsed by the next load). After a plan from the
+    // index it is left as it is: the files the import wrote no longer match their entries,
+    // and every other entry is still true.
+    if index_free {
+        env.refresh_cache(&target);
+    }
     report.applied = true;
     report.import_id = Some(id);
     Ok(report)

@@ -754,7 +754,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 fn run_watch(cmd: WatchCommand) -> anyhow::Result<i32> {
     let (env_arg, report) = match cmd {
         WatchCommand::Run { env } => {
-            ops::watch::run(&Environment::open(&env)?)?;
+            ops::watch::run(Environment::open(&env)?)?;
             return Ok(EXIT_OK);
         }
         WatchCommand::Status { env } => {
@@ -1162,8 +1162,7 @@ fn run_import(args: ImportArgs, actor: &Actor) -> anyhow::Result<i32> {
     }
     let env = Environment::open(&args.env)?;
     let report = if args.dry_run {
-        let target = env.load_workspace()?;
-        let report = apply::make_plan(&pkg, &env, &target, &opts)?.report;
+        let report = apply::plan_env(&pkg, &env, &opts)?.0.report;
         if let Some(saved) = &expect
             && saved.target_digest != report.target_digest
         {
@@ -1191,8 +1190,7 @@ fn run_promote(args: PromoteArgs, actor: &Actor) -> anyhow::Result<i32> {
     let env = Environment::open(&args.to)?;
     let opts = args.flags.options();
     let mut report = if args.dry_run {
-        let target = env.load_workspace()?;
-        apply::make_plan(&pkg, &env, &target, &opts)?.report
+        apply::plan_env(&pkg, &env, &opts)?.0.report
     } else {
         apply::apply(env, &pkg, &opts, actor, None)?
     };

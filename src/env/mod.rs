@@ -347,6 +347,13 @@ impl Environment {
         })
     }
 
+    /// Gives up the shared read lock taken by [`Environment::open`], for a process that lives
+    /// on without reading the environment as one (the watcher, which would otherwise keep
+    /// every commit waiting).
+    pub fn release_read_lock(&mut self) {
+        self.read_lock = None;
+    }
+
     /// Takes the writer lock, finishes any interrupted write, and re-reads the state.
     pub fn lock(&mut self, wait: bool, what: &str) -> Result<EnvLock> {
         self.state()?;

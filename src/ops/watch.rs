@@ -21,8 +21,11 @@ pub fn report(env: &Environment, action: &str) -> WatchReport {
     }
 }
 
-/// Runs the watcher of `env` in this process until it is stopped (`rlcm watch run`).
-pub fn run(env: &Environment) -> Result<()> {
+/// Runs the watcher of `env` in this process until it is stopped (`rlcm watch run`). It gives
+/// up the environment's read lock first: it never reads the environment, and a reader that
+/// lives for days would keep every commit waiting.
+pub fn run(mut env: Environment) -> Result<()> {
+    env.release_read_lock();
     #[cfg(target_os = "linux")]
     return crate::watch::daemon::Watcher::bind(&env.root)?.serve();
     #[cfg(not(target_os = "linux"))]

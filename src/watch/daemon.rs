@@ -69,6 +69,13 @@ fn draw() -> Epoch {
 /// meanwhile gets a new epoch at once.
 const QUIET: Duration = Duration::from_millis(500);
 
+/// Once an epoch has lived this long (the tree quiet for that long after a change), the
+/// watcher writes a fresh production index and summary cache when the index does not record
+/// the epoch ([`crate::index::refresh`]): the command after an import is answered from the
+/// index. Longer than the summary cache's racy window, so that files written by the change are
+/// no longer racy (an index with too many racy files is not written).
+const REFRESH_AFTER: Duration = Duration::from_millis(2500);
+
 struct State {
     root: PathBuf,
     current: Option<(TreeWatch, Epoch)>,
@@ -197,7 +204,10 @@ impl Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let keeper = {
             let (state, stop, socket) = (self.state.clone(), stop.clone(), self.socket.clone());
+            let root = self.root.clone();
             std::thread::spawn(move || {
+                // The live epoch, since when it lives, and whether the index was refreshed in it.
+                let mut live: Option<(Epoch, std::time::Instant, bool)> = None;
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(HOUSEKEEPING);
                     let ours = std::fs::symlink_metadata(&socket).is_ok_and(|m| m.ino() == ino);
@@ -207,8 +217,19 @@ impl Watcher {
                         let _ = UnixStream::connect(&socket);
                         break;
                     }
-                    if let Ok(mut s) = state.lock() {
-                        s.epoch(false);
+                    let Some(e) = state.lock().ok().and_then(|mut s| s.epoch(false)) else {
+                        live = None;
+                        continue;
+                    };
+                    match &mut live {
+                        Some((was, since, done)) if *was == e => {
+                            if !*done && since.elapsed() >= REFRESH_AFTER {
+                                *done = true;
+                                crate::index::refresh(&root, e);
+                                release_memory();
+                            }
+                        }
+                        _ => live = Some((e, std::time::Instant::now(), false)),
                     }
                 }
             })
@@ -256,6 +277,16 @@ impl Watcher {
             }
             _ => false,
         }
+    }
+}
+
+/// Gives the memory of a refresh's load (hundreds of MiB at 100k recipes) back to the
+/// system: the watcher lives on, mostly idle.
+fn release_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

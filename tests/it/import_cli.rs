@@ -624,6 +624,36 @@ fn sigkill_mid_apply_leaves_before_or_after() {
     assert!(killed >= 10, "only {killed} rollback crash points");
 }
 
+/// The same with the import planned and staged from the production index (built on each copy
+/// first; `RLCM_INDEX=require` makes sure it answers): killed anywhere, production is before
+/// or after.
+#[test]
+fn sigkill_mid_apply_from_the_index_leaves_before_or_after() {
+    let s = setup();
+    fix_connector(&s);
+    s.export(&[]);
+    let pkg = s.pkg().to_string();
+    let build_index = |env: &std::path::Path| {
+        let out = rlcm_in(
+            None,
+            &["plan", &pkg, "--env", env.to_str().unwrap(), "--format", "json"],
+            &[("RLCM_INDEX", "on")],
+        );
+        assert!(
+            out.status.code().is_some_and(|c| c == 0 || c == 3),
+            "{}",
+            stderr(&out)
+        );
+    };
+    let killed = kill_at_every_crash_point_with(
+        &s.prod,
+        &["import", s.pkg(), "--env", "ENV"],
+        &[("RLCM_INDEX", "require")],
+        &build_index,
+    );
+    assert!(killed >= 15, "only {killed} import crash points");
+}
+
 #[test]
 fn a_second_import_fails_clearly_while_one_runs() {
     let s = setup();

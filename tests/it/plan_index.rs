@@ -280,3 +280,97 @@ fn after_a_connector_release_the_plan_has_the_trees_digest() {
     let full_v: serde_json::Value = serde_json::from_str(&full.1).unwrap();
     assert_eq!(saved_v["target_digest"], full_v["target_digest"]);
 }
+
+/// `import PKG --env ENV FLAGS --format json` with `RLCM_INDEX=mode`: exit code, stdout with
+/// the environment's path replaced by `ENV`, stderr.
+fn import(pkg: &Path, env: &Path, flags: &[&str], mode: &str) -> (i32, String, String) {
+    let mut args = vec!["import", pkg.to_str().unwrap(), "--env", env.to_str().unwrap()];
+    args.extend(flags);
+    args.extend(["--format", "json"]);
+    let out = rlcm_in(None, &args, &[("RLCM_INDEX", mode), ("RLCM_NOW", common::NOW)]);
+    (
+        out.status.code().unwrap_or(-1),
+        stdout(&out).replace(env.to_str().unwrap(), "ENV"),
+        stderr(&out),
+    )
+}
+
+/// An import planned and staged from the production index (only the part of the tree the
+/// package touches read) writes exactly what an import from the whole tree writes: the same
+/// report, the same files byte for byte (tree, state, baseline, history), and its rollback
+/// leaves the same tree; `RLCM_INDEX=require` proves the index answered. After it, the index
+/// is stale, and the next plan (from the whole tree) is the plan of the imported tree.
+#[test]
+fn import_from_the_index_writes_what_an_import_of_the_whole_tree_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkgs = packages(dir.path());
+    let envs = [
+        init(dir.path(), "production", &testdata("production")),
+        init(dir.path(), "sandbox", &testdata("sandbox")),
+        init(
+            dir.path(),
+            "project-properties",
+            &testdata("reduced").join("project-properties"),
+        ),
+    ];
+    let flag_sets: [&[&str]; 3] = [
+        &[],
+        &["--folder", "imported/here"],
+        &["--force", "--restart-recipes"],
+    ];
+    let (mut applied, mut n) = (0, 0);
+    for env in &envs {
+        for pkg in &pkgs {
+            for flags in flag_sets {
+                n += 1;
+                let (a, b) = (dir.path().join(format!("a{n}")), dir.path().join(format!("b{n}")));
+                copy_tree(env, &a);
+                copy_tree(env, &b);
+                // The copy's index, written for its own tree.
+                let _ = plan(pkg, &b, flags, "on");
+                let what = format!("{} into {} {flags:?}", pkg.display(), env.display());
+                let full = import(pkg, &a, flags, "off");
+                let indexed = import(pkg, &b, flags, "require");
+                assert_eq!(
+                    (full.0, &full.1),
+                    (indexed.0, &indexed.1),
+                    "{what}: the import from the index differs: {}",
+                    indexed.2
+                );
+                assert!(
+                    common::snapshot(&a) == common::snapshot(&b),
+                    "{what}: the trees differ after the import"
+                );
+                let v: serde_json::Value = serde_json::from_str(&full.1).unwrap();
+                if v["applied"] == true {
+                    applied += 1;
+                    let (code, _, err) = plan(pkg, &b, flags, "require");
+                    assert_ne!(code, 0, "{what}: the index still answered after the import");
+                    assert!(err.contains("cannot answer"), "{what}: {err}");
+                    assert_eq!(
+                        plan(pkg, &b, flags, "on").1,
+                        plan(pkg, &a, flags, "off")
+                            .1
+                            .replace(a.to_str().unwrap(), b.to_str().unwrap()),
+                        "{what}: the plan after the import"
+                    );
+                    for e in [&a, &b] {
+                        let out = rlcm_in(
+                            None,
+                            &["rollback", "--env", e.to_str().unwrap()],
+                            &[("RLCM_NOW", common::NOW)],
+                        );
+                        assert!(out.status.success(), "{what}: {}", stderr(&out));
+                    }
+                    assert!(
+                        common::snapshot(&a) == common::snapshot(&b),
+                        "{what}: the trees differ after the rollback"
+                    );
+                }
+                std::fs::remove_dir_all(&a).unwrap();
+                std::fs::remove_dir_all(&b).unwrap();
+            }
+        }
+    }
+    assert!(applied > 20, "only {applied} imports compared");
+}

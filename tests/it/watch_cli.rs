@@ -305,3 +305,109 @@ fn watch_refuses_what_is_not_an_environment() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!dir.path().join(".rlcm").exists(), "nothing was written");
 }
+
+/// Runs rlcm with `args` (RLCM_INDEX unset), failing the test when it takes over 60 s (a
+/// command waiting for a lock held by the watcher would wait for ever).
+fn within_a_minute(args: &[&str]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rlcm"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("RLCM_NOW", common::NOW)
+        .env_remove("RLCM_INDEX")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            panic!("`rlcm {}` did not finish within a minute", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The watcher never keeps a write waiting (it holds no lock of the environment): an import
+/// and its rollback finish while it runs, the import planned from the index it vouches for,
+/// and the plan after each is the one without an index. Left alone after a write, the
+/// watcher rebuilds the index for the next command.
+#[test]
+fn with_a_watcher_imports_and_rollbacks_run_and_are_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(dir.path());
+    let e = env.to_str().unwrap();
+    let _stop = Stopper(env.clone());
+    assert_eq!(watch(&env, "start")["running"], true);
+    let pkg = dir.path().join("orders.zip");
+    let out = rlcm_in(
+        None,
+        &[
+            "export",
+            "--env",
+            testdata("sandbox").to_str().unwrap(),
+            "--manifest",
+            testdata("orders-release.yaml").to_str().unwrap(),
+            "-o",
+            pkg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p = pkg.to_str().unwrap();
+    let plan = |mode: Option<&str>| {
+        let envs: Vec<(&str, &str)> = mode
+            .map(|m| ("RLCM_INDEX", m))
+            .into_iter()
+            .chain([("RLCM_NOW", common::NOW)])
+            .collect();
+        let out = rlcm_in(None, &["plan", p, "--env", e, "--format", "json"], &envs);
+        stdout(&out)
+    };
+    // The first plan walks and writes the index, recording the watcher's epoch.
+    assert_eq!(plan(None), plan(Some("off")));
+    assert!(watch(&env, "status")["index_vouched"] == true);
+    let imported = within_a_minute(&[
+        "import",
+        p,
+        "--env",
+        e,
+        "--force",
+        "--restart-recipes",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
+    assert_eq!(v["applied"], true);
+    assert_eq!(plan(None), plan(Some("off")), "the plan after the import");
+    let rolled = within_a_minute(&["rollback", "--env", e]);
+    assert!(
+        rolled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rolled.stderr)
+    );
+    // Nobody plans now: once the tree has been quiet for a while, the watcher writes a fresh
+    // index itself, and the next plan is answered by it (`require`) without a walk.
+    let later = within_a_minute(&["import", p, "--env", e, "--force", "--format", "json"]);
+    assert!(
+        later.status.success(),
+        "{}",
+        String::from_utf8_lossy(&later.stderr)
+    );
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while watch(&env, "status")["index_vouched"] != true {
+        assert!(
+            std::time::Instant::now() < end,
+            "the watcher did not refresh the index"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(plan(Some("require")), plan(Some("off")), "the refreshed index");
+}

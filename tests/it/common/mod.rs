@@ -221,6 +221,18 @@ pub fn env_copy(dir: &Path, which: &str, id: &str) -> PathBuf {
 /// file, either the state before the command or the state after it. Returns how many crash
 /// points were killed.
 pub fn kill_at_every_crash_point(env: &Path, args: &[&str]) -> usize {
+    kill_at_every_crash_point_with(env, args, &[], &|_| {})
+}
+
+/// [`kill_at_every_crash_point`] with extra environment variables `envs` for every run of
+/// the command, and `prepare` run on each fresh copy of `env` before it (say, to build the
+/// copy's production index).
+pub fn kill_at_every_crash_point_with(
+    env: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    prepare: &dyn Fn(&Path),
+) -> usize {
     use std::os::unix::process::ExitStatusExt;
     let base = tempfile::tempdir().unwrap();
     let with_env = |e: &Path| -> Vec<String> {
@@ -237,22 +249,30 @@ pub fn kill_at_every_crash_point(env: &Path, args: &[&str]) -> usize {
     let strs = |v: &[String]| -> Vec<String> { v.to_vec() };
     let reference = base.path().join("reference");
     copy_tree(env, &reference);
+    prepare(&reference);
     let before = snapshot(&reference);
     let a = strs(&with_env(&reference));
-    ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    let vars: Vec<(&str, &str)> = [("RLCM_NOW", NOW)]
+        .into_iter()
+        .chain(envs.iter().copied())
+        .collect();
+    ok(&rlcm_in(
+        None,
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        &vars,
+    ));
     let after = snapshot(&reference);
     assert_ne!(before, after, "the command changes nothing");
     let mut killed = 0;
     for point in 1..1000 {
         let victim = base.path().join(format!("victim{point}"));
         copy_tree(env, &victim);
+        prepare(&victim);
         let a = with_env(&victim);
         let point_s = point.to_string();
-        let out = rlcm_in(
-            None,
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-            &[("RLCM_NOW", NOW), ("RLCM_CRASH_POINT", &point_s)],
-        );
+        let mut crash = vars.clone();
+        crash.push(("RLCM_CRASH_POINT", &point_s));
+        let out = rlcm_in(None, &a.iter().map(String::as_str).collect::<Vec<_>>(), &crash);
         if out.status.signal() != Some(9) {
             assert!(out.status.success(), "{}", stderr(&out));
             assert_eq!(
