@@ -282,7 +282,7 @@ pub fn write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
 /// a while after a change (an import, say), so that the next command is answered without a walk
 /// and without loading the tree. The caller asks for `epoch` before this walks. Under the read
 /// lock (a commit waits for it, as for any reader); best effort.
-pub(crate) fn refresh(root: &Path, epoch: crate::watch::Epoch) {
+pub fn refresh(root: &Path, epoch: crate::watch::Epoch) {
     if forced_off() || vouched(root, Some(epoch)) {
         return;
     }

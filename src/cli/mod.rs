@@ -143,6 +143,17 @@ enum WatchCommand {
         #[arg(long, value_name = "DIR")]
         env: PathBuf,
     },
+    /// The watcher's own: write a fresh production index and summary cache in its epoch (run
+    /// by the watcher in a process of its own, so that the memory of the load goes with it).
+    #[command(hide = true)]
+    Refresh {
+        /// The environment (directory).
+        #[arg(long, value_name = "DIR")]
+        env: PathBuf,
+        /// The watcher's epoch, asked before this walks (32 hex digits).
+        #[arg(long, value_name = "HEX")]
+        epoch: String,
+    },
 }
 
 /// What to export: a manifest, or folders and assets named on the command line.
@@ -754,7 +765,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 fn run_watch(cmd: WatchCommand) -> anyhow::Result<i32> {
     let (env_arg, report) = match cmd {
         WatchCommand::Run { env } => {
-            ops::watch::run(Environment::open(&env)?)?;
+            ops::watch::run(Environment::open(&env)?, Some(std::env::current_exe()?))?;
+            return Ok(EXIT_OK);
+        }
+        WatchCommand::Refresh { env, epoch } => {
+            ops::watch::refresh(&env, &epoch)?;
             return Ok(EXIT_OK);
         }
         WatchCommand::Status { env } => {

@@ -126,6 +126,18 @@ pub(crate) struct CommitLock {
 }
 
 impl CommitLock {
+    /// Keeps readers out until dropped, when no reader reads now (`None` when one does).
+    pub fn try_acquire(root: &Path) -> Result<Option<CommitLock>> {
+        super::guard::check_state_dir(root)?;
+        let path = root.join(".rlcm").join("read.lock");
+        let file = open_read_lock(root, true).with_path("open", &path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(CommitLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        }
+    }
+
     /// Waits for the readers reading now, then keeps new readers out until dropped.
     pub fn acquire(root: &Path) -> Result<CommitLock> {
         super::guard::check_state_dir(root)?;

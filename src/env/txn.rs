@@ -471,8 +471,15 @@ pub fn recover(root: &Path) -> Result<Option<String>> {
     }
     // So are the temporary files of atomic writes killed before their rename (the lock
     // keeps out any writer that could be making one now).
-    for f in stray_temporaries(root) {
+    for f in stray_temporaries(root, STATE_DIRS) {
         fsutil::remove_file_if_exists(&f)?;
+    }
+    // The cache's are written by readers too (the production index and the summary cache,
+    // under the read lock): removed only while no reader reads.
+    if let Some(_no_reader) = CommitLock::try_acquire(root)? {
+        for f in stray_temporaries(root, CACHE_DIRS) {
+            fsutil::remove_file_if_exists(&f)?;
+        }
     }
     Ok(finished)
 }
@@ -522,23 +529,31 @@ pub fn committed(root: &Path) -> bool {
 }
 
 /// True when an interrupted write awaits recovery (a journal, staging left behind, or a
-/// temporary file of an atomic write that was killed before its rename).
+/// temporary file of an atomic write into the state folder that was killed before its
+/// rename). A temporary file in the cache folder does not count: it may be a reader's write
+/// in progress (the production index, the summary cache), and one a killed process left is
+/// only space (removed by the next recovery or commit that finds no reader).
 pub fn pending(root: &Path) -> bool {
     journal_path(root).exists()
         || std::fs::read_dir(rlcm_dir(root).join("tmp")).is_ok_and(|mut d| d.next().is_some())
-        || !stray_temporaries(root).is_empty()
+        || !stray_temporaries(root, STATE_DIRS).is_empty()
 }
 
-/// The folders of `.rlcm/` that atomic writes ([`fsutil::write_atomic`]) write temporary
-/// files into: the state folder itself (the journal, as earlier versions wrote it, and state
-/// files written outside a transaction) and the summary cache.
-const ATOMIC_WRITE_DIRS: &[&str] = &["", "cache"];
+/// The folders of `.rlcm/` that writers (under the writer lock) write temporary files of
+/// atomic writes ([`fsutil::write_atomic`]) into: the state folder itself (the journal, as
+/// earlier versions wrote it, and state files written outside a transaction).
+const STATE_DIRS: &[&str] = &[""];
 
-/// Temporary files of atomic writes into `.rlcm/` that a crash left behind (regular files
-/// named `.rlcm-tmp-*`; anything else is left alone).
-fn stray_temporaries(root: &Path) -> Vec<PathBuf> {
+/// The folders of `.rlcm/` that readers write temporary files into too (under the read lock):
+/// the cache (production index, summary cache).
+const CACHE_DIRS: &[&str] = &["cache"];
+
+/// Temporary files of atomic writes into the folders `dirs` of `.rlcm/` that a crash left
+/// behind, or that are being written (regular files named `.rlcm-tmp-*`; anything else is
+/// left alone).
+fn stray_temporaries(root: &Path, dirs: &[&str]) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for d in ATOMIC_WRITE_DIRS {
+    for d in dirs {
         let dir = rlcm_dir(root).join(d);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -607,10 +622,19 @@ mod tests {
         std::fs::create_dir_all(root.join(".rlcm/cache")).unwrap();
         std::fs::write(root.join(".rlcm/env.json"), b"{}").unwrap();
         assert!(!pending(root));
-        for stray in [".rlcm/.rlcm-tmp-AbC123", ".rlcm/cache/.rlcm-tmp-x"] {
-            std::fs::write(root.join(stray), b"{\"half a journal").unwrap();
-            assert!(pending(root), "{stray}");
+        std::fs::write(root.join(".rlcm/.rlcm-tmp-AbC123"), b"{\"half a journal").unwrap();
+        assert!(pending(root));
+        // A reader may be writing the cache's: not pending, removed only while no reader reads.
+        std::fs::write(root.join(".rlcm/cache/.rlcm-tmp-x"), b"half an index").unwrap();
+        {
+            let _reading = super::super::lock::ReadLock::acquire(root).unwrap();
+            recover(root).unwrap();
+            assert!(
+                root.join(".rlcm/cache/.rlcm-tmp-x").exists(),
+                "a reader's write was removed"
+            );
         }
+        std::fs::write(root.join(".rlcm/.rlcm-tmp-AbC123"), b"{\"half a journal").unwrap();
         std::fs::create_dir(root.join(".rlcm/.rlcm-tmp-dir")).unwrap();
         recover(root).unwrap();
         assert!(!pending(root));

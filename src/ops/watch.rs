@@ -23,16 +23,33 @@ pub fn report(env: &Environment, action: &str) -> WatchReport {
 
 /// Runs the watcher of `env` in this process until it is stopped (`rlcm watch run`). It gives
 /// up the environment's read lock first: it never reads the environment, and a reader that
-/// lives for days would keep every commit waiting.
-pub fn run(mut env: Environment) -> Result<()> {
+/// lives for days would keep every commit waiting. `exe`: the rlcm binary that refreshes the
+/// index in a process of its own (`rlcm watch refresh`), else this process does.
+pub fn run(mut env: Environment, exe: Option<std::path::PathBuf>) -> Result<()> {
     env.release_read_lock();
     #[cfg(target_os = "linux")]
-    return crate::watch::daemon::Watcher::bind(&env.root)?.serve();
+    return crate::watch::daemon::Watcher::bind(&env.root)?
+        .refresh_with(exe)
+        .serve();
     #[cfg(not(target_os = "linux"))]
     return Err(Error::invalid(
         Subject::environment(&env.root),
         "`rlcm watch` needs inotify (Linux); every command walks the tree instead",
     ));
+}
+
+/// `rlcm watch refresh --env DIR --epoch HEX`: the watcher's refresh of the production index
+/// and summary cache of the environment at `root`, in its `epoch` (see
+/// [`crate::index::refresh`]).
+pub fn refresh(root: &std::path::Path, epoch: &str) -> Result<()> {
+    let e = crate::cache::wire::unhex::<16>(epoch).ok_or_else(|| {
+        Error::invalid(
+            Subject::Arguments,
+            format!("`{epoch}` is not an epoch (32 hex digits)"),
+        )
+    })?;
+    crate::index::refresh(root, e);
+    Ok(())
 }
 
 /// Waits until a watcher answers for `env` (`rlcm watch start`, after spawning `rlcm watch

@@ -119,6 +119,28 @@ pub struct Watcher {
     listener: UnixListener,
     binding: [u8; 32],
     state: Arc<Mutex<State>>,
+    /// The rlcm binary that refreshes the index (see [`Watcher::refresh_with`]).
+    exe: Option<PathBuf>,
+}
+
+/// Writes a fresh production index and summary cache of `root` in `epoch`: with `exe`, in a
+/// process of its own (`rlcm watch refresh`: the memory of loading a large tree, hundreds of
+/// MiB, goes with it, and the watcher stays small), else in this one.
+fn refresh(root: &Path, epoch: Epoch, exe: Option<&Path>) {
+    match exe {
+        Some(exe) => {
+            let _ = std::process::Command::new(exe)
+                .args(["watch", "refresh", "--env"])
+                .arg(root)
+                .arg("--epoch")
+                .arg(hex(&epoch))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        None => crate::index::refresh(root, epoch),
+    }
 }
 
 impl std::fmt::Debug for Watcher {
@@ -191,7 +213,15 @@ impl Watcher {
             listener,
             binding,
             state: Arc::new(Mutex::new(state)),
+            exe: None,
         })
+    }
+
+    /// Refreshes the index with the rlcm binary `exe` in a process of its own (`None`: in
+    /// this process).
+    pub fn refresh_with(mut self, exe: Option<PathBuf>) -> Watcher {
+        self.exe = exe;
+        self
     }
 
     /// Serves until asked to stop, or until the environment's state folder or the socket is
@@ -204,7 +234,7 @@ impl Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let keeper = {
             let (state, stop, socket) = (self.state.clone(), stop.clone(), self.socket.clone());
-            let root = self.root.clone();
+            let (root, exe) = (self.root.clone(), self.exe.clone());
             std::thread::spawn(move || {
                 // The live epoch, since when it lives, and whether the index was refreshed in it.
                 let mut live: Option<(Epoch, std::time::Instant, bool)> = None;
@@ -225,8 +255,7 @@ impl Watcher {
                         Some((was, since, done)) if *was == e => {
                             if !*done && since.elapsed() >= REFRESH_AFTER {
                                 *done = true;
-                                crate::index::refresh(&root, e);
-                                release_memory();
+                                refresh(&root, e, exe.as_deref());
                             }
                         }
                         _ => live = Some((e, std::time::Instant::now(), false)),
@@ -277,16 +306,6 @@ impl Watcher {
             }
             _ => false,
         }
-    }
-}
-
-/// Gives the memory of a refresh's load (hundreds of MiB at 100k recipes) back to the
-/// system: the watcher lives on, mostly idle.
-fn release_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap pages to the system.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
