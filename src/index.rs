@@ -45,7 +45,7 @@ use crate::source::{Entry, Source};
 use crate::workspace::Workspace;
 
 /// Bumped whenever the index changes meaning.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// More racy files than this when writing, and no index is written (the next command writes
 /// one, when the tree has settled).
@@ -58,6 +58,9 @@ const NAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("names");
 const CONNECTOR_NAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("connector_names");
 const CONNECTOR_SLUGS: TableDefinition<&str, &[u8]> = TableDefinition::new("connector_slugs");
 const CONNECTOR_USES: TableDefinition<u32, &[u8]> = TableDefinition::new("connector_uses");
+/// `baseline.json`'s hashes by asset path, as the file was when the index was written (see
+/// `Header::baseline`).
+const BASELINE: TableDefinition<&str, &str> = TableDefinition::new("baseline");
 
 /// Why an index cannot answer (the caller then loads the tree).
 #[derive(Debug)]
@@ -91,6 +94,10 @@ struct Header {
     /// [`crate::env::assets_digest`] of the tree as indexed (the target digest of a plan from
     /// the index); `None` once a connector command rewrote files whose hashes it covers.
     assets_digest: Option<[u8; 32]>,
+    /// The blake3 of `baseline.json` as it was when its hashes were copied into the
+    /// `baseline` table: a plan that finds the file with this hash (it hashes the file for its
+    /// target digest anyway) looks hashes up there instead of parsing the whole file.
+    baseline: Option<[u8; 32]>,
 }
 
 /// One asset's row.
@@ -484,7 +491,17 @@ fn new_header(
         generation,
         watch,
         assets_digest: Some(crate::env::assets_digest(ws)),
+        baseline: None,
     })
+}
+
+/// `baseline.json` of the environment at `root` as it is now: its blake3 and its hashes.
+fn read_baseline(root: &Path) -> R<Option<([u8; 32], crate::env::Baseline)>> {
+    let Some(bytes) = crate::fsutil::read_optional(&root.join(".rlcm/baseline.json"))? else {
+        return Ok(None);
+    };
+    let b: crate::env::Baseline = serde_json::from_slice(&bytes)?;
+    Ok(Some((*blake3::hash(&bytes).as_bytes(), b)))
 }
 
 /// redb's file backend with every write, resize and sync passed through the fault layer
@@ -531,8 +548,11 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
     let Some(binding) = crate::cache::binding(root, true) else {
         return Err(Unusable("no cache key".into()));
     };
-    let header = new_header(entries, ws, binding, epoch)?;
+    let mut header = new_header(entries, ws, binding, epoch)?;
     let generation = header.generation;
+    // Read under the same read lock as the tree: no commit changes it meanwhile.
+    let baseline = read_baseline(root)?;
+    header.baseline = baseline.as_ref().map(|(h, _)| *h);
     let graph = DepGraph::build(ws);
     let mut builder = tempfile::Builder::new();
     builder.prefix(crate::fsutil::TEMP_PREFIX);
@@ -621,6 +641,12 @@ fn try_write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate
             let mut t = txn.open_table(CONNECTOR_USES)?;
             for (k, v) in connector_uses {
                 t.insert(k, encode(&v)?.as_slice())?;
+            }
+            let mut t = txn.open_table(BASELINE)?;
+            if let Some((_, b)) = &baseline {
+                for (k, v) in &b.assets {
+                    t.insert(k.as_str(), v.as_str())?;
+                }
             }
         }
         txn.commit()?;
@@ -869,6 +895,21 @@ impl Index {
     pub(crate) fn providers(&self) -> R<Vec<(String, usize)>> {
         let v: Vec<(String, u32)> = self.meta("providers")?;
         Ok(v.into_iter().map(|(p, c)| (p, c as usize)).collect())
+    }
+
+    /// The hash `baseline.json` records for the asset at `path`, when the index holds the
+    /// baseline whose file hashes to `file_hash` (`None`: it holds another, parse the file).
+    pub(crate) fn baseline_hash(&self, file_hash: &blake3::Hash, path: &str) -> R<Option<Option<String>>> {
+        if self.header.baseline.as_ref() != Some(file_hash.as_bytes()) {
+            return Ok(None);
+        }
+        let t = self.txn.open_table(BASELINE)?;
+        Ok(Some(t.get(path)?.map(|v| v.value().to_string())))
+    }
+
+    /// True when the index holds the baseline whose file hashes to `file_hash`.
+    pub(crate) fn has_baseline(&self, file_hash: &blake3::Hash) -> bool {
+        self.header.baseline.as_ref() == Some(file_hash.as_bytes())
     }
 
     /// [`crate::env::assets_digest`] of the tree.

@@ -175,10 +175,7 @@ pub(super) fn stage(
     )?;
 
     // Baseline, history record.
-    w.txn.write(
-        &baseline_backup_path(id),
-        &crate::json::to_pretty_vec(state.baseline()?),
-    )?;
+    w.txn.write(&baseline_backup_path(id), &state.baseline_bytes()?)?;
     new_baseline.import = Some(id);
     new_baseline.at = Some(now.clone());
     new_state.set_baseline(new_baseline);

@@ -123,6 +123,10 @@ struct LazyBaseline {
     /// The file it is read from (`None`: a state made in memory, never read).
     file: Option<PathBuf>,
     value: std::sync::OnceLock<Baseline>,
+    /// The blake3 of the file, once hashed (see [`State::baseline_file_hash`]).
+    file_hash: std::sync::OnceLock<blake3::Hash>,
+    /// Changed or replaced in memory since it was read.
+    replaced: bool,
 }
 
 impl State {
@@ -145,6 +149,7 @@ impl State {
     /// The baseline, to change it (read first as [`State::baseline`] says).
     pub fn baseline_mut(&mut self) -> Result<&mut Baseline> {
         self.baseline()?;
+        self.baseline.replaced = true;
         self.baseline
             .value
             .get_mut()
@@ -154,16 +159,35 @@ impl State {
     /// Replaces the baseline.
     pub fn set_baseline(&mut self, baseline: Baseline) {
         self.baseline.value = std::sync::OnceLock::from(baseline);
+        self.baseline.replaced = true;
     }
 
     /// The blake3 of `baseline.json` as it is on disk (empty when there is none): what a plan's
     /// target digest covers of the baseline (hashing the file, not the parsed baseline written
     /// out again, which at 100k assets costs as much as reading it).
+    /// Hashed once: the file changes only by a commit, after which the state is read again.
     pub(crate) fn baseline_file_hash(&self) -> Result<blake3::Hash> {
-        Ok(match &self.baseline.file {
+        if let Some(h) = self.baseline.file_hash.get() {
+            return Ok(*h);
+        }
+        let h = match &self.baseline.file {
             Some(f) => blake3::hash(&fsutil::read_optional(f)?.unwrap_or_default()),
             None => blake3::hash(b""),
-        })
+        };
+        Ok(*self.baseline.file_hash.get_or_init(|| h))
+    }
+
+    /// The bytes of the baseline as it was read (the file as it is on disk, when it is there
+    /// and has not been replaced in memory): what an import keeps to roll back to, without
+    /// writing 100k hashes out again.
+    pub(crate) fn baseline_bytes(&self) -> Result<Vec<u8>> {
+        if !self.baseline.replaced
+            && let Some(f) = &self.baseline.file
+            && let Some(bytes) = fsutil::read_optional(f)?
+        {
+            return Ok(bytes);
+        }
+        Ok(crate::json::to_pretty_vec(self.baseline()?))
     }
 
     /// The baseline when it was read or set, `None` while `baseline.json` is as it was read.
@@ -332,6 +356,8 @@ impl Environment {
             baseline: LazyBaseline {
                 file: Some(dot.join("baseline.json")),
                 value: std::sync::OnceLock::new(),
+                file_hash: std::sync::OnceLock::new(),
+                replaced: false,
             },
         })
     }
@@ -549,6 +575,8 @@ pub(crate) fn adopt(ws: &Workspace, name: &str, id: u64, user: &str) -> Result<S
         baseline: LazyBaseline {
             file: None,
             value: std::sync::OnceLock::from(baseline),
+            file_hash: std::sync::OnceLock::new(),
+            replaced: true,
         },
     })
 }

@@ -427,15 +427,7 @@ fn decide_content(
                     if opts.text_diff {
                         d.text_diff = Some(crate::semdiff::text_diff(tpath, current, &f.value));
                     }
-                    let baseline = match &env.state {
-                        Some(s) => Some(s.baseline()?),
-                        None => None,
-                    };
-                    let changed_in_target = baseline.is_some_and(|b| {
-                        b.assets.get(tp).map(String::as_str)
-                            != Some(env::asset_content_hash(&target.assets[t]).as_str())
-                    });
-                    if changed_in_target {
+                    if inputs.changed_in_target(tp, &env::asset_content_hash(&target.assets[t]))? {
                         d.detail = Some("changed in the target since the last import".into());
                         Action::Conflict
                     } else if a.asset_type == AssetType::Recipe && env.is_running(tp) {

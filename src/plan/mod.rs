@@ -141,6 +141,33 @@ pub struct Inputs<'a> {
     pub(crate) index: Option<&'a crate::index::Index>,
 }
 
+impl Inputs<'_> {
+    /// The production index, when it holds the baseline as `baseline.json` is now.
+    fn index_baseline(&self) -> Result<Option<&crate::index::Index>> {
+        match (self.index, &self.env.state) {
+            (Some(idx), Some(s)) if idx.has_baseline(&s.baseline_file_hash()?) => Ok(Some(idx)),
+            _ => Ok(None),
+        }
+    }
+
+    /// True when the target asset at `path`, whose content hash is `hash` now, changed since
+    /// the last import (its hash is not the baseline's); false without a state. The baseline's
+    /// hash comes from the index when it holds the baseline, else from `baseline.json`.
+    pub(crate) fn changed_in_target(&self, path: &str, hash: &str) -> Result<bool> {
+        let Some(state) = &self.env.state else {
+            return Ok(false);
+        };
+        if let Some(idx) = self.index_baseline()?
+            && let Some(recorded) = idx
+                .baseline_hash(&state.baseline_file_hash()?, path)
+                .map_err(index_error)?
+        {
+            return Ok(recorded.as_deref() != Some(hash));
+        }
+        Ok(state.baseline()?.assets.get(path).map(String::as_str) != Some(hash))
+    }
+}
+
 /// Digest of a target's assets and rlcm state: a saved plan is stale when it changes.
 pub fn target_digest(env: &Environment, ws: &Workspace) -> Result<String> {
     target_digest_of(env, &env::assets_digest(ws))
@@ -219,7 +246,9 @@ pub fn plan(inputs: &Inputs<'_>, opts: &PlanOptions) -> Result<Plan> {
 
     // 3. Every other asset: rewrite, compare, decide — in parallel, one package read each.
     // The baseline (read on first use) is read here once, not by the first decisions at once.
-    if let Some(s) = state {
+    if let Some(s) = state
+        && inputs.index_baseline()?.is_none()
+    {
         s.baseline()?;
     }
     let rw = Rewriter::new(pkg, target, &target_paths, &providers, &opts.folder);
