@@ -29,8 +29,11 @@ binary) running on each copy: a binary that has no watcher walks the tree as bef
 `plan_recipes` plans a recipes-only package (the small sandbox without its connections,
 connectors, properties and lookup tables: it changes no asset production recipes share).
 `import_warm` imports into a copy whose summary cache an untimed import and rollback made
-valid (a fresh `cp -a` has none: its cache is bound to the original's inodes). Rows are medians of
---runs (wall, CPU, peak RSS).
+valid (a fresh `cp -a` has none: its cache is bound to the original's inodes). `import_watch` and
+`import_recipes_watch` (last, measured binary only) import into the binary's own copy with its
+watcher running: before each run the last run's import is rolled back and the harness waits until
+the watcher has refreshed the index (`rlcm watch status`: `index_vouched`), so the import is planned
+and staged from the index. Rows are medians of --runs (wall, CPU, peak RSS).
 
   python3 benches/bench.py --everyday --sizes 10k,100k --baseline /tmp/rlcm-base --rlcm target/release/rlcm
 
@@ -677,6 +680,10 @@ EVERYDAY_ROWS = [
     ("plan_recipes_watch", "the plan of RECIPES-ONLY/, `rlcm watch` running on PROD"),
     ("impact_watch", "the same impact, `rlcm watch` running on PROD"),
     ("check_watch", "the same connector check, `rlcm watch` running on PROD"),
+    ("import_watch", "rlcm import SMALL.zip --env PROD --force --restart-recipes, `rlcm watch` running (the "
+                     "last run's import rolled back, the watcher's index refreshed, sync before; measured "
+                     "binary only)"),
+    ("import_recipes_watch", "the same with RECIPES-ONLY/"),
 ]
 
 
@@ -765,10 +772,37 @@ def everyday(args, timer, binaries, n):
     def start_watchers(_b=None):
         if watchers:
             return
-        for name, _ in binaries:
-            subprocess.run([first, "watch", "start", "--env", own[name]], env=env, check=False,
+        # Each binary's own watcher on its own copy (two builds' watchers would rewrite each
+        # other's index in different formats).
+        for name, b in binaries:
+            subprocess.run([b, "watch", "start", "--env", own[name]], env=env, check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            watchers.append(own[name])
+            watchers.append((b, own[name]))
+
+    # The import rows with a watcher (last: they change the copy): before each run, the last
+    # run's import is rolled back (untimed), and the watcher has refreshed its index after it.
+    imported = set()
+
+    def watched_import(b):
+        start_watchers()
+        c = by_bin[b]
+        if c in imported:
+            subprocess.run([b, "rollback", "--env", c, "--force"], env=env, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 300
+        while time.monotonic() < end:
+            r = subprocess.run([b, "watch", "status", "--env", c, "--format", "json"], env=env,
+                               capture_output=True)
+            try:
+                if json.loads(r.stdout or b"{}").get("index_vouched"):
+                    break
+            except ValueError:
+                pass
+            time.sleep(0.25)
+        else:
+            log(f"bench: the watcher of {c} did not refresh its index within 300 s")
+        subprocess.run(["sync"], check=False)
+        imported.add(c)
 
     def impact_argv(b):
         return [b, "impact", "Service 0 API", "--env", by_bin[b], "--format", "json"]
@@ -789,21 +823,30 @@ def everyday(args, timer, binaries, n):
                                start_watchers, (0, 3)),
         "impact_watch": (impact_argv, start_watchers, (0,)),
         "check_watch": (check_argv, start_watchers, (0, 1)),
+        "import_watch": (lambda b: [b, "import", pkg, "--env", by_bin[b], "--force", "--restart-recipes"],
+                         watched_import, (0,)),
+        "import_recipes_watch": (lambda b: [b, "import", recipes_only, "--env", by_bin[b], "--force",
+                                            "--restart-recipes"], watched_import, (0,)),
     }
+    # A watcher older than this harness's binary may hold the environment's read lock (the
+    # build before 923d970 did: an import waits for it for ever): the import rows with a
+    # watcher run with the measured binary only.
+    measured_only = {"import_watch", "import_recipes_watch"}
     out = {name: {} for name, _ in binaries}
     outputs = {}
     for key, (argv_of, setup, ok) in rows.items():
         if args.only and key not in args.only:
             continue
-        samples = {name: [] for name, _ in binaries}
-        for name, b in binaries:
+        row_bins = binaries[:1] if key in measured_only else binaries
+        samples = {name: [] for name, _ in row_bins}
+        for name, b in row_bins:
             # one untimed warm-up run each (builds the production index where there is one)
             if setup:
                 setup(b)
             r = subprocess.run(argv_of(b), env=env, capture_output=True)
             outputs[(key, name)] = r.stdout.replace(by_bin.get(b, P).encode(), P.encode()) if key != "import" else b""
         for i in range(args.runs):
-            for name, b in binaries:
+            for name, b in row_bins:
                 if setup:
                     setup(b)
                 cpu_idle(0.3)
@@ -813,7 +856,7 @@ def everyday(args, timer, binaries, n):
                     f"cpu {r['cpu']:.2f}s rss {r['maxrss_kib'] / 1024:.0f} MiB rc {r['rc']}")
                 if r["rc"] not in ok:
                     log(f"bench:   stderr: {r['stderr_tail'].strip()[-600:]}")
-        for name, _ in binaries:
+        for name, _ in row_bins:
             ss = samples[name]
             out[name][key] = {
                 "wall": statistics.median(x["wall"] for x in ss),
@@ -822,14 +865,15 @@ def everyday(args, timer, binaries, n):
                 "rc": sorted({str(x["rc"]) for x in ss}),
                 "runs": len(ss),
             }
-    for w in watchers:
-        subprocess.run([first, "watch", "stop", "--env", w], env=env, check=False, stdout=subprocess.DEVNULL,
+    for b, w in watchers:
+        subprocess.run([b, "watch", "stop", "--env", w], env=env, check=False, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
     shutil.rmtree(PC, ignore_errors=True)
     for name, _ in binaries:
         shutil.rmtree(own[name], ignore_errors=True)
     same = {key: len({outputs[(key, name)] for name, _ in binaries}) == 1
-            for key in rows if (key, binaries[0][0]) in outputs and key != "import"}
+            for key in rows if all((key, name) in outputs for name, _ in binaries)
+            and not key.startswith("import")}
     files, size = tree_stats(P)
     return {"n": n, "rows": out, "same_output": same, "package_entries": entries, "production_files": files,
             "production_mib": round(size / 2**20, 1)}
@@ -855,7 +899,10 @@ def render_everyday(results, binaries, info, cmdline):
                 continue
             cells = []
             for n in names:
-                x = r["rows"][n][key]
+                x = r["rows"][n].get(key)
+                if x is None:
+                    cells += ["-", "-", "-"]
+                    continue
                 rc = "" if x["rc"] in (["0"], ["3"]) else f" (rc {','.join(x['rc'])})"
                 cells += [f"{x['wall'] * 1000:.0f} ms{rc}", f"{x['cpu']:.2f} s", f"{x['maxrss_mib']:.0f} MiB"]
             same = r["same_output"].get(key)
