@@ -26,6 +26,9 @@
 //! removed or edited — and the caller loads the whole tree as before (then writes a fresh
 //! index).
 //!
+//! It also holds `baseline.json`'s hashes by path, with the blake3 of the file they were read
+//! from: a plan that finds the file with that hash looks hashes up there instead of parsing it.
+//!
 //! The index is written after a full load by the commands that use it, under the reader lock
 //! (so no commit runs meanwhile): the database to a temporary file renamed into place, then the
 //! header, atomically: a crash leaves the old header, which matches neither the new database
@@ -164,7 +167,7 @@ pub enum Mode {
     Auto,
     /// Unset (the default until every writing command keeps the index up to date: the
     /// connector commands do, but the first reader after an import pays the rebuild; a running
-    /// `rlcm watch` turns it on for `impact` and `connector check`, see [`mode_at`]), or `off`: never read
+    /// `rlcm watch`, which rebuilds it after writes itself, turns it on, see [`mode_at`]), or `off`: never read
     /// nor write it (every command loads the whole tree, as before the index;
     /// for differential tests and to rule the index out).
     Off,
@@ -277,12 +280,24 @@ fn cache_dir(root: &Path, create: bool) -> Option<PathBuf> {
 /// Writes the index of the tree whose files are `entries` (as a source lists them), as loaded
 /// into `ws` (best effort: an index that cannot be written is simply not used).
 /// `epoch` is the watcher's epoch asked before the walk that listed `entries`, if any.
+///
+/// When the load parsed [`STALE_CACHE`] files or an eighth of the tree (the summary cache did not have them:
+/// imports planned from the index leave the cache as it is, so without a watcher it falls behind
+/// by what each import wrote), the summary cache is written too, under the same read lock.
 pub fn write(root: &Path, entries: &[Entry], ws: &Workspace, epoch: Option<crate::watch::Epoch>) {
     if forced_off() {
         return;
     }
     let _ = try_write(root, entries, ws, epoch);
+    let parsed = ws.parsed_files();
+    if parsed >= STALE_CACHE || parsed.saturating_mul(8) >= ws.assets.len().max(1) {
+        ws.write_cache(root);
+    }
 }
+
+/// See [`write`]: the summary cache is written again when the load parsed this many files (two
+/// imports of the everyday package), or an eighth of the tree.
+const STALE_CACHE: usize = 1000;
 
 /// Writes a fresh index of the environment at `root` (and its summary cache) unless the one
 /// there records the watcher's `epoch`: what `rlcm watch` does once the tree has been quiet for

@@ -236,6 +236,8 @@ pub struct Workspace {
     /// The paths looked up and not found since [`Workspace::record_misses`] (a part of a tree
     /// loaded for a plan from the production index: what it lacks, the plan asked for).
     misses: Option<std::sync::Mutex<Vec<String>>>,
+    /// The asset files the load read and parsed (not found in the summary cache).
+    parsed: usize,
 }
 
 enum Loaded {
@@ -341,6 +343,7 @@ impl Workspace {
         // Entries and cache are both in path order: each chunk of entries walks its own part
         // of the cache forward.
         let cursors = cache.cursors(entries.chunks(chunk).map(|c| c[0].path.as_str()));
+        let parsed = std::sync::atomic::AtomicUsize::new(0);
         let loaded: Vec<Result<Vec<Loaded>>> = entries
             .par_chunks(chunk)
             .zip(cursors)
@@ -348,7 +351,7 @@ impl Workspace {
                 let mut reader = source.reader()?;
                 part.iter()
                     .map(|e| {
-                        let r = load_entry(e, &mut reader, source, &mut cursor, hash_other);
+                        let r = load_entry(e, &mut reader, source, &mut cursor, hash_other, &parsed);
                         progress.inc(1);
                         r
                     })
@@ -440,9 +443,15 @@ impl Workspace {
             providers: BTreeMap::new(),
             by_path,
             misses: None,
+            parsed: parsed.into_inner(),
         };
         ws.resolve();
         Ok((ws, hashed_others))
+    }
+
+    /// The asset files the load read and parsed, not found in the summary cache.
+    pub(crate) fn parsed_files(&self) -> usize {
+        self.parsed
     }
 
     /// Finds an asset by path.
@@ -882,6 +891,7 @@ fn load_entry(
     source: &Source,
     cache: &mut crate::cache::CacheCursor<'_>,
     hash_other: bool,
+    parsed: &std::sync::atomic::AtomicUsize,
 ) -> Result<Loaded> {
     use crate::cache::CachedData;
     let in_package = |e: Error| {
@@ -903,6 +913,7 @@ fn load_entry(
                     data: CachedData::Asset(s),
                 }) => (hash, canonical, s),
                 _ => {
+                    parsed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let bytes = reader.read(entry)?;
                     let hash = blake3::hash(&bytes).to_hex().to_string();
                     let summary = crate::extract::summarize_bytes(&entry.path, &asset_type, &bytes)

@@ -251,13 +251,11 @@ pub fn apply(
     // Only the report is kept: the rest of the plan goes before the summary cache is written.
     let Plan { mut report, .. } = plan;
     txn.commit()?;
-    let index_free = index.is_none();
-    drop(index);
     // After a plan from the whole tree, the summary cache is written again from it (the files
     // the import wrote are not in it: they are parsed by the next load). After a plan from the
     // index it is left as it is: the files the import wrote no longer match their entries,
     // and every other entry is still true.
-    if index_free {
+    if index.is_none() {
         env.refresh_cache(&target);
     }
     report.applied = true;

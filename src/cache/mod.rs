@@ -3,8 +3,11 @@
 //!
 //! Every command on an initialised environment reads it: a file whose size and mtime match
 //! its entry is not read or parsed again, so an unchanged 100,000-recipe workspace loads from
-//! `stat` calls and one small file. Only commands that write the environment anyway refresh it;
-//! read-only commands (`plan`, `impact`, `inspect`, `check`, ...) never write it. A cache that
+//! `stat` calls and one small file. Commands that write the environment anyway refresh it (an
+//! import planned from the production index leaves it as it is: the files it wrote no longer
+//! match, every other entry is still true); read-only commands (`plan`, `impact`, `inspect`,
+//! `check`, ...) write it only when they write the production index after a load that parsed
+//! many files (see [`crate::index::write`]), and `rlcm watch` after a change. A cache that
 //! cannot be read is ignored.
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,14 @@
 //! the tree is never believed. Where the path is too long for a socket address, or the system
 //! has no inotify, there is no watcher and every command walks the tree as before.
 //!
+//! **Refresh.** Once an epoch has lived for [`REFRESH_AFTER`] and the production index does not
+//! record it (a write ended the last one: an import, an edit), the watcher writes a fresh index
+//! and summary cache in that epoch ([`crate::index::refresh`], in a process of its own when the
+//! binary runs the watcher), so that the next command is answered without a walk or a load.
+//!
+//! The watcher holds no lock of the environment (a reader's lock held for days would keep
+//! every commit waiting); the refresh takes the read lock for as long as it reads.
+//!
 //! The protocol is one line each way: `epoch` → `epoch <32 hex> <binding hex>` (or `none` while
 //! the tree cannot be watched), `stop` → `stopping`.
 

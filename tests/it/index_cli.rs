@@ -5,21 +5,8 @@
 
 use crate::common;
 
-use common::{copy_tree, rlcm_in, stderr, stdout, testdata};
+use common::{age_all, copy_tree, rlcm_in, stderr, stdout, testdata};
 use std::path::Path;
-
-/// Sets every file's modification time a minute back, so none is "racy" (recently modified,
-/// then hashed again) and only the tree digest can notice a change.
-fn age_all(root: &Path) {
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    for e in walkdir::WalkDir::new(root) {
-        let e = e.unwrap();
-        if e.file_type().is_file() && !e.path().components().any(|c| c.as_os_str() == ".rlcm") {
-            let f = std::fs::File::options().write(true).open(e.path()).unwrap();
-            f.set_modified(old).unwrap();
-        }
-    }
-}
 
 fn env_of(dir: &Path, which: &str) -> std::path::PathBuf {
     let env = dir.join(which);

@@ -382,3 +382,35 @@ fn import_from_the_index_writes_what_an_import_of_the_whole_tree_writes() {
     }
     assert!(applied > 20, "only {applied} imports compared");
 }
+
+/// An import from the index leaves the summary cache as it is (its entries for the files it
+/// wrote no longer match); the next load that parses that many of them, writing the index,
+/// writes the cache again (without a watcher nothing else would: the cache would fall behind
+/// by every import's files).
+#[test]
+fn after_imports_from_the_index_the_next_index_write_refreshes_the_summary_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("orders.zip");
+    export(&testdata("sandbox"), &testdata("orders-release.yaml"), &pkg);
+    let env = init(dir.path(), "production", &testdata("production"));
+    let cache = env.join(".rlcm/cache/summaries.bin");
+    // Files modified in the last 2 s are never cached: every file is aged a minute.
+    common::age_all(&env);
+    let _ = plan(&pkg, &env, &[], "on");
+    let before = std::fs::read(&cache).unwrap();
+    let flags = ["--force", "--restart-recipes"];
+    let (code, _, err) = import(&pkg, &env, &flags, "require");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read(&cache).unwrap() == before,
+        "the import from the index rewrote the summary cache"
+    );
+    common::age_all(&env);
+    let full = plan(&pkg, &env, &[], "off");
+    assert_eq!(plan(&pkg, &env, &[], "on").1, full.1);
+    assert!(
+        std::fs::read(&cache).unwrap() != before,
+        "the load that parsed the imported files did not write the summary cache"
+    );
+    assert_eq!(plan(&pkg, &env, &[], "require").1, full.1);
+}
