@@ -29,13 +29,37 @@ pub fn run(mut env: Environment, exe: Option<std::path::PathBuf>) -> Result<()> 
     env.release_read_lock();
     #[cfg(target_os = "linux")]
     return crate::watch::daemon::Watcher::bind(&env.root)?
-        .refresh_with(exe)
+        .refresh_with(refresher(exe))
         .serve();
     #[cfg(not(target_os = "linux"))]
-    return Err(Error::invalid(
-        Subject::environment(&env.root),
-        "`rlcm watch` needs inotify (Linux); every command walks the tree instead",
-    ));
+    {
+        let _ = exe;
+        return Err(Error::invalid(
+            Subject::environment(&env.root),
+            "`rlcm watch` needs inotify (Linux); every command walks the tree instead",
+        ));
+    }
+}
+
+/// The watcher's refresh of the index: with `exe`, in a process of its own (`rlcm watch
+/// refresh`: the memory of loading a large tree, hundreds of MiB, goes with it, and the watcher
+/// stays small), else in the watcher's.
+#[cfg(target_os = "linux")]
+fn refresher(exe: Option<std::path::PathBuf>) -> crate::watch::daemon::Refresher {
+    match exe {
+        Some(exe) => Box::new(move |root, epoch| {
+            let _ = std::process::Command::new(&exe)
+                .args(["watch", "refresh", "--env"])
+                .arg(root)
+                .arg("--epoch")
+                .arg(crate::cache::wire::hex(&epoch))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }),
+        None => Box::new(crate::index::refresh),
+    }
 }
 
 /// `rlcm watch refresh --env DIR --epoch HEX`: the watcher's refresh of the production index

@@ -22,8 +22,9 @@
 //!
 //! **Refresh.** Once an epoch has lived for [`REFRESH_AFTER`] and the production index does not
 //! record it (a write ended the last one: an import, an edit), the watcher writes a fresh index
-//! and summary cache in that epoch ([`crate::index::refresh`], in a process of its own when the
-//! binary runs the watcher), so that the next command is answered without a walk or a load.
+//! and summary cache in that epoch (with the [`Refresher`] it was given: `rlcm watch run` gives
+//! one that runs `rlcm watch refresh`, [`crate::index::refresh`] in a process of its own), so
+//! that the next command is answered without a walk or a load.
 //!
 //! The watcher holds no lock of the environment (a reader's lock held for days would keep
 //! every commit waiting); the refresh takes the read lock for as long as it reads.
@@ -127,29 +128,13 @@ pub struct Watcher {
     listener: UnixListener,
     binding: [u8; 32],
     state: Arc<Mutex<State>>,
-    /// The rlcm binary that refreshes the index (see [`Watcher::refresh_with`]).
-    exe: Option<PathBuf>,
+    /// What refreshes the index (see [`Watcher::refresh_with`]).
+    refresher: Option<Refresher>,
 }
 
-/// Writes a fresh production index and summary cache of `root` in `epoch`: with `exe`, in a
-/// process of its own (`rlcm watch refresh`: the memory of loading a large tree, hundreds of
-/// MiB, goes with it, and the watcher stays small), else in this one.
-fn refresh(root: &Path, epoch: Epoch, exe: Option<&Path>) {
-    match exe {
-        Some(exe) => {
-            let _ = std::process::Command::new(exe)
-                .args(["watch", "refresh", "--env"])
-                .arg(root)
-                .arg("--epoch")
-                .arg(hex(&epoch))
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-        None => crate::index::refresh(root, epoch),
-    }
-}
+/// Writes a fresh production index and summary cache of the environment at the path in the
+/// epoch given (the index is above this module: `ops::watch` gives it).
+pub type Refresher = Box<dyn Fn(&Path, Epoch) + Send>;
 
 impl std::fmt::Debug for Watcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -221,20 +206,20 @@ impl Watcher {
             listener,
             binding,
             state: Arc::new(Mutex::new(state)),
-            exe: None,
+            refresher: None,
         })
     }
 
-    /// Refreshes the index with the rlcm binary `exe` in a process of its own (`None`: in
-    /// this process).
-    pub fn refresh_with(mut self, exe: Option<PathBuf>) -> Watcher {
-        self.exe = exe;
+    /// Refreshes the index with `refresher` once an epoch has lived for [`REFRESH_AFTER`]
+    /// (without one, the watcher only vouches).
+    pub fn refresh_with(mut self, refresher: Refresher) -> Watcher {
+        self.refresher = Some(refresher);
         self
     }
 
     /// Serves until asked to stop, or until the environment's state folder or the socket is
     /// gone (the socket is then removed, when it is still this watcher's).
-    pub fn serve(self) -> Result<()> {
+    pub fn serve(mut self) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
         let ino = std::fs::symlink_metadata(&self.socket)
             .map_err(|e| Error::io("stat", &self.socket, e))?
@@ -242,7 +227,7 @@ impl Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let keeper = {
             let (state, stop, socket) = (self.state.clone(), stop.clone(), self.socket.clone());
-            let (root, exe) = (self.root.clone(), self.exe.clone());
+            let (root, refresher) = (self.root.clone(), self.refresher.take());
             std::thread::spawn(move || {
                 // The live epoch, since when it lives, and whether the index was refreshed in it.
                 let mut live: Option<(Epoch, std::time::Instant, bool)> = None;
@@ -263,7 +248,9 @@ impl Watcher {
                         Some((was, since, done)) if *was == e => {
                             if !*done && since.elapsed() >= REFRESH_AFTER {
                                 *done = true;
-                                refresh(&root, e, exe.as_deref());
+                                if let Some(refresh) = &refresher {
+                                    refresh(&root, e);
+                                }
                             }
                         }
                         _ => live = Some((e, std::time::Instant::now(), false)),
