@@ -512,10 +512,11 @@ fn new_header(
 
 /// `baseline.json` of the environment at `root` as it is now: its blake3 and its hashes.
 fn read_baseline(root: &Path) -> R<Option<([u8; 32], crate::env::Baseline)>> {
-    let Some(bytes) = crate::fsutil::read_optional(&root.join(".rlcm/baseline.json"))? else {
+    let file = root.join(".rlcm/baseline.json");
+    let Some(bytes) = crate::fsutil::read_optional(&file)? else {
         return Ok(None);
     };
-    let b: crate::env::Baseline = serde_json::from_slice(&bytes)?;
+    let b = crate::env::parse_baseline(&file, &bytes)?;
     Ok(Some((*blake3::hash(&bytes).as_bytes(), b)))
 }
 

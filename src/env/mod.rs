@@ -198,15 +198,20 @@ impl State {
 
 fn read_baseline(file: &Path) -> Result<Baseline> {
     match fsutil::read_optional(file)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::json(file.display().to_string(), &e)
-                .hint("this rlcm state file is damaged: restore it from git or a backup")
-        }),
+        Some(bytes) => parse_baseline(file, &bytes),
         None => Ok(Baseline {
             format_version: 1,
             ..Default::default()
         }),
     }
+}
+
+/// `baseline.json`'s bytes `bytes`, read from `file`, parsed.
+pub(crate) fn parse_baseline(file: &Path, bytes: &[u8]) -> Result<Baseline> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::json(file.display().to_string(), &e)
+            .hint("this rlcm state file is damaged: restore it from git or a backup")
+    })
 }
 
 /// An environment directory and its state.

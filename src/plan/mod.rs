@@ -152,12 +152,13 @@ impl Inputs<'_> {
 
     /// True when the target asset at `path`, whose content hash is `hash` now, changed since
     /// the last import (its hash is not the baseline's); false without a state. The baseline's
-    /// hash comes from the index when it holds the baseline, else from `baseline.json`.
+    /// hash comes from the index when it holds the baseline as the file is now
+    /// ([`crate::index::Index::baseline_hash`] says), else from `baseline.json`.
     pub(crate) fn changed_in_target(&self, path: &str, hash: &str) -> Result<bool> {
         let Some(state) = &self.env.state else {
             return Ok(false);
         };
-        if let Some(idx) = self.index_baseline()?
+        if let Some(idx) = self.index
             && let Some(recorded) = idx
                 .baseline_hash(&state.baseline_file_hash()?, path)
                 .map_err(index_error)?

@@ -105,20 +105,26 @@ fn packages(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The environments planned and imported into: both shipped ones and a project with
+/// properties, each initialised in `dir`.
+fn environments(dir: &Path) -> [PathBuf; 3] {
+    [
+        init(dir, "production", &testdata("production")),
+        init(dir, "sandbox", &testdata("sandbox")),
+        init(
+            dir,
+            "project-properties",
+            &testdata("reduced").join("project-properties"),
+        ),
+    ]
+}
+
 #[test]
 fn plan_from_the_index_is_the_plan_of_the_whole_tree() {
     let dir = tempfile::tempdir().unwrap();
     let pkgs = packages(dir.path());
     assert!(pkgs.len() >= 5, "{pkgs:?}");
-    let envs = [
-        init(dir.path(), "production", &testdata("production")),
-        init(dir.path(), "sandbox", &testdata("sandbox")),
-        init(
-            dir.path(),
-            "project-properties",
-            &testdata("reduced").join("project-properties"),
-        ),
-    ];
+    let envs = environments(dir.path());
     let flag_sets: [&[&str]; 4] = [
         &[],
         &["--folder", "imported/here"],
@@ -312,15 +318,7 @@ fn import(pkg: &Path, env: &Path, flags: &[&str], mode: &str) -> (i32, String, S
 fn import_from_the_index_writes_what_an_import_of_the_whole_tree_writes() {
     let dir = tempfile::tempdir().unwrap();
     let pkgs = packages(dir.path());
-    let envs = [
-        init(dir.path(), "production", &testdata("production")),
-        init(dir.path(), "sandbox", &testdata("sandbox")),
-        init(
-            dir.path(),
-            "project-properties",
-            &testdata("reduced").join("project-properties"),
-        ),
-    ];
+    let envs = environments(dir.path());
     let flag_sets: [&[&str]; 3] = [
         &[],
         &["--folder", "imported/here"],
