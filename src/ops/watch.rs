@@ -72,6 +72,8 @@ pub fn refresh(root: &std::path::Path, epoch: &str) -> Result<()> {
             format!("`{epoch}` is not an epoch (32 hex digits)"),
         )
     })?;
+    // What is not an environment is said so (the refresh itself is best effort, and silent).
+    Environment::open(root)?.state()?;
     crate::index::refresh(root, e);
     Ok(())
 }

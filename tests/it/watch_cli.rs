@@ -304,6 +304,23 @@ fn watch_refuses_what_is_not_an_environment() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!dir.path().join(".rlcm").exists(), "nothing was written");
+    // The watcher's own refresh too, and a bad epoch.
+    let d = dir.path().to_str().unwrap();
+    let out = rlcm_in(
+        None,
+        &["watch", "refresh", "--env", d, "--epoch", &"0".repeat(32)],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not an rlcm environment"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join(".rlcm").exists(), "nothing was written");
+    let out = rlcm_in(None, &["watch", "refresh", "--env", d, "--epoch", "xyz"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not an epoch"), "{}", stderr(&out));
 }
 
 /// Runs rlcm with `args` (RLCM_INDEX unset), failing the test when it takes over 60 s (a
